@@ -1,0 +1,78 @@
+/**
+ * Every error Strand raises on purpose carries a stable `code`. Apps map codes to gRPC
+ * status codes in one place (see `grpcStatusFor`), clients map them back to these classes.
+ */
+export const ErrorCode = {
+  CorruptBatch: 'CORRUPT_BATCH',
+  InvalidRequest: 'INVALID_REQUEST',
+  InvalidConfig: 'INVALID_CONFIG',
+  UnsupportedCompression: 'UNSUPPORTED_COMPRESSION',
+  OffsetOutOfRange: 'OFFSET_OUT_OF_RANGE',
+  RecordTooLarge: 'RECORD_TOO_LARGE',
+  UnknownTopic: 'UNKNOWN_TOPIC',
+  UnknownPartition: 'UNKNOWN_PARTITION',
+  NotLeader: 'NOT_LEADER',
+  Unavailable: 'UNAVAILABLE',
+  Timeout: 'TIMEOUT',
+  KeyNotFound: 'KEY_NOT_FOUND',
+  Compacted: 'COMPACTED',
+  StorageFull: 'STORAGE_FULL',
+  LogClosed: 'LOG_CLOSED',
+  Internal: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class StrandError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly retriable = false,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Bytes that do not form a valid RecordBatch: short, wrong magic, bad length, bad CRC... */
+export class CorruptBatchError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.CorruptBatch, message);
+  }
+}
+
+export class InvalidRequestError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.InvalidRequest, message);
+  }
+}
+
+export class InvalidConfigError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.InvalidConfig, message);
+  }
+}
+
+export class UnsupportedCompressionError extends StrandError {
+  constructor(codec: number) {
+    super(ErrorCode.UnsupportedCompression, `unsupported compression codec ${codec}`);
+  }
+}
+
+export class OffsetOutOfRangeError extends StrandError {
+  constructor(
+    readonly offset: number,
+    readonly logStartOffset: number,
+    readonly logEndOffset: number,
+  ) {
+    super(
+      ErrorCode.OffsetOutOfRange,
+      `offset ${offset} is outside [${logStartOffset}, ${logEndOffset}]`,
+    );
+  }
+}
+
+export class RecordTooLargeError extends StrandError {
+  constructor(size: number, limit: number) {
+    super(ErrorCode.RecordTooLarge, `batch of ${size} bytes exceeds the limit of ${limit} bytes`);
+  }
+}
