@@ -1,1 +1,25 @@
-export {};
+// @strand/log — the storage engine: partition logs made of segments.
+
+// Configuration (validated with zod) and durability policies
+export { type Durability, type LogConfig, type LogConfigInput, parseLogConfig } from './config.js';
+
+// One partition: append, read, timestamp lookup, truncate, retention, recovery
+export {
+  type AppendResult,
+  type OffsetsSnapshot,
+  type OpenOptions,
+  PartitionLog,
+  type ReadResult,
+} from './partition-log.js';
+
+// Many partitions under one data directory with a bounded number of open files
+export {
+  LogManager,
+  type LogManagerOptions,
+  type PartitionId,
+  partitionDirName,
+} from './log-manager.js';
+export { FdCache } from './fd-cache.js';
+
+// Pure retention rule (for tools and the broker's reporting)
+export { newestTimeOf, type RetainedSegment, segmentsToDelete } from './retention.js';

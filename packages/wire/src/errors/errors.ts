@@ -76,3 +76,10 @@ export class RecordTooLargeError extends StrandError {
     super(ErrorCode.RecordTooLarge, `batch of ${size} bytes exceeds the limit of ${limit} bytes`);
   }
 }
+
+/** An operation on a log that was closed (or a partition that was deleted). */
+export class LogClosedError extends StrandError {
+  constructor(what: string) {
+    super(ErrorCode.LogClosed, `${what} is closed`);
+  }
+}

@@ -1,0 +1,506 @@
+import { promises as fsp } from 'node:fs';
+import {
+  CorruptBatchError,
+  InvalidRequestError,
+  LogClosedError,
+  lastOffsetOf,
+  OffsetOutOfRangeError,
+  RecordTooLargeError,
+  setBaseOffset,
+  setPartitionLeaderEpoch,
+  splitBatches,
+} from '@strand/wire';
+import {
+  readCheckpoint,
+  takeCleanShutdownMarker,
+  writeCheckpoint,
+  writeCleanShutdownMarker,
+} from './checkpoint.js';
+import { type LogConfig, type LogConfigInput, parseLogConfig } from './config.js';
+import { FdCache } from './fd-cache.js';
+import { Mutex } from './mutex.js';
+import { type RetainedSegment, segmentsToDelete } from './retention.js';
+import { type AppendedBatch, LogSegment, type OpenMode } from './segment.js';
+
+export interface AppendResult {
+  baseOffset: number;
+  lastOffset: number;
+  maxTimestamp: number;
+}
+
+export interface ReadResult {
+  /** Whole RecordBatches, exactly as appended (baseOffset patched). */
+  records: Buffer;
+  logStartOffset: number;
+  logEndOffset: number;
+}
+
+export interface OpenOptions {
+  /** Shared fd cache (a LogManager passes its own); a private one is made otherwise. */
+  fds?: FdCache;
+  now?: () => number;
+  /** How often the active segment's index and the recovery point are made durable. */
+  checkpointIntervalMs?: number;
+}
+
+export interface OffsetsSnapshot {
+  logStartOffset: number;
+  flushedOffset: number;
+  writtenOffset: number;
+  endOffset: number;
+}
+
+/**
+ * One partition's log: a directory of segments, the last one active.
+ *
+ * Offsets, always `logStartOffset <= flushedOffset <= writtenOffset <= endOffset` except that
+ * the log start may pass the flushed offset after deleteRecords:
+ * - endOffset: the offset the next append gets (includes an append being written);
+ * - writtenOffset: everything below was written to the files (readers see up to here);
+ * - flushedOffset: everything below was fsynced.
+ */
+export class PartitionLog {
+  private segments: LogSegment[] = [];
+  private startOffset = 0;
+  private end = 0;
+  private written = 0;
+  private flushed = 0;
+  private recoveryPoint = 0;
+  private unflushedBytes = 0;
+  private lastCheckpointAt: number;
+  private closed = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly writeLock = new Mutex();
+  private readonly flushLock = new Mutex();
+
+  private constructor(
+    readonly dir: string,
+    private config: LogConfig,
+    private readonly fds: FdCache,
+    private readonly ownsFds: boolean,
+    private readonly now: () => number,
+    private readonly checkpointIntervalMs: number,
+  ) {
+    this.lastCheckpointAt = now();
+  }
+
+  static async open(
+    dir: string,
+    config: LogConfigInput = {},
+    opts: OpenOptions = {},
+  ): Promise<PartitionLog> {
+    const log = new PartitionLog(
+      dir,
+      parseLogConfig(config),
+      opts.fds ?? new FdCache(16),
+      opts.fds === undefined,
+      opts.now ?? Date.now,
+      opts.checkpointIntervalMs ?? 10_000,
+    );
+    await log.load();
+    return log;
+  }
+
+  get logStartOffset(): number {
+    return this.startOffset;
+  }
+  /** Offset of the next record to be appended. */
+  get logEndOffset(): number {
+    return this.end;
+  }
+  get writtenOffset(): number {
+    return this.written;
+  }
+  get flushedOffset(): number {
+    return this.flushed;
+  }
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  offsets(): OffsetsSnapshot {
+    return {
+      logStartOffset: this.startOffset,
+      flushedOffset: this.flushed,
+      writtenOffset: this.written,
+      endOffset: this.end,
+    };
+  }
+
+  /** Retention-relevant facts of each segment, oldest first (for tests and tools). */
+  segmentInfo(): RetainedSegment[] {
+    return this.segments.map((s) => ({
+      baseOffset: s.baseOffset,
+      nextOffset: s.nextOffset,
+      size: s.size,
+      maxTimestamp: s.maxTimestamp,
+      lastAppendTime: s.lastAppendTime,
+    }));
+  }
+
+  /** Applies new settings to an open log (segment size, retention, durability...). */
+  reconfigure(config: LogConfigInput): void {
+    this.config = parseLogConfig(config);
+    this.startTimer();
+  }
+
+  /**
+   * Appends one or more whole RecordBatches. Every header and CRC is checked first; one bad
+   * batch rejects the whole call and changes nothing. Offsets are assigned here (baseOffset
+   * is patched in `batches`, which the caller hands over). Resolves once written, and once
+   * synced as well under the `always` policy.
+   */
+  async append(batches: Buffer, opts: { leaderEpoch?: number } = {}): Promise<AppendResult> {
+    this.ensureOpen();
+    if (batches.length > this.config.maxAppendBytes) {
+      throw new RecordTooLargeError(batches.length, this.config.maxAppendBytes);
+    }
+    if (batches.length === 0) throw new InvalidRequestError('append of zero bytes');
+    const parsed: AppendedBatch[] = splitBatches(batches, true).map((b) => ({
+      position: b.pos,
+      header: b.header,
+    }));
+    for (const { header } of parsed) {
+      if (header.recordCount < 1 || header.lastOffsetDelta !== header.recordCount - 1) {
+        throw new CorruptBatchError(
+          `batch has recordCount ${header.recordCount} and lastOffsetDelta ${header.lastOffsetDelta}`,
+        );
+      }
+    }
+    const result = await this.writeLock.run(async () => {
+      this.ensureOpen();
+      const now = this.now();
+      await this.maybeRoll(batches.length, now);
+      let next = this.end;
+      let maxTimestamp = -1;
+      for (const b of parsed) {
+        setBaseOffset(batches, next, b.position);
+        if (opts.leaderEpoch !== undefined) {
+          setPartitionLeaderEpoch(batches, opts.leaderEpoch, b.position);
+          b.header.partitionLeaderEpoch = opts.leaderEpoch;
+        }
+        b.header.baseOffset = next;
+        maxTimestamp = Math.max(maxTimestamp, b.header.maxTimestamp);
+        next = lastOffsetOf(b.header) + 1;
+      }
+      const baseOffset = this.end;
+      this.end = next;
+      try {
+        await this.active().append(batches, parsed, now);
+      } catch (err) {
+        this.end = this.written;
+        throw err;
+      }
+      this.written = next;
+      this.unflushedBytes += batches.length;
+      return { baseOffset, lastOffset: next - 1, maxTimestamp };
+    });
+    await this.afterAppend();
+    return result;
+  }
+
+  /**
+   * Raw batches from `offset`: the batch holding it comes first; whole batches up to
+   * `maxBytes` (at least one); none at or above `maxOffset` (e.g. the high watermark).
+   */
+  async read(
+    offset: number,
+    maxBytes: number,
+    opts: { maxOffset?: number } = {},
+  ): Promise<ReadResult> {
+    this.ensureOpen();
+    const upper = Math.min(opts.maxOffset ?? Number.POSITIVE_INFINITY, this.written);
+    if (!Number.isSafeInteger(offset) || offset < this.startOffset || offset > this.written) {
+      throw new OffsetOutOfRangeError(offset, this.startOffset, this.written);
+    }
+    const empty = {
+      records: Buffer.alloc(0),
+      logStartOffset: this.startOffset,
+      logEndOffset: this.written,
+    };
+    if (offset >= upper) return empty;
+    const segment = this.segmentFor(offset);
+    const at = segment && (await segment.positionOf(offset));
+    if (!segment || !at) return empty;
+    const records = await segment.read(at.position, at.header.baseOffset, maxBytes, upper);
+    return { records, logStartOffset: this.startOffset, logEndOffset: this.written };
+  }
+
+  /** First offset whose record timestamp is >= t, or undefined when every record is older. */
+  async offsetForTimestamp(t: number): Promise<number | undefined> {
+    this.ensureOpen();
+    for (const segment of [...this.segments]) {
+      if (segment.nextOffset <= this.startOffset || segment.maxTimestamp < t) continue;
+      const found = await segment.offsetForTimestamp(t);
+      if (found !== undefined && found < this.written) return Math.max(found, this.startOffset);
+    }
+    return undefined;
+  }
+
+  /**
+   * Removes every batch from the one holding `offset` on (replication divergence). Batches
+   * cannot be split, so the new end is the start of that batch, <= offset. Returns it.
+   */
+  truncateTo(offset: number): Promise<number> {
+    return this.writeLock.run(async () => {
+      this.ensureOpen();
+      if (offset >= this.end) return this.end;
+      const first = this.segments[0]!;
+      if (offset < first.baseOffset) {
+        for (const s of this.segments) await s.remove();
+        this.segments = [await this.newSegment(offset)];
+        this.startOffset = offset;
+      } else {
+        while (this.segments.length > 1 && this.active().baseOffset >= offset) {
+          await this.segments.pop()!.remove();
+        }
+        await this.active().truncateTo(offset);
+        await this.active().removeIndexFiles();
+      }
+      this.end = this.written = this.active().nextOffset;
+      this.flushed = Math.min(this.flushed, this.end);
+      this.startOffset = Math.min(this.startOffset, this.end);
+      this.recoveryPoint = Math.min(this.recoveryPoint, this.end);
+      await this.saveCheckpoint();
+      return this.end;
+    });
+  }
+
+  /** Moves the log start forward (Kafka's deleteRecords); whole segments below it go later. */
+  advanceLogStart(offset: number): Promise<void> {
+    return this.writeLock.run(async () => {
+      this.ensureOpen();
+      if (offset > this.written)
+        throw new OffsetOutOfRangeError(offset, this.startOffset, this.written);
+      if (offset <= this.startOffset) return;
+      this.startOffset = offset;
+      await this.saveCheckpoint();
+    });
+  }
+
+  /**
+   * Deletes closed segments that retention allows, never any data at or above `bound`
+   * (defaults to everything written). Returns how many segments went.
+   */
+  applyRetention(bound = this.written): Promise<number> {
+    return this.writeLock.run(async () => {
+      this.ensureOpen();
+      const count = segmentsToDelete(this.segmentInfo(), {
+        now: this.now(),
+        retentionMs: this.config.retentionMs,
+        retentionBytes: this.config.retentionBytes,
+        bound: Math.min(bound, this.written),
+        logStartOffset: this.startOffset,
+      });
+      if (count === 0) return 0;
+      const doomed = this.segments.slice(0, count);
+      this.segments = this.segments.slice(count);
+      // Persist the new start before unlinking, so a crash in between never exposes a gap.
+      this.startOffset = Math.max(this.startOffset, this.segments[0]!.baseOffset);
+      await this.saveCheckpoint();
+      for (const s of doomed) await s.remove();
+      return count;
+    });
+  }
+
+  /** Syncs everything written so far. */
+  flush(): Promise<void> {
+    return this.flushLock.run(async () => {
+      const target = this.written;
+      if (target <= this.flushed) return;
+      const bytes = this.unflushedBytes;
+      for (const s of this.segments) if (s.nextOffset > this.flushed) await s.flush();
+      this.unflushedBytes = Math.max(0, this.unflushedBytes - bytes);
+      this.flushed = Math.max(this.flushed, target);
+    });
+  }
+
+  /** Clean shutdown: sync, persist indexes and checkpoint, leave the clean-shutdown marker. */
+  close(): Promise<void> {
+    return this.writeLock.run(async () => {
+      if (this.closed) return;
+      this.stopTimer();
+      await this.flush();
+      await this.active().persistIndex();
+      this.recoveryPoint = this.written;
+      await writeCheckpoint(this.dir, {
+        recoveryPoint: this.written,
+        logStartOffset: this.startOffset,
+      });
+      await writeCleanShutdownMarker(this.dir);
+      this.closed = true;
+      await this.releaseFds();
+    });
+  }
+
+  /** Deletes the whole partition directory (topic deletion). */
+  async destroy(): Promise<void> {
+    await this.writeLock.run(async () => {
+      this.stopTimer();
+      this.closed = true;
+      await this.releaseFds();
+      await fsp.rm(this.dir, { recursive: true, force: true });
+    });
+  }
+
+  /** Simulates a crash for tests: drop everything in memory without syncing or marking. */
+  async abandon(): Promise<void> {
+    this.stopTimer();
+    this.closed = true;
+    await this.releaseFds();
+  }
+
+  private async load(): Promise<void> {
+    await fsp.mkdir(this.dir, { recursive: true });
+    const clean = await takeCleanShutdownMarker(this.dir);
+    const checkpoint = await readCheckpoint(this.dir);
+    const names = await fsp.readdir(this.dir);
+    for (const n of names)
+      if (n.endsWith('.tmp')) await fsp.rm(`${this.dir}/${n}`, { force: true });
+    const bases = names
+      .filter((n) => /^\d{20}\.log$/.test(n))
+      .map((n) => Number(n.slice(0, 20)))
+      .sort((a, b) => a - b);
+    const now = this.now();
+    const recoveryPoint = clean ? Number.POSITIVE_INFINITY : (checkpoint?.recoveryPoint ?? 0);
+    for (let i = 0; i < bases.length; i++) {
+      const base = bases[i]!;
+      const last = i === bases.length - 1;
+      const nextBase = bases[i + 1] ?? Number.POSITIVE_INFINITY;
+      const mode: OpenMode = clean
+        ? 'exact'
+        : last
+          ? 'prefix'
+          : nextBase <= recoveryPoint
+            ? 'exact'
+            : 'verify';
+      const prev = this.segments[this.segments.length - 1];
+      const { segment, truncated } = await LogSegment.open(
+        this.dir,
+        base,
+        this.fds,
+        now,
+        this.config.indexIntervalBytes,
+        mode,
+      );
+      if (prev && prev.nextOffset !== base) {
+        // A gap (the previous segment lost its tail): keep only the longest valid prefix.
+        await segment.remove();
+        for (const b of bases.slice(i + 1)) await this.removeUnopened(b);
+        break;
+      }
+      this.segments.push(segment);
+      if (truncated) {
+        for (const b of bases.slice(i + 1)) await this.removeUnopened(b);
+        break;
+      }
+    }
+    if (this.segments.length === 0) {
+      this.segments.push(await this.newSegment(checkpoint?.logStartOffset ?? 0));
+    }
+    await this.active().removeIndexFiles();
+    await this.active().flush();
+    this.end = this.written = this.flushed = this.active().nextOffset;
+    this.startOffset = Math.min(
+      Math.max(checkpoint?.logStartOffset ?? 0, this.segments[0]!.baseOffset),
+      this.end,
+    );
+    this.recoveryPoint = this.end;
+    await this.saveCheckpoint();
+    this.startTimer();
+  }
+
+  private async removeUnopened(base: number): Promise<void> {
+    const { segment } = await LogSegment.open(this.dir, base, this.fds, 0, 1, 'exact').catch(
+      () => ({
+        segment: undefined,
+      }),
+    );
+    if (segment) await segment.remove();
+  }
+
+  private async maybeRoll(incoming: number, now: number): Promise<void> {
+    const active = this.active();
+    if (active.size === 0) return;
+    const full = active.size + incoming > this.config.segmentBytes;
+    const old = now - active.createdAt >= this.config.segmentMs;
+    const indexFull = active.indexEntries >= this.config.maxIndexEntries;
+    const relOverflow = this.end - active.baseOffset > 2 ** 31 - 2 ** 20;
+    if (!full && !old && !indexFull && !relOverflow) return;
+    await active.persistIndex();
+    this.flushed = Math.max(this.flushed, active.nextOffset);
+    this.segments.push(await this.newSegment(this.end));
+    this.recoveryPoint = active.nextOffset;
+    await this.saveCheckpoint();
+  }
+
+  private async afterAppend(): Promise<void> {
+    const d = this.config.durability;
+    if (d.mode === 'always') await this.flush();
+    else if (d.mode === 'interval' && this.unflushedBytes >= d.bytes) await this.flush();
+    if (this.now() - this.lastCheckpointAt >= this.checkpointIntervalMs) {
+      this.lastCheckpointAt = this.now();
+      await this.writeLock.run(async () => {
+        if (this.closed) return;
+        await this.active().persistIndex();
+        this.recoveryPoint = this.active().nextOffset;
+        this.flushed = Math.max(this.flushed, this.recoveryPoint);
+        await this.saveCheckpoint();
+      });
+    }
+  }
+
+  private newSegment(base: number): Promise<LogSegment> {
+    return LogSegment.create(this.dir, base, this.fds, this.now(), this.config.indexIntervalBytes);
+  }
+
+  private saveCheckpoint(): Promise<void> {
+    return writeCheckpoint(this.dir, {
+      recoveryPoint: this.recoveryPoint,
+      logStartOffset: this.startOffset,
+    });
+  }
+
+  private segmentFor(offset: number): LogSegment | undefined {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    let found: LogSegment | undefined;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const s = this.segments[mid]!;
+      if (s.baseOffset <= offset) {
+        found = s;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  }
+
+  private active(): LogSegment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new LogClosedError(this.dir);
+  }
+
+  private startTimer(): void {
+    this.stopTimer();
+    const d = this.config.durability;
+    if (d.mode !== 'interval') return;
+    this.timer = setInterval(() => {
+      if (this.written > this.flushed && !this.closed) this.flush().catch(() => undefined);
+    }, d.intervalMs);
+    this.timer.unref();
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async releaseFds(): Promise<void> {
+    if (this.ownsFds) await this.fds.closeAll();
+    else for (const s of this.segments) await this.fds.forget(s.dataPath);
+  }
+}

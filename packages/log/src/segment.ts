@@ -1,0 +1,337 @@
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import {
+  type BatchHeader,
+  batchSize,
+  CorruptBatchError,
+  lastOffsetOf,
+  readBatchHeader,
+  verifyBatchCrc,
+} from '@strand/wire';
+import type { FdCache } from './fd-cache.js';
+import {
+  closeFile,
+  fdatasync,
+  ftruncate,
+  openFile,
+  readAt,
+  readFileIfExists,
+  removeIfExists,
+  storageError,
+  writeFileAtomic,
+  writeFully,
+} from './io.js';
+import { scanBatches } from './scan.js';
+import { SegmentIndex } from './segment-index.js';
+import { firstOffsetAtOrAfter } from './timestamps.js';
+
+const LOOKUP_CHUNK = 64 * 1024;
+
+export function segmentFileName(baseOffset: number, ext: string): string {
+  return `${String(baseOffset).padStart(20, '0')}${ext}`;
+}
+
+export interface AppendedBatch {
+  /** Position of the batch inside the appended buffer. */
+  position: number;
+  header: BatchHeader;
+}
+
+/**
+ * How a segment is opened:
+ * - `exact`: trust its index files when they describe exactly the data file (sealed
+ *   segments, or every segment after a clean shutdown); otherwise rebuild and verify.
+ * - `prefix`: the active segment after an unclean stop. Trust the index prefix written at the
+ *   last checkpoint and verify (CRC, density) only the bytes after it.
+ * - `verify`: rebuild everything from the data, checking every CRC.
+ */
+export type OpenMode = 'exact' | 'prefix' | 'verify';
+
+/**
+ * One segment: a data file of RecordBatches plus its in-memory sparse index. Invariants:
+ * `baseOffset <= nextOffset`; `size` is the length of the valid data; every index entry
+ * points at a batch start below `size`.
+ */
+export class LogSegment {
+  readonly dataPath: string;
+  readonly offsetIndexPath: string;
+  readonly timeIndexPath: string;
+  size = 0;
+  nextOffset: number;
+  maxTimestamp = -1;
+  lastAppendTime: number;
+  private index = new SegmentIndex();
+  private bytesSinceEntry = 0;
+
+  private constructor(
+    dir: string,
+    readonly baseOffset: number,
+    private readonly fds: FdCache,
+    readonly createdAt: number,
+    private readonly indexIntervalBytes: number,
+  ) {
+    this.dataPath = join(dir, segmentFileName(baseOffset, '.log'));
+    this.offsetIndexPath = join(dir, segmentFileName(baseOffset, '.index'));
+    this.timeIndexPath = join(dir, segmentFileName(baseOffset, '.timeindex'));
+    this.nextOffset = baseOffset;
+    this.lastAppendTime = createdAt;
+  }
+
+  get indexEntries(): number {
+    return this.index.length;
+  }
+
+  static async create(
+    dir: string,
+    baseOffset: number,
+    fds: FdCache,
+    now: number,
+    indexIntervalBytes: number,
+  ): Promise<LogSegment> {
+    const seg = new LogSegment(dir, baseOffset, fds, now, indexIntervalBytes);
+    const fd = await openFile(seg.dataPath, 'w');
+    await closeFile(fd);
+    await seg.removeIndexFiles();
+    return seg;
+  }
+
+  /** Opens an existing segment; returns it and whether its data had to be cut short. */
+  static async open(
+    dir: string,
+    baseOffset: number,
+    fds: FdCache,
+    now: number,
+    indexIntervalBytes: number,
+    mode: OpenMode,
+  ): Promise<{ segment: LogSegment; truncated: boolean }> {
+    const seg = new LogSegment(dir, baseOffset, fds, now, indexIntervalBytes);
+    const fileSize = (await fsp.stat(seg.dataPath)).size;
+    let verifiedFrom = 0;
+    if (mode !== 'verify') {
+      const [off, time] = await Promise.all([
+        readFileIfExists(seg.offsetIndexPath),
+        readFileIfExists(seg.timeIndexPath),
+      ]);
+      const decoded = SegmentIndex.decode(off, time, baseOffset, fileSize, mode === 'prefix');
+      if (decoded) {
+        seg.index = decoded.index;
+        seg.size = decoded.summary.dataSize;
+        seg.nextOffset = decoded.summary.nextOffset;
+        seg.maxTimestamp = decoded.summary.maxTimestamp;
+        seg.lastAppendTime = decoded.summary.lastAppendTime;
+        const last = seg.index.length > 0 ? seg.index.positionAt(seg.index.length - 1) : 0;
+        seg.bytesSinceEntry = seg.size - last;
+        if (seg.size === fileSize) return { segment: seg, truncated: false };
+        verifiedFrom = seg.size;
+      }
+    }
+    if (verifiedFrom === 0) seg.resetIndex();
+    const truncated = await seg.recoverTail(verifiedFrom, fileSize);
+    return { segment: seg, truncated };
+  }
+
+  /** Appends already-validated, offset-patched batches held in `buf`. */
+  async append(buf: Buffer, batches: AppendedBatch[], now: number): Promise<void> {
+    const position = this.size;
+    try {
+      await this.fds.use(this.dataPath, (fd) => writeFully(fd, buf, position));
+    } catch (err) {
+      // Leave no partial batch behind: cut the file back to where this append started.
+      await this.fds.use(this.dataPath, (fd) => ftruncate(fd, position)).catch(() => undefined);
+      throw storageError(err, `append to ${this.dataPath}`);
+    }
+    for (const b of batches) this.track(position + b.position, b.header);
+    this.size = position + buf.length;
+    this.lastAppendTime = now;
+  }
+
+  /**
+   * Raw batches from `position`: whole batches only, at most `maxBytes` unless the first batch
+   * alone is larger (it is returned whole), none whose last offset is >= `maxOffset`.
+   * Every batch's CRC is checked: corrupt bytes are never served.
+   */
+  async read(
+    position: number,
+    expectedOffset: number,
+    maxBytes: number,
+    maxOffset: number,
+  ): Promise<Buffer> {
+    const limit = this.size;
+    if (position >= limit) return Buffer.alloc(0);
+    return this.fds.use(this.dataPath, async (fd) => {
+      let buf: Buffer = await readAt(
+        fd,
+        position,
+        Math.min(Math.max(maxBytes, 61), limit - position),
+      );
+      let pos = 0;
+      while (pos + 61 <= buf.length) {
+        const size = 12 + buf.readInt32BE(pos + 8);
+        if (pos + size > buf.length) {
+          if (pos > 0 || size > limit - position) break;
+          buf = await readAt(fd, position, size);
+        }
+        const h = readBatchHeader(buf, pos);
+        if (lastOffsetOf(h) >= maxOffset) break;
+        verifyBatchCrc(buf, h, pos);
+        if (h.baseOffset !== expectedOffset) {
+          throw new CorruptBatchError(
+            `batch at ${position + pos} has baseOffset ${h.baseOffset}, expected ${expectedOffset}`,
+          );
+        }
+        expectedOffset = lastOffsetOf(h) + 1;
+        pos += size;
+      }
+      return buf.subarray(0, pos);
+    });
+  }
+
+  /** Position of the batch holding `offset` (undefined when the segment has no such batch). */
+  async positionOf(offset: number): Promise<{ position: number; header: BatchHeader } | undefined> {
+    if (offset < this.baseOffset || offset >= this.nextOffset) return undefined;
+    const entry = this.index.floorOffset(offset - this.baseOffset);
+    const found = await this.findFrom(entry, (h) => lastOffsetOf(h) >= offset);
+    if (found) return found;
+    // The index pointed somewhere wrong (damaged): walk from the start instead.
+    return entry.position === 0
+      ? undefined
+      : this.findFrom({ relOffset: 0, position: 0 }, (h) => lastOffsetOf(h) >= offset);
+  }
+
+  /** First offset in this segment whose record timestamp is >= t. */
+  async offsetForTimestamp(t: number): Promise<number | undefined> {
+    if (this.maxTimestamp < t) return undefined;
+    const entry = this.index.floorTimestamp(t);
+    const match = (h: BatchHeader) => h.maxTimestamp >= t;
+    let found = await this.findFrom(entry, match);
+    if (!found && entry.position !== 0)
+      found = await this.findFrom({ relOffset: 0, position: 0 }, match);
+    if (!found) return undefined;
+    const { position, header } = found;
+    const batch = await this.fds.use(this.dataPath, (fd) =>
+      readAt(fd, position, batchSize(header)),
+    );
+    return firstOffsetAtOrAfter(batch, header, t);
+  }
+
+  /** Drops every batch from the one holding `offset` on; returns the new next offset. */
+  async truncateTo(offset: number): Promise<number> {
+    const at = await this.positionOf(offset);
+    if (!at) return this.nextOffset;
+    await this.fds.use(this.dataPath, async (fd) => {
+      await ftruncate(fd, at.position);
+      await fdatasync(fd);
+    });
+    this.index.truncateToPosition(at.position);
+    const from = this.index.length > 0 ? this.index.positionAt(this.index.length - 1) : 0;
+    const fromRel = this.index.length > 0 ? this.index.relOffsetAt(this.index.length - 1) : 0;
+    this.size = at.position;
+    this.nextOffset = at.header.baseOffset;
+    // Recompute max timestamp and the index counter over the tail after the last entry.
+    this.maxTimestamp = this.index.length > 0 ? this.index.timestampAt(this.index.length - 1) : -1;
+    this.bytesSinceEntry = 0;
+    await this.fds.use(this.dataPath, (fd) =>
+      scanBatches(fd, from, this.size, this.baseOffset + fromRel, false, ({ header }) => {
+        this.maxTimestamp = Math.max(this.maxTimestamp, header.maxTimestamp);
+        this.bytesSinceEntry += batchSize(header);
+        return false;
+      }),
+    );
+    return this.nextOffset;
+  }
+
+  async flush(): Promise<void> {
+    try {
+      await this.fds.use(this.dataPath, (fd) => fdatasync(fd));
+    } catch (err) {
+      throw storageError(err, `flush ${this.dataPath}`);
+    }
+  }
+
+  /**
+   * Makes the segment's state durable: data synced, then index files written atomically.
+   * Used on roll (the segment is closed for good), on clean shutdown and, for the active
+   * segment, at checkpoints (then the index describes a prefix that recovery trusts).
+   */
+  async persistIndex(): Promise<void> {
+    // Capture first: appends after this point are not covered by the sync below.
+    const { offsetIndex, timeIndex } = this.index.encode({
+      dataSize: this.size,
+      nextOffset: this.nextOffset,
+      maxTimestamp: this.maxTimestamp,
+      lastAppendTime: this.lastAppendTime,
+    });
+    await this.flush();
+    await writeFileAtomic(this.timeIndexPath, timeIndex);
+    await writeFileAtomic(this.offsetIndexPath, offsetIndex);
+  }
+
+  async removeIndexFiles(): Promise<void> {
+    await removeIfExists(this.offsetIndexPath);
+    await removeIfExists(this.timeIndexPath);
+  }
+
+  async remove(): Promise<void> {
+    await this.fds.forget(this.dataPath);
+    await this.removeIndexFiles();
+    await removeIfExists(this.dataPath);
+  }
+
+  private track(position: number, h: BatchHeader): void {
+    this.maxTimestamp = Math.max(this.maxTimestamp, h.maxTimestamp);
+    if (this.bytesSinceEntry >= this.indexIntervalBytes) {
+      this.index.append(h.baseOffset - this.baseOffset, position, this.maxTimestamp);
+      this.bytesSinceEntry = 0;
+    }
+    this.bytesSinceEntry += batchSize(h);
+    this.nextOffset = lastOffsetOf(h) + 1;
+  }
+
+  private resetIndex(): void {
+    this.index = new SegmentIndex();
+    this.size = 0;
+    this.nextOffset = this.baseOffset;
+    this.maxTimestamp = -1;
+    this.bytesSinceEntry = 0;
+  }
+
+  /** Verifies [from, fileSize) batch by batch, indexing it; cuts off anything invalid. */
+  private async recoverTail(from: number, fileSize: number): Promise<boolean> {
+    const result = await this.fds.use(this.dataPath, (fd) =>
+      scanBatches(fd, from, fileSize, this.nextOffset, true, ({ position, header }) => {
+        this.track(position, header);
+        return false;
+      }),
+    );
+    this.size = result.validEnd;
+    if (result.validEnd === fileSize) return false;
+    await this.fds.use(this.dataPath, async (fd) => {
+      await ftruncate(fd, result.validEnd);
+      await fdatasync(fd);
+    });
+    return true;
+  }
+
+  private async findFrom(
+    entry: { relOffset: number; position: number },
+    match: (h: BatchHeader) => boolean,
+  ): Promise<{ position: number; header: BatchHeader } | undefined> {
+    let found: { position: number; header: BatchHeader } | undefined;
+    await this.fds.use(this.dataPath, (fd) =>
+      scanBatches(
+        fd,
+        entry.position,
+        this.size,
+        this.baseOffset + entry.relOffset,
+        false,
+        (b) => {
+          if (!match(b.header)) return false;
+          found = b;
+          return true;
+        },
+        LOOKUP_CHUNK,
+      ),
+    );
+    return found;
+  }
+}
