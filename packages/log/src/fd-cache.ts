@@ -39,7 +39,7 @@ export class FdCache {
       return await fn(slot.fd);
     } finally {
       slot.pins -= 1;
-      await this.evict();
+      await this.evict(0);
     }
   }
 
@@ -70,7 +70,10 @@ export class FdCache {
     }
     let pending = this.opening.get(path);
     if (!pending) {
-      pending = openFile(path, 'r+').then((fd) => ({ fd, pins: 0 }));
+      pending = (async () => {
+        await this.evict(1);
+        return { fd: await openFile(path, 'r+'), pins: 0 };
+      })();
       this.opening.set(path, pending);
       pending.finally(() => this.opening.delete(path)).catch(() => undefined);
     }
@@ -84,15 +87,15 @@ export class FdCache {
     return slot;
   }
 
-  private async evict(): Promise<void> {
-    if (this.slots.size <= this.maxOpen) return;
-    const victims: number[] = [];
+  /** Closes least recently used unpinned fds until `room` more fit under the bound. */
+  private async evict(room: number): Promise<void> {
+    const closing: Promise<void>[] = [];
     for (const [path, slot] of this.slots) {
-      if (this.slots.size <= this.maxOpen) break;
+      if (this.slots.size + room <= this.maxOpen) break;
       if (slot.pins > 0) continue;
       this.slots.delete(path);
-      victims.push(slot.fd);
+      closing.push(closeFile(slot.fd).catch(() => undefined));
     }
-    await Promise.all(victims.map((fd) => closeFile(fd)));
+    await Promise.all(closing);
   }
 }

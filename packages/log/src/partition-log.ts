@@ -231,8 +231,8 @@ export class PartitionLog {
     this.ensureOpen();
     for (const segment of [...this.segments]) {
       if (segment.nextOffset <= this.startOffset || segment.maxTimestamp < t) continue;
-      const found = await segment.offsetForTimestamp(t);
-      if (found !== undefined && found < this.written) return Math.max(found, this.startOffset);
+      const found = await segment.offsetForTimestamp(t, this.startOffset);
+      if (found !== undefined && found < this.written) return found;
     }
     return undefined;
   }

@@ -198,20 +198,30 @@ export class LogSegment {
       : this.findFrom({ relOffset: 0, position: 0 }, (h) => lastOffsetOf(h) >= offset);
   }
 
-  /** First offset in this segment whose record timestamp is >= t. */
-  async offsetForTimestamp(t: number): Promise<number | undefined> {
-    if (this.maxTimestamp < t) return undefined;
-    const entry = this.index.floorTimestamp(t);
-    const match = (h: BatchHeader) => h.maxTimestamp >= t;
-    let found = await this.findFrom(entry, match);
-    if (!found && entry.position !== 0)
+  /** First offset >= `minOffset` in this segment whose record timestamp is >= t. */
+  async offsetForTimestamp(t: number, minOffset: number): Promise<number | undefined> {
+    if (this.maxTimestamp < t || minOffset >= this.nextOffset) return undefined;
+    const match = (h: BatchHeader) => h.maxTimestamp >= t && lastOffsetOf(h) >= minOffset;
+    let from = this.index.floorTimestamp(t);
+    const byOffset = this.index.floorOffset(Math.max(0, minOffset - this.baseOffset));
+    if (byOffset.position > from.position) from = byOffset;
+    let found = await this.findFrom(from, match);
+    if (!found && from.position !== 0)
       found = await this.findFrom({ relOffset: 0, position: 0 }, match);
-    if (!found) return undefined;
-    const { position, header } = found;
-    const batch = await this.fds.use(this.dataPath, (fd) =>
-      readAt(fd, position, batchSize(header)),
-    );
-    return firstOffsetAtOrAfter(batch, header, t);
+    while (found) {
+      const { position, header } = found;
+      const batch = await this.fds.use(this.dataPath, (fd) =>
+        readAt(fd, position, batchSize(header)),
+      );
+      const offset = firstOffsetAtOrAfter(batch, header, t, minOffset);
+      if (offset !== undefined) return offset;
+      const after = {
+        relOffset: lastOffsetOf(header) + 1 - this.baseOffset,
+        position: position + batchSize(header),
+      };
+      found = after.position < this.size ? await this.findFrom(after, match) : undefined;
+    }
+    return undefined;
   }
 
   /** Drops every batch from the one holding `offset` on; returns the new next offset. */

@@ -21,12 +21,19 @@ function readVarlong(buf: Buffer, pos: number): { value: number; next: number } 
 /**
  * The offset of the first record in `batch` whose timestamp is >= t, reading only the record
  * prefixes (length, attributes, timestampDelta, offsetDelta). Compressed batches and
- * LogAppendTime batches are answered at batch granularity: the batch's base offset when its
- * max timestamp is >= t. Returns undefined when no record qualifies.
+ * LogAppendTime batches are answered at batch granularity: the batch's first offset >=
+ * minOffset when its max timestamp is >= t. Returns undefined when no record qualifies.
  */
-export function firstOffsetAtOrAfter(batch: Buffer, h: BatchHeader, t: number): number | undefined {
+export function firstOffsetAtOrAfter(
+  batch: Buffer,
+  h: BatchHeader,
+  t: number,
+  minOffset = 0,
+): number | undefined {
   if (h.maxTimestamp < t) return undefined;
-  if (compressionOf(h) !== 0 || (h.attributes & LOG_APPEND_TIME) !== 0) return h.baseOffset;
+  if (compressionOf(h) !== 0 || (h.attributes & LOG_APPEND_TIME) !== 0) {
+    return Math.max(h.baseOffset, minOffset);
+  }
   let pos = BATCH_HEADER_SIZE;
   for (let i = 0; i < h.recordCount; i++) {
     const len = readVarlong(batch, pos);
@@ -35,9 +42,11 @@ export function firstOffsetAtOrAfter(batch: Buffer, h: BatchHeader, t: number): 
     if (!ts) break;
     const delta = readVarlong(batch, ts.next);
     if (!delta) break;
-    if (h.baseTimestamp + ts.value >= t) return h.baseOffset + delta.value;
+    const offset = h.baseOffset + delta.value;
+    if (h.baseTimestamp + ts.value >= t && offset >= minOffset) return offset;
     pos = len.next + len.value;
   }
+  if (pos >= batch.length) return undefined;
   // Malformed record prefixes (the CRC held, so the producer wrote them): fall back to the batch.
-  return h.baseOffset;
+  return Math.max(h.baseOffset, minOffset);
 }
