@@ -71,7 +71,8 @@ export class FdCache {
     let pending = this.opening.get(path);
     if (!pending) {
       pending = (async () => {
-        await this.evict(1);
+        // Make room for this open and every other one in flight.
+        await this.evict(1 + this.opening.size);
         return { fd: await openFile(path, 'r+'), pins: 0 };
       })();
       this.opening.set(path, pending);

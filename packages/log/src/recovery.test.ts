@@ -26,7 +26,7 @@ async function fill(
     const batch = simpleBatch(1 + ((seed + i) % 4), 20 + ((seed * 7 + i * 13) % 200), 1000 + i);
     const r = await log.append(batch);
     pos += batch.length;
-    out.push({ base: r.baseOffset, end: pos });
+    out.push({ base: r.baseOffset, next: r.lastOffset + 1, end: pos });
   }
   await log.flush();
   await log.abandon(); // a crash: no clean marker, no final checkpoint
@@ -65,8 +65,7 @@ describe('crash recovery', () => {
           truncateSync(join(d.path, '00000000000000000000.log'), cut);
           rmSync(join(d.path, 'checkpoint')); // no recovery point: verify everything
           const kept = batches.filter((b) => b.end <= cut);
-          const expectedEnd =
-            kept.length === batches.length ? batches.length : batches[kept.length]!.base;
+          const expectedEnd = kept.length === 0 ? 0 : kept[kept.length - 1]!.next;
           const log = await PartitionLog.open(d.path, CONFIG);
           expect(log.logEndOffset).toBe(kept.length === 0 ? 0 : expectedEnd);
           expect(await readAll(log)).toEqual(kept.map((b) => b.base));
