@@ -18,9 +18,9 @@ async function fill(
   dir: string,
   n: number,
   seed: number,
-): Promise<{ base: number; end: number }[]> {
+): Promise<{ base: number; next: number; end: number }[]> {
   const log = await PartitionLog.open(dir, CONFIG);
-  const out: { base: number; end: number }[] = [];
+  const out: { base: number; next: number; end: number }[] = [];
   let pos = 0;
   for (let i = 0; i < n; i++) {
     const batch = simpleBatch(1 + ((seed + i) % 4), 20 + ((seed * 7 + i * 13) % 200), 1000 + i);
