@@ -22,6 +22,17 @@ import { Mutex } from './mutex.js';
 import { type RetainedSegment, segmentsToDelete } from './retention.js';
 import { type AppendedBatch, LogSegment, type OpenMode } from './segment.js';
 
+/** Appends waiting for the writer are combined into writes of at most this many bytes. */
+const GROUP_BYTES = 4 * 1024 * 1024;
+
+interface PendingAppend {
+  buf: Buffer;
+  batches: AppendedBatch[];
+  leaderEpoch: number | undefined;
+  resolve: (r: AppendResult) => void;
+  reject: (err: unknown) => void;
+}
+
 export interface AppendResult {
   baseOffset: number;
   lastOffset: number;
@@ -71,6 +82,10 @@ export class PartitionLog {
   private closed = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly writeLock = new Mutex();
+  private readonly queue: PendingAppend[] = [];
+  private draining = false;
+  /** A failed background sync; the next append reports it (and the log needs a restart). */
+  private flushError: unknown;
   private readonly flushLock = new Mutex();
 
   private constructor(
@@ -167,36 +182,92 @@ export class PartitionLog {
         );
       }
     }
-    const result = await this.writeLock.run(async () => {
-      this.ensureOpen();
-      const now = this.now();
-      await this.maybeRoll(batches.length, now);
-      let next = this.end;
+    const result = await new Promise<AppendResult>((resolve, reject) => {
+      this.queue.push({
+        buf: batches,
+        batches: parsed,
+        leaderEpoch: opts.leaderEpoch,
+        resolve,
+        reject,
+      });
+      if (!this.draining) this.drain();
+    });
+    await this.afterAppend();
+    return result;
+  }
+
+  /**
+   * Appends queued while a write was in flight go out together in one write: under load this
+   * turns many small writes (each a thread-pool round trip) into a few large ones.
+   */
+  private drain(): void {
+    this.draining = true;
+    const group: PendingAppend[] = [];
+    let bytes = 0;
+    while (
+      this.queue.length > 0 &&
+      (group.length === 0 || bytes + this.queue[0]!.buf.length <= GROUP_BYTES)
+    ) {
+      const next = this.queue.shift()!;
+      group.push(next);
+      bytes += next.buf.length;
+    }
+    this.writeLock
+      .run(() => this.writeGroup(group, bytes))
+      .then(
+        (results) => group.forEach((p, i) => p.resolve(results[i]!)),
+        (err: unknown) => {
+          for (const p of group) p.reject(err);
+        },
+      )
+      .finally(() => {
+        if (this.queue.length > 0) this.drain();
+        else this.draining = false;
+      });
+  }
+
+  private async writeGroup(group: PendingAppend[], bytes: number): Promise<AppendResult[]> {
+    this.ensureOpen();
+    const now = this.now();
+    await this.maybeRoll(bytes, now);
+    const results: AppendResult[] = [];
+    const all: AppendedBatch[] = [];
+    let next = this.end;
+    let at = 0;
+    for (const p of group) {
+      const baseOffset = next;
       let maxTimestamp = -1;
-      for (const b of parsed) {
-        setBaseOffset(batches, next, b.position);
-        if (opts.leaderEpoch !== undefined) {
-          setPartitionLeaderEpoch(batches, opts.leaderEpoch, b.position);
-          b.header.partitionLeaderEpoch = opts.leaderEpoch;
+      for (const b of p.batches) {
+        setBaseOffset(p.buf, next, b.position);
+        if (p.leaderEpoch !== undefined) {
+          setPartitionLeaderEpoch(p.buf, p.leaderEpoch, b.position);
+          b.header.partitionLeaderEpoch = p.leaderEpoch;
         }
         b.header.baseOffset = next;
         maxTimestamp = Math.max(maxTimestamp, b.header.maxTimestamp);
         next = lastOffsetOf(b.header) + 1;
+        all.push({ position: at + b.position, header: b.header });
       }
-      const baseOffset = this.end;
-      this.end = next;
-      try {
-        await this.active().append(batches, parsed, now);
-      } catch (err) {
-        this.end = this.written;
-        throw err;
-      }
-      this.written = next;
-      this.unflushedBytes += batches.length;
-      return { baseOffset, lastOffset: next - 1, maxTimestamp };
-    });
-    await this.afterAppend();
-    return result;
+      at += p.buf.length;
+      results.push({ baseOffset, lastOffset: next - 1, maxTimestamp });
+    }
+    this.end = next;
+    const buf =
+      group.length === 1
+        ? group[0]!.buf
+        : Buffer.concat(
+            group.map((p) => p.buf),
+            bytes,
+          );
+    try {
+      await this.active().append(buf, all, now);
+    } catch (err) {
+      this.end = this.written;
+      throw err;
+    }
+    this.written = next;
+    this.unflushedBytes += bytes;
+    return results;
   }
 
   /**
@@ -437,7 +508,12 @@ export class PartitionLog {
   private async afterAppend(): Promise<void> {
     const d = this.config.durability;
     if (d.mode === 'always') await this.flush();
-    else if (d.mode === 'interval' && this.unflushedBytes >= d.bytes) await this.flush();
+    else if (d.mode === 'interval' && this.unflushedBytes >= d.bytes) {
+      // Group commit: acknowledge after the write, sync in the background.
+      this.flush().catch((err: unknown) => {
+        this.flushError = err;
+      });
+    }
     if (this.now() - this.lastCheckpointAt >= this.checkpointIntervalMs) {
       this.lastCheckpointAt = this.now();
       await this.writeLock.run(async () => {
@@ -482,6 +558,7 @@ export class PartitionLog {
 
   private ensureOpen(): void {
     if (this.closed) throw new LogClosedError(this.dir);
+    if (this.flushError !== undefined) throw this.flushError;
   }
 
   private startTimer(): void {

@@ -1,0 +1,60 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BATCH_HEADER_SIZE, writeBatchHeader } from '@strand/wire';
+
+export function envNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new Error(`${name} must be a positive number, got ${raw}`);
+  return n;
+}
+
+export function scratchDir(prefix: string): { path: string; cleanup: () => void } {
+  const base = process.env.STRAND_BENCH_DIR ?? tmpdir();
+  const path = mkdtempSync(join(base, prefix));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export const MiB = 1024 * 1024;
+
+export function mbps(bytes: number, ms: number): string {
+  return ((bytes / MiB) * (1000 / ms)).toFixed(1);
+}
+
+/**
+ * A RecordBatch of about `batchBytes` holding records of `recordBytes` values, framed with
+ * opaque-but-valid record encodings (a varint record prefix + value), as a producer sends.
+ */
+export function benchBatch(recordBytes: number, batchBytes: number): Buffer {
+  const perRecord = recordBytes + 8;
+  const count = Math.max(1, Math.floor((batchBytes - BATCH_HEADER_SIZE) / perRecord));
+  const records = Buffer.alloc(count * perRecord, 0x61);
+  const buf = Buffer.alloc(BATCH_HEADER_SIZE + records.length);
+  records.copy(buf, BATCH_HEADER_SIZE);
+  const now = Date.now();
+  writeBatchHeader(
+    buf,
+    0,
+    {
+      baseOffset: 0,
+      partitionLeaderEpoch: 0,
+      attributes: 0,
+      lastOffsetDelta: count - 1,
+      baseTimestamp: now,
+      maxTimestamp: now,
+      producerId: -1,
+      producerEpoch: -1,
+      baseSequence: -1,
+      recordCount: count,
+    },
+    records.length,
+  );
+  return buf;
+}
+
+export function table(rows: Record<string, string | number>[]): void {
+  console.table(rows);
+}
