@@ -5,3 +5,11 @@ export * from './errors/errors.js';
 
 // RecordBatch v2: header view, CRC32C, in-place patching
 export * from './batch/header.js';
+
+// RecordBatch v2: records, encode/decode, compression (none, gzip, snappy, lz4)
+export * from './batch/codec.js';
+export type { RawRecord, RecordHeader } from './batch/records.js';
+export { DEFAULT_MAX_DECOMPRESSED } from './compression/codecs.js';
+
+// Kafka's default partitioner (murmur2)
+export * from './partition/murmur2.js';
