@@ -215,7 +215,11 @@ export class PartitionLog {
     this.writeLock
       .run(() => this.writeGroup(group, bytes))
       .then(
-        (results) => group.forEach((p, i) => p.resolve(results[i]!)),
+        (results) => {
+          group.forEach((p, i) => {
+            p.resolve(results[i]!);
+          });
+        },
         (err: unknown) => {
           for (const p of group) p.reject(err);
         },
