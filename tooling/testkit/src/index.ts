@@ -2,3 +2,9 @@
 
 // Linearizability checking (Wing & Gong with Lowe's memoisation, per-key partitioning)
 export * from './linearizability/index.js';
+
+// Real processes: spawn, wait for a line, kill -9 / pause / terminate, all by pid
+export * from './process.js';
+
+// Fault-injecting TCP proxy and a mesh of them for (asymmetric) partitions
+export * from './proxy.js';

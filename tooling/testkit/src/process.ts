@@ -1,0 +1,145 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A free TCP port on 127.0.0.1 (bind to 0, read it, release it). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export function tempDir(prefix = 'strand-test-'): { path: string; cleanup: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export interface SpawnOptions {
+  args?: string[];
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Resolve `ready` once a stdout/stderr line matches. */
+  readyLine?: RegExp;
+  readyTimeoutMs?: number;
+  name?: string;
+}
+
+const MAX_LINES = 500;
+
+/** A node process started by a test; ended by pid through `kill9`, `terminate` or the registry. */
+export class NodeProcess {
+  readonly lines: string[] = [];
+  readonly exited: Promise<number | null>;
+  private exitCode: number | null | undefined;
+
+  constructor(
+    readonly name: string,
+    private readonly child: ChildProcess,
+  ) {
+    this.exited = new Promise((resolve) => {
+      child.on('exit', (code, signal) => {
+        this.exitCode = code ?? (signal ? null : code);
+        resolve(this.exitCode);
+      });
+    });
+    const onData = (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line.length === 0) continue;
+        this.lines.push(line);
+        if (this.lines.length > MAX_LINES) this.lines.shift();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get running(): boolean {
+    return this.exitCode === undefined;
+  }
+
+  output(): string {
+    return this.lines.join('\n');
+  }
+
+  /** Waits for a line matching `pattern`; fails with the recent output after `timeoutMs`. */
+  async waitFor(pattern: RegExp, timeoutMs = 15_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let seen = 0;
+    while (Date.now() < deadline) {
+      for (; seen < this.lines.length; seen++) {
+        const line = this.lines[seen]!;
+        if (pattern.test(line)) return line;
+      }
+      if (!this.running) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(
+      `${this.name} (pid ${this.pid}) did not print ${pattern} (${this.running ? 'timeout' : `exited ${this.exitCode}`}); last output:\n${this.lines.slice(-30).join('\n')}`,
+    );
+  }
+
+  kill9(): Promise<number | null> {
+    if (this.running) process.kill(this.pid, 'SIGKILL');
+    return this.exited;
+  }
+
+  pause(): void {
+    if (this.running) process.kill(this.pid, 'SIGSTOP');
+  }
+
+  resume(): void {
+    if (this.running) process.kill(this.pid, 'SIGCONT');
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`. */
+  async terminate(graceMs = 5_000): Promise<number | null> {
+    if (!this.running) return this.exitCode ?? null;
+    process.kill(this.pid, 'SIGCONT');
+    process.kill(this.pid, 'SIGTERM');
+    const timer = setTimeout(() => this.kill9().catch(() => undefined), graceMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** Every process a test started, so that all of them end, by pid, when the test does. */
+export class ProcessRegistry {
+  private readonly procs = new Set<NodeProcess>();
+
+  spawnNode(script: string, opts: SpawnOptions = {}): NodeProcess {
+    const child = spawn(process.execPath, [script, ...(opts.args ?? [])], {
+      cwd: opts.cwd,
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const proc = new NodeProcess(opts.name ?? script, child);
+    this.procs.add(proc);
+    return proc;
+  }
+
+  async start(script: string, opts: SpawnOptions & { readyLine: RegExp }): Promise<NodeProcess> {
+    const proc = this.spawnNode(script, opts);
+    await proc.waitFor(opts.readyLine, opts.readyTimeoutMs);
+    return proc;
+  }
+
+  async stopAll(): Promise<void> {
+    const all = [...this.procs];
+    this.procs.clear();
+    await Promise.all(all.map((p) => p.kill9()));
+  }
+}
