@@ -1,0 +1,93 @@
+import { InvalidRequestError } from '@strand/wire';
+import { z } from 'zod';
+
+/** Bytes travel in commands as base64 strings. */
+const bytes = z.string().transform((s) => Buffer.from(s, 'base64'));
+
+const compareSchema = z.object({
+  key: bytes,
+  target: z.enum(['version', 'create', 'mod', 'value']),
+  result: z.enum(['=', '!=', '<', '>']),
+  value: z.union([z.number().int(), bytes]),
+});
+
+const rangeSchema = z.object({
+  key: bytes,
+  end: bytes.optional(),
+  limit: z.number().int().min(0).optional(),
+});
+
+const opSchema = z.discriminatedUnion('t', [
+  z.object({
+    t: z.literal('put'),
+    key: bytes,
+    value: bytes,
+    lease: z.number().int().min(0).optional(),
+    prevKv: z.boolean().optional(),
+  }),
+  z.object({
+    t: z.literal('del'),
+    key: bytes,
+    end: bytes.optional(),
+    prevKv: z.boolean().optional(),
+  }),
+  z.object({ t: z.literal('get') }).merge(rangeSchema),
+]);
+
+const commandSchema = z.discriminatedUnion('t', [
+  ...opSchema.options,
+  z.object({
+    t: z.literal('txn'),
+    compare: z.array(compareSchema),
+    success: z.array(opSchema),
+    failure: z.array(opSchema),
+  }),
+  z.object({
+    t: z.literal('leaseGrant'),
+    id: z.number().int().positive(),
+    ttlMs: z.number().int().positive(),
+  }),
+  z.object({ t: z.literal('leaseRevoke'), id: z.number().int().positive() }),
+  z.object({ t: z.literal('compact'), revision: z.number().int().min(0) }),
+]);
+
+export type Compare = z.infer<typeof compareSchema>;
+export type KvOp = z.infer<typeof opSchema>;
+export type KvCommand = z.infer<typeof commandSchema>;
+
+/** What a command looks like before encoding (Buffers instead of base64). */
+export type KvCommandInput = KvCommand;
+
+function toJson(value: unknown): unknown {
+  if (Buffer.isBuffer(value)) return value.toString('base64');
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  if (Array.isArray(value)) return value.map(toJson);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, toJson(v)]),
+    );
+  }
+  return value;
+}
+
+/** A command and the id of the request that proposed it (to route the result back). */
+export function encodeKvCommand(cmd: KvCommand, requestId: string): Uint8Array {
+  return Buffer.from(JSON.stringify({ r: requestId, c: toJson(cmd) }));
+}
+
+export function decodeKvCommand(data: Uint8Array): { requestId: string; command: KvCommand } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(data).toString('utf8'));
+  } catch {
+    throw new InvalidRequestError('command is not valid JSON');
+  }
+  const shape = z.object({ r: z.string(), c: commandSchema }).safeParse(raw);
+  if (!shape.success)
+    throw new InvalidRequestError(
+      `invalid command: ${shape.error.issues[0]?.message ?? 'unknown'}`,
+    );
+  return { requestId: shape.data.r, command: shape.data.c };
+}

@@ -1,0 +1,179 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CompactedError, InvalidRequestError } from '@strand/wire';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { KvDb, prefixEnd } from '../storage/db.js';
+import { decodeKvCommand, encodeKvCommand, type KvCommand } from './command.js';
+import { type KvResult, KvStateMachine, type WatchEvent } from './kv-store.js';
+
+const dirs: string[] = [];
+const dbs: KvDb[] = [];
+afterEach(async () => {
+  for (const db of dbs.splice(0)) await db.close().catch(() => undefined);
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+async function open(dir?: string): Promise<{ sm: KvStateMachine; db: KvDb; dir: string }> {
+  const path = dir ?? mkdtempSync(join(tmpdir(), 'strand-kv-'));
+  if (!dir) dirs.push(path);
+  const db = await KvDb.open(path);
+  dbs.push(db);
+  return { sm: await KvStateMachine.open(db), db, dir: path };
+}
+
+const b = (s: string) => Buffer.from(s);
+let index = 0;
+async function apply(sm: KvStateMachine, ...cmds: KvCommand[]): Promise<KvResult[]> {
+  const entries = cmds.map((c, i) => ({
+    index: ++index,
+    term: 1,
+    data: encodeKvCommand(c, `r${index}-${i}`),
+  }));
+  const results = await sm.applyEntries(entries);
+  return [...results.values()];
+}
+
+describe('KvStateMachine', () => {
+  it('tracks revision, createRevision, modRevision and version like etcd', async () => {
+    index = 0;
+    const { sm } = await open();
+    await apply(sm, { t: 'put', key: b('a'), value: b('1') });
+    await apply(sm, { t: 'put', key: b('a'), value: b('2') });
+    await apply(sm, { t: 'put', key: b('b'), value: b('x') });
+    const [a] = sm.range(b('a')).kvs;
+    expect(a).toMatchObject({ createRevision: 1, modRevision: 2, version: 2, value: b('2') });
+    expect(sm.revision).toBe(3);
+    const [del] = await apply(sm, { t: 'del', key: b('a'), prevKv: true });
+    expect(del).toMatchObject({ t: 'del', deleted: 1, revision: 4 });
+    // Deleting nothing does not move the revision.
+    const [none] = await apply(sm, { t: 'del', key: b('zzz') });
+    expect(none).toMatchObject({ deleted: 0, revision: 4 });
+    await apply(sm, { t: 'put', key: b('a'), value: b('3') });
+    expect(sm.range(b('a')).kvs[0]).toMatchObject({ createRevision: 5, version: 1 });
+    expect(sm.range(b(''), prefixEnd(b('zz'))).kvs.map((kv) => kv.key.toString())).toEqual([
+      'a',
+      'b',
+    ]);
+  });
+
+  it('runs transactions as one revision, choosing the branch by compares', async () => {
+    index = 0;
+    const { sm } = await open();
+    await apply(sm, { t: 'put', key: b('k'), value: b('v1') });
+    const cas = (expectedMod: number, value: string): KvCommand => ({
+      t: 'txn',
+      compare: [{ key: b('k'), target: 'mod', result: '=', value: expectedMod }],
+      success: [
+        { t: 'put', key: b('k'), value: b(value) },
+        { t: 'put', key: b('other'), value: b(value) },
+      ],
+      failure: [{ t: 'get', key: b('k') }],
+    });
+    const [ok] = await apply(sm, cas(1, 'v2'));
+    expect(ok).toMatchObject({ t: 'txn', succeeded: true, revision: 2 });
+    expect(sm.range(b('other')).kvs[0]!.modRevision).toBe(2);
+    const [stale] = await apply(sm, cas(1, 'v3'));
+    expect(stale).toMatchObject({ t: 'txn', succeeded: false, revision: 2 });
+    expect(sm.range(b('k')).kvs[0]!.value.toString()).toBe('v2');
+  });
+
+  it('revoking a lease deletes its keys', async () => {
+    index = 0;
+    const { sm } = await open();
+    await apply(sm, { t: 'leaseGrant', id: 7, ttlMs: 1000 });
+    await apply(
+      sm,
+      { t: 'put', key: b('eph'), value: b('x'), lease: 7 },
+      { t: 'put', key: b('keep'), value: b('y') },
+    );
+    const [missing] = await apply(sm, { t: 'put', key: b('bad'), value: b('x'), lease: 99 });
+    expect(missing).toMatchObject({ t: 'error' });
+    expect(sm.listLeases()).toEqual([{ id: 7, ttlMs: 1000, keys: 1 }]);
+    await apply(sm, { t: 'leaseRevoke', id: 7 });
+    expect(sm.range(b('eph')).kvs).toHaveLength(0);
+    expect(sm.range(b('keep')).kvs).toHaveLength(1);
+    expect(sm.listLeases()).toEqual([]);
+  });
+
+  it('watches replay history from a revision, then stream live events, and report compaction', async () => {
+    index = 0;
+    const { sm } = await open();
+    await apply(sm, { t: 'put', key: b('w/1'), value: b('a') });
+    await apply(sm, { t: 'put', key: b('x'), value: b('no') });
+    await apply(sm, { t: 'put', key: b('w/2'), value: b('b') });
+    const seen: WatchEvent[] = [];
+    const cancel = await sm.watch(b('w/'), prefixEnd(b('w/')), 1, (evs) => seen.push(...evs));
+    await apply(sm, { t: 'del', key: b('w/1') });
+    expect(seen.map((e) => `${e.type}:${e.kv.key}@${e.revision}`)).toEqual([
+      'put:w/1@1',
+      'put:w/2@3',
+      'delete:w/1@4',
+    ]);
+    cancel();
+    await apply(sm, { t: 'put', key: b('w/3'), value: b('c') });
+    expect(seen).toHaveLength(3);
+    await apply(sm, { t: 'compact', revision: 3 });
+    await expect(sm.watch(b('w/'), prefixEnd(b('w/')), 2, () => undefined)).rejects.toBeInstanceOf(
+      CompactedError,
+    );
+  });
+
+  it('survives a restart at exactly the applied index; re-applying is a no-op', async () => {
+    index = 0;
+    const first = await open();
+    await apply(
+      first.sm,
+      { t: 'put', key: b('a'), value: b('1') },
+      { t: 'put', key: b('b'), value: b('2') },
+    );
+    const entries = [
+      {
+        index: 2,
+        term: 1,
+        data: encodeKvCommand({ t: 'put', key: b('b'), value: b('again') }, 'dup'),
+      },
+    ];
+    await first.db.close();
+    dbs.pop();
+    const again = await open(first.dir);
+    expect(again.sm.appliedIndex).toBe(2);
+    expect(again.sm.revision).toBe(2);
+    await again.sm.applyEntries(entries);
+    expect(again.sm.range(b('b')).kvs[0]!.value.toString()).toBe('2');
+  });
+
+  it('snapshot and restore reproduce the same state', async () => {
+    index = 0;
+    const a = await open();
+    await apply(
+      a.sm,
+      { t: 'leaseGrant', id: 3, ttlMs: 500 },
+      { t: 'put', key: b('x'), value: b('1'), lease: 3 },
+      { t: 'put', key: b('y'), value: b('2') },
+    );
+    const c = await open();
+    await c.sm.restore(a.sm.snapshot(), a.sm.appliedIndex, 1);
+    expect(c.sm.range(b(''), prefixEnd(b('z')))).toEqual(a.sm.range(b(''), prefixEnd(b('z'))));
+    expect(c.sm.listLeases()).toEqual(a.sm.listLeases());
+    expect(c.sm.appliedIndex).toBe(a.sm.appliedIndex);
+  });
+
+  it('decodes only valid commands (random bytes give a typed error)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 100 }), (bytes) => {
+        try {
+          decodeKvCommand(bytes);
+        } catch (err) {
+          expect(err).toBeInstanceOf(InvalidRequestError);
+        }
+      }),
+    );
+    const round = decodeKvCommand(encodeKvCommand({ t: 'put', key: b('k'), value: b('v') }, 'id1'));
+    expect(round).toMatchObject({ requestId: 'id1', command: { t: 'put' } });
+    expect(() => decodeKvCommand(Buffer.from('{"r":"x","c":{"t":"put"}}'))).toThrow(
+      InvalidRequestError,
+    );
+  });
+});

@@ -1,0 +1,481 @@
+import { CompactedError, ErrorCode, InvalidRequestError } from '@strand/wire';
+import { type BatchOp, type KvDb, prefixEnd, u64 } from '../storage/db.js';
+import { type Compare, decodeKvCommand, type KvCommand, type KvOp } from './command.js';
+
+export interface KeyValue {
+  key: Buffer;
+  value: Buffer;
+  createRevision: number;
+  modRevision: number;
+  /** Puts since the key was (re)created; 0 for a deleted key. */
+  version: number;
+  lease: number;
+}
+
+export interface WatchEvent {
+  type: 'put' | 'delete';
+  kv: KeyValue;
+  prevKv?: KeyValue;
+  revision: number;
+}
+
+export type KvResult =
+  | { t: 'put'; revision: number; prevKv?: KeyValue }
+  | { t: 'del'; revision: number; deleted: number; prevKvs: KeyValue[] }
+  | { t: 'get'; revision: number; kvs: KeyValue[]; count: number; more: boolean }
+  | { t: 'txn'; revision: number; succeeded: boolean; responses: KvResult[] }
+  | { t: 'lease'; revision: number; id: number; ttlMs: number }
+  | { t: 'compact'; revision: number }
+  | { t: 'error'; revision: number; code: string; message: string };
+
+export interface ApplyEntry {
+  index: number;
+  term: number;
+  /** Command bytes; undefined for entries with no command (no-ops, conf changes). */
+  data?: Uint8Array;
+}
+
+type Listener = (events: WatchEvent[]) => void;
+interface Watcher {
+  start: Buffer;
+  end: Buffer | undefined;
+  listener: Listener;
+  buffered: WatchEvent[] | undefined;
+}
+
+const META = Buffer.from('ma');
+const KEY = Buffer.from('k');
+const HIST = Buffer.from('v');
+const LEASE = Buffer.from('l');
+
+const keyRow = (key: Buffer) => Buffer.concat([KEY, key]);
+const histRow = (rev: number, sub: number) => {
+  const b = Buffer.alloc(12);
+  b.writeBigUInt64BE(BigInt(rev));
+  b.writeUInt32BE(sub, 8);
+  return Buffer.concat([HIST, b]);
+};
+
+function kvToJson(kv: KeyValue): unknown {
+  return { ...kv, key: kv.key.toString('base64'), value: kv.value.toString('base64') };
+}
+
+function kvFromJson(j: { key: string; value: string } & Omit<KeyValue, 'key' | 'value'>): KeyValue {
+  return { ...j, key: Buffer.from(j.key, 'base64'), value: Buffer.from(j.value, 'base64') };
+}
+
+function inRange(key: Buffer, start: Buffer, end: Buffer | undefined): boolean {
+  if (end === undefined) return key.equals(start);
+  return Buffer.compare(key, start) >= 0 && Buffer.compare(key, end) < 0;
+}
+
+interface Mutation {
+  rev: number;
+  events: WatchEvent[];
+  ops: BatchOp[];
+}
+
+/**
+ * The versioned KV state machine (etcd's model): a global revision that grows by one per
+ * mutating command, and per key createRevision, modRevision and version. Deterministic:
+ * every replica that applies the same entries reaches the same state. Live keys and leases
+ * are held in memory and written through to RocksDB together with the applied index, in
+ * one batch per `applyEntries`, so a restart resumes right after the last applied entry.
+ */
+export class KvStateMachine {
+  appliedIndex = 0;
+  appliedTerm = 0;
+  revision = 0;
+  compactRevision = 0;
+  private readonly keys = new Map<string, KeyValue>();
+  private readonly leases = new Map<number, { ttlMs: number; keys: Set<string> }>();
+  private readonly watchers = new Set<Watcher>();
+
+  private constructor(private readonly db: KvDb) {}
+
+  static async open(db: KvDb): Promise<KvStateMachine> {
+    const sm = new KvStateMachine(db);
+    await sm.load();
+    return sm;
+  }
+
+  private async load(): Promise<void> {
+    const meta = await this.db.get(META);
+    if (meta) Object.assign(this, JSON.parse(meta.toString()) as Record<string, number>);
+    for (const [, v] of await this.db.entries({ gte: KEY, lt: prefixEnd(KEY) })) {
+      const kv = kvFromJson(JSON.parse(v.toString()));
+      this.keys.set(kv.key.toString('latin1'), kv);
+    }
+    for (const [k, v] of await this.db.entries({ gte: LEASE, lt: prefixEnd(LEASE) })) {
+      const id = Number(k.readBigUInt64BE(1));
+      this.leases.set(id, {
+        ttlMs: (JSON.parse(v.toString()) as { ttlMs: number }).ttlMs,
+        keys: new Set(),
+      });
+    }
+    for (const [name, kv] of this.keys) if (kv.lease) this.leases.get(kv.lease)?.keys.add(name);
+  }
+
+  /**
+   * Applies committed entries in order, in one RocksDB batch. Entries at or below the applied
+   * index are skipped (a replay after restart). Returns each proposal's result by request id.
+   */
+  async applyEntries(entries: ApplyEntry[], sync = false): Promise<Map<string, KvResult>> {
+    const results = new Map<string, KvResult>();
+    const ops: BatchOp[] = [];
+    const events: WatchEvent[] = [];
+    let last: ApplyEntry | undefined;
+    for (const e of entries) {
+      if (e.index <= this.appliedIndex) continue;
+      last = e;
+      this.appliedIndex = e.index;
+      this.appliedTerm = e.term;
+      if (!e.data || e.data.length === 0) continue;
+      let decoded: { requestId: string; command: KvCommand };
+      try {
+        decoded = decodeKvCommand(e.data);
+      } catch (err) {
+        // A malformed command is applied as a no-op on every replica alike.
+        results.set(`bad:${e.index}`, {
+          t: 'error',
+          revision: this.revision,
+          code: ErrorCode.InvalidRequest,
+          message: (err as Error).message,
+        });
+        continue;
+      }
+      const m: Mutation = { rev: this.revision + 1, events: [], ops };
+      const result = this.execute(decoded.command, m);
+      if (m.events.length > 0) this.revision = m.rev;
+      events.push(...m.events);
+      results.set(decoded.requestId, result);
+    }
+    if (!last) return results;
+    ops.push({ type: 'put', key: META, value: this.metaValue() });
+    await this.db.batch(ops, sync);
+    if (events.length > 0) this.dispatch(events);
+    return results;
+  }
+
+  /** Reads the current state (callers decide whether that is linearizable). */
+  range(
+    key: Buffer,
+    end?: Buffer,
+    limit = 0,
+  ): { kvs: KeyValue[]; count: number; more: boolean; revision: number } {
+    let kvs: KeyValue[];
+    if (end === undefined) {
+      const kv = this.keys.get(key.toString('latin1'));
+      kvs = kv ? [kv] : [];
+    } else {
+      kvs = [...this.keys.values()]
+        .filter((kv) => inRange(kv.key, key, end))
+        .sort((a, b) => Buffer.compare(a.key, b.key));
+    }
+    const count = kvs.length;
+    if (limit > 0 && kvs.length > limit) kvs = kvs.slice(0, limit);
+    return { kvs, count, more: kvs.length < count, revision: this.revision };
+  }
+
+  listLeases(): { id: number; ttlMs: number; keys: number }[] {
+    return [...this.leases].map(([id, l]) => ({ id, ttlMs: l.ttlMs, keys: l.keys.size }));
+  }
+
+  hasLease(id: number): boolean {
+    return this.leases.has(id);
+  }
+
+  /**
+   * Streams events for `key` (or [key, end)) from `fromRevision` (0: only new events). Past
+   * events come from history, then live ones, with no gap and no duplicate. Throws
+   * CompactedError when that history is gone.
+   */
+  async watch(
+    key: Buffer,
+    end: Buffer | undefined,
+    fromRevision: number,
+    listener: Listener,
+  ): Promise<() => void> {
+    if (fromRevision > 0 && fromRevision <= this.compactRevision)
+      throw new CompactedError(this.compactRevision);
+    const w: Watcher = { start: key, end, listener, buffered: [] };
+    this.watchers.add(w);
+    const upto = this.revision;
+    if (fromRevision > 0 && fromRevision <= upto) {
+      const rows = await this.db.entries({
+        gte: histRow(fromRevision, 0),
+        lt: histRow(upto + 1, 0),
+      });
+      const past = rows
+        .map(([, v]) => eventFromJson(JSON.parse(v.toString())))
+        .filter((ev) => inRange(ev.kv.key, key, end));
+      if (past.length > 0) listener(past);
+    }
+    const pending = (w.buffered ?? []).filter((ev) => ev.revision > upto);
+    w.buffered = undefined;
+    if (pending.length > 0) listener(pending);
+    return () => {
+      this.watchers.delete(w);
+    };
+  }
+
+  /** Serialized live state (keys, leases, revisions) for a Raft snapshot. */
+  snapshot(): Uint8Array {
+    return Buffer.from(
+      JSON.stringify({
+        revision: this.revision,
+        compactRevision: this.compactRevision,
+        keys: [...this.keys.values()].map(kvToJson),
+        leases: [...this.leases].map(([id, l]) => ({ id, ttlMs: l.ttlMs })),
+      }),
+    );
+  }
+
+  /** Replaces the whole state with a snapshot taken at (index, term); history restarts there. */
+  async restore(data: Uint8Array, index: number, term: number): Promise<void> {
+    const snap = JSON.parse(Buffer.from(data).toString('utf8')) as {
+      revision: number;
+      compactRevision: number;
+      keys: Parameters<typeof kvFromJson>[0][];
+      leases: { id: number; ttlMs: number }[];
+    };
+    for (const prefix of [KEY, HIST, LEASE])
+      await this.db.deleteRange({ gte: prefix, lt: prefixEnd(prefix) });
+    this.keys.clear();
+    this.leases.clear();
+    const ops: BatchOp[] = [];
+    for (const j of snap.keys) {
+      const kv = kvFromJson(j);
+      this.keys.set(kv.key.toString('latin1'), kv);
+      ops.push({ type: 'put', key: keyRow(kv.key), value: Buffer.from(JSON.stringify(j)) });
+    }
+    for (const l of snap.leases) {
+      this.leases.set(l.id, { ttlMs: l.ttlMs, keys: new Set() });
+      ops.push({
+        type: 'put',
+        key: Buffer.concat([LEASE, u64(l.id)]),
+        value: Buffer.from(JSON.stringify({ ttlMs: l.ttlMs })),
+      });
+    }
+    for (const [name, kv] of this.keys) if (kv.lease) this.leases.get(kv.lease)?.keys.add(name);
+    this.revision = snap.revision;
+    // Events before the snapshot are not kept: watching from there is a compaction error.
+    this.compactRevision = Math.max(snap.compactRevision, snap.revision);
+    this.appliedIndex = index;
+    this.appliedTerm = term;
+    ops.push({ type: 'put', key: META, value: this.metaValue() });
+    await this.db.batch(ops, true);
+  }
+
+  // ---- commands ----
+
+  private execute(cmd: KvCommand, m: Mutation): KvResult {
+    switch (cmd.t) {
+      case 'put':
+      case 'del':
+      case 'get':
+        return this.op(cmd, m);
+      case 'txn': {
+        const succeeded = cmd.compare.every((c) => this.compare(c));
+        const responses = (succeeded ? cmd.success : cmd.failure).map((op) => this.op(op, m));
+        const failed = responses.find((r) => r.t === 'error');
+        if (failed) return failed;
+        return {
+          t: 'txn',
+          revision: m.events.length > 0 ? m.rev : this.revision,
+          succeeded,
+          responses,
+        };
+      }
+      case 'leaseGrant': {
+        if (this.leases.has(cmd.id))
+          return this.error(ErrorCode.InvalidRequest, `lease ${cmd.id} already exists`);
+        this.leases.set(cmd.id, { ttlMs: cmd.ttlMs, keys: new Set() });
+        m.ops.push({
+          type: 'put',
+          key: Buffer.concat([LEASE, u64(cmd.id)]),
+          value: Buffer.from(JSON.stringify({ ttlMs: cmd.ttlMs })),
+        });
+        return { t: 'lease', revision: this.revision, id: cmd.id, ttlMs: cmd.ttlMs };
+      }
+      case 'leaseRevoke': {
+        const lease = this.leases.get(cmd.id);
+        if (!lease) return this.error(ErrorCode.KeyNotFound, `lease ${cmd.id} not found`);
+        for (const name of [...lease.keys]) this.deleteKey(name, m);
+        this.leases.delete(cmd.id);
+        m.ops.push({ type: 'del', key: Buffer.concat([LEASE, u64(cmd.id)]) });
+        return {
+          t: 'lease',
+          revision: m.events.length > 0 ? m.rev : this.revision,
+          id: cmd.id,
+          ttlMs: 0,
+        };
+      }
+      case 'compact': {
+        if (cmd.revision > this.revision)
+          return this.error(
+            ErrorCode.InvalidRequest,
+            `revision ${cmd.revision} is in the future (current ${this.revision})`,
+          );
+        if (cmd.revision <= this.compactRevision)
+          return this.error(
+            ErrorCode.Compacted,
+            `revision ${cmd.revision} is already compacted (${this.compactRevision})`,
+          );
+        this.compactRevision = cmd.revision;
+        // History rows below the compact revision are deleted after the batch (see compactHistory).
+        void this.compactHistory(cmd.revision);
+        return { t: 'compact', revision: this.revision };
+      }
+    }
+  }
+
+  private op(op: KvOp, m: Mutation): KvResult {
+    switch (op.t) {
+      case 'get': {
+        const r = this.range(op.key, op.end, op.limit ?? 0);
+        return { t: 'get', ...r };
+      }
+      case 'put': {
+        if (op.lease && !this.leases.has(op.lease))
+          return this.error(ErrorCode.KeyNotFound, `lease ${op.lease} not found`);
+        const name = op.key.toString('latin1');
+        const prev = this.keys.get(name);
+        const kv: KeyValue = {
+          key: op.key,
+          value: op.value,
+          createRevision: prev ? prev.createRevision : m.rev,
+          modRevision: m.rev,
+          version: (prev?.version ?? 0) + 1,
+          lease: op.lease ?? 0,
+        };
+        if (prev?.lease) this.leases.get(prev.lease)?.keys.delete(name);
+        if (kv.lease) this.leases.get(kv.lease)!.keys.add(name);
+        this.keys.set(name, kv);
+        m.ops.push({
+          type: 'put',
+          key: keyRow(op.key),
+          value: Buffer.from(JSON.stringify(kvToJson(kv))),
+        });
+        this.record({ type: 'put', kv, ...(prev ? { prevKv: prev } : {}), revision: m.rev }, m);
+        return { t: 'put', revision: m.rev, ...(op.prevKv && prev ? { prevKv: prev } : {}) };
+      }
+      case 'del': {
+        const victims = this.range(op.key, op.end).kvs;
+        for (const kv of victims) this.deleteKey(kv.key.toString('latin1'), m);
+        return {
+          t: 'del',
+          revision: victims.length > 0 ? m.rev : this.revision,
+          deleted: victims.length,
+          prevKvs: op.prevKv ? victims : [],
+        };
+      }
+    }
+  }
+
+  private deleteKey(name: string, m: Mutation): void {
+    const prev = this.keys.get(name);
+    if (!prev) return;
+    this.keys.delete(name);
+    if (prev.lease) this.leases.get(prev.lease)?.keys.delete(name);
+    m.ops.push({ type: 'del', key: keyRow(prev.key) });
+    const tomb: KeyValue = {
+      key: prev.key,
+      value: Buffer.alloc(0),
+      createRevision: 0,
+      modRevision: m.rev,
+      version: 0,
+      lease: 0,
+    };
+    this.record({ type: 'delete', kv: tomb, prevKv: prev, revision: m.rev }, m);
+  }
+
+  private record(ev: WatchEvent, m: Mutation): void {
+    m.ops.push({
+      type: 'put',
+      key: histRow(m.rev, m.events.length),
+      value: Buffer.from(JSON.stringify(eventToJson(ev))),
+    });
+    m.events.push(ev);
+  }
+
+  private compare(c: Compare): boolean {
+    const kv = this.keys.get(c.key.toString('latin1'));
+    let cmp: number;
+    if (c.target === 'value') {
+      if (!kv || !Buffer.isBuffer(c.value)) return false;
+      cmp = Buffer.compare(kv.value, c.value);
+    } else {
+      if (typeof c.value !== 'number')
+        throw new InvalidRequestError('numeric compare needs a number');
+      const actual =
+        c.target === 'version'
+          ? (kv?.version ?? 0)
+          : c.target === 'create'
+            ? (kv?.createRevision ?? 0)
+            : (kv?.modRevision ?? 0);
+      cmp = Math.sign(actual - c.value);
+    }
+    switch (c.result) {
+      case '=':
+        return cmp === 0;
+      case '!=':
+        return cmp !== 0;
+      case '<':
+        return cmp < 0;
+      case '>':
+        return cmp > 0;
+    }
+  }
+
+  private error(code: string, message: string): KvResult {
+    return { t: 'error', revision: this.revision, code, message };
+  }
+
+  private metaValue(): Buffer {
+    return Buffer.from(
+      JSON.stringify({
+        appliedIndex: this.appliedIndex,
+        appliedTerm: this.appliedTerm,
+        revision: this.revision,
+        compactRevision: this.compactRevision,
+      }),
+    );
+  }
+
+  private async compactHistory(revision: number): Promise<void> {
+    await this.db.deleteRange({ gte: HIST, lt: histRow(revision, 0) }).catch(() => undefined);
+  }
+
+  private dispatch(events: WatchEvent[]): void {
+    for (const w of this.watchers) {
+      const mine = events.filter((ev) => inRange(ev.kv.key, w.start, w.end));
+      if (mine.length === 0) continue;
+      if (w.buffered) w.buffered.push(...mine);
+      else w.listener(mine);
+    }
+  }
+}
+
+function eventToJson(ev: WatchEvent): unknown {
+  return {
+    type: ev.type,
+    revision: ev.revision,
+    kv: kvToJson(ev.kv),
+    ...(ev.prevKv ? { prevKv: kvToJson(ev.prevKv) } : {}),
+  };
+}
+
+function eventFromJson(j: {
+  type: 'put' | 'delete';
+  revision: number;
+  kv: Parameters<typeof kvFromJson>[0];
+  prevKv?: Parameters<typeof kvFromJson>[0];
+}): WatchEvent {
+  return {
+    type: j.type,
+    revision: j.revision,
+    kv: kvFromJson(j.kv),
+    ...(j.prevKv ? { prevKv: kvFromJson(j.prevKv) } : {}),
+  };
+}
