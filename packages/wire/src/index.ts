@@ -13,3 +13,7 @@ export { DEFAULT_MAX_DECOMPRESSED } from './compression/codecs.js';
 
 // Kafka's default partitioner (murmur2)
 export * from './partition/murmur2.js';
+
+// gRPC: the KV/Cluster/Raft protos (loaded at run time) and the one error <-> status mapping
+export { kvService, PROTO_DIR, type ServiceName } from './rpc/load.js';
+export { fromGrpcError, type GrpcServerError, toGrpcError } from './rpc/errors.js';

@@ -83,3 +83,36 @@ export class LogClosedError extends StrandError {
     super(ErrorCode.LogClosed, `${what} is closed`);
   }
 }
+
+/** The request needs the leader and this node is not it; `leaderId` / `leaderAddress` say where to go. */
+export class NotLeaderError extends StrandError {
+  constructor(
+    readonly leaderId?: number,
+    readonly leaderAddress?: string,
+    message = leaderId
+      ? `not the leader; the leader is ${leaderId}${leaderAddress ? ` at ${leaderAddress}` : ''}`
+      : 'not the leader, and no leader is known',
+  ) {
+    super(ErrorCode.NotLeader, message, true);
+  }
+}
+
+/** The service cannot answer now (no quorum, no leader, shutting down); retrying later may work. */
+export class UnavailableError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.Unavailable, message, true);
+  }
+}
+
+export class TimeoutError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.Timeout, message, true);
+  }
+}
+
+/** A watch or read asked for history older than the compaction point. */
+export class CompactedError extends StrandError {
+  constructor(readonly compactRevision: number) {
+    super(ErrorCode.Compacted, `revision ${compactRevision} and older were compacted`);
+  }
+}

@@ -1,0 +1,95 @@
+import * as grpc from '@grpc/grpc-js';
+import {
+  CompactedError,
+  ErrorCode,
+  InvalidRequestError,
+  NotLeaderError,
+  StrandError,
+  TimeoutError,
+  UnavailableError,
+} from '../errors/errors.js';
+
+/** The one mapping between Strand error codes and gRPC status codes. */
+const STATUS: Record<string, grpc.status> = {
+  [ErrorCode.InvalidRequest]: grpc.status.INVALID_ARGUMENT,
+  [ErrorCode.InvalidConfig]: grpc.status.INVALID_ARGUMENT,
+  [ErrorCode.CorruptBatch]: grpc.status.INVALID_ARGUMENT,
+  [ErrorCode.UnsupportedCompression]: grpc.status.INVALID_ARGUMENT,
+  [ErrorCode.RecordTooLarge]: grpc.status.INVALID_ARGUMENT,
+  [ErrorCode.OffsetOutOfRange]: grpc.status.OUT_OF_RANGE,
+  [ErrorCode.Compacted]: grpc.status.OUT_OF_RANGE,
+  [ErrorCode.UnknownTopic]: grpc.status.NOT_FOUND,
+  [ErrorCode.UnknownPartition]: grpc.status.NOT_FOUND,
+  [ErrorCode.KeyNotFound]: grpc.status.NOT_FOUND,
+  [ErrorCode.NotLeader]: grpc.status.FAILED_PRECONDITION,
+  [ErrorCode.Unavailable]: grpc.status.UNAVAILABLE,
+  [ErrorCode.Timeout]: grpc.status.DEADLINE_EXCEEDED,
+  [ErrorCode.StorageFull]: grpc.status.RESOURCE_EXHAUSTED,
+  [ErrorCode.LogClosed]: grpc.status.UNAVAILABLE,
+  [ErrorCode.Internal]: grpc.status.INTERNAL,
+};
+
+export type GrpcServerError = Partial<grpc.StatusObject> & {
+  code: grpc.status;
+  details: string;
+  metadata: grpc.Metadata;
+};
+
+/** For servers: any thrown value becomes a gRPC error carrying the Strand code in metadata. */
+export function toGrpcError(err: unknown): GrpcServerError {
+  const strand =
+    err instanceof StrandError
+      ? err
+      : new StrandError(ErrorCode.Internal, err instanceof Error ? err.message : String(err));
+  const metadata = new grpc.Metadata();
+  metadata.set('strand-code', strand.code);
+  if (strand instanceof NotLeaderError) {
+    if (strand.leaderId) metadata.set('strand-leader-id', String(strand.leaderId));
+    if (strand.leaderAddress) metadata.set('strand-leader-address', strand.leaderAddress);
+  }
+  if (strand instanceof CompactedError)
+    metadata.set('strand-compact-revision', String(strand.compactRevision));
+  return { code: STATUS[strand.code] ?? grpc.status.INTERNAL, details: strand.message, metadata };
+}
+
+function meta(err: grpc.ServiceError, key: string): string | undefined {
+  const v = err.metadata?.get(key)[0];
+  return v === undefined ? undefined : String(v);
+}
+
+/** For clients: a gRPC error becomes the typed StrandError the server meant. */
+export function fromGrpcError(err: unknown): StrandError {
+  if (err instanceof StrandError) return err;
+  const e = err as grpc.ServiceError;
+  if (typeof e?.code !== 'number') return new StrandError(ErrorCode.Internal, String(err));
+  const code = meta(e, 'strand-code');
+  const message = e.details || e.message;
+  switch (code) {
+    case ErrorCode.NotLeader: {
+      const id = meta(e, 'strand-leader-id');
+      return new NotLeaderError(
+        id ? Number(id) : undefined,
+        meta(e, 'strand-leader-address'),
+        message,
+      );
+    }
+    case ErrorCode.Compacted:
+      return new CompactedError(Number(meta(e, 'strand-compact-revision') ?? 0));
+    case ErrorCode.InvalidRequest:
+      return new InvalidRequestError(message);
+    case ErrorCode.Timeout:
+      return new TimeoutError(message);
+    case ErrorCode.Unavailable:
+      return new UnavailableError(message);
+    case undefined:
+      break;
+    default:
+      return new StrandError(code as ErrorCode, message);
+  }
+  // No Strand code: a transport-level failure.
+  if (e.code === grpc.status.UNAVAILABLE) return new UnavailableError(`unreachable: ${message}`);
+  if (e.code === grpc.status.DEADLINE_EXCEEDED)
+    return new TimeoutError(`deadline exceeded: ${message}`);
+  if (e.code === grpc.status.INVALID_ARGUMENT) return new InvalidRequestError(message);
+  return new StrandError(ErrorCode.Internal, message);
+}
