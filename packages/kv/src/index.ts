@@ -29,3 +29,18 @@ export {
   Simulation,
   simulate,
 } from './sim/simulator.js';
+
+// Storage on RocksDB and the versioned KV state machine
+export { KvDb, prefixEnd } from './storage/db.js';
+export { RaftLogStore } from './storage/raft-store.js';
+export {
+  type Compare,
+  decodeKvCommand,
+  encodeKvCommand,
+  type KvCommand,
+  type KvOp,
+} from './store/command.js';
+export { type KeyValue, type KvResult, KvStateMachine, type WatchEvent } from './store/kv-store.js';
+
+// The node that drives it all (transport supplied by the coordinator app)
+export { KvNode, type KvNodeOptions, type NodeStatus, type Transport } from './node/kv-node.js';

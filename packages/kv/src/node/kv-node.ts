@@ -1,0 +1,432 @@
+import { randomInt } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { NotLeaderError, TimeoutError, UnavailableError } from '@strand/wire';
+import { decodeMessage, encodeMessage } from '../raft/codec.js';
+import { decodeConfChange, RaftNode } from '../raft/raft.js';
+import { EntryType, type Ready, Role, type Snapshot } from '../raft/types.js';
+import { KvDb } from '../storage/db.js';
+import { RaftLogStore } from '../storage/raft-store.js';
+import type { KvCommand } from '../store/command.js';
+import { encodeKvCommand } from '../store/command.js';
+import { type ApplyEntry, type KvResult, KvStateMachine } from '../store/kv-store.js';
+
+/** How Raft messages leave this node (the coordinator implements it over gRPC). */
+export interface Transport {
+  send(to: number, data: Uint8Array): void;
+}
+
+export interface KvNodeOptions {
+  id: number;
+  /** Every voter's id and client/peer address, this node included. */
+  peers: Map<number, string>;
+  dataDir: string;
+  transport: Transport;
+  tickMs?: number;
+  electionTicks?: number;
+  heartbeatTicks?: number;
+  /** Take a snapshot and compact the Raft log every this many applied entries. */
+  snapshotEvery?: number;
+}
+
+interface PendingProposal {
+  resolve: (r: KvResult) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+interface ReadWaiter {
+  resolve: () => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export interface NodeStatus {
+  id: number;
+  leader: number;
+  leaderAddress: string | undefined;
+  term: number;
+  role: Role;
+  commit: number;
+  applied: number;
+  revision: number;
+  members: { id: number; address: string }[];
+}
+
+/**
+ * Drives the pure Raft core: ticks it, persists each Ready to RocksDB (one synced batch when
+ * Raft needs it) before sending its messages, applies committed entries to the KV state
+ * machine in batches, and resolves proposals and reads. Many client requests share each
+ * Ready, so one fsync covers them all.
+ */
+export class KvNode {
+  readonly sm: KvStateMachine;
+  private readonly raft: RaftNode;
+  private readonly pending = new Map<string, PendingProposal>();
+  private readonly readQueue: ReadWaiter[] = [];
+  private readonly readsInFlight = new Map<string, ReadWaiter[]>();
+  private readonly readsWaitingApply: { index: number; waiters: ReadWaiter[] }[] = [];
+  private readonly leaseExpiry = new Map<number, number>();
+  private requestCounter = 0;
+  private readCounter = 0;
+  private processing = false;
+  private again = false;
+  private closed = false;
+  private lastSnapshotIndex: number;
+  private readonly ticker: NodeJS.Timeout;
+  private readonly leaseTimer: NodeJS.Timeout;
+
+  private constructor(
+    private readonly opts: Required<Omit<KvNodeOptions, 'transport'>> & { transport: Transport },
+    private readonly db: KvDb,
+    private readonly store: RaftLogStore,
+    sm: KvStateMachine,
+    raft: RaftNode,
+  ) {
+    this.sm = sm;
+    this.raft = raft;
+    this.lastSnapshotIndex = raft.log.snapshotIndex;
+    this.ticker = setInterval(() => {
+      this.raft.tick();
+      this.schedule();
+    }, opts.tickMs);
+    this.leaseTimer = setInterval(() => this.expireLeases(), opts.tickMs * 2);
+  }
+
+  static async open(options: KvNodeOptions): Promise<KvNode> {
+    const opts = {
+      tickMs: 50,
+      electionTicks: 10,
+      heartbeatTicks: 1,
+      snapshotEvery: 10_000,
+      ...options,
+    };
+    mkdirSync(opts.dataDir, { recursive: true });
+    const db = await KvDb.open(opts.dataDir);
+    const store = new RaftLogStore(db);
+    const persisted = await store.load();
+    const sm = await KvStateMachine.open(db);
+    // The state machine may be behind the snapshot (never ahead of what Raft committed).
+    if (persisted.snapshot && sm.appliedIndex < persisted.snapshot.metadata.index) {
+      await sm.restore(
+        persisted.snapshot.data,
+        persisted.snapshot.metadata.index,
+        persisted.snapshot.metadata.term,
+      );
+    }
+    const raft = new RaftNode({
+      id: opts.id,
+      voters: [...opts.peers.keys()],
+      electionTick: opts.electionTicks,
+      heartbeatTick: opts.heartbeatTicks,
+      random: Math.random,
+      initial: {
+        hardState: persisted.hardState,
+        entries: persisted.entries,
+        ...(persisted.snapshot ? { snapshot: persisted.snapshot } : {}),
+        ...(persisted.confState ? { confState: persisted.confState } : {}),
+      },
+      applied: Math.max(sm.appliedIndex, persisted.snapshot?.metadata.index ?? 0),
+    });
+    const node = new KvNode(opts, db, store, sm, raft);
+    node.schedule();
+    return node;
+  }
+
+  /** A Raft message from a peer (bytes from the transport); garbage is dropped. */
+  receive(data: Uint8Array): void {
+    if (this.closed) return;
+    let msg: ReturnType<typeof decodeMessage>;
+    try {
+      msg = decodeMessage(data);
+    } catch {
+      return;
+    }
+    if (msg.to !== this.opts.id || !this.opts.peers.has(msg.from)) return;
+    this.raft.step(msg);
+    this.schedule();
+  }
+
+  status(): NodeStatus {
+    const s = this.raft.status();
+    return {
+      id: s.id,
+      leader: s.leader,
+      leaderAddress: this.opts.peers.get(s.leader),
+      term: s.term,
+      role: s.role,
+      commit: s.commit,
+      applied: this.sm.appliedIndex,
+      revision: this.sm.revision,
+      members: [...this.opts.peers].map(([id, address]) => ({ id, address })),
+    };
+  }
+
+  /** Replicates a command through Raft; resolves with its result once applied here. */
+  propose(cmd: KvCommand, timeoutMs = 3000): Promise<KvResult> {
+    this.checkOpen();
+    if (this.raft.role !== Role.Leader) throw this.notLeader();
+    const requestId = `${this.opts.id}-${Date.now().toString(36)}-${++this.requestCounter}`;
+    this.raft.propose(encodeKvCommand(cmd, requestId));
+    this.schedule();
+    return new Promise<KvResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(requestId);
+        reject(new TimeoutError(`not committed within ${timeoutMs} ms (it may still be applied)`));
+      }, timeoutMs);
+      this.pending.set(requestId, { resolve, reject, timer });
+    });
+  }
+
+  /**
+   * Waits until a read served from this node's state machine is linearizable (ReadIndex:
+   * the leader confirms its leadership with a quorum, then this node applies up to the
+   * commit index it reported). Concurrent reads share one round. Fails fast with
+   * Unavailable when there is no leader or no quorum answers in time.
+   */
+  linearizable(timeoutMs = 2000): Promise<void> {
+    this.checkOpen();
+    if (this.raft.leader === 0)
+      return Promise.reject(
+        new UnavailableError('no leader: cannot serve a linearizable read (use stale reads)'),
+      );
+    return new Promise<void>((resolve, reject) => {
+      const waiter: ReadWaiter = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.dropWaiter(waiter);
+          reject(new UnavailableError(`no quorum confirmed a read within ${timeoutMs} ms`));
+        }, timeoutMs),
+      };
+      this.readQueue.push(waiter);
+      this.startReadRound();
+    });
+  }
+
+  /** Grants a lease (leader only); its keys vanish when no keep-alive arrives within ttl. */
+  async leaseGrant(ttlMs: number, id = 0): Promise<{ id: number; ttlMs: number }> {
+    const leaseId = id > 0 ? id : randomInt(1, 2 ** 47);
+    const r = await this.propose({ t: 'leaseGrant', id: leaseId, ttlMs });
+    if (r.t === 'error') throw new UnavailableError(r.message);
+    this.leaseExpiry.set(leaseId, Date.now() + ttlMs);
+    return { id: leaseId, ttlMs };
+  }
+
+  leaseKeepAlive(id: number): { id: number; ttlMs: number } {
+    this.checkOpen();
+    if (this.raft.role !== Role.Leader) throw this.notLeader();
+    const lease = this.sm.listLeases().find((l) => l.id === id);
+    if (!lease) throw new UnavailableError(`lease ${id} not found`);
+    this.leaseExpiry.set(id, Date.now() + lease.ttlMs);
+    return { id, ttlMs: lease.ttlMs };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.ticker);
+    clearInterval(this.leaseTimer);
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new UnavailableError('node is shutting down'));
+    }
+    this.pending.clear();
+    while (this.processing) await new Promise((r) => setTimeout(r, 5));
+    await this.db.close();
+  }
+
+  // ---- the Ready loop ----
+
+  private schedule(): void {
+    if (this.processing) {
+      this.again = true;
+      return;
+    }
+    if (this.closed || !this.raft.hasReady()) return;
+    this.processing = true;
+    setImmediate(() => {
+      this.loop()
+        .catch((err: unknown) => {
+          // A storage failure: stop rather than run on with state we could not persist.
+          console.error(
+            `coordinator ${this.opts.id}: fatal storage error: ${(err as Error).message}`,
+          );
+          process.exit(70);
+        })
+        .finally(() => {
+          this.processing = false;
+          if (this.again || this.raft.hasReady()) {
+            this.again = false;
+            this.schedule();
+          }
+        });
+    });
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.closed && this.raft.hasReady()) {
+      const rd = this.raft.ready();
+      await this.handle(rd);
+      this.raft.advance(rd);
+      this.answerReads();
+      await this.maybeSnapshot();
+    }
+  }
+
+  private async handle(rd: Ready): Promise<void> {
+    await this.store.save(
+      {
+        ...(rd.hardState ? { hardState: rd.hardState } : {}),
+        entries: rd.entries,
+        ...(rd.snapshot ? { snapshot: rd.snapshot } : {}),
+      },
+      rd.mustSync || rd.snapshot !== undefined,
+    );
+    if (rd.snapshot) {
+      await this.sm.restore(
+        rd.snapshot.data,
+        rd.snapshot.metadata.index,
+        rd.snapshot.metadata.term,
+      );
+      this.lastSnapshotIndex = rd.snapshot.metadata.index;
+    }
+    for (const m of rd.messages) this.opts.transport.send(m.to, encodeMessage(m));
+    if (rd.committedEntries.length > 0) await this.apply(rd);
+    if (rd.softState) this.onRoleChange(rd.softState.role);
+    for (const rs of rd.readStates) {
+      const key = Buffer.from(rs.context).toString();
+      const waiters = this.readsInFlight.get(key);
+      if (!waiters) continue;
+      this.readsInFlight.delete(key);
+      this.readsWaitingApply.push({ index: rs.index, waiters });
+    }
+  }
+
+  private async apply(rd: Ready): Promise<void> {
+    const batch: ApplyEntry[] = [];
+    for (const e of rd.committedEntries) {
+      if (e.type === EntryType.ConfChange) {
+        const conf = this.raft.applyConfChange(decodeConfChange(e.data));
+        await this.store.save({ confState: conf }, true);
+        batch.push({ index: e.index, term: e.term });
+      } else batch.push({ index: e.index, term: e.term, data: e.data });
+    }
+    const results = await this.sm.applyEntries(batch);
+    for (const [requestId, result] of results) {
+      const p = this.pending.get(requestId);
+      if (!p) continue;
+      this.pending.delete(requestId);
+      clearTimeout(p.timer);
+      p.resolve(result);
+    }
+  }
+
+  private async maybeSnapshot(): Promise<void> {
+    const applied = this.sm.appliedIndex;
+    if (applied - this.lastSnapshotIndex < this.opts.snapshotEvery) return;
+    const term = this.raft.log.term(applied);
+    if (term === undefined) return;
+    const snapshot: Snapshot = {
+      metadata: { index: applied, term, confState: this.raft.confState() },
+      data: this.sm.snapshot(),
+    };
+    // The state machine's rows must be durable before the log that rebuilds them goes.
+    await this.store.save({ snapshot }, true);
+    await this.store.compact(applied);
+    this.raft.compact(snapshot);
+    this.lastSnapshotIndex = applied;
+  }
+
+  // ---- reads ----
+
+  private startReadRound(): void {
+    if (this.readQueue.length === 0 || this.readsInFlight.size > 0) return;
+    const waiters = this.readQueue.splice(0);
+    const ctx = `${this.opts.id}:${++this.readCounter}`;
+    try {
+      this.raft.readIndex(Buffer.from(ctx));
+    } catch (err) {
+      for (const w of waiters) {
+        clearTimeout(w.timer);
+        w.reject(
+          err instanceof NotLeaderError
+            ? new UnavailableError('no leader: cannot serve a linearizable read')
+            : (err as Error),
+        );
+      }
+      return;
+    }
+    this.readsInFlight.set(ctx, waiters);
+    this.schedule();
+  }
+
+  private answerReads(): void {
+    const applied = this.sm.appliedIndex;
+    for (let i = this.readsWaitingApply.length - 1; i >= 0; i--) {
+      const r = this.readsWaitingApply[i]!;
+      if (r.index > applied) continue;
+      this.readsWaitingApply.splice(i, 1);
+      for (const w of r.waiters) {
+        clearTimeout(w.timer);
+        w.resolve();
+      }
+    }
+    this.startReadRound();
+  }
+
+  private dropWaiter(w: ReadWaiter): void {
+    const drop = (list: ReadWaiter[]) => {
+      const i = list.indexOf(w);
+      if (i >= 0) list.splice(i, 1);
+    };
+    drop(this.readQueue);
+    for (const [ctx, list] of this.readsInFlight) {
+      drop(list);
+      // A round nobody waits for any more must not block the next one forever.
+      if (list.length === 0) this.readsInFlight.delete(ctx);
+    }
+    for (const r of this.readsWaitingApply) drop(r.waiters);
+    this.startReadRound();
+  }
+
+  // ---- leases ----
+
+  private onRoleChange(role: Role): void {
+    if (role === Role.Leader) {
+      // A new leader gives every lease a full TTL from now (it cannot know older keep-alives).
+      const now = Date.now();
+      this.leaseExpiry.clear();
+      for (const l of this.sm.listLeases()) this.leaseExpiry.set(l.id, now + l.ttlMs);
+    } else {
+      this.leaseExpiry.clear();
+      // Reads queued behind a lost leadership get a fresh round with whoever leads now.
+      for (const [ctx, waiters] of this.readsInFlight) {
+        this.readsInFlight.delete(ctx);
+        this.readQueue.push(...waiters);
+      }
+      this.startReadRound();
+    }
+  }
+
+  private expireLeases(): void {
+    if (this.closed || this.raft.role !== Role.Leader) return;
+    const now = Date.now();
+    for (const [id, at] of this.leaseExpiry) {
+      if (at > now) continue;
+      this.leaseExpiry.delete(id);
+      this.propose({ t: 'leaseRevoke', id }).catch(() => undefined);
+    }
+  }
+
+  private notLeader(): NotLeaderError {
+    const leader = this.raft.leader;
+    return new NotLeaderError(
+      leader || undefined,
+      leader ? this.opts.peers.get(leader) : undefined,
+    );
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new UnavailableError('node is shutting down');
+  }
+}
