@@ -2,7 +2,7 @@ import { InvalidRequestError } from '@strand/wire';
 import { z } from 'zod';
 
 /** Bytes travel in commands as base64 strings. */
-const bytes = z.string().transform((s) => Buffer.from(s, 'base64'));
+const bytes = z.string().transform((s): Buffer => Buffer.from(s, 'base64'));
 
 const compareSchema = z.object({
   key: bytes,

@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+import * as grpc from '@grpc/grpc-js';
+import { KvNode } from '@strand/kv';
+import { StrandError } from '@strand/wire';
+import { loadConfig } from './config.js';
+import { createServer } from './server.js';
+import { GrpcTransport } from './transport.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.argv.slice(2), process.env);
+  const peers = new Map(Object.entries(config.peers).map(([id, addr]) => [Number(id), addr]));
+  const transport = new GrpcTransport(peers);
+  const node = await KvNode.open({
+    id: config.id,
+    peers,
+    dataDir: config.dataDir,
+    transport,
+    tickMs: config.tickMs,
+    electionTicks: config.electionTicks,
+    snapshotEvery: config.snapshotEvery,
+  });
+  const server = createServer(node);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(config.listen, grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  const host = config.listen.slice(0, config.listen.lastIndexOf(':'));
+  console.log(
+    `coordinator ${config.id} listening on ${host}:${port} (data in ${config.dataDir}, ${peers.size} voter${peers.size > 1 ? 's' : ''})`,
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`coordinator ${config.id} stopping (${signal})`);
+    server.forceShutdown();
+    transport.close();
+    await node.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  const message =
+    err instanceof StrandError ? `${err.code}: ${err.message}` : (err as Error).message;
+  console.error(`strand-coordinator: ${message}`);
+  process.exit(1);
+});

@@ -1,0 +1,217 @@
+import * as grpc from '@grpc/grpc-js';
+import {
+  type KeyValue,
+  type KvCommand,
+  type KvNode,
+  type KvResult,
+  prefixEnd,
+  type WatchEvent,
+} from '@strand/kv';
+import {
+  CompactedError,
+  ErrorCode,
+  InvalidRequestError,
+  kvService,
+  StrandError,
+  toGrpcError,
+  UnavailableError,
+} from '@strand/wire';
+import {
+  CompactRequest,
+  DeleteRangeRequest,
+  LeaseGrantRequest,
+  LeaseIdRequest,
+  PutRequest,
+  parse,
+  RangeRequest,
+  rangeEnd,
+  TxnRequest,
+  toTxn,
+  WatchRequest,
+} from './requests.js';
+
+type Unary = (
+  call: grpc.ServerUnaryCall<unknown, unknown>,
+  cb: grpc.sendUnaryData<unknown>,
+) => void;
+
+/** Runs a handler; any error (typed or not) goes back as a gRPC status, never a crash. */
+function unary(fn: (req: unknown) => Promise<unknown>): Unary {
+  return (call, cb) => {
+    fn(call.request).then(
+      (res) => cb(null, res),
+      (err: unknown) => cb(toGrpcError(err)),
+    );
+  };
+}
+
+const kvOut = (kv: KeyValue) => ({
+  key: kv.key,
+  value: kv.value,
+  create_revision: kv.createRevision,
+  mod_revision: kv.modRevision,
+  version: kv.version,
+  lease: kv.lease,
+});
+
+/** A KvResult that reports a failure becomes the matching typed error. */
+function check(r: KvResult): Exclude<KvResult, { t: 'error' }> {
+  if (r.t !== 'error') return r;
+  if (r.code === ErrorCode.Compacted) throw new CompactedError(0);
+  throw new StrandError(r.code as ErrorCode, r.message);
+}
+
+const MAX_WATCH_BACKLOG = 16 * 1024 * 1024;
+
+export function createServer(node: KvNode): grpc.Server {
+  const header = () => {
+    const s = node.status();
+    return {
+      member_id: s.id,
+      leader_id: s.leader,
+      term: s.term,
+      revision: s.revision,
+      applied_index: s.applied,
+    };
+  };
+  const read = async (consistency: 'LINEARIZABLE' | 'STALE') => {
+    if (consistency === 'LINEARIZABLE') await node.linearizable();
+  };
+  const propose = async (cmd: KvCommand) => check(await node.propose(cmd));
+  const resultOut = (r: KvResult): unknown => {
+    switch (r.t) {
+      case 'get':
+        return { range: { header: header(), kvs: r.kvs.map(kvOut), count: r.count, more: r.more } };
+      case 'put':
+        return { put: { header: header(), prev_kv: r.prevKv ? kvOut(r.prevKv) : null } };
+      case 'del':
+        return {
+          delete_range: { header: header(), deleted: r.deleted, prev_kvs: r.prevKvs.map(kvOut) },
+        };
+      default:
+        return {};
+    }
+  };
+
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+  server.addService(kvService('KV').service, {
+    Range: unary(async (raw) => {
+      const r = parse(RangeRequest, raw);
+      await read(r.consistency);
+      const out = node.sm.range(r.key, rangeEnd(r), r.limit);
+      return { header: header(), kvs: out.kvs.map(kvOut), count: out.count, more: out.more };
+    }),
+    Put: unary(async (raw) => {
+      const p = parse(PutRequest, raw);
+      const r = await propose({
+        t: 'put',
+        key: p.key,
+        value: p.value,
+        ...(p.lease ? { lease: p.lease } : {}),
+        prevKv: p.prev_kv,
+      });
+      return { header: header(), prev_kv: r.t === 'put' && r.prevKv ? kvOut(r.prevKv) : null };
+    }),
+    DeleteRange: unary(async (raw) => {
+      const d = parse(DeleteRangeRequest, raw);
+      const end = rangeEnd(d);
+      const r = await propose({ t: 'del', key: d.key, ...(end ? { end } : {}), prevKv: d.prev_kv });
+      return r.t === 'del'
+        ? { header: header(), deleted: r.deleted, prev_kvs: r.prevKvs.map(kvOut) }
+        : { header: header() };
+    }),
+    Txn: unary(async (raw) => {
+      const r = await propose(toTxn(parse(TxnRequest, raw)));
+      if (r.t !== 'txn') throw new InvalidRequestError('unexpected result');
+      return { header: header(), succeeded: r.succeeded, responses: r.responses.map(resultOut) };
+    }),
+    Compact: unary(async (raw) => {
+      await propose({ t: 'compact', revision: parse(CompactRequest, raw).revision });
+      return { header: header() };
+    }),
+  });
+  server.addService(kvService('Watch').service, {
+    Watch: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+      let cancel: (() => void) | undefined;
+      const fail = (err: unknown) => {
+        cancel?.();
+        call.emit('error', toGrpcError(err));
+      };
+      let w: ReturnType<typeof parse<typeof WatchRequest>>;
+      try {
+        w = parse(WatchRequest, call.request);
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      const send = (events: WatchEvent[]) => {
+        if (call.writableLength > MAX_WATCH_BACKLOG) {
+          fail(
+            new UnavailableError(
+              'watcher too slow: backlog exceeded, resume from the last revision seen',
+            ),
+          );
+          return;
+        }
+        call.write({
+          header: header(),
+          events: events.map((e) => ({
+            type: e.type === 'put' ? 'PUT' : 'DELETE',
+            kv: kvOut(e.kv),
+            prev_kv: e.prevKv ? kvOut(e.prevKv) : null,
+          })),
+        });
+      };
+      const end = w.prefix ? prefixEnd(w.key) : w.range_end.length > 0 ? w.range_end : undefined;
+      node.sm.watch(w.key, end, w.start_revision, send).then((c) => {
+        cancel = c;
+        // An empty first message tells the client the watch is live.
+        call.write({ header: header(), events: [] });
+        if (call.cancelled) c();
+      }, fail);
+      call.on('cancelled', () => cancel?.());
+      call.on('close', () => cancel?.());
+    },
+  });
+  server.addService(kvService('Lease').service, {
+    LeaseGrant: unary(async (raw) => {
+      const g = parse(LeaseGrantRequest, raw);
+      const lease = await node.leaseGrant(g.ttl_ms, g.id);
+      return { header: header(), id: lease.id, ttl_ms: lease.ttlMs };
+    }),
+    LeaseRevoke: unary(async (raw) => {
+      await propose({ t: 'leaseRevoke', id: parse(LeaseIdRequest, raw).id });
+      return { header: header() };
+    }),
+    LeaseKeepAlive: unary(async (raw) => {
+      const lease = node.leaseKeepAlive(parse(LeaseIdRequest, raw).id);
+      return { header: header(), id: lease.id, ttl_ms: lease.ttlMs };
+    }),
+  });
+  server.addService(kvService('Cluster').service, {
+    Members: unary(async () => {
+      const s = node.status();
+      return {
+        header: header(),
+        members: s.members.map((m) => ({
+          id: m.id,
+          address: m.address,
+          is_leader: m.id === s.leader,
+        })),
+        commit_index: s.commit,
+        role: s.role,
+      };
+    }),
+  });
+  server.addService(kvService('Raft').service, {
+    Stream: (
+      call: grpc.ServerReadableStream<{ data: Buffer }, unknown>,
+      cb: grpc.sendUnaryData<unknown>,
+    ) => {
+      call.on('data', (env: { data: Buffer }) => node.receive(env.data));
+      call.on('end', () => cb(null, {}));
+      call.on('error', () => undefined);
+    },
+  });
+  return server;
+}
