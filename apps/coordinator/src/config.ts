@@ -11,6 +11,8 @@ export const CoordinatorConfigSchema = z
     listen: hostPort,
     /** `id=host:port` for every voter, this node included; defaults to just this node. */
     peers: z.record(z.string().regex(/^\d+$/), hostPort).optional(),
+    /** Where to send Raft traffic for each peer, when not its client address (e.g. via a proxy). */
+    raftPeers: z.record(z.string().regex(/^\d+$/), hostPort).optional(),
     dataDir: z.string().min(1),
     tickMs: z.coerce.number().int().min(5).max(10_000).default(50),
     electionTicks: z.coerce.number().int().min(3).max(1000).default(10),
@@ -56,6 +58,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
         id: { type: 'string' },
         listen: { type: 'string' },
         peers: { type: 'string' },
+        'raft-peers': { type: 'string' },
         data: { type: 'string' },
         'tick-ms': { type: 'string' },
         'election-ticks': { type: 'string' },
@@ -86,6 +89,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
   set('listen', pick(flags.listen, env.STRAND_LISTEN));
   const peers = pick(flags.peers, env.STRAND_PEERS);
   if (typeof peers === 'string') set('peers', parsePeers(peers));
+  const raftPeers = pick(flags['raft-peers'], env.STRAND_RAFT_PEERS);
+  if (typeof raftPeers === 'string') set('raftPeers', parsePeers(raftPeers));
   set('dataDir', pick(flags.data, env.STRAND_DATA_DIR));
   set('tickMs', pick(flags['tick-ms'], env.STRAND_TICK_MS));
   set('electionTicks', flags['election-ticks']);

@@ -9,7 +9,10 @@ import { GrpcTransport } from './transport.js';
 async function main(): Promise<void> {
   const config = loadConfig(process.argv.slice(2), process.env);
   const peers = new Map(Object.entries(config.peers).map(([id, addr]) => [Number(id), addr]));
-  const transport = new GrpcTransport(peers);
+  const raftAddresses = new Map(peers);
+  for (const [id, addr] of Object.entries(config.raftPeers ?? {}))
+    raftAddresses.set(Number(id), addr);
+  const transport = new GrpcTransport(raftAddresses);
   const node = await KvNode.open({
     id: config.id,
     peers,

@@ -1,0 +1,407 @@
+import * as grpc from '@grpc/grpc-js';
+import {
+  fromGrpcError,
+  InvalidRequestError,
+  kvService,
+  NotLeaderError,
+  type StrandError,
+  TimeoutError,
+  UnavailableError,
+} from '@strand/wire';
+
+export type Bytes = Buffer | string;
+export type Consistency = 'linearizable' | 'stale';
+
+export interface KeyValue {
+  key: Buffer;
+  value: Buffer;
+  createRevision: number;
+  modRevision: number;
+  version: number;
+  lease: number;
+}
+
+export interface WatchEvent {
+  type: 'put' | 'delete';
+  kv: KeyValue;
+  prevKv?: KeyValue;
+}
+
+export interface Member {
+  id: number;
+  address: string;
+  isLeader: boolean;
+}
+
+export interface MembersInfo {
+  members: Member[];
+  leaderId: number;
+  term: number;
+  revision: number;
+  appliedIndex: number;
+  commitIndex: number;
+  answeredBy: number;
+  role: string;
+}
+
+export interface KvClientOptions {
+  /** Any coordinators of the cluster: `host:port`. */
+  bootstrap: string[];
+  /** Per-attempt deadline. */
+  timeoutMs?: number;
+  /** Attempts for requests that are safe to repeat. */
+  retries?: number;
+}
+
+export type CompareTarget = 'version' | 'createRevision' | 'modRevision' | 'value';
+export type CompareOp = '=' | '!=' | '<' | '>';
+export type TxnOp =
+  | { put: { key: Bytes; value: Bytes; lease?: number } }
+  | { delete: { key: Bytes; prefix?: boolean } }
+  | { get: { key: Bytes; prefix?: boolean } };
+
+const toBuf = (b: Bytes) => (typeof b === 'string' ? Buffer.from(b) : b);
+
+interface RawKv {
+  key: Buffer;
+  value: Buffer;
+  create_revision: number;
+  mod_revision: number;
+  version: number;
+  lease: number;
+}
+const fromKv = (kv: RawKv): KeyValue => ({
+  key: kv.key,
+  value: kv.value,
+  createRevision: kv.create_revision,
+  modRevision: kv.mod_revision,
+  version: kv.version,
+  lease: kv.lease,
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+type AnyClient = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+
+/**
+ * A client for Strand's replicated KV store. It learns the membership from any bootstrap
+ * node, sends writes to the leader and follows NotLeader redirects. Reads and idempotent
+ * operations are retried; a write whose fate is unknown (timeout, lost connection after
+ * sending) is reported as a TimeoutError, never silently repeated.
+ */
+export class KvClient {
+  private readonly clients = new Map<string, Map<string, AnyClient>>();
+  private readonly timeoutMs: number;
+  private readonly retries: number;
+  private addresses: string[];
+  private leader: string | undefined;
+
+  constructor(opts: KvClientOptions) {
+    if (opts.bootstrap.length === 0)
+      throw new InvalidRequestError('bootstrap needs at least one host:port');
+    for (const a of opts.bootstrap) {
+      if (!/^[^:\s]+:\d{1,5}$/.test(a))
+        throw new InvalidRequestError(`bad bootstrap address "${a}" (expected host:port)`);
+    }
+    this.addresses = [...opts.bootstrap];
+    this.timeoutMs = opts.timeoutMs ?? 5000;
+    this.retries = opts.retries ?? 5;
+  }
+
+  async members(): Promise<MembersInfo> {
+    const res = (await this.call(
+      'Cluster',
+      'Members',
+      {},
+      { anyNode: true, idempotent: true },
+    )) as {
+      header: {
+        member_id: number;
+        leader_id: number;
+        term: number;
+        revision: number;
+        applied_index: number;
+      };
+      members: { id: number; address: string; is_leader: boolean }[];
+      commit_index: number;
+      role: string;
+    };
+    const members = res.members.map((m) => ({
+      id: m.id,
+      address: m.address,
+      isLeader: m.is_leader,
+    }));
+    this.learn(members, res.header.leader_id);
+    return {
+      members,
+      leaderId: res.header.leader_id,
+      term: res.header.term,
+      revision: res.header.revision,
+      appliedIndex: res.header.applied_index,
+      commitIndex: res.commit_index,
+      answeredBy: res.header.member_id,
+      role: res.role,
+    };
+  }
+
+  async get(key: Bytes, opts: { consistency?: Consistency } = {}): Promise<KeyValue | undefined> {
+    const r = await this.range(key, { ...opts, exact: true });
+    return r.kvs[0];
+  }
+
+  async range(
+    key: Bytes,
+    opts: { consistency?: Consistency; limit?: number; exact?: boolean } = {},
+  ): Promise<{ kvs: KeyValue[]; count: number; more: boolean; revision: number }> {
+    const stale = opts.consistency === 'stale';
+    const res = (await this.call(
+      'KV',
+      'Range',
+      {
+        key: toBuf(key),
+        prefix: !opts.exact,
+        limit: opts.limit ?? 0,
+        consistency: stale ? 'STALE' : 'LINEARIZABLE',
+      },
+      { anyNode: true, idempotent: true },
+    )) as { kvs: RawKv[]; count: number; more: boolean; header: { revision: number } };
+    return {
+      kvs: res.kvs.map(fromKv),
+      count: res.count,
+      more: res.more,
+      revision: res.header.revision,
+    };
+  }
+
+  async put(
+    key: Bytes,
+    value: Bytes,
+    opts: { lease?: number; prevKv?: boolean } = {},
+  ): Promise<{ revision: number; prevKv?: KeyValue }> {
+    const res = (await this.call('KV', 'Put', {
+      key: toBuf(key),
+      value: toBuf(value),
+      lease: opts.lease ?? 0,
+      prev_kv: opts.prevKv ?? false,
+    })) as {
+      header: { revision: number };
+      prev_kv: RawKv | null;
+    };
+    return {
+      revision: res.header.revision,
+      ...(res.prev_kv ? { prevKv: fromKv(res.prev_kv) } : {}),
+    };
+  }
+
+  async delete(
+    key: Bytes,
+    opts: { prefix?: boolean } = {},
+  ): Promise<{ deleted: number; revision: number }> {
+    const res = (await this.call('KV', 'DeleteRange', {
+      key: toBuf(key),
+      prefix: opts.prefix ?? false,
+    })) as {
+      deleted: number;
+      header: { revision: number };
+    };
+    return { deleted: res.deleted, revision: res.header.revision };
+  }
+
+  /** Atomically: if every compare holds, run `then`, otherwise `otherwise`. One revision. */
+  async txn(
+    compares: { key: Bytes; target: CompareTarget; op: CompareOp; value: number | Bytes }[],
+    then: TxnOp[],
+    otherwise: TxnOp[] = [],
+  ): Promise<{ succeeded: boolean; revision: number; responses: unknown[] }> {
+    const target = {
+      version: 'VERSION',
+      createRevision: 'CREATE',
+      modRevision: 'MOD',
+      value: 'VALUE',
+    } as const;
+    const result = { '=': 'EQUAL', '!=': 'NOT_EQUAL', '<': 'LESS', '>': 'GREATER' } as const;
+    const op = (o: TxnOp) =>
+      'put' in o
+        ? { put: { key: toBuf(o.put.key), value: toBuf(o.put.value), lease: o.put.lease ?? 0 } }
+        : 'delete' in o
+          ? { delete_range: { key: toBuf(o.delete.key), prefix: o.delete.prefix ?? false } }
+          : { range: { key: toBuf(o.get.key), prefix: o.get.prefix ?? false } };
+    const res = (await this.call('KV', 'Txn', {
+      compare: compares.map((c) => ({
+        key: toBuf(c.key),
+        target: target[c.target],
+        result: result[c.op],
+        ...(typeof c.value === 'number' ? { number: c.value } : { value: toBuf(c.value) }),
+      })),
+      success: then.map(op),
+      failure: otherwise.map(op),
+    })) as { succeeded: boolean; header: { revision: number }; responses: unknown[] };
+    return { succeeded: res.succeeded, revision: res.header.revision, responses: res.responses };
+  }
+
+  /**
+   * Sets `key` to `value` only if its current value is `expected` (null: the key must not
+   * exist). Returns whether it did.
+   */
+  async compareAndSet(key: Bytes, expected: Bytes | null, value: Bytes): Promise<boolean> {
+    const cmp =
+      expected === null
+        ? { key, target: 'version' as const, op: '=' as const, value: 0 }
+        : { key, target: 'value' as const, op: '=' as const, value: expected };
+    return (await this.txn([cmp], [{ put: { key, value } }])).succeeded;
+  }
+
+  async leaseGrant(ttlMs: number): Promise<number> {
+    const res = (await this.call('Lease', 'LeaseGrant', { ttl_ms: ttlMs, id: 0 })) as {
+      id: number;
+    };
+    return res.id;
+  }
+
+  async leaseKeepAlive(id: number): Promise<void> {
+    await this.call('Lease', 'LeaseKeepAlive', { id }, { idempotent: true });
+  }
+
+  async leaseRevoke(id: number): Promise<void> {
+    await this.call('Lease', 'LeaseRevoke', { id });
+  }
+
+  async compact(revision: number): Promise<void> {
+    await this.call('KV', 'Compact', { revision });
+  }
+
+  /**
+   * Events for a key (or every key under a prefix) from `fromRevision` (0: from now on), as
+   * an async iterator that reconnects by itself and resumes after the last revision it
+   * delivered. A compacted start revision throws CompactedError.
+   */
+  async *watch(
+    key: Bytes,
+    opts: { prefix?: boolean; fromRevision?: number; signal?: AbortSignal } = {},
+  ): AsyncGenerator<WatchEvent[]> {
+    let next = opts.fromRevision ?? 0;
+    let failures = 0;
+    while (!opts.signal?.aborted) {
+      const address = this.addresses[failures % this.addresses.length]!;
+      const client = this.client('Watch', address);
+      type WatchMsg = {
+        events: { type: string; kv: RawKv; prev_kv: RawKv | null }[];
+        header: { revision: number };
+      };
+      const call = client.Watch!({
+        key: toBuf(key),
+        prefix: opts.prefix ?? false,
+        start_revision: next,
+      }) as grpc.ClientReadableStream<WatchMsg>;
+      const abort = () => call.cancel();
+      opts.signal?.addEventListener('abort', abort);
+      try {
+        for await (const msg of call as AsyncIterable<WatchMsg>) {
+          failures = 0;
+          if (msg.events.length === 0) continue;
+          const events = msg.events.map((e) => ({
+            type: e.type === 'DELETE' ? ('delete' as const) : ('put' as const),
+            kv: fromKv(e.kv),
+            ...(e.prev_kv ? { prevKv: fromKv(e.prev_kv) } : {}),
+          }));
+          next = Math.max(...events.map((e) => e.kv.modRevision)) + 1;
+          yield events;
+        }
+      } catch (err) {
+        if (opts.signal?.aborted) return;
+        const e = fromGrpcError(err);
+        if (!e.retriable) throw e;
+        failures += 1;
+        await sleep(Math.min(1000, 50 * 2 ** Math.min(failures, 5)));
+      } finally {
+        opts.signal?.removeEventListener('abort', abort);
+      }
+    }
+  }
+
+  close(): void {
+    for (const byService of this.clients.values()) for (const c of byService.values()) c.close();
+    this.clients.clear();
+  }
+
+  // ---- plumbing ----
+
+  private learn(members: { address: string; isLeader: boolean }[], leaderId: number): void {
+    if (members.length > 0) this.addresses = members.map((m) => m.address);
+    this.leader = leaderId ? members.find((m) => m.isLeader)?.address : undefined;
+  }
+
+  private client(service: 'KV' | 'Watch' | 'Lease' | 'Cluster', address: string): AnyClient {
+    let byAddress = this.clients.get(service);
+    if (!byAddress) {
+      byAddress = new Map();
+      this.clients.set(service, byAddress);
+    }
+    let c = byAddress.get(address);
+    if (!c) {
+      const Ctor = kvService(service);
+      c = new Ctor(address, grpc.credentials.createInsecure(), {
+        'grpc.initial_reconnect_backoff_ms': 100,
+        'grpc.max_reconnect_backoff_ms': 1000,
+      }) as AnyClient;
+      byAddress.set(address, c);
+    }
+    return c;
+  }
+
+  private unary(
+    service: 'KV' | 'Lease' | 'Cluster',
+    method: string,
+    address: string,
+    req: unknown,
+  ): Promise<unknown> {
+    const client = this.client(service, address);
+    return new Promise((resolve, reject) => {
+      client[method]!(
+        req,
+        { deadline: Date.now() + this.timeoutMs },
+        (err: unknown, res: unknown) => (err ? reject(err) : resolve(res)),
+      );
+    });
+  }
+
+  /**
+   * One request with the retry policy: NotLeader redirects (the request was not applied),
+   * Unavailable before sending or from a node without a leader (not applied) are retried
+   * with backoff on another node; a timeout is retried only when `idempotent`.
+   */
+  private async call(
+    service: 'KV' | 'Lease' | 'Cluster',
+    method: string,
+    req: unknown,
+    opts: { anyNode?: boolean; idempotent?: boolean } = {},
+  ): Promise<unknown> {
+    let last: StrandError | undefined;
+    for (let attempt = 0; attempt <= this.retries; attempt++) {
+      const address =
+        (!opts.anyNode && this.leader) || this.addresses[attempt % this.addresses.length]!;
+      try {
+        return await this.unary(service, method, address, req);
+      } catch (err) {
+        const e = fromGrpcError(err);
+        last = e;
+        if (e instanceof NotLeaderError) {
+          this.leader = e.leaderAddress;
+          if (!e.leaderAddress) await sleep(Math.min(500, 50 * 2 ** attempt));
+          continue;
+        }
+        if (e instanceof UnavailableError) {
+          this.leader = undefined;
+          await sleep(Math.min(500, 50 * 2 ** attempt));
+          continue;
+        }
+        if (e instanceof TimeoutError && opts.idempotent) {
+          this.leader = undefined;
+          continue;
+        }
+        throw e;
+      }
+    }
+    throw last ?? new UnavailableError('no coordinator answered');
+  }
+}
