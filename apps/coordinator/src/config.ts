@@ -14,7 +14,7 @@ export const CoordinatorConfigSchema = z
     /** Where to send Raft traffic for each peer, when not its client address (e.g. via a proxy). */
     raftPeers: z.record(z.string().regex(/^\d+$/), hostPort).optional(),
     dataDir: z.string().min(1),
-    tickMs: z.coerce.number().int().min(5).max(10_000).default(50),
+    tickMs: z.coerce.number().int().min(5).max(10_000).default(30),
     electionTicks: z.coerce.number().int().min(3).max(1000).default(10),
     snapshotEvery: z.coerce.number().int().min(10).default(10_000),
   })

@@ -4,26 +4,24 @@ import { kvService } from '@strand/wire';
 
 const MAX_MESSAGE = 64 * 1024 * 1024;
 
+/** Messages queued on one stream beyond which new ones are dropped (Raft retransmits). */
+const MAX_QUEUED = 8192;
+
 /**
  * Raft messages to each peer over one long-lived gRPC client stream. A broken stream is
- * replaced on the next send; while a stream is backed up, messages are dropped (Raft
- * retransmits), so an unreachable peer never grows memory without bound.
+ * replaced on the next send; when a stream's queue passes MAX_QUEUED (an unreachable or
+ * stalled peer), messages are dropped, so memory stays bounded.
  */
 export class GrpcTransport implements Transport {
   private readonly clients = new Map<number, grpc.Client>();
   private readonly streams = new Map<number, grpc.ClientWritableStream<unknown>>();
-  private readonly blocked = new Set<number>();
 
   constructor(private readonly peers: Map<number, string>) {}
 
   send(to: number, data: Uint8Array): void {
-    if (this.blocked.has(to)) return;
     const stream = this.stream(to);
-    if (!stream) return;
-    if (!stream.write({ data: Buffer.from(data) })) {
-      this.blocked.add(to);
-      stream.once('drain', () => this.blocked.delete(to));
-    }
+    if (!stream || stream.writableLength > MAX_QUEUED) return;
+    stream.write({ data: Buffer.from(data) });
   }
 
   close(): void {
@@ -60,7 +58,6 @@ export class GrpcTransport implements Transport {
     });
     stream.on('error', () => {
       if (this.streams.get(to) === stream) this.streams.delete(to);
-      this.blocked.delete(to);
     });
     this.streams.set(to, stream);
     return stream;

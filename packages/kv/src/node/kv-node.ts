@@ -62,6 +62,7 @@ export class KvNode {
   readonly sm: KvStateMachine;
   private readonly raft: RaftNode;
   private readonly pending = new Map<string, PendingProposal>();
+  private readonly proposalQueue: { requestId: string; data: Uint8Array }[] = [];
   private readonly readQueue: ReadWaiter[] = [];
   private readonly readsInFlight = new Map<string, ReadWaiter[]>();
   private readonly readsWaitingApply: { index: number; waiters: ReadWaiter[] }[] = [];
@@ -166,8 +167,8 @@ export class KvNode {
     this.checkOpen();
     if (this.raft.role !== Role.Leader) throw this.notLeader();
     const requestId = `${this.opts.id}-${Date.now().toString(36)}-${++this.requestCounter}`;
-    this.raft.propose(encodeKvCommand(cmd, requestId));
-    this.schedule();
+    this.proposalQueue.push({ requestId, data: encodeKvCommand(cmd, requestId) });
+    if (this.proposalQueue.length === 1) setImmediate(() => this.flushProposals());
     return new Promise<KvResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(requestId);
@@ -175,6 +176,25 @@ export class KvNode {
       }, timeoutMs);
       this.pending.set(requestId, { resolve, reject, timer });
     });
+  }
+
+  /** Proposals made in one turn of the event loop go to Raft together. */
+  private flushProposals(): void {
+    const batch = this.proposalQueue.splice(0);
+    if (batch.length === 0) return;
+    try {
+      this.raft.proposeBatch(batch.map((p) => p.data));
+    } catch (err) {
+      for (const { requestId } of batch) {
+        const p = this.pending.get(requestId);
+        if (!p) continue;
+        this.pending.delete(requestId);
+        clearTimeout(p.timer);
+        p.reject(err instanceof NotLeaderError ? this.notLeader() : (err as Error));
+      }
+      return;
+    }
+    this.schedule();
   }
 
   /**

@@ -212,7 +212,17 @@ export class RaftNode {
 
   /** Appends a command to the log; only the leader accepts proposals. */
   propose(data: Uint8Array): void {
-    this.proposeEntry({ type: EntryType.Normal, data });
+    this.proposeBatch([data]);
+  }
+
+  /** Appends many commands at once: one append message per follower carries them all. */
+  proposeBatch(commands: Uint8Array[]): void {
+    this.checkProposable();
+    if (commands.length === 0) return;
+    this.appendEntries(
+      commands.map((data) => ({ term: this.term, index: 0, type: EntryType.Normal, data })),
+    );
+    this.broadcastAppend();
   }
 
   proposeConfChange(cc: ConfChange): void {
@@ -558,10 +568,14 @@ export class RaftNode {
 
   // ---- leader ----
 
-  private proposeEntry(e: { type: Entry['type']; data: Uint8Array }): void {
+  private checkProposable(): void {
     if (this.role !== Role.Leader) throw new NotLeaderError(this.leader || undefined);
     if (this.leadTransferee !== NONE) throw new UnavailableError('leadership transfer in progress');
     if (!this.isVoter()) throw new NotLeaderError();
+  }
+
+  private proposeEntry(e: { type: Entry['type']; data: Uint8Array }): void {
+    this.checkProposable();
     this.appendEntries([{ term: this.term, index: 0, type: e.type, data: e.data }]);
     this.broadcastAppend();
   }

@@ -51,6 +51,9 @@ const commandSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('compact'), revision: z.number().int().min(0) }),
 ]);
 
+// Built once: zod compiles a schema on first use, so a schema made per call costs a compile.
+const envelopeSchema = z.object({ r: z.string(), c: commandSchema });
+
 export type Compare = z.infer<typeof compareSchema>;
 export type KvOp = z.infer<typeof opSchema>;
 export type KvCommand = z.infer<typeof commandSchema>;
@@ -84,7 +87,7 @@ export function decodeKvCommand(data: Uint8Array): { requestId: string; command:
   } catch {
     throw new InvalidRequestError('command is not valid JSON');
   }
-  const shape = z.object({ r: z.string(), c: commandSchema }).safeParse(raw);
+  const shape = envelopeSchema.safeParse(raw);
   if (!shape.success)
     throw new InvalidRequestError(
       `invalid command: ${shape.error.issues[0]?.message ?? 'unknown'}`,
