@@ -13,6 +13,7 @@ import {
   InvalidRequestError,
   kvService,
   StrandError,
+  toErrorFields,
   toGrpcError,
   UnavailableError,
 } from '@strand/wire';
@@ -94,14 +95,14 @@ export function createServer(node: KvNode): grpc.Server {
   };
 
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
-  server.addService(kvService('KV').service, {
-    Range: unary(async (raw) => {
+  const kv = {
+    Range: async (raw: unknown) => {
       const r = parse(RangeRequest, raw);
       await read(r.consistency);
       const out = node.sm.range(r.key, rangeEnd(r), r.limit);
       return { header: header(), kvs: out.kvs.map(kvOut), count: out.count, more: out.more };
-    }),
-    Put: unary(async (raw) => {
+    },
+    Put: async (raw: unknown) => {
       const p = parse(PutRequest, raw);
       const r = await propose({
         t: 'put',
@@ -111,24 +112,60 @@ export function createServer(node: KvNode): grpc.Server {
         prevKv: p.prev_kv,
       });
       return { header: header(), prev_kv: r.t === 'put' && r.prevKv ? kvOut(r.prevKv) : null };
-    }),
-    DeleteRange: unary(async (raw) => {
+    },
+    DeleteRange: async (raw: unknown) => {
       const d = parse(DeleteRangeRequest, raw);
       const end = rangeEnd(d);
       const r = await propose({ t: 'del', key: d.key, ...(end ? { end } : {}), prevKv: d.prev_kv });
       return r.t === 'del'
         ? { header: header(), deleted: r.deleted, prev_kvs: r.prevKvs.map(kvOut) }
         : { header: header() };
-    }),
-    Txn: unary(async (raw) => {
+    },
+    Txn: async (raw: unknown) => {
       const r = await propose(toTxn(parse(TxnRequest, raw)));
       if (r.t !== 'txn') throw new InvalidRequestError('unexpected result');
       return { header: header(), succeeded: r.succeeded, responses: r.responses.map(resultOut) };
-    }),
+    },
+  };
+  const streamed = {
+    range: kv.Range,
+    put: kv.Put,
+    delete_range: kv.DeleteRange,
+    txn: kv.Txn,
+  } as const;
+  server.addService(kvService('KV').service, {
+    Range: unary(kv.Range),
+    Put: unary(kv.Put),
+    DeleteRange: unary(kv.DeleteRange),
+    Txn: unary(kv.Txn),
     Compact: unary(async (raw) => {
       await propose({ t: 'compact', revision: parse(CompactRequest, raw).revision });
       return { header: header() };
     }),
+    Stream: (
+      call: grpc.ServerDuplexStream<
+        { id: number; request?: string } & Record<string, unknown>,
+        unknown
+      >,
+    ) => {
+      call.on('data', (req) => {
+        const kind = req.request as keyof typeof streamed | undefined;
+        const handler = kind ? streamed[kind] : undefined;
+        const answer = handler
+          ? handler(req[kind!])
+          : Promise.reject(new InvalidRequestError('stream request has no operation'));
+        answer.then(
+          (res) => {
+            if (!call.cancelled) call.write({ id: req.id, [kind!]: res });
+          },
+          (err: unknown) => {
+            if (!call.cancelled) call.write({ id: req.id, error: toErrorFields(err) });
+          },
+        );
+      });
+      call.on('end', () => call.end());
+      call.on('error', () => undefined);
+    },
   });
   server.addService(kvService('Watch').service, {
     Watch: (call: grpc.ServerWritableStream<unknown, unknown>) => {

@@ -16,4 +16,11 @@ export * from './partition/murmur2.js';
 
 // gRPC: the KV/Cluster/Raft protos (loaded at run time) and the one error <-> status mapping
 export { kvService, PROTO_DIR, type ServiceName } from './rpc/load.js';
-export { fromGrpcError, type GrpcServerError, toGrpcError } from './rpc/errors.js';
+export {
+  type ErrorFields,
+  fromErrorFields,
+  fromGrpcError,
+  type GrpcServerError,
+  toErrorFields,
+  toGrpcError,
+} from './rpc/errors.js';

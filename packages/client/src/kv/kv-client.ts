@@ -8,6 +8,7 @@ import {
   TimeoutError,
   UnavailableError,
 } from '@strand/wire';
+import { KvStream, type StreamedKind } from './kv-stream.js';
 
 export type Bytes = Buffer | string;
 export type Consistency = 'linearizable' | 'stale';
@@ -81,6 +82,14 @@ const fromKv = (kv: RawKv): KeyValue => ({
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** KV calls that go over the multiplexed stream rather than a call each. */
+const STREAMED: Record<string, StreamedKind | undefined> = {
+  Range: 'range',
+  Put: 'put',
+  DeleteRange: 'delete_range',
+  Txn: 'txn',
+};
+
 type AnyClient = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 
 /**
@@ -91,6 +100,7 @@ type AnyClient = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
  */
 export class KvClient {
   private readonly clients = new Map<string, Map<string, AnyClient>>();
+  private readonly streams = new Map<string, KvStream>();
   private readonly timeoutMs: number;
   private readonly retries: number;
   private addresses: string[];
@@ -320,6 +330,8 @@ export class KvClient {
   }
 
   close(): void {
+    for (const s of this.streams.values()) s.close();
+    this.streams.clear();
     for (const byService of this.clients.values()) for (const c of byService.values()) c.close();
     this.clients.clear();
   }
@@ -355,6 +367,8 @@ export class KvClient {
     address: string,
     req: unknown,
   ): Promise<unknown> {
+    const kind = service === 'KV' ? STREAMED[method] : undefined;
+    if (kind) return this.stream(address).request(kind, req, this.timeoutMs);
     const client = this.client(service, address);
     return new Promise((resolve, reject) => {
       client[method]!(
@@ -363,6 +377,19 @@ export class KvClient {
         (err: unknown, res: unknown) => (err ? reject(err) : resolve(res)),
       );
     });
+  }
+
+  /** The request stream to `address`, reopened after it broke. */
+  private stream(address: string): KvStream {
+    let s = this.streams.get(address);
+    if (!s || s.broken) {
+      const client = this.client('KV', address);
+      s = new KvStream(
+        () => (client.Stream as () => ReturnType<KvStream['call']['on']>)() as never,
+      );
+      this.streams.set(address, s);
+    }
+    return s;
   }
 
   /**

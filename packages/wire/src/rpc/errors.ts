@@ -35,6 +35,47 @@ export type GrpcServerError = Partial<grpc.StatusObject> & {
   metadata: grpc.Metadata;
 };
 
+/** A Strand error as plain fields (the KvError message of streamed responses). */
+export interface ErrorFields {
+  code: string;
+  message: string;
+  leader_id?: number;
+  leader_address?: string;
+  compact_revision?: number;
+}
+
+export function toErrorFields(err: unknown): ErrorFields {
+  const strand =
+    err instanceof StrandError
+      ? err
+      : new StrandError(ErrorCode.Internal, err instanceof Error ? err.message : String(err));
+  return {
+    code: strand.code,
+    message: strand.message,
+    ...(strand instanceof NotLeaderError
+      ? { leader_id: strand.leaderId ?? 0, leader_address: strand.leaderAddress ?? '' }
+      : {}),
+    ...(strand instanceof CompactedError ? { compact_revision: strand.compactRevision } : {}),
+  };
+}
+
+export function fromErrorFields(f: ErrorFields): StrandError {
+  switch (f.code) {
+    case ErrorCode.NotLeader:
+      return new NotLeaderError(f.leader_id || undefined, f.leader_address || undefined, f.message);
+    case ErrorCode.Compacted:
+      return new CompactedError(f.compact_revision ?? 0);
+    case ErrorCode.InvalidRequest:
+      return new InvalidRequestError(f.message);
+    case ErrorCode.Timeout:
+      return new TimeoutError(f.message);
+    case ErrorCode.Unavailable:
+      return new UnavailableError(f.message);
+    default:
+      return new StrandError(f.code as ErrorCode, f.message);
+  }
+}
+
 /** For servers: any thrown value becomes a gRPC error carrying the Strand code in metadata. */
 export function toGrpcError(err: unknown): GrpcServerError {
   const strand =
