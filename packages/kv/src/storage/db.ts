@@ -1,5 +1,5 @@
-import { RocksLevel } from '@nxtedition/rocksdb';
 import { ErrorCode, StrandError } from '@strand/wire';
+import rocksdb from 'rocksdb';
 
 export type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
@@ -9,20 +9,26 @@ export interface Range {
   limit?: number;
 }
 
+type Db = ReturnType<typeof rocksdb>;
+
+function done<T>(fn: (cb: (err: Error | null | undefined, value?: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) =>
+    fn((err, value) => (err ? reject(err) : resolve(value as T))),
+  );
+}
+
 /**
  * The one place that knows the RocksDB binding (see README.md for the choice). Keys and values
- * are Buffers; a batch is atomic and, with `sync`, durable when it resolves.
+ * are Buffers; a batch is atomic and, with `sync`, durable when it resolves. Every call runs
+ * on libuv's thread pool, so an fsync never blocks the event loop.
  */
 export class KvDb {
-  private constructor(private readonly db: RocksLevel<Buffer, Buffer>) {}
+  private constructor(private readonly db: Db) {}
 
   static async open(path: string): Promise<KvDb> {
-    const db = new RocksLevel<Buffer, Buffer>(path, {
-      keyEncoding: 'buffer',
-      valueEncoding: 'buffer',
-    });
+    const db = rocksdb(path);
     try {
-      await db.open();
+      await done<void>((cb) => db.open({ createIfMissing: true }, cb));
     } catch (err) {
       throw new StrandError(
         ErrorCode.Internal,
@@ -34,28 +40,40 @@ export class KvDb {
 
   async get(key: Buffer): Promise<Buffer | undefined> {
     try {
-      const v = await this.db.get(key);
-      return v ?? undefined;
+      return await done<Buffer>((cb) => this.db.get(key, { asBuffer: true }, cb));
     } catch (err) {
-      const e = err as { code?: string; notFound?: boolean };
-      if (e.notFound || e.code === 'LEVEL_NOT_FOUND') return undefined;
+      if (/NotFound/i.test((err as Error).message)) return undefined;
       throw err;
     }
   }
 
   async batch(ops: BatchOp[], sync: boolean): Promise<void> {
     if (ops.length === 0) return;
-    await this.db.batch(ops, { sync });
+    await done<void>((cb) => this.db.batch(ops, { sync }, cb));
   }
 
   async entries(range: Range): Promise<[Buffer, Buffer][]> {
-    const out: [Buffer, Buffer][] = [];
-    for await (const [k, v] of this.db.iterator({
+    const it = this.db.iterator({
       gte: range.gte,
       lt: range.lt,
       limit: range.limit ?? -1,
-    })) {
-      out.push([k, v]);
+      keyAsBuffer: true,
+      valueAsBuffer: true,
+    });
+    const out: [Buffer, Buffer][] = [];
+    try {
+      for (;;) {
+        const [k, v] = await new Promise<[Buffer | undefined, Buffer | undefined]>(
+          (resolve, reject) =>
+            it.next((err, key, value) =>
+              err ? reject(err) : resolve([key as Buffer | undefined, value as Buffer | undefined]),
+            ),
+        );
+        if (k === undefined) break;
+        out.push([k, v!]);
+      }
+    } finally {
+      await done<void>((cb) => it.end(cb));
     }
     return out;
   }
@@ -66,7 +84,7 @@ export class KvDb {
   }
 
   async close(): Promise<void> {
-    await this.db.close();
+    await done<void>((cb) => this.db.close(cb));
   }
 }
 

@@ -1,19 +1,26 @@
-// The binding ships no types; this declares the part of its abstract-level API we use.
-declare module '@nxtedition/rocksdb' {
-  export class RocksLevel<K, V> {
-    constructor(location: string, options?: { keyEncoding?: string; valueEncoding?: string });
-    open(): Promise<void>;
-    close(): Promise<void>;
-    get(key: K): Promise<V | undefined>;
-    batch(
-      ops: ({ type: 'put'; key: K; value: V } | { type: 'del'; key: K })[],
-      options?: { sync?: boolean },
-    ): Promise<void>;
-    iterator(options?: {
-      gte?: K;
-      lt?: K;
-      limit?: number;
-      reverse?: boolean;
-    }): AsyncIterable<[K, V]>;
+// The binding ships no types; this declares the part of its (leveldown-style) API we use.
+declare module 'rocksdb' {
+  type Cb<T = void> = (err: Error | null | undefined, value?: T) => void;
+  interface Iterator {
+    next(cb: (err: Error | null | undefined, key?: Buffer, value?: Buffer) => void): void;
+    end(cb: Cb): void;
   }
+  interface RocksDB {
+    open(options: { createIfMissing?: boolean }, cb: Cb): void;
+    close(cb: Cb): void;
+    get(key: Buffer, options: { asBuffer?: boolean }, cb: Cb<Buffer>): void;
+    batch(
+      ops: ({ type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer })[],
+      options: { sync?: boolean },
+      cb: Cb,
+    ): void;
+    iterator(options: {
+      gte?: Buffer;
+      lt?: Buffer;
+      limit?: number;
+      keyAsBuffer?: boolean;
+      valueAsBuffer?: boolean;
+    }): Iterator;
+  }
+  export default function rocksdb(location: string): RocksDB;
 }
