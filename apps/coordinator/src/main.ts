@@ -28,11 +28,6 @@ async function main(): Promise<void> {
       err ? reject(err) : resolve(p),
     ),
   );
-  const host = config.listen.slice(0, config.listen.lastIndexOf(':'));
-  console.log(
-    `coordinator ${config.id} listening on ${host}:${port} (data in ${config.dataDir}, ${peers.size} voter${peers.size > 1 ? 's' : ''})`,
-  );
-
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -45,6 +40,11 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  // Announce readiness only once a signal can stop us cleanly.
+  const host = config.listen.slice(0, config.listen.lastIndexOf(':'));
+  console.log(
+    `coordinator ${config.id} listening on ${host}:${port} (data in ${config.dataDir}, ${peers.size} voter${peers.size > 1 ? 's' : ''})`,
+  );
 }
 
 main().catch((err: unknown) => {

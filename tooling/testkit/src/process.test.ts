@@ -11,10 +11,11 @@ afterAll(() => dir.cleanup());
 const script = join(dir.path, 'ticker.mjs');
 writeFileSync(
   script,
+  // The handler goes in before the ready line: a test may signal as soon as it reads it.
   `let n = 0;
-console.log('ready ' + process.pid);
 const t = setInterval(() => console.log('tick ' + n++), 20);
 process.on('SIGTERM', () => { clearInterval(t); console.log('bye'); process.exit(0); });
+console.log('ready ' + process.pid);
 `,
 );
 

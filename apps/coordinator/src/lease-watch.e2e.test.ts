@@ -1,0 +1,68 @@
+import { CompactedError, type KvClient } from '@strand/client';
+import { ProcessRegistry } from '@strand/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type TestCluster } from './cluster.test-util.js';
+
+const registry = new ProcessRegistry();
+let cluster: TestCluster;
+let client: KvClient;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+beforeAll(async () => {
+  cluster = await startCluster(registry, 1);
+  await cluster.leader();
+  client = cluster.client();
+});
+afterAll(async () => {
+  await cluster.close();
+});
+
+describe('leases, watches and compaction on a real coordinator', () => {
+  it('a key attached to a lease vanishes when the lease expires, and stays while kept alive', async () => {
+    const kept = await client.leaseGrant(600);
+    const dropped = await client.leaseGrant(600);
+    await client.put('session/kept', 'a', { lease: kept });
+    await client.put('session/dropped', 'b', { lease: dropped });
+    for (let i = 0; i < 6; i++) {
+      await sleep(250);
+      await client.leaseKeepAlive(kept);
+    }
+    expect((await client.get('session/kept'))?.value.toString()).toBe('a');
+    expect(await client.get('session/dropped')).toBeUndefined();
+    await client.leaseRevoke(kept);
+    expect(await client.get('session/kept')).toBeUndefined();
+  });
+
+  it('watch replays from a revision, streams live events, and reports a compacted start', async () => {
+    const first = await client.put('feed/1', 'one');
+    await client.put('feed/2', 'two');
+    const controller = new AbortController();
+    const seen: string[] = [];
+    const watching = (async () => {
+      for await (const events of client.watch('feed/', {
+        prefix: true,
+        fromRevision: first.revision,
+        signal: controller.signal,
+      })) {
+        for (const e of events) seen.push(`${e.type}:${e.kv.key}`);
+        if (seen.length >= 3) controller.abort();
+      }
+    })();
+    await sleep(300);
+    await client.delete('feed/1');
+    await watching;
+    expect(seen).toEqual(['put:feed/1', 'put:feed/2', 'delete:feed/1']);
+
+    const latest = await client.put('feed/3', 'three');
+    await client.compact(latest.revision);
+    const old = client.watch('feed/', { prefix: true, fromRevision: first.revision });
+    await expect(old.next()).rejects.toBeInstanceOf(CompactedError);
+  });
+
+  it('compare-and-set succeeds once per expected value', async () => {
+    expect(await client.compareAndSet('lock', null, 'me')).toBe(true);
+    expect(await client.compareAndSet('lock', null, 'you')).toBe(false);
+    expect(await client.compareAndSet('lock', 'me', 'you')).toBe(true);
+    expect((await client.get('lock'))?.value.toString()).toBe('you');
+  });
+});
