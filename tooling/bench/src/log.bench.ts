@@ -113,17 +113,18 @@ export default async function logBench(): Promise<void> {
       `sequential read (CRC checked): ${mbps(readBytes, performance.now() - readStart)} MB/s over ${(readBytes / MiB).toFixed(0)} MiB`,
     );
 
-    await log.close();
+    // Unclean: the process dies with the active segment's tail past its last checkpoint.
+    await log.abandon();
     let t = performance.now();
     log = await PartitionLog.open(dir, { segmentBytes: 256 * MiB });
     console.log(
-      `recovery after a clean stop (${recoveryBytes / MiB} MiB): ${(performance.now() - t).toFixed(1)} ms`,
+      `recovery after an unclean stop (${recoveryBytes / MiB} MiB; the active segment is verified from its last checkpoint): ${(performance.now() - t).toFixed(1)} ms`,
     );
-    await log.abandon();
+    await log.close();
     t = performance.now();
     log = await PartitionLog.open(dir, { segmentBytes: 256 * MiB });
     console.log(
-      `recovery after an unclean stop (${recoveryBytes / MiB} MiB, active segment verified from its checkpoint): ${(performance.now() - t).toFixed(1)} ms`,
+      `recovery after a clean stop (${recoveryBytes / MiB} MiB): ${(performance.now() - t).toFixed(1)} ms`,
     );
     await log.abandon();
     rmSync(join(dir, 'checkpoint'));
