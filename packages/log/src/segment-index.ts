@@ -60,19 +60,7 @@ export class SegmentIndex {
 
   /** The entry with the largest relative offset <= `relOffset`, or the segment start. */
   floorOffset(relOffset: number): { relOffset: number; position: number } {
-    let lo = 0;
-    let hi = this.n - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.rel[mid]! <= relOffset) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return found < 0
-      ? { relOffset: 0, position: 0 }
-      : { relOffset: this.rel[found]!, position: this.pos[found]! };
+    return this.lastWhere((i) => this.rel[i]! <= relOffset);
   }
 
   /**
@@ -80,12 +68,17 @@ export class SegmentIndex {
    * max-so-far is < t (every batch up to it is older than t), or the segment start.
    */
   floorTimestamp(t: number): { relOffset: number; position: number } {
+    return this.lastWhere((i) => this.ts[i]! < t);
+  }
+
+  /** Binary search for the last entry satisfying `holds` (true on a prefix of the entries). */
+  private lastWhere(holds: (i: number) => boolean): { relOffset: number; position: number } {
     let lo = 0;
     let hi = this.n - 1;
     let found = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.ts[mid]! < t) {
+      if (holds(mid)) {
         found = mid;
         lo = mid + 1;
       } else hi = mid - 1;
