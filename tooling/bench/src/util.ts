@@ -54,7 +54,3 @@ export function benchBatch(recordBytes: number, batchBytes: number): Buffer {
   );
   return buf;
 }
-
-export function table(rows: Record<string, string | number>[]): void {
-  console.table(rows);
-}

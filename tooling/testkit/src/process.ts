@@ -137,9 +137,13 @@ export class ProcessRegistry {
     return proc;
   }
 
-  async stopAll(): Promise<void> {
+  /**
+   * Ends every process started here: SIGTERM first, so a process that started children of its
+   * own (`strand dev`) can end them, then SIGKILL after `graceMs`.
+   */
+  async stopAll(graceMs = 5_000): Promise<void> {
     const all = [...this.procs];
     this.procs.clear();
-    await Promise.all(all.map((p) => p.kill9()));
+    await Promise.all(all.map((p) => p.terminate(graceMs)));
   }
 }
