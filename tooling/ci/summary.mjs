@@ -17,8 +17,16 @@ for (const root of roots) {
     }
     const report = JSON.parse(readFileSync(file, 'utf8'));
     passed += report.numPassedTests ?? 0;
-    // A file that fails to load fails no test but must still count as a failure.
-    failed += Math.max(report.numFailedTests ?? 0, report.numFailedTestSuites ?? 0);
+    // A file that fails to load, or a worker that crashes, fails no test by vitest's count but
+    // must still count: tests that did not pass and were not skipped count as failed.
+    const notPassed =
+      (report.numTotalTests ?? 0) - (report.numPassedTests ?? 0) - (report.numPendingTests ?? 0) - (report.numTodoTests ?? 0);
+    failed += Math.max(
+      report.numFailedTests ?? 0,
+      report.numFailedTestSuites ?? 0,
+      notPassed,
+      report.success === false ? 1 : 0,
+    );
     reports += 1;
   }
 }

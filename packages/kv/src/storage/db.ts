@@ -23,7 +23,22 @@ function done<T>(fn: (cb: (err: Error | null | undefined, value?: T) => void) =>
  * on libuv's thread pool, so an fsync never blocks the event loop.
  */
 export class KvDb {
+  /** Operations in flight: closing the native handle under them would crash the process. */
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private closed = false;
+
   private constructor(private readonly db: Db) {}
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    if (this.closed)
+      return Promise.reject(new StrandError(ErrorCode.LogClosed, 'the database is closed'));
+    this.inFlight.add(p);
+    p.then(
+      () => this.inFlight.delete(p),
+      () => this.inFlight.delete(p),
+    );
+    return p;
+  }
 
   static async open(path: string): Promise<KvDb> {
     const db = rocksdb(path);
@@ -40,7 +55,7 @@ export class KvDb {
 
   async get(key: Buffer): Promise<Buffer | undefined> {
     try {
-      return await done<Buffer>((cb) => this.db.get(key, { asBuffer: true }, cb));
+      return await this.track(done<Buffer>((cb) => this.db.get(key, { asBuffer: true }, cb)));
     } catch (err) {
       if (/NotFound/i.test((err as Error).message)) return undefined;
       throw err;
@@ -49,10 +64,14 @@ export class KvDb {
 
   async batch(ops: BatchOp[], sync: boolean): Promise<void> {
     if (ops.length === 0) return;
-    await done<void>((cb) => this.db.batch(ops, { sync }, cb));
+    await this.track(done<void>((cb) => this.db.batch(ops, { sync }, cb)));
   }
 
-  async entries(range: Range): Promise<[Buffer, Buffer][]> {
+  entries(range: Range): Promise<[Buffer, Buffer][]> {
+    return this.track(this.readRange(range));
+  }
+
+  private async readRange(range: Range): Promise<[Buffer, Buffer][]> {
     const it = this.db.iterator({
       gte: range.gte,
       lt: range.lt,
@@ -84,6 +103,9 @@ export class KvDb {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.inFlight]);
     await done<void>((cb) => this.db.close(cb));
   }
 }

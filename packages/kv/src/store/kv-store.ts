@@ -90,6 +90,7 @@ export class KvStateMachine {
   private readonly keys = new Map<string, KeyValue>();
   private readonly leases = new Map<number, { ttlMs: number; keys: Set<string> }>();
   private readonly watchers = new Set<Watcher>();
+  private pendingCompaction: number | undefined;
 
   private constructor(private readonly db: KvDb) {}
 
@@ -153,6 +154,11 @@ export class KvStateMachine {
     if (!last) return results;
     ops.push({ type: 'put', key: META, value: this.metaValue() });
     await this.db.batch(ops, sync);
+    if (this.pendingCompaction !== undefined) {
+      const revision = this.pendingCompaction;
+      this.pendingCompaction = undefined;
+      await this.compactHistory(revision);
+    }
     if (events.length > 0) this.dispatch(events);
     return results;
   }
@@ -323,8 +329,8 @@ export class KvStateMachine {
             `revision ${cmd.revision} is already compacted (${this.compactRevision})`,
           );
         this.compactRevision = cmd.revision;
-        // History rows below the compact revision are deleted after the batch (see compactHistory).
-        void this.compactHistory(cmd.revision);
+        // History rows below the compact revision go once this batch is written.
+        this.pendingCompaction = cmd.revision;
         return { t: 'compact', revision: this.revision };
       }
     }
@@ -444,7 +450,7 @@ export class KvStateMachine {
   }
 
   private async compactHistory(revision: number): Promise<void> {
-    await this.db.deleteRange({ gte: HIST, lt: histRow(revision, 0) }).catch(() => undefined);
+    await this.db.deleteRange({ gte: HIST, lt: histRow(revision, 0) });
   }
 
   private dispatch(events: WatchEvent[]): void {
