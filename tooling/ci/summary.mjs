@@ -20,7 +20,10 @@ for (const root of roots) {
     // A file that fails to load, or a worker that crashes, fails no test by vitest's count but
     // must still count: tests that did not pass and were not skipped count as failed.
     const notPassed =
-      (report.numTotalTests ?? 0) - (report.numPassedTests ?? 0) - (report.numPendingTests ?? 0) - (report.numTodoTests ?? 0);
+      (report.numTotalTests ?? 0) -
+      (report.numPassedTests ?? 0) -
+      (report.numPendingTests ?? 0) -
+      (report.numTodoTests ?? 0);
     failed += Math.max(
       report.numFailedTests ?? 0,
       report.numFailedTestSuites ?? 0,
