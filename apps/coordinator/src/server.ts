@@ -31,6 +31,8 @@ import {
   WatchRequest,
 } from './requests.js';
 
+type StreamRequest = { id: number; request?: string } & Record<string, unknown>;
+
 type Unary = (
   call: grpc.ServerUnaryCall<unknown, unknown>,
   cb: grpc.sendUnaryData<unknown>,
@@ -142,26 +144,30 @@ export function createServer(node: KvNode): grpc.Server {
       await propose({ t: 'compact', revision: parse(CompactRequest, raw).revision });
       return { header: header() };
     }),
-    Stream: (
-      call: grpc.ServerDuplexStream<
-        { id: number; request?: string } & Record<string, unknown>,
-        unknown
-      >,
-    ) => {
-      call.on('data', (req) => {
-        const kind = req.request as keyof typeof streamed | undefined;
-        const handler = kind ? streamed[kind] : undefined;
-        const answer = handler
-          ? handler(req[kind!])
-          : Promise.reject(new InvalidRequestError('stream request has no operation'));
-        answer.then(
-          (res) => {
-            if (!call.cancelled) call.write({ id: req.id, [kind!]: res });
-          },
-          (err: unknown) => {
-            if (!call.cancelled) call.write({ id: req.id, error: toErrorFields(err) });
-          },
-        );
+    Stream: (call: grpc.ServerDuplexStream<{ requests: StreamRequest[] }, unknown>) => {
+      // Answers made in one turn of the event loop go back in one message.
+      let outgoing: unknown[] = [];
+      const send = (response: unknown) => {
+        outgoing.push(response);
+        if (outgoing.length > 1) return;
+        setImmediate(() => {
+          const responses = outgoing;
+          outgoing = [];
+          if (!call.cancelled) call.write({ responses });
+        });
+      };
+      call.on('data', (batch: { requests: StreamRequest[] }) => {
+        for (const req of batch.requests) {
+          const kind = req.request as keyof typeof streamed | undefined;
+          const handler = kind ? streamed[kind] : undefined;
+          const answer = handler
+            ? handler(req[kind!])
+            : Promise.reject(new InvalidRequestError('stream request has no operation'));
+          answer.then(
+            (res) => send({ id: req.id, [kind!]: res }),
+            (err: unknown) => send({ id: req.id, error: toErrorFields(err) }),
+          );
+        }
       });
       call.on('end', () => call.end());
       call.on('error', () => undefined);

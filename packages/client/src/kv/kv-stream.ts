@@ -16,30 +16,27 @@ interface Pending {
 }
 
 type Response = { id: number; response?: string; error?: ErrorFields } & Record<string, unknown>;
+type ResponseBatch = { responses: Response[] };
 
 /**
  * Many KV requests multiplexed over one bidirectional gRPC stream to one node, matched to
- * their responses by id. A stream that breaks fails its outstanding requests: with
+ * their responses by id; requests (and answers) of one event-loop turn share a message. A stream that breaks fails its outstanding requests: with
  * Unavailable when it never carried anything (nothing was sent), otherwise with a
  * TimeoutError, because those requests may or may not have been applied.
  */
 export class KvStream {
-  private readonly call: grpc.ClientDuplexStream<unknown, Response>;
+  private readonly call: grpc.ClientDuplexStream<unknown, ResponseBatch>;
+  private queued: unknown[] = [];
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private answered = false;
   broken = false;
 
   constructor(open: () => grpc.ClientDuplexStream<unknown, unknown>) {
-    this.call = open() as grpc.ClientDuplexStream<unknown, Response>;
-    this.call.on('data', (res: Response) => {
+    this.call = open() as grpc.ClientDuplexStream<unknown, ResponseBatch>;
+    this.call.on('data', (batch: ResponseBatch) => {
       this.answered = true;
-      const p = this.pending.get(res.id);
-      if (!p) return;
-      this.pending.delete(res.id);
-      clearTimeout(p.timer);
-      if (res.response === 'error' && res.error) p.reject(fromErrorFields(res.error));
-      else p.resolve(res[res.response ?? '']);
+      for (const res of batch.responses) this.settle(res);
     });
     this.call.on('error', (err) => this.fail(err));
     this.call.on('end', () => this.fail(undefined));
@@ -56,8 +53,25 @@ export class KvStream {
         );
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
-      this.call.write({ id, [kind]: req });
+      // Requests made in one turn of the event loop go out in one message.
+      this.queued.push({ id, [kind]: req });
+      if (this.queued.length === 1) setImmediate(() => this.flush());
     });
+  }
+
+  private flush(): void {
+    const requests = this.queued;
+    this.queued = [];
+    if (!this.broken && requests.length > 0) this.call.write({ requests });
+  }
+
+  private settle(res: Response): void {
+    const p = this.pending.get(res.id);
+    if (!p) return;
+    this.pending.delete(res.id);
+    clearTimeout(p.timer);
+    if (res.response === 'error' && res.error) p.reject(fromErrorFields(res.error));
+    else p.resolve(res[res.response ?? '']);
   }
 
   close(): void {
