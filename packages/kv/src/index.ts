@@ -37,6 +37,7 @@ export {
   type Compare,
   decodeKvCommand,
   encodeKvCommand,
+  encodeKvCommands,
   type KvCommand,
   type KvOp,
 } from './store/command.js';

@@ -7,7 +7,35 @@ import { EntryType, type Ready, Role, type Snapshot } from '../raft/types.js';
 import { KvDb } from '../storage/db.js';
 import { RaftLogStore } from '../storage/raft-store.js';
 import type { KvCommand } from '../store/command.js';
-import { encodeKvCommand } from '../store/command.js';
+import { encodeKvCommands } from '../store/command.js';
+
+/** Bounds on one Raft entry's commands: one encode, one log row, one slot for all of them. */
+const ENTRY_COMMANDS = 64;
+const ENTRY_BYTES = 512 * 1024;
+
+function commandBytes(cmd: KvCommand): number {
+  return 'key' in cmd ? cmd.key.length + ('value' in cmd ? cmd.value.length : 0) : 64;
+}
+
+/** Groups queued commands into Raft entries of at most ENTRY_COMMANDS / ENTRY_BYTES each. */
+function packEntries(batch: { requestId: string; command: KvCommand }[]): Uint8Array[] {
+  const entries: Uint8Array[] = [];
+  let group: typeof batch = [];
+  let bytes = 0;
+  for (const item of batch) {
+    const size = commandBytes(item.command);
+    if (group.length > 0 && (group.length >= ENTRY_COMMANDS || bytes + size > ENTRY_BYTES)) {
+      entries.push(encodeKvCommands(group));
+      group = [];
+      bytes = 0;
+    }
+    group.push(item);
+    bytes += size;
+  }
+  if (group.length > 0) entries.push(encodeKvCommands(group));
+  return entries;
+}
+
 import { type ApplyEntry, type KvResult, KvStateMachine } from '../store/kv-store.js';
 
 /** How Raft messages leave this node (the coordinator implements it over gRPC). */
@@ -62,7 +90,7 @@ export class KvNode {
   readonly sm: KvStateMachine;
   private readonly raft: RaftNode;
   private readonly pending = new Map<string, PendingProposal>();
-  private readonly proposalQueue: { requestId: string; data: Uint8Array }[] = [];
+  private readonly proposalQueue: { requestId: string; command: KvCommand }[] = [];
   private readonly readQueue: ReadWaiter[] = [];
   private readonly readsInFlight = new Map<string, ReadWaiter[]>();
   private readonly readsWaitingApply: { index: number; waiters: ReadWaiter[] }[] = [];
@@ -167,7 +195,7 @@ export class KvNode {
     this.checkOpen();
     if (this.raft.role !== Role.Leader) throw this.notLeader();
     const requestId = `${this.opts.id}-${Date.now().toString(36)}-${++this.requestCounter}`;
-    this.proposalQueue.push({ requestId, data: encodeKvCommand(cmd, requestId) });
+    this.proposalQueue.push({ requestId, command: cmd });
     if (this.proposalQueue.length === 1) setImmediate(() => this.flushProposals());
     return new Promise<KvResult>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -183,7 +211,7 @@ export class KvNode {
     const batch = this.proposalQueue.splice(0);
     if (batch.length === 0) return;
     try {
-      this.raft.proposeBatch(batch.map((p) => p.data));
+      this.raft.proposeBatch(packEntries(batch));
     } catch (err) {
       for (const { requestId } of batch) {
         const p = this.pending.get(requestId);

@@ -52,7 +52,12 @@ const commandSchema = z.discriminatedUnion('t', [
 ]);
 
 // Built once: zod compiles a schema on first use, so a schema made per call costs a compile.
-const envelopeSchema = z.object({ r: z.string(), c: commandSchema });
+const envelopeSchema = z.object({
+  b: z
+    .array(z.object({ r: z.string(), c: commandSchema }))
+    .min(1)
+    .max(10_000),
+});
 
 export type Compare = z.infer<typeof compareSchema>;
 export type KvOp = z.infer<typeof opSchema>;
@@ -77,10 +82,17 @@ function toJson(value: unknown): unknown {
 
 /** A command and the id of the request that proposed it (to route the result back). */
 export function encodeKvCommand(cmd: KvCommand, requestId: string): Uint8Array {
-  return Buffer.from(JSON.stringify({ r: requestId, c: toJson(cmd) }));
+  return encodeKvCommands([{ command: cmd, requestId }]);
 }
 
-export function decodeKvCommand(data: Uint8Array): { requestId: string; command: KvCommand } {
+/** Several commands in one Raft entry: applied in order, each with its own revision. */
+export function encodeKvCommands(list: { command: KvCommand; requestId: string }[]): Uint8Array {
+  return Buffer.from(
+    JSON.stringify({ b: list.map((x) => ({ r: x.requestId, c: toJson(x.command) })) }),
+  );
+}
+
+export function decodeKvCommand(data: Uint8Array): { requestId: string; command: KvCommand }[] {
   let raw: unknown;
   try {
     raw = JSON.parse(Buffer.from(data).toString('utf8'));
@@ -92,5 +104,5 @@ export function decodeKvCommand(data: Uint8Array): { requestId: string; command:
     throw new InvalidRequestError(
       `invalid command: ${shape.error.issues[0]?.message ?? 'unknown'}`,
     );
-  return { requestId: shape.data.r, command: shape.data.c };
+  return shape.data.b.map((x) => ({ requestId: x.r, command: x.c }));
 }

@@ -5,7 +5,7 @@ import { CompactedError, InvalidRequestError } from '@strand/wire';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KvDb, prefixEnd } from '../storage/db.js';
-import { decodeKvCommand, encodeKvCommand, type KvCommand } from './command.js';
+import { decodeKvCommand, encodeKvCommand, encodeKvCommands, type KvCommand } from './command.js';
 import { type KvResult, KvStateMachine, type WatchEvent } from './kv-store.js';
 
 const dirs: string[] = [];
@@ -77,6 +77,25 @@ describe('KvStateMachine', () => {
     const [stale] = await apply(sm, cas(1, 'v3'));
     expect(stale).toMatchObject({ t: 'txn', succeeded: false, revision: 2 });
     expect(sm.range(b('k')).kvs[0]!.value.toString()).toBe('v2');
+  });
+
+  it('applies several commands of one entry in order, each with its own revision', async () => {
+    index = 0;
+    const { sm } = await open();
+    const data = encodeKvCommands([
+      { command: { t: 'put', key: b('m'), value: b('1') }, requestId: 'a' },
+      { command: { t: 'put', key: b('m'), value: b('2') }, requestId: 'b' },
+      { command: { t: 'get', key: b('m') }, requestId: 'c' },
+    ]);
+    const results = await sm.applyEntries([{ index: 1, term: 1, data }]);
+    expect(results.get('a')).toMatchObject({ t: 'put', revision: 1 });
+    expect(results.get('b')).toMatchObject({ t: 'put', revision: 2 });
+    expect((results.get('c') as { kvs: { value: Buffer }[] }).kvs[0]!.value.toString()).toBe('2');
+    expect(sm.range(b('m')).kvs[0]).toMatchObject({
+      version: 2,
+      createRevision: 1,
+      modRevision: 2,
+    });
   });
 
   it('revoking a lease deletes its keys', async () => {
@@ -171,7 +190,7 @@ describe('KvStateMachine', () => {
       }),
     );
     const round = decodeKvCommand(encodeKvCommand({ t: 'put', key: b('k'), value: b('v') }, 'id1'));
-    expect(round).toMatchObject({ requestId: 'id1', command: { t: 'put' } });
+    expect(round).toMatchObject([{ requestId: 'id1', command: { t: 'put' } }]);
     expect(() => decodeKvCommand(Buffer.from('{"r":"x","c":{"t":"put"}}'))).toThrow(
       InvalidRequestError,
     );

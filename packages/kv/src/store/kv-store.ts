@@ -132,11 +132,11 @@ export class KvStateMachine {
       this.appliedIndex = e.index;
       this.appliedTerm = e.term;
       if (!e.data || e.data.length === 0) continue;
-      let decoded: { requestId: string; command: KvCommand };
+      let decoded: { requestId: string; command: KvCommand }[];
       try {
         decoded = decodeKvCommand(e.data);
       } catch (err) {
-        // A malformed command is applied as a no-op on every replica alike.
+        // A malformed entry is applied as a no-op on every replica alike.
         results.set(`bad:${e.index}`, {
           t: 'error',
           revision: this.revision,
@@ -145,11 +145,13 @@ export class KvStateMachine {
         });
         continue;
       }
-      const m: Mutation = { rev: this.revision + 1, events: [], ops };
-      const result = this.execute(decoded.command, m);
-      if (m.events.length > 0) this.revision = m.rev;
-      events.push(...m.events);
-      results.set(decoded.requestId, result);
+      for (const { requestId, command } of decoded) {
+        const m: Mutation = { rev: this.revision + 1, events: [], ops };
+        const result = this.execute(command, m);
+        if (m.events.length > 0) this.revision = m.rev;
+        events.push(...m.events);
+        results.set(requestId, result);
+      }
     }
     if (!last) return results;
     ops.push({ type: 'put', key: META, value: this.metaValue() });
