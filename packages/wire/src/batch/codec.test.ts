@@ -9,6 +9,7 @@ const codecs = [
   CompressionCodec.Gzip,
   CompressionCodec.Snappy,
   CompressionCodec.Lz4,
+  CompressionCodec.Zstd,
 ];
 
 const recordArb: fc.Arbitrary<RecordInput> = fc.record({
@@ -162,18 +163,43 @@ describe('RecordBatch codec', () => {
     expect(() => decodeBatch(hugeLength)).toThrow(/past the end/);
   });
 
-  it('bounds decompression (a zip bomb gets a typed error)', () => {
-    const bomb = encodeBatch([{ value: Buffer.alloc(2 * 1024 * 1024) }], {
-      compression: CompressionCodec.Gzip,
-    });
-    expect(bomb.length).toBeLessThan(10_000);
+  it.each([
+    CompressionCodec.Gzip,
+    CompressionCodec.Snappy,
+    CompressionCodec.Lz4,
+    CompressionCodec.Zstd,
+  ])('bounds decompression with codec %i (a zip bomb gets a typed error)', (compression) => {
+    const bomb = encodeBatch([{ value: Buffer.alloc(2 * 1024 * 1024) }], { compression });
+    expect(bomb.length).toBeLessThan(120_000);
     expect(() => decodeBatch(bomb, 0, 1024 * 1024)).toThrow(CorruptBatchError);
     expect(decodeBatch(bomb).records[0]!.value!.length).toBe(2 * 1024 * 1024);
   });
 
-  it('reports zstd as unsupported with a typed error', () => {
-    expect(() => encodeBatch([{ value: 'x' }], { compression: CompressionCodec.Zstd })).toThrow(
+  it('refuses a truncated or garbled zstd body with a typed error', () => {
+    const good = encodeBatch([{ value: Buffer.alloc(4096, 7) }], {
+      compression: CompressionCodec.Zstd,
+    });
+    const bodyStart = 61;
+    for (const body of [
+      good.subarray(bodyStart, good.length - 3),
+      Buffer.from('not zstd at all'),
+      Buffer.alloc(0),
+    ]) {
+      const bad = Buffer.concat([good.subarray(0, bodyStart), body]);
+      bad.writeInt32BE(bad.length - 12, 8);
+      bad.writeUInt32BE(computeBatchCrc(bad, 0, bad.length - 12), 17);
+      expect(() => decodeBatch(bad)).toThrow(CorruptBatchError);
+    }
+  });
+
+  it('reports an unknown compression codec with a typed error', () => {
+    const unknownCodec = 5 as CompressionCodec;
+    expect(() => encodeBatch([{ value: 'x' }], { compression: unknownCodec })).toThrow(
       UnsupportedCompressionError,
     );
+    const batch = encodeBatch([{ value: 'x' }]);
+    batch.writeInt16BE(unknownCodec, 21);
+    batch.writeUInt32BE(computeBatchCrc(batch, 0, batch.length - 12), 17);
+    expect(() => decodeBatch(batch)).toThrow(UnsupportedCompressionError);
   });
 });

@@ -1,6 +1,8 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
 import { compressSync as snappyCompress, uncompressSync as snappyUncompress } from 'snappy';
+import { compress as zstdCompress } from 'zstd-napi';
+import zstdBinding from 'zstd-napi/binding.js';
 import { CompressionCodec } from '../batch/header.js';
 import { CorruptBatchError, UnsupportedCompressionError } from '../errors/errors.js';
 
@@ -62,6 +64,30 @@ function snappyDecompress(data: Buffer, max: number): Buffer {
   return Buffer.concat(out, total);
 }
 
+const ZSTD_OUT_CHUNK = 128 * 1024;
+
+// Streaming decompression: frames from Java clients often omit their content size, and a
+// frame that claims a size is not to be trusted either, so output grows chunk by chunk up to
+// `max` and no further.
+function zstdDecompress(data: Buffer, max: number): Buffer {
+  const ctx = new zstdBinding.DCtx();
+  const out: Buffer[] = [];
+  let total = 0;
+  let input = data;
+  let pending = 1;
+  while (input.length > 0 || pending > 0) {
+    const chunk = Buffer.allocUnsafe(Math.min(ZSTD_OUT_CHUNK, max - total + 1));
+    const [left, written, consumed] = ctx.decompressStream(chunk, input);
+    if (written === 0 && consumed === 0) throw new CorruptBatchError('truncated zstd frame');
+    total += written;
+    if (total > max) throw new CorruptBatchError(`decompressed size exceeds ${max} bytes`);
+    out.push(chunk.subarray(0, written));
+    input = input.subarray(consumed);
+    pending = left;
+  }
+  return Buffer.concat(out, total);
+}
+
 export function compress(codec: CompressionCodec, data: Buffer): Buffer {
   switch (codec) {
     case CompressionCodec.None:
@@ -72,6 +98,8 @@ export function compress(codec: CompressionCodec, data: Buffer): Buffer {
       return xerialCompress(data);
     case CompressionCodec.Lz4:
       return compressFrameSync(data);
+    case CompressionCodec.Zstd:
+      return zstdCompress(data);
     default:
       throw new UnsupportedCompressionError(codec);
   }
@@ -98,6 +126,9 @@ export function decompress(
         // lz4-napi has no output cap; LZ4 expands at most ~255x, so the input bound (the
         // batch size limit) bounds the allocation, and the check below bounds the result.
         out = decompressFrameSync(data);
+        break;
+      case CompressionCodec.Zstd:
+        out = zstdDecompress(data, max);
         break;
       default:
         throw new UnsupportedCompressionError(codec);
