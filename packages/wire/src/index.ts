@@ -6,10 +6,13 @@ export * from './errors/errors.js';
 // RecordBatch v2: header view, CRC32C, in-place patching
 export * from './batch/header.js';
 
-// RecordBatch v2: records, encode/decode, compression (none, gzip, snappy, lz4)
+// RecordBatch v2: records, encode/decode, compression (none, gzip, snappy, lz4, zstd)
 export * from './batch/codec.js';
 export type { RawRecord, RecordHeader } from './batch/records.js';
 export { DEFAULT_MAX_DECOMPRESSED } from './compression/codecs.js';
+
+// The KV store's key record, shared by the state machine and the SDK
+export type { KeyValue } from './kv/key-value.js';
 
 // Kafka's default partitioner (murmur2)
 export * from './partition/murmur2.js';

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import {
   fromGrpcError,
   InvalidRequestError,
+  type KeyValue,
   kvService,
   NotLeaderError,
   type StrandError,
@@ -13,14 +14,7 @@ import { KvStream, type StreamedKind } from './kv-stream.js';
 export type Bytes = Buffer | string;
 export type Consistency = 'linearizable' | 'stale';
 
-export interface KeyValue {
-  key: Buffer;
-  value: Buffer;
-  createRevision: number;
-  modRevision: number;
-  version: number;
-  lease: number;
-}
+export type { KeyValue };
 
 export interface WatchEvent {
   type: 'put' | 'delete';

@@ -1,16 +1,8 @@
-import { CompactedError, ErrorCode, InvalidRequestError } from '@strand/wire';
+import { CompactedError, ErrorCode, InvalidRequestError, type KeyValue } from '@strand/wire';
 import { type BatchOp, type KvDb, prefixEnd, u64 } from '../storage/db.js';
 import { type Compare, decodeKvCommand, type KvCommand, type KvOp } from './command.js';
 
-export interface KeyValue {
-  key: Buffer;
-  value: Buffer;
-  createRevision: number;
-  modRevision: number;
-  /** Puts since the key was (re)created; 0 for a deleted key. */
-  version: number;
-  lease: number;
-}
+export type { KeyValue };
 
 export interface WatchEvent {
   type: 'put' | 'delete';
