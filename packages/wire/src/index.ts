@@ -18,7 +18,13 @@ export type { KeyValue } from './kv/key-value.js';
 export * from './partition/murmur2.js';
 
 // gRPC: the KV/Cluster/Raft protos (loaded at run time) and the one error <-> status mapping
-export { kvService, PROTO_DIR, type ServiceName } from './rpc/load.js';
+export {
+  type BrokerServiceName,
+  brokerService,
+  kvService,
+  PROTO_DIR,
+  type ServiceName,
+} from './rpc/load.js';
 export {
   type ErrorFields,
   fromErrorFields,
@@ -27,3 +33,7 @@ export {
   toErrorFields,
   toGrpcError,
 } from './rpc/errors.js';
+
+// Topics: names, per-topic configs (Kafka's names and defaults), the metadata records in the KV store
+export * from './topic/topic-config.js';
+export * from './topic/metadata.js';

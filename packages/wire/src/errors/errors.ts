@@ -11,6 +11,9 @@ export const ErrorCode = {
   RecordTooLarge: 'RECORD_TOO_LARGE',
   UnknownTopic: 'UNKNOWN_TOPIC',
   UnknownPartition: 'UNKNOWN_PARTITION',
+  TopicExists: 'TOPIC_EXISTS',
+  InvalidReplicationFactor: 'INVALID_REPLICATION_FACTOR',
+  StaleBrokerEpoch: 'STALE_BROKER_EPOCH',
   NotLeader: 'NOT_LEADER',
   Unavailable: 'UNAVAILABLE',
   Timeout: 'TIMEOUT',
@@ -114,5 +117,80 @@ export class TimeoutError extends StrandError {
 export class CompactedError extends StrandError {
   constructor(readonly compactRevision: number) {
     super(ErrorCode.Compacted, `revision ${compactRevision} and older were compacted`);
+  }
+}
+
+export class UnknownTopicError extends StrandError {
+  constructor(
+    readonly topic: string,
+    message = `unknown topic "${topic}"`,
+  ) {
+    super(ErrorCode.UnknownTopic, message);
+  }
+}
+
+export class UnknownPartitionError extends StrandError {
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly partitions?: number,
+    message = partitions === undefined
+      ? `topic "${topic}" has no partition ${partition}`
+      : `topic "${topic}" has no partition ${partition} (it has ${partitions}: 0..${partitions - 1})`,
+  ) {
+    super(ErrorCode.UnknownPartition, message);
+  }
+}
+
+export class TopicExistsError extends StrandError {
+  constructor(
+    readonly topic: string,
+    message = `topic "${topic}" already exists`,
+  ) {
+    super(ErrorCode.TopicExists, message);
+  }
+}
+
+/** More replicas than live brokers, or a factor outside 1..live brokers. */
+export class InvalidReplicationFactorError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.InvalidReplicationFactor, message);
+  }
+}
+
+/** A broker spoke with an epoch the controller no longer recognises: it must register again. */
+export class StaleBrokerEpochError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.StaleBrokerEpoch, message);
+  }
+}
+
+/** Rebuilds the typed error a server meant from its code and message (clients use this). */
+export function errorFromCode(code: string, message: string): StrandError {
+  switch (code) {
+    case ErrorCode.InvalidRequest:
+      return new InvalidRequestError(message);
+    case ErrorCode.InvalidConfig:
+      return new InvalidConfigError(message);
+    case ErrorCode.CorruptBatch:
+      return new CorruptBatchError(message);
+    case ErrorCode.Timeout:
+      return new TimeoutError(message);
+    case ErrorCode.Unavailable:
+      return new UnavailableError(message);
+    case ErrorCode.UnknownTopic:
+      return new UnknownTopicError('', message);
+    case ErrorCode.UnknownPartition:
+      return new UnknownPartitionError('', -1, undefined, message);
+    case ErrorCode.TopicExists:
+      return new TopicExistsError('', message);
+    case ErrorCode.InvalidReplicationFactor:
+      return new InvalidReplicationFactorError(message);
+    case ErrorCode.StaleBrokerEpoch:
+      return new StaleBrokerEpochError(message);
+    case ErrorCode.LogClosed:
+      return new StrandError(ErrorCode.LogClosed, message, true);
+    default:
+      return new StrandError(code as ErrorCode, message);
   }
 }

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import {
   CompactedError,
   ErrorCode,
+  errorFromCode,
   InvalidRequestError,
   NotLeaderError,
   StrandError,
@@ -20,6 +21,9 @@ const STATUS: Record<string, grpc.status> = {
   [ErrorCode.Compacted]: grpc.status.OUT_OF_RANGE,
   [ErrorCode.UnknownTopic]: grpc.status.NOT_FOUND,
   [ErrorCode.UnknownPartition]: grpc.status.NOT_FOUND,
+  [ErrorCode.TopicExists]: grpc.status.ALREADY_EXISTS,
+  [ErrorCode.InvalidReplicationFactor]: grpc.status.INVALID_ARGUMENT,
+  [ErrorCode.StaleBrokerEpoch]: grpc.status.FAILED_PRECONDITION,
   [ErrorCode.KeyNotFound]: grpc.status.NOT_FOUND,
   [ErrorCode.NotLeader]: grpc.status.FAILED_PRECONDITION,
   [ErrorCode.Unavailable]: grpc.status.UNAVAILABLE,
@@ -65,14 +69,8 @@ export function fromErrorFields(f: ErrorFields): StrandError {
       return new NotLeaderError(f.leader_id || undefined, f.leader_address || undefined, f.message);
     case ErrorCode.Compacted:
       return new CompactedError(f.compact_revision ?? 0);
-    case ErrorCode.InvalidRequest:
-      return new InvalidRequestError(f.message);
-    case ErrorCode.Timeout:
-      return new TimeoutError(f.message);
-    case ErrorCode.Unavailable:
-      return new UnavailableError(f.message);
     default:
-      return new StrandError(f.code as ErrorCode, f.message);
+      return errorFromCode(f.code, f.message);
   }
 }
 
@@ -116,16 +114,10 @@ export function fromGrpcError(err: unknown): StrandError {
     }
     case ErrorCode.Compacted:
       return new CompactedError(Number(meta(e, 'strand-compact-revision') ?? 0));
-    case ErrorCode.InvalidRequest:
-      return new InvalidRequestError(message);
-    case ErrorCode.Timeout:
-      return new TimeoutError(message);
-    case ErrorCode.Unavailable:
-      return new UnavailableError(message);
     case undefined:
       break;
     default:
-      return new StrandError(code as ErrorCode, message);
+      return errorFromCode(code, message);
   }
   // No Strand code: a transport-level failure.
   if (e.code === grpc.status.UNAVAILABLE) return new UnavailableError(`unreachable: ${message}`);

@@ -6,19 +6,21 @@ import * as protoLoader from '@grpc/proto-loader';
 /** Where the .proto files live (shipped with the package). */
 export const PROTO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'proto');
 
+const LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: true,
+  longs: Number,
+  enums: String,
+  bytes: Buffer,
+  defaults: true,
+  oneofs: true,
+};
+
 /**
  * Loads the KV protos. Numbers arrive as JS numbers (revisions and ids stay below 2^53),
  * bytes as Buffers, enums as strings, and absent fields get their defaults.
  */
 function loadKvPackage(): grpc.GrpcObject {
-  const definition = protoLoader.loadSync(join(PROTO_DIR, 'kv.proto'), {
-    keepCase: true,
-    longs: Number,
-    enums: String,
-    bytes: Buffer,
-    defaults: true,
-    oneofs: true,
-  });
+  const definition = protoLoader.loadSync(join(PROTO_DIR, 'kv.proto'), LOADER_OPTIONS);
   return grpc.loadPackageDefinition(definition);
 }
 
@@ -33,4 +35,18 @@ export type ServiceName = 'KV' | 'Watch' | 'Lease' | 'Cluster' | 'Raft';
 
 export function kvService(name: ServiceName): grpc.ServiceClientConstructor {
   return kvPackage()[name] as grpc.ServiceClientConstructor;
+}
+
+let brokerCached: grpc.GrpcObject | undefined;
+
+export type BrokerServiceName = 'Broker' | 'Controller';
+
+/** The topic API protos (broker.proto), loaded like the KV ones: offsets as JS numbers. */
+export function brokerService(name: BrokerServiceName): grpc.ServiceClientConstructor {
+  brokerCached ??= grpc.loadPackageDefinition(
+    protoLoader.loadSync(join(PROTO_DIR, 'broker.proto'), LOADER_OPTIONS),
+  );
+  const pkg = ((brokerCached.strand as grpc.GrpcObject).broker as grpc.GrpcObject)
+    .v1 as grpc.GrpcObject;
+  return pkg[name] as grpc.ServiceClientConstructor;
 }
