@@ -17,9 +17,20 @@ export const CoordinatorConfigSchema = z
     tickMs: z.coerce.number().int().min(5).max(10_000).default(30),
     electionTicks: z.coerce.number().int().min(3).max(1000).default(10),
     snapshotEvery: z.coerce.number().int().min(10).default(10_000),
+    /** A broker with no heartbeat for this long is fenced (its partitions get new leaders). */
+    brokerSessionTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(6000),
+    /** How often brokers are told to heartbeat. */
+    brokerHeartbeatMs: z.coerce.number().int().min(10).max(60_000).default(500),
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.brokerHeartbeatMs * 2 > c.brokerSessionTimeoutMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['brokerHeartbeatMs'],
+        message: 'must be at most half of brokerSessionTimeoutMs',
+      });
+    }
     if (c.peers && !(String(c.id) in c.peers)) {
       ctx.addIssue({
         code: 'custom',
@@ -46,7 +57,8 @@ function parsePeers(text: string): Record<string, string> {
 /**
  * Config from (lowest to highest precedence) a JSON file (`--config`), the environment
  * (`STRAND_NODE_ID`, `STRAND_LISTEN`, `STRAND_PEERS`, `STRAND_DATA_DIR`, `STRAND_TICK_MS`)
- * and flags (`--id --listen --peers --data --tick-ms --election-ticks --snapshot-every`).
+ * and flags (`--id --listen --peers --data --tick-ms --election-ticks --snapshot-every
+ * --broker-session-timeout-ms --broker-heartbeat-ms`).
  */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorConfig {
   let flags: ReturnType<typeof parseArgs>['values'];
@@ -63,6 +75,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
         'tick-ms': { type: 'string' },
         'election-ticks': { type: 'string' },
         'snapshot-every': { type: 'string' },
+        'broker-session-timeout-ms': { type: 'string' },
+        'broker-heartbeat-ms': { type: 'string' },
       },
       strict: true,
     }).values;
@@ -95,6 +109,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
   set('tickMs', pick(flags['tick-ms'], env.STRAND_TICK_MS));
   set('electionTicks', flags['election-ticks']);
   set('snapshotEvery', flags['snapshot-every']);
+  set('brokerSessionTimeoutMs', flags['broker-session-timeout-ms']);
+  set('brokerHeartbeatMs', flags['broker-heartbeat-ms']);
   const result = CoordinatorConfigSchema.safeParse(merged);
   if (!result.success) {
     const problems = result.error.issues.map(

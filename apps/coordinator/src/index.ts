@@ -1,4 +1,6 @@
-// @strand/coordinator — a KV node served over gRPC (controller and group coordinator to come).
+// @strand/coordinator — a KV node served over gRPC, and the controller (group coordinator to come).
 export { type CoordinatorConfig, CoordinatorConfigSchema, loadConfig } from './config.js';
 export { createServer } from './server.js';
 export { GrpcTransport } from './transport.js';
+export { Controller, type ControllerOptions, type TopicChange } from './controller/controller.js';
+export { newPartition, placeReplicas, reconcilePartition } from './controller/placement.js';

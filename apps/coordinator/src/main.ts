@@ -3,6 +3,8 @@ import * as grpc from '@grpc/grpc-js';
 import { KvNode } from '@strand/kv';
 import { StrandError } from '@strand/wire';
 import { loadConfig } from './config.js';
+import { Controller } from './controller/controller.js';
+import { addControllerService } from './controller/service.js';
 import { createServer } from './server.js';
 import { GrpcTransport } from './transport.js';
 
@@ -23,6 +25,11 @@ async function main(): Promise<void> {
     snapshotEvery: config.snapshotEvery,
   });
   const server = createServer(node);
+  const controller = new Controller(node, {
+    sessionTimeoutMs: config.brokerSessionTimeoutMs,
+    heartbeatIntervalMs: config.brokerHeartbeatMs,
+  });
+  addControllerService(server, controller, node);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(config.listen, grpc.ServerCredentials.createInsecure(), (err, p) =>
       err ? reject(err) : resolve(p),
@@ -33,6 +40,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`coordinator ${config.id} stopping (${signal})`);
+    controller.close();
     server.forceShutdown();
     transport.close();
     await node.close();

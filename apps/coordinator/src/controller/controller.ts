@@ -1,0 +1,378 @@
+import { type KvNode, type KvOp, prefixEnd, Role } from '@strand/kv';
+import {
+  type BrokerRecord,
+  BrokerRecordSchema,
+  checkTopicConfigs,
+  checkTopicName,
+  decodeRecord,
+  encodeRecord,
+  InvalidReplicationFactorError,
+  InvalidRequestError,
+  MAX_PARTITIONS,
+  MetaKeys,
+  NotLeaderError,
+  type PartitionRecord,
+  PartitionRecordSchema,
+  TOPIC_CONFIG_NAMES,
+  TopicExistsError,
+  type TopicRecord,
+  TopicRecordSchema,
+  UnavailableError,
+  UnknownTopicError,
+} from '@strand/wire';
+import { newPartition, placeReplicas, reconcilePartition } from './placement.js';
+
+export interface ControllerOptions {
+  /** A broker with no heartbeat for this long is fenced. */
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  /** How often the active controller checks sessions and partition leadership. */
+  checkIntervalMs?: number;
+  now?: () => number;
+}
+
+export interface TopicChange {
+  revision: number;
+  topic: TopicRecord;
+  partitions: PartitionRecord[];
+}
+
+interface Stored<T> {
+  record: T;
+  modRevision: number;
+}
+
+/** Partition updates per Raft entry when many partitions change at once. */
+const UPDATES_PER_TXN = 200;
+
+/**
+ * The controller: active on whichever coordinator is the Raft leader. Every decision it takes
+ * is a compare-and-set transaction on the metadata records under `/strand/`, so a deposed
+ * controller's late write fails rather than overwriting its successor's. Broker heartbeats are
+ * soft state held only here; a new controller gives every broker one full session to
+ * heartbeat before fencing it.
+ */
+export class Controller {
+  private readonly lastSeen = new Map<number, number>();
+  private activeSince: number | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private checking = false;
+  private readonly timer: NodeJS.Timeout;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly node: KvNode,
+    readonly opts: ControllerOptions,
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.timer = setInterval(() => this.check(), opts.checkIntervalMs ?? 100);
+    this.timer.unref();
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  // ---- brokers ----
+
+  registerBroker(id: number, address: string, incarnation: string): Promise<BrokerRecord> {
+    return this.serial(async () => {
+      await this.ready();
+      const prev = this.broker(id);
+      const record: BrokerRecord = {
+        id,
+        address,
+        incarnation,
+        epoch: (prev?.record.epoch ?? 0) + 1,
+        fenced: false,
+      };
+      await this.cas(
+        [{ key: MetaKeys.broker(id), modRevision: prev?.modRevision ?? 0 }],
+        [put(MetaKeys.broker(id), record)],
+        'broker registration raced with another change; retry',
+      );
+      this.lastSeen.set(id, this.now());
+      return record;
+    });
+  }
+
+  /** Soft state only. Returns false when the broker must register again. */
+  heartbeat(id: number, epoch: number): boolean {
+    this.requireLeader();
+    const b = this.broker(id)?.record;
+    if (!b || b.fenced || b.epoch !== epoch) return false;
+    this.lastSeen.set(id, this.now());
+    return true;
+  }
+
+  brokers(): BrokerRecord[] {
+    return this.list(MetaKeys.brokers, BrokerRecordSchema).map((s) => s.record);
+  }
+
+  // ---- topics ----
+
+  createTopic(req: {
+    name: string;
+    partitions: number;
+    replicationFactor: number;
+    configs: Record<string, string>;
+  }): Promise<TopicChange> {
+    const name = checkTopicName(req.name);
+    checkPartitionCount(req.partitions);
+    if (!Number.isInteger(req.replicationFactor) || req.replicationFactor < 1)
+      throw new InvalidReplicationFactorError('replication factor must be at least 1');
+    const configs = checkTopicConfigs(req.configs);
+    return this.serial(async () => {
+      await this.ready();
+      if (this.topic(name)) throw new TopicExistsError(name);
+      const live = this.liveBrokers();
+      requireBrokers(live, req.replicationFactor);
+      const start = this.list(MetaKeys.topics, TopicRecordSchema).length;
+      const topic: TopicRecord = {
+        name,
+        id: crypto.randomUUID(),
+        partitions: req.partitions,
+        replicationFactor: req.replicationFactor,
+        configs,
+        createdAt: this.now(),
+      };
+      const partitions = placeReplicas(live, 0, req.partitions, req.replicationFactor, start).map(
+        (replicas, p) => newPartition(name, p, replicas),
+      );
+      const revision = await this.cas(
+        [{ key: MetaKeys.topic(name), modRevision: 0 }],
+        [put(MetaKeys.topic(name), topic), ...partitions.map(putPartition)],
+        () => new TopicExistsError(name),
+      );
+      return { revision, topic, partitions };
+    });
+  }
+
+  deleteTopic(name: string): Promise<{ revision: number }> {
+    checkTopicName(name);
+    return this.serial(async () => {
+      await this.ready();
+      const current = this.topic(name);
+      if (!current) throw new UnknownTopicError(name);
+      const revision = await this.cas(
+        [{ key: MetaKeys.topic(name), modRevision: current.modRevision }],
+        [
+          {
+            t: 'del',
+            key: Buffer.from(MetaKeys.partitions(name)),
+            end: prefixEnd(Buffer.from(MetaKeys.partitions(name))),
+          },
+          { t: 'del', key: Buffer.from(MetaKeys.topic(name)) },
+        ],
+        () => new UnknownTopicError(name),
+      );
+      return { revision };
+    });
+  }
+
+  alterTopic(
+    name: string,
+    change: { set: Record<string, string>; delete: string[]; partitions: number },
+  ): Promise<TopicChange> {
+    checkTopicName(name);
+    const set = checkTopicConfigs(change.set);
+    for (const key of change.delete) {
+      if (!(TOPIC_CONFIG_NAMES as string[]).includes(key))
+        throw new InvalidRequestError(
+          `unknown config "${key}" (known: ${TOPIC_CONFIG_NAMES.join(', ')})`,
+        );
+    }
+    return this.serial(async () => {
+      await this.ready();
+      const current = this.topic(name);
+      if (!current) throw new UnknownTopicError(name);
+      const old = current.record;
+      const configs = { ...old.configs, ...set };
+      for (const key of change.delete) delete configs[key];
+      const count = change.partitions || old.partitions;
+      if (count < old.partitions)
+        throw new InvalidRequestError(
+          `partitions can only grow: "${name}" has ${old.partitions}, asked for ${count}`,
+        );
+      checkPartitionCount(count);
+      let added: PartitionRecord[] = [];
+      if (count > old.partitions) {
+        const live = this.liveBrokers();
+        requireBrokers(live, old.replicationFactor);
+        added = placeReplicas(
+          live,
+          old.partitions,
+          count - old.partitions,
+          old.replicationFactor,
+          0,
+        ).map((replicas, i) => newPartition(name, old.partitions + i, replicas));
+      }
+      const topic: TopicRecord = { ...old, configs, partitions: count };
+      const revision = await this.cas(
+        [{ key: MetaKeys.topic(name), modRevision: current.modRevision }],
+        [put(MetaKeys.topic(name), topic), ...added.map(putPartition)],
+        'the topic changed meanwhile; retry',
+      );
+      return { revision, topic, partitions: this.partitions(name) };
+    });
+  }
+
+  topics(): TopicRecord[] {
+    return this.list(MetaKeys.topics, TopicRecordSchema).map((s) => s.record);
+  }
+
+  partitions(topic: string): PartitionRecord[] {
+    return this.list(MetaKeys.partitions(topic), PartitionRecordSchema)
+      .map((s) => s.record)
+      .sort((a, b) => a.partition - b.partition);
+  }
+
+  // ---- the periodic check: sessions, then leadership ----
+
+  private check(): void {
+    if (this.node.status().role !== Role.Leader) {
+      this.activeSince = undefined;
+      this.lastSeen.clear();
+      return;
+    }
+    this.activeSince ??= this.now();
+    if (this.checking) return;
+    this.checking = true;
+    this.serial(async () => {
+      await this.ready();
+      await this.fenceExpired();
+      await this.reconcile();
+    })
+      .catch(() => undefined) // lost leadership or quorum mid-check: the next check retries
+      .finally(() => {
+        this.checking = false;
+      });
+  }
+
+  private async fenceExpired(): Promise<void> {
+    const now = this.now();
+    for (const b of this.list(MetaKeys.brokers, BrokerRecordSchema)) {
+      if (b.record.fenced) continue;
+      const seen = this.lastSeen.get(b.record.id) ?? this.activeSince ?? now;
+      if (now - seen <= this.opts.sessionTimeoutMs) continue;
+      await this.cas(
+        [{ key: MetaKeys.broker(b.record.id), modRevision: b.modRevision }],
+        [put(MetaKeys.broker(b.record.id), { ...b.record, fenced: true })],
+        'broker changed meanwhile',
+      );
+      this.lastSeen.delete(b.record.id);
+    }
+  }
+
+  private async reconcile(): Promise<void> {
+    const live = new Set(this.liveBrokers());
+    const changes: { stored: Stored<PartitionRecord>; next: PartitionRecord }[] = [];
+    for (const stored of this.list('/strand/partitions/', PartitionRecordSchema)) {
+      const next = reconcilePartition(stored.record, live);
+      if (next !== stored.record) changes.push({ stored, next });
+    }
+    for (let i = 0; i < changes.length; i += UPDATES_PER_TXN) {
+      const chunk = changes.slice(i, i + UPDATES_PER_TXN);
+      await this.cas(
+        chunk.map((c) => ({
+          key: MetaKeys.partition(c.next.topic, c.next.partition),
+          modRevision: c.stored.modRevision,
+        })),
+        chunk.map((c) => putPartition(c.next)),
+        'partitions changed meanwhile',
+      );
+    }
+  }
+
+  // ---- plumbing ----
+
+  private liveBrokers(): number[] {
+    return this.brokers()
+      .filter((b) => !b.fenced)
+      .map((b) => b.id)
+      .sort((a, b) => a - b);
+  }
+
+  private broker(id: number): Stored<BrokerRecord> | undefined {
+    return this.list(MetaKeys.broker(id), BrokerRecordSchema, true)[0];
+  }
+
+  private topic(name: string): Stored<TopicRecord> | undefined {
+    return this.list(MetaKeys.topic(name), TopicRecordSchema, true)[0];
+  }
+
+  private list<T>(key: string, schema: { parse: (v: unknown) => T }, exact = false): Stored<T>[] {
+    const k = Buffer.from(key);
+    const { kvs } = this.node.sm.range(k, exact ? undefined : prefixEnd(k));
+    return kvs.map((kv) => ({
+      record: decodeRecord(schema as never, kv.value) as T,
+      modRevision: kv.modRevision,
+    }));
+  }
+
+  private requireLeader(): void {
+    const s = this.node.status();
+    if (s.role !== Role.Leader) throw new NotLeaderError(s.leader || undefined, s.leaderAddress);
+  }
+
+  /** Leader, and its state machine holds everything committed before now. */
+  private async ready(): Promise<void> {
+    this.requireLeader();
+    await this.node.linearizable();
+    this.requireLeader();
+  }
+
+  /** Decisions are taken one at a time, each on the state the previous one left. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** A transaction that applies `ops` only if every key still has the given modRevision. */
+  private async cas(
+    expect: { key: string; modRevision: number }[],
+    ops: KvOp[],
+    onConflict: string | (() => Error),
+  ): Promise<number> {
+    const r = await this.node.propose({
+      t: 'txn',
+      compare: expect.map((e) => ({
+        key: Buffer.from(e.key),
+        target: 'mod' as const,
+        result: '=' as const,
+        value: e.modRevision,
+      })),
+      success: ops,
+      failure: [],
+    });
+    if (r.t === 'error') throw new UnavailableError(r.message);
+    if (r.t !== 'txn' || !r.succeeded)
+      throw typeof onConflict === 'string' ? new UnavailableError(onConflict) : onConflict();
+    return r.revision;
+  }
+}
+
+function put(key: string, record: BrokerRecord | TopicRecord | PartitionRecord): KvOp {
+  return { t: 'put', key: Buffer.from(key), value: encodeRecord(record) };
+}
+
+function putPartition(p: PartitionRecord): KvOp {
+  return put(MetaKeys.partition(p.topic, p.partition), p);
+}
+
+function checkPartitionCount(n: number): void {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PARTITIONS)
+    throw new InvalidRequestError(
+      `partitions must be an integer in 1..${MAX_PARTITIONS}, got ${n}`,
+    );
+}
+
+function requireBrokers(live: number[], replicationFactor: number): void {
+  if (live.length === 0)
+    throw new InvalidReplicationFactorError('no live brokers: start a broker first');
+  if (replicationFactor > live.length)
+    throw new InvalidReplicationFactorError(
+      `replication factor ${replicationFactor} is more than the ${live.length} live broker${live.length > 1 ? 's' : ''}`,
+    );
+}

@@ -1,0 +1,140 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { KvNode } from '@strand/kv';
+import {
+  type BrokerRecord,
+  brokerService,
+  effectiveTopicConfigs,
+  type PartitionRecord,
+  type TopicRecord,
+  toGrpcError,
+} from '@strand/wire';
+import { z } from 'zod';
+import { parse } from '../requests.js';
+import type { Controller, TopicChange } from './controller.js';
+
+const u32 = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 32 - 1);
+const configs = z.record(z.string(), z.string()).default({});
+
+const RegisterBroker = z.object({
+  id: u32.min(1),
+  address: z.string().regex(/^[^:\s]+:\d{1,5}$/, 'expected host:port'),
+  incarnation: z.string().min(1).max(200),
+});
+const Heartbeat = z.object({ id: u32.min(1), epoch: z.number().int().min(0) });
+const CreateTopic = z.object({
+  name: z.string(),
+  partitions: u32,
+  replication_factor: u32,
+  configs,
+});
+const DeleteTopic = z.object({ name: z.string() });
+const AlterTopic = z.object({
+  name: z.string(),
+  set_configs: configs,
+  delete_configs: z.array(z.string()).default([]),
+  partitions: u32.default(0),
+});
+
+export function brokerInfo(b: BrokerRecord) {
+  return { id: b.id, address: b.address, fenced: b.fenced, epoch: b.epoch };
+}
+
+export function topicInfo(t: TopicRecord, partitions: PartitionRecord[]) {
+  return {
+    name: t.name,
+    id: t.id,
+    replication_factor: t.replicationFactor,
+    partitions: partitions.map((p) => ({
+      partition: p.partition,
+      leader: p.leader,
+      leader_epoch: p.leaderEpoch,
+      partition_epoch: p.partitionEpoch,
+      replicas: p.replicas,
+      isr: p.isr,
+    })),
+    configs: effectiveTopicConfigs(t.configs),
+  };
+}
+
+const changeOut = (c: TopicChange) => ({
+  revision: c.revision,
+  topic: topicInfo(c.topic, c.partitions),
+});
+
+type Handler = (call: { request: unknown }, cb: grpc.sendUnaryData<unknown>) => void;
+
+function unary(fn: (req: unknown) => unknown): Handler {
+  return (call, cb) => {
+    Promise.resolve()
+      .then(() => fn(call.request))
+      .then(
+        (res) => cb(null, res),
+        (err: unknown) => cb(toGrpcError(err)),
+      );
+  };
+}
+
+/** The controller's gRPC face; every request is validated before the controller sees it. */
+export function addControllerService(
+  server: grpc.Server,
+  controller: Controller,
+  node: KvNode,
+): void {
+  server.addService(brokerService('Controller').service, {
+    RegisterBroker: unary(async (raw) => {
+      const r = parse(RegisterBroker, raw);
+      const b = await controller.registerBroker(r.id, r.address, r.incarnation);
+      return {
+        epoch: b.epoch,
+        heartbeat_interval_ms: controller.opts.heartbeatIntervalMs,
+        session_timeout_ms: controller.opts.sessionTimeoutMs,
+      };
+    }),
+    Heartbeat: unary((raw) => {
+      const h = parse(Heartbeat, raw);
+      return { fenced: !controller.heartbeat(h.id, h.epoch) };
+    }),
+    CreateTopic: unary(async (raw) => {
+      const c = parse(CreateTopic, raw);
+      return changeOut(
+        await controller.createTopic({
+          name: c.name,
+          partitions: c.partitions || 1,
+          replicationFactor: c.replication_factor || 1,
+          configs: c.configs,
+        }),
+      );
+    }),
+    DeleteTopic: unary(async (raw) => {
+      const { revision } = await controller.deleteTopic(parse(DeleteTopic, raw).name);
+      return { revision };
+    }),
+    AlterTopic: unary(async (raw) => {
+      const a = parse(AlterTopic, raw);
+      return changeOut(
+        await controller.alterTopic(a.name, {
+          set: a.set_configs,
+          delete: a.delete_configs,
+          partitions: a.partitions,
+        }),
+      );
+    }),
+    DescribeCluster: unary(() => {
+      const s = node.status();
+      return {
+        brokers: controller.brokers().map(brokerInfo),
+        coordinators: s.members.map((m) => ({
+          id: m.id,
+          address: m.address,
+          is_leader: m.id === s.leader,
+        })),
+        controller_id: s.leader,
+        revision: s.revision,
+      };
+    }),
+  });
+}
