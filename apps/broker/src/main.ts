@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { KvClient } from '@strand/client';
+import { LogManager } from '@strand/log';
+import { InvalidConfigError, StrandError } from '@strand/wire';
+import { loadBrokerConfig } from './config.js';
+import { ControllerClient } from './controller-client.js';
+import { DataPlane } from './data-plane.js';
+import { Membership } from './membership.js';
+import { MetadataCache } from './metadata.js';
+import { Partitions } from './partitions.js';
+import { addBrokerService } from './service.js';
+
+const log = (line: string) => console.log(line);
+
+/** A data directory belongs to one broker id for life. */
+async function claimDataDir(dir: string, id: number): Promise<void> {
+  await fsp.mkdir(dir, { recursive: true });
+  const file = join(dir, 'broker.id');
+  const owner = await fsp.readFile(file, 'utf8').catch(() => undefined);
+  if (owner !== undefined && owner.trim() !== String(id))
+    throw new InvalidConfigError(
+      `data directory ${dir} belongs to broker ${owner.trim()}, not ${id}`,
+    );
+  if (owner === undefined) {
+    await fsp.writeFile(`${file}.tmp`, String(id));
+    await fsp.rename(`${file}.tmp`, file);
+  }
+}
+
+async function main(): Promise<void> {
+  const config = loadBrokerConfig(process.argv.slice(2), process.env);
+  await claimDataDir(config.dataDir, config.id);
+  const logs = await LogManager.open(join(config.dataDir, 'logs'));
+  const kv = new KvClient({ bootstrap: config.coordinators, timeoutMs: 5000 });
+  const controller = new ControllerClient(config.coordinators);
+  const meta = new MetadataCache(kv, log);
+  const partitions = new Partitions(logs, meta, {
+    brokerId: config.id,
+    durability:
+      config.flush === 'interval'
+        ? { mode: 'interval', intervalMs: config.flushIntervalMs, bytes: 4 * 1024 * 1024 }
+        : { mode: config.flush },
+    maxAppendBytes: config.maxRequestBytes,
+    retentionCheckMs: config.retentionCheckMs,
+    log,
+  });
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': config.maxRequestBytes,
+    'grpc.max_send_message_length': 256 * 1024 * 1024,
+  });
+  addBrokerService(server, {
+    brokerId: config.id,
+    data: new DataPlane(partitions),
+    meta,
+    kv,
+    controller,
+    settle: () => partitions.sync(),
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(config.listen, grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  const membership = new Membership(controller, config.id, config.advertise, log);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`broker ${config.id} stopping (${signal})`);
+    membership.stop();
+    meta.stop();
+    server.forceShutdown();
+    await partitions.close();
+    kv.close();
+    controller.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+
+  await meta.start();
+  await membership.start();
+  meta.onChange(() => void partitions.sync());
+  await partitions.sync();
+  await partitions.removeOrphans();
+  const host = config.listen.slice(0, config.listen.lastIndexOf(':'));
+  log(
+    `broker ${config.id} listening on ${host}:${port} (advertised as ${config.advertise}, data in ${config.dataDir}, coordinators ${config.coordinators.join(',')})`,
+  );
+}
+
+main().catch((err: unknown) => {
+  const message =
+    err instanceof StrandError ? `${err.code}: ${err.message}` : (err as Error).message;
+  console.error(`strand-broker: ${message}`);
+  process.exit(1);
+});

@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import type { ControllerClient } from './controller-client.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * This broker's registration with the controller and its heartbeats. A new incarnation id
+ * per process start; a heartbeat answered "fenced" (session expired, or a newer
+ * registration exists) makes it register again and get a new epoch.
+ */
+export class Membership {
+  epoch = 0;
+  private readonly incarnation = randomUUID();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private intervalMs = 500;
+  private registering: Promise<void> | undefined;
+
+  constructor(
+    private readonly controller: ControllerClient,
+    readonly id: number,
+    private readonly address: string,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Registers, retrying until a controller accepts, then heartbeats until stop(). */
+  async start(): Promise<void> {
+    await this.register();
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private register(): Promise<void> {
+    this.registering ??= (async () => {
+      for (let attempt = 0; !this.stopped; attempt++) {
+        try {
+          const r = await this.controller.call<{ epoch: number; heartbeat_interval_ms: number }>(
+            'RegisterBroker',
+            { id: this.id, address: this.address, incarnation: this.incarnation },
+          );
+          this.epoch = r.epoch;
+          this.intervalMs = r.heartbeat_interval_ms || 500;
+          this.log(`broker ${this.id} registered (epoch ${this.epoch})`);
+          return;
+        } catch (err) {
+          if (attempt % 10 === 0)
+            this.log(`broker ${this.id} cannot register yet: ${(err as Error).message}`);
+          await sleep(Math.min(2000, 100 * 2 ** Math.min(attempt, 5)));
+        }
+      }
+    })().finally(() => {
+      this.registering = undefined;
+    });
+    return this.registering;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.beat(), this.intervalMs);
+  }
+
+  private async beat(): Promise<void> {
+    try {
+      const r = await this.controller.call<{ fenced: boolean }>(
+        'Heartbeat',
+        { id: this.id, epoch: this.epoch },
+        { attempts: 2, timeoutMs: Math.max(this.intervalMs, 1000) },
+      );
+      if (r.fenced && !this.stopped) {
+        this.log(`broker ${this.id} was fenced; registering again`);
+        await this.register();
+      }
+    } catch {
+      // The controller may be moving; the next beat tries again.
+    }
+    this.schedule();
+  }
+}

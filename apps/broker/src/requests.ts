@@ -1,0 +1,55 @@
+import { InvalidRequestError } from '@strand/wire';
+import { z } from 'zod';
+
+// Decoded protobuf requests, validated before anything touches a log.
+const u32 = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 32 - 1);
+const offset = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const topic = z.string().min(1).max(249);
+
+export const ProduceRequest = z.object({
+  id: z.number().int().min(0).default(0),
+  acks: z.union([z.literal(0), z.literal(1), z.literal(-1)]),
+  timeout_ms: u32.default(0),
+  partitions: z
+    .array(z.object({ topic, partition: u32, records: z.instanceof(Buffer) }))
+    .min(1, 'a produce request needs at least one partition'),
+});
+export type ProduceRequest = z.infer<typeof ProduceRequest>;
+
+export const FetchRequest = z.object({
+  max_wait_ms: u32.max(60_000).default(0),
+  min_bytes: u32.default(0),
+  max_bytes: u32.default(0),
+  partitions: z
+    .array(z.object({ topic, partition: u32, offset, max_bytes: u32.default(0) }))
+    .min(1, 'a fetch request needs at least one partition'),
+});
+export type FetchRequest = z.infer<typeof FetchRequest>;
+
+export const ListOffsetsRequest = z.object({
+  partitions: z
+    .array(
+      z.object({
+        topic,
+        partition: u32,
+        spec: z.enum(['LATEST', 'EARLIEST', 'TIMESTAMP']),
+        timestamp: z.number().int().default(0),
+      }),
+    )
+    .min(1),
+});
+
+export const MetadataRequest = z.object({ topics: z.array(z.string()).default([]) });
+
+export function parse<T extends z.ZodTypeAny>(schema: T, value: unknown): z.infer<T> {
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new InvalidRequestError(`${i?.path.join('.') || 'request'}: ${i?.message ?? 'invalid'}`);
+  }
+  return r.data;
+}

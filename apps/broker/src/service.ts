@@ -1,0 +1,166 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { KvClient } from '@strand/client';
+import {
+  brokerService,
+  effectiveTopicConfigs,
+  MetaKeys,
+  type PartitionRecord,
+  TimeoutError,
+  type TopicRecord,
+  toErrorFields,
+  toGrpcError,
+  UnknownTopicError,
+} from '@strand/wire';
+import type { ControllerClient } from './controller-client.js';
+import type { DataPlane } from './data-plane.js';
+import type { MetadataCache } from './metadata.js';
+import {
+  FetchRequest,
+  ListOffsetsRequest,
+  MetadataRequest,
+  ProduceRequest,
+  parse,
+} from './requests.js';
+
+type Handler = (call: { request: unknown }, cb: grpc.sendUnaryData<unknown>) => void;
+
+/** Runs a handler; any error (typed or not) goes back as a gRPC status, never a crash. */
+function unary(fn: (req: unknown) => unknown): Handler {
+  return (call, cb) => {
+    Promise.resolve()
+      .then(() => fn(call.request))
+      .then(
+        (res) => cb(null, res),
+        (err: unknown) => cb(toGrpcError(err)),
+      );
+  };
+}
+
+export interface BrokerServiceDeps {
+  brokerId: number;
+  data: DataPlane;
+  meta: MetadataCache;
+  kv: KvClient;
+  controller: ControllerClient;
+  /** Resolves once the partitions this broker hosts match its metadata. */
+  settle: () => Promise<void>;
+}
+
+/** How long a broker waits for its own metadata to show a change it forwarded. */
+const PROPAGATION_MS = 5000;
+
+export function topicInfo(t: TopicRecord, partitions: Map<number, PartitionRecord> | undefined) {
+  return {
+    name: t.name,
+    id: t.id,
+    replication_factor: t.replicationFactor,
+    partitions: [...(partitions?.values() ?? [])]
+      .sort((a, b) => a.partition - b.partition)
+      .map((p) => ({
+        partition: p.partition,
+        leader: p.leader,
+        leader_epoch: p.leaderEpoch,
+        partition_epoch: p.partitionEpoch,
+        replicas: p.replicas,
+        isr: p.isr,
+      })),
+    configs: effectiveTopicConfigs(t.configs),
+  };
+}
+
+export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): void {
+  const { data, meta, kv, controller } = deps;
+
+  const produce = async (raw: unknown) => {
+    const req = parse(ProduceRequest, raw);
+    return { id: req.id, partitions: await data.produce(req) };
+  };
+
+  /** A change the controller made becomes visible here before the caller hears of it. */
+  const forward = async (method: string, raw: unknown) => {
+    const res = await controller.call<{ revision: number; topic: unknown }>(method, raw, {
+      attempts: 8,
+    });
+    if (!(await meta.waitFor(res.revision, PROPAGATION_MS)))
+      throw new TimeoutError(
+        `the change (revision ${res.revision}) is not visible on this broker yet`,
+      );
+    await deps.settle();
+    return res;
+  };
+
+  /** Topics this broker does not know yet may exist: check the store, then catch up. */
+  const catchUp = async (names: string[]) => {
+    for (const name of names) {
+      if (meta.topics.has(name)) continue;
+      const kvRecord = await kv.get(MetaKeys.topic(name));
+      if (kvRecord) await meta.waitFor(kvRecord.modRevision, PROPAGATION_MS);
+    }
+  };
+
+  server.addService(brokerService('Broker').service, {
+    Produce: unary(produce),
+    ProduceStream: (call: grpc.ServerDuplexStream<{ id?: number; acks?: number }, unknown>) => {
+      call.on('data', (raw: { id?: number; acks?: number }) => {
+        produce(raw).then(
+          (res) => {
+            if (raw.acks !== 0 && !call.cancelled) call.write(res);
+          },
+          (err: unknown) => {
+            if (!call.cancelled)
+              call.write({ id: raw.id ?? 0, partitions: [], error: toErrorFields(err) });
+          },
+        );
+      });
+      call.on('end', () => call.end());
+      call.on('error', () => undefined);
+    },
+    Fetch: unary(async (raw) => ({ partitions: await data.fetch(parse(FetchRequest, raw)) })),
+    ListOffsets: unary(async (raw) => {
+      const req = parse(ListOffsetsRequest, raw);
+      const partitions = await Promise.all(
+        req.partitions.map(async (p) => {
+          try {
+            return {
+              topic: p.topic,
+              partition: p.partition,
+              ...(await data.listOffset(p.topic, p.partition, p.spec, p.timestamp)),
+            };
+          } catch (err) {
+            return {
+              topic: p.topic,
+              partition: p.partition,
+              offset: -1,
+              error: toErrorFields(err),
+            };
+          }
+        }),
+      );
+      return { partitions };
+    }),
+    Metadata: unary(async (raw) => {
+      const req = parse(MetadataRequest, raw);
+      await catchUp(req.topics);
+      const names = req.topics.length > 0 ? req.topics : [...meta.topics.keys()].sort();
+      return {
+        brokers: [...meta.brokers.values()].map((b) => ({
+          id: b.id,
+          address: b.address,
+          fenced: b.fenced,
+          epoch: b.epoch,
+        })),
+        topics: names.map((name) => {
+          const t = meta.topics.get(name);
+          if (!t) return { name, error: toErrorFields(new UnknownTopicError(name)) };
+          return topicInfo(t, meta.partitions.get(name));
+        }),
+        answered_by: deps.brokerId,
+        revision: meta.revision,
+      };
+    }),
+    CreateTopic: unary((raw) => forward('CreateTopic', raw)),
+    AlterTopic: unary((raw) => forward('AlterTopic', raw)),
+    DeleteTopic: unary((raw) => forward('DeleteTopic', raw)),
+    DescribeCluster: unary((raw) => controller.call('DescribeCluster', raw ?? {}, { attempts: 4 })),
+  });
+}
