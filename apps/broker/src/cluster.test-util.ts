@@ -7,33 +7,46 @@ export const COORDINATOR_MAIN = fileURLToPath(import.meta.resolve('@strand/coord
 
 export interface TopicCluster {
   coordinator: string;
+  coordinators: Map<number, { address: string; proc: NodeProcess }>;
   brokers: Map<number, { address: string; proc: NodeProcess }>;
   bootstrap: string[];
   startBroker(id: number, extra?: string[]): Promise<NodeProcess>;
   cleanup(): void;
 }
 
-/** One coordinator and `n` brokers on loopback, each a separate process. */
+/** `coordinators` (default 1) coordinators and `n` brokers on loopback, each a separate process. */
 export async function startTopicCluster(
   registry: ProcessRegistry,
   n: number,
-  opts: { brokerArgs?: string[]; coordinatorArgs?: string[] } = {},
+  opts: { brokerArgs?: string[]; coordinatorArgs?: string[]; coordinators?: number } = {},
 ): Promise<TopicCluster> {
   const dir = tempDir('strand-topics-');
-  const coordinator = `127.0.0.1:${await freePort()}`;
-  await registry.start(COORDINATOR_MAIN, {
-    name: 'coordinator',
-    args: [
-      '--id',
-      '1',
-      '--listen',
-      coordinator,
-      '--data',
-      join(dir.path, 'coordinator'),
-      ...(opts.coordinatorArgs ?? []),
-    ],
-    readyLine: /listening on/,
-  });
+  const ids = Array.from({ length: opts.coordinators ?? 1 }, (_, i) => i + 1);
+  const addresses = new Map<number, string>();
+  for (const id of ids) addresses.set(id, `127.0.0.1:${await freePort()}`);
+  const peers = ids.map((id) => `${id}=${addresses.get(id)}`).join(',');
+  const coordinators = new Map<number, { address: string; proc: NodeProcess }>();
+  await Promise.all(
+    ids.map(async (id) => {
+      const proc = await registry.start(COORDINATOR_MAIN, {
+        name: `coordinator-${id}`,
+        args: [
+          '--id',
+          String(id),
+          '--listen',
+          addresses.get(id)!,
+          '--peers',
+          peers,
+          '--data',
+          join(dir.path, `coordinator-${id}`),
+          ...(opts.coordinatorArgs ?? []),
+        ],
+        readyLine: /listening on/,
+      });
+      coordinators.set(id, { address: addresses.get(id)!, proc });
+    }),
+  );
+  const coordinator = [...addresses.values()].join(',');
   const brokers = new Map<number, { address: string; proc: NodeProcess }>();
   const startBroker = async (id: number, extra: string[] = []) => {
     const address = brokers.get(id)?.address ?? `127.0.0.1:${await freePort()}`;
@@ -59,6 +72,7 @@ export async function startTopicCluster(
   for (let id = 1; id <= n; id++) await startBroker(id);
   return {
     coordinator,
+    coordinators,
     brokers,
     bootstrap: [...brokers.values()].map((b) => b.address),
     startBroker,

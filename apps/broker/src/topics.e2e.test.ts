@@ -1,0 +1,283 @@
+import {
+  Admin,
+  Consumer,
+  type ConsumerRecord,
+  Producer,
+  type TopicPartition,
+} from '@strand/client';
+import { ProcessRegistry } from '@strand/testkit';
+import { partitionForKey } from '@strand/wire';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTopicCluster, type TopicCluster } from './cluster.test-util.js';
+
+const registry = new ProcessRegistry();
+let cluster: TopicCluster;
+let admin: Admin;
+
+const PARTITIONS = 6;
+const PRODUCERS = 4;
+const PER_PRODUCER = 5000;
+const TOTAL = PRODUCERS * PER_PRODUCER;
+
+/** Reads until `count` records arrived (or fails after `timeoutMs`). */
+async function readN(
+  consumer: Consumer,
+  count: number,
+  timeoutMs = 30_000,
+): Promise<ConsumerRecord[]> {
+  const out: ConsumerRecord[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (out.length < count) {
+    if (Date.now() > deadline) throw new Error(`read ${out.length} of ${count} records`);
+    out.push(...(await consumer.poll(500)));
+  }
+  return out;
+}
+
+function consumer(): Consumer {
+  return new Consumer({ bootstrap: cluster.bootstrap, maxWaitMs: 200 });
+}
+
+async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+beforeAll(async () => {
+  cluster = await startTopicCluster(registry, 3, { brokerArgs: ['--retention-check-ms', '200'] });
+  admin = new Admin({ bootstrap: cluster.bootstrap });
+});
+
+afterAll(async () => {
+  await admin?.close();
+  await registry.stopAll();
+  cluster?.cleanup();
+});
+
+describe('topics on 1 coordinator + 3 brokers, through the SDK', () => {
+  const produced = new Map<string, { key: string; producer: number; seq: number }>();
+  let firstRead: ConsumerRecord[] = [];
+
+  it('creates a topic whose partitions spread over every broker', async () => {
+    const t = await admin.createTopic({ name: 'events', partitions: PARTITIONS });
+    expect(t.partitions).toHaveLength(PARTITIONS);
+    expect(new Set(t.partitions.map((p) => p.leader))).toEqual(new Set([1, 2, 3]));
+    expect((await admin.listTopics()).map((x) => x.name)).toContain('events');
+    const cluster = await admin.describeCluster();
+    expect(cluster.brokers.map((b) => b.id).sort()).toEqual([1, 2, 3]);
+    expect(cluster.brokers.every((b) => !b.fenced)).toBe(true);
+  });
+
+  it('many producers at once: every send is acknowledged', async () => {
+    await Promise.all(
+      Array.from({ length: PRODUCERS }, async (_, p) => {
+        const producer = new Producer({ bootstrap: cluster.bootstrap, lingerMs: 2 });
+        const sends: Promise<unknown>[] = [];
+        for (let seq = 0; seq < PER_PRODUCER; seq++) {
+          const key = `key-${(seq * 7 + p) % 50}`;
+          const value = `p${p}-${seq}`;
+          produced.set(value, { key, producer: p, seq });
+          sends.push(
+            producer.send({ topic: 'events', key, value, headers: { from: `producer-${p}` } }),
+          );
+          if (!producer.writable) await producer.whenWritable();
+        }
+        const acks = await Promise.all(sends);
+        expect(acks).toHaveLength(PER_PRODUCER);
+        await producer.close();
+      }),
+    );
+    const latest = await admin.listOffsets('events', 'latest');
+    expect(latest.reduce((n, p) => n + p.offset, 0)).toBe(TOTAL);
+  });
+
+  it('many consumers at once: each reads every record exactly once, in offset order, keys pinned to partitions', async () => {
+    const reads = await Promise.all(
+      Array.from({ length: 3 }, async () => {
+        const c = consumer();
+        await c.assignTopic('events', 'beginning');
+        const records = await readN(c, TOTAL);
+        // Nothing more arrives: exactly once.
+        expect(await c.poll(300)).toEqual([]);
+        await c.close();
+        return records;
+      }),
+    );
+    for (const records of reads) {
+      expect(records).toHaveLength(TOTAL);
+      expect(new Set(records.map((r) => r.value!.toString())).size).toBe(TOTAL);
+      const lastOffset = new Map<number, number>();
+      const keyPartition = new Map<string, number>();
+      const lastSeq = new Map<string, number>();
+      for (const r of records) {
+        const value = r.value!.toString();
+        const sent = produced.get(value);
+        expect(sent).toBeDefined();
+        // Dense, increasing offsets per partition.
+        expect(r.offset).toBe((lastOffset.get(r.partition) ?? -1) + 1);
+        lastOffset.set(r.partition, r.offset);
+        // The same key always lands in the same partition: Kafka's murmur2 partitioner.
+        const key = r.key!.toString();
+        expect(key).toBe(sent!.key);
+        expect(r.partition).toBe(partitionForKey(key, PARTITIONS));
+        expect(keyPartition.get(key) ?? r.partition).toBe(r.partition);
+        keyPartition.set(key, r.partition);
+        // Per producer and key, the produce order.
+        const order = `${sent!.producer}/${key}`;
+        expect(sent!.seq).toBeGreaterThan(lastSeq.get(order) ?? -1);
+        lastSeq.set(order, sent!.seq);
+        expect(r.headers).toEqual([
+          { key: 'from', value: Buffer.from(`producer-${sent!.producer}`) },
+        ]);
+      }
+    }
+    firstRead = reads[0]!;
+  });
+
+  it('seeks and re-reads the same records, as often as asked', async () => {
+    const tp: TopicPartition = { topic: 'events', partition: 0 };
+    const original = firstRead.filter((r) => r.partition === 0);
+    const c = consumer();
+    c.assign([{ ...tp, offset: 10 }]);
+    const again = await readN(c, original.length - 10);
+    expect(again.map((r) => r.value!.toString())).toEqual(
+      original.slice(10).map((r) => r.value!.toString()),
+    );
+    c.seek(tp, 3);
+    const third = await readN(c, 5);
+    expect(third[0]!.offset).toBe(3);
+    expect(third[0]!.value).toEqual(original[3]!.value);
+    await c.seekToEnd();
+    expect(c.position(tp)).toBe(original.length);
+    expect(await c.poll(200)).toEqual([]);
+    await c.seekToBeginning();
+    expect(c.position(tp)).toBe(0);
+    await c.close();
+  });
+
+  it('seeks by timestamp, and pause/resume hold a partition back', async () => {
+    await admin.createTopic({ name: 'timed', partitions: 2 });
+    const producer = new Producer({ bootstrap: cluster.bootstrap });
+    const base = 1_700_000_000_000;
+    for (let i = 0; i < 20; i++)
+      await producer.send({
+        topic: 'timed',
+        partition: i % 2,
+        value: `t${i}`,
+        timestamp: base + i * 1000,
+      });
+    await producer.close();
+    const c = consumer();
+    c.assign([
+      { topic: 'timed', partition: 0, offset: 0 },
+      { topic: 'timed', partition: 1, offset: 0 },
+    ]);
+    await c.seekToTimestamp(base + 10_000);
+    const after = await readN(c, 10);
+    expect(after.every((r) => r.timestamp >= base + 10_000)).toBe(true);
+    expect(after.map((r) => r.value!.toString()).sort()).toEqual(
+      Array.from({ length: 10 }, (_, i) => `t${i + 10}`).sort(),
+    );
+    await c.seekToBeginning();
+    c.pause([{ topic: 'timed', partition: 1 }]);
+    const paused = await readN(c, 10);
+    expect(paused.every((r) => r.partition === 0)).toBe(true);
+    expect(await c.poll(300)).toEqual([]);
+    c.resume([{ topic: 'timed', partition: 1 }]);
+    expect((await readN(c, 10)).every((r) => r.partition === 1)).toBe(true);
+    await c.close();
+  });
+
+  it('retention by time and by size removes old segments, seen through the SDK', async () => {
+    await admin.createTopic({
+      name: 'by-time',
+      partitions: 1,
+      configs: { 'segment.bytes': '1024', 'retention.ms': '1500' },
+    });
+    await admin.createTopic({
+      name: 'by-size',
+      partitions: 1,
+      configs: { 'segment.bytes': '1024', 'retention.bytes': '4096' },
+    });
+    const producer = new Producer({ bootstrap: cluster.bootstrap, lingerMs: 0 });
+    for (let i = 0; i < 200; i++) {
+      await producer.send({ topic: 'by-time', value: `old-${i}-${'x'.repeat(100)}` });
+      await producer.send({ topic: 'by-size', value: `v-${i}-${'x'.repeat(100)}` });
+    }
+    // By size: the log shrinks to about retention.bytes while its end stays.
+    await waitUntil('size retention', async () => {
+      const [p] = await admin.listOffsets('by-size', 'earliest');
+      return p!.offset > 150;
+    });
+    const [sized] = await admin.listOffsets('by-size', 'latest');
+    expect(sized!.offset).toBe(200);
+    // By time: once the old segments are older than retention.ms (a new record rolls the
+    // active segment on), they go.
+    await new Promise((r) => setTimeout(r, 1600));
+    for (let i = 0; i < 20; i++)
+      await producer.send({ topic: 'by-time', value: `new-${i}-${'y'.repeat(100)}` });
+    await producer.close();
+    await waitUntil('time retention', async () => {
+      const [p] = await admin.listOffsets('by-time', 'earliest');
+      return p!.offset >= 200;
+    });
+    const c = consumer();
+    await c.assignTopic('by-time', 'beginning');
+    const left = await readN(c, 1);
+    expect(left[0]!.offset).toBeGreaterThanOrEqual(200);
+    expect(left[0]!.value!.toString()).toMatch(/^new-/);
+    await c.close();
+  });
+
+  it('a broker killed -9 and restarted keeps all its data, and serves again', async () => {
+    const before = await admin.listOffsets('events', 'latest');
+    const victim = cluster.brokers.get(2)!;
+    await victim.proc.kill9();
+    await cluster.startBroker(2);
+    await waitUntil('broker 2 to lead again', async () => {
+      const t = await admin.describeTopic('events');
+      return t.partitions.every((p) => p.leader > 0);
+    });
+    expect(await admin.listOffsets('events', 'latest')).toEqual(before);
+    const c = consumer();
+    await c.assignTopic('events', 'beginning');
+    const all = await readN(c, TOTAL);
+    expect(all.map((r) => r.value!.toString()).sort()).toEqual(
+      firstRead.map((r) => r.value!.toString()).sort(),
+    );
+    const producer = new Producer({ bootstrap: cluster.bootstrap });
+    const meta = await Promise.all(
+      Array.from({ length: PARTITIONS }, (_, partition) =>
+        producer.send({ topic: 'events', partition, value: 'after-restart' }),
+      ),
+    );
+    await producer.close();
+    for (const m of meta)
+      expect(m.offset).toBe(before.find((p) => p.partition === m.partition)!.offset);
+    await c.close();
+  });
+
+  it('topic configs change live, and deleting a topic removes it everywhere', async () => {
+    const altered = await admin.alterTopic('timed', {
+      set: { 'retention.ms': '3600000' },
+      partitions: 4,
+    });
+    expect(altered.configs['retention.ms']).toBe('3600000');
+    expect(altered.partitions).toHaveLength(4);
+    await admin.deleteTopic('timed');
+    await expect(admin.describeTopic('timed')).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+    await expect(admin.createTopic({ name: 'events' })).rejects.toMatchObject({
+      code: 'TOPIC_EXISTS',
+    });
+    await expect(admin.createTopic({ name: 'r4', replicationFactor: 4 })).rejects.toMatchObject({
+      code: 'INVALID_REPLICATION_FACTOR',
+    });
+  });
+});
