@@ -11,7 +11,8 @@ import {
 } from '@strand/wire';
 import { KvStream, type StreamedKind } from './kv-stream.js';
 
-export type Bytes = Buffer | string;
+/** The same as the topic SDK's Bytes. */
+export type Bytes = Buffer | Uint8Array | string;
 export type Consistency = 'linearizable' | 'stale';
 
 export type { KeyValue };
@@ -55,7 +56,12 @@ export type TxnOp =
   | { delete: { key: Bytes; prefix?: boolean } }
   | { get: { key: Bytes; prefix?: boolean } };
 
-const toBuf = (b: Bytes) => (typeof b === 'string' ? Buffer.from(b) : b);
+const toBuf = (b: Bytes): Buffer =>
+  typeof b === 'string'
+    ? Buffer.from(b)
+    : Buffer.isBuffer(b)
+      ? b
+      : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
 interface RawKv {
   key: Buffer;

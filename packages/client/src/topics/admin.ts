@@ -1,0 +1,177 @@
+import {
+  checkTopicName,
+  fromErrorFields,
+  InvalidRequestError,
+  type StrandError,
+  UnavailableError,
+  UnknownTopicError,
+} from '@strand/wire';
+import { BrokerPool } from './broker-pool.js';
+import { listOffsets, tpKey } from './list-offsets.js';
+import { MetadataCache } from './metadata-cache.js';
+import {
+  backoffMs,
+  type ClientOptions,
+  clientOptions,
+  type ResolvedClientOptions,
+  sleep,
+} from './options.js';
+import type { ClusterDescription, PartitionOffsets, TopicDescription } from './types.js';
+import {
+  isError,
+  type RawCluster,
+  type RawTopic,
+  type RawTopicChange,
+  toCluster,
+  toTopicDescription,
+} from './wire-types.js';
+
+/**
+ * Topic and cluster administration. Any broker answers: topic changes are forwarded to the
+ * controller and answered once that broker's metadata shows them.
+ */
+export class Admin {
+  private readonly opts: ResolvedClientOptions;
+  private readonly pool: BrokerPool;
+  private readonly metadata: MetadataCache;
+
+  constructor(opts: ClientOptions) {
+    this.opts = clientOptions(opts);
+    this.pool = new BrokerPool(this.opts.clientId);
+    this.metadata = new MetadataCache(this.pool, this.opts);
+  }
+
+  async createTopic(t: {
+    name: string;
+    partitions?: number;
+    replicationFactor?: number;
+    configs?: Record<string, string>;
+  }): Promise<TopicDescription> {
+    checkTopicName(t.name);
+    const partitions = t.partitions ?? 1;
+    const replicationFactor = t.replicationFactor ?? 1;
+    if (!Number.isInteger(partitions) || partitions < 1)
+      throw new InvalidRequestError(`partitions must be a positive integer, got ${partitions}`);
+    if (!Number.isInteger(replicationFactor) || replicationFactor < 1)
+      throw new InvalidRequestError(
+        `replicationFactor must be a positive integer, got ${replicationFactor}`,
+      );
+    const res = await this.call<RawTopicChange>('CreateTopic', {
+      name: t.name,
+      partitions,
+      replication_factor: replicationFactor,
+      configs: t.configs ?? {},
+    });
+    return this.changed(t.name, res);
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    checkTopicName(name);
+    await this.call<RawTopicChange>('DeleteTopic', { name });
+  }
+
+  async listTopics(): Promise<TopicDescription[]> {
+    const res = await this.metadata.request([]);
+    this.metadata.apply(res);
+    return res.topics
+      .filter((t) => !isError(t.error))
+      .map(toTopicDescription)
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async describeTopic(name: string): Promise<TopicDescription> {
+    checkTopicName(name);
+    const res = await this.metadata.request([name]);
+    this.metadata.apply(res, new Set([name]));
+    const t = res.topics.find((x) => x.name === name);
+    if (!t || isError(t.error)) throw this.metadata.problem(name) ?? new UnknownTopicError(name);
+    return toTopicDescription(t);
+  }
+
+  async alterTopic(
+    name: string,
+    change: { set?: Record<string, string>; delete?: string[]; partitions?: number },
+  ): Promise<TopicDescription> {
+    checkTopicName(name);
+    if (
+      change.partitions !== undefined &&
+      !(Number.isInteger(change.partitions) && change.partitions >= 1)
+    )
+      throw new InvalidRequestError(
+        `partitions must be a positive integer, got ${change.partitions}`,
+      );
+    const res = await this.call<RawTopicChange>('AlterTopic', {
+      name,
+      set_configs: change.set ?? {},
+      delete_configs: change.delete ?? [],
+      partitions: change.partitions ?? 0,
+    });
+    return this.changed(name, res);
+  }
+
+  async listOffsets(
+    topic: string,
+    spec: 'earliest' | 'latest' | { timestamp: number },
+  ): Promise<PartitionOffsets[]> {
+    checkTopicName(topic);
+    const desc = await this.metadata.require(topic);
+    const tps = desc.partitions.map((p) => ({ topic, partition: p.partition }));
+    const res = await listOffsets(
+      {
+        pool: this.pool,
+        metadata: this.metadata,
+        requestTimeoutMs: this.opts.requestTimeoutMs,
+        retries: this.opts.retries,
+        retryBackoffMs: this.opts.retryBackoffMs,
+      },
+      tps,
+      spec,
+    );
+    return tps.map(({ partition }) => {
+      const r = res.get(tpKey(topic, partition))!;
+      return {
+        partition,
+        offset: r.offset,
+        logStartOffset: r.log_start_offset,
+        highWatermark: r.high_watermark,
+      };
+    });
+  }
+
+  async describeCluster(): Promise<ClusterDescription> {
+    return toCluster(await this.call<RawCluster>('DescribeCluster', {}));
+  }
+
+  async close(): Promise<void> {
+    this.pool.close();
+  }
+
+  private changed(name: string, res: RawTopicChange): TopicDescription {
+    const t: RawTopic | null = res.topic;
+    if (!t) throw new UnknownTopicError(name);
+    if (isError(t.error))
+      throw t.error.code === 'UNKNOWN_TOPIC'
+        ? new UnknownTopicError(name)
+        : fromErrorFields(t.error);
+    return toTopicDescription(t);
+  }
+
+  /** A request any broker can answer; retried on another broker while unavailable. */
+  private async call<T>(method: string, req: unknown): Promise<T> {
+    let last: StrandError = new UnavailableError('no broker answered');
+    for (let attempt = 0; attempt <= this.opts.retries; attempt++) {
+      const addresses = this.metadata.addresses();
+      const address = addresses[attempt % addresses.length]!;
+      try {
+        return await this.pool.unary<T>(address, method, req, this.opts.requestTimeoutMs);
+      } catch (err) {
+        last = err as StrandError;
+        // Only a transport failure or a missing controller is worth another try: the
+        // request was not applied. A timeout may have been, so it is reported, not repeated.
+        if (!(last instanceof UnavailableError) && last.code !== 'NOT_LEADER') throw last;
+        if (attempt > 0) await sleep(backoffMs(this.opts.retryBackoffMs, attempt - 1));
+      }
+    }
+    throw last;
+  }
+}

@@ -1,0 +1,149 @@
+import { InvalidConfigError } from '@strand/wire';
+import { z } from 'zod';
+import type { PartitionerFn } from './types.js';
+
+export interface ClientOptions {
+  /** Broker addresses `host:port` (any of them). */
+  bootstrap: string[];
+  clientId?: string;
+  /** Per request, default 30_000. */
+  requestTimeoutMs?: number;
+  /** Attempts for retriable errors, default 10. */
+  retries?: number;
+  /** Default 100, doubling, capped at 1000. */
+  retryBackoffMs?: number;
+  /** Default 300_000; refreshed at once on NotLeader/UnknownTopic etc. */
+  metadataMaxAgeMs?: number;
+}
+
+export interface ProducerOptions extends ClientOptions {
+  /** Default -1 ('all'). */
+  acks?: 0 | 1 | -1 | 'all';
+  /** Default 5. */
+  lingerMs?: number;
+  /** Per-partition batch, default 256 KiB. */
+  batchBytes?: number;
+  /** Total unsent + unacked bytes before back-pressure, default 64 MiB. */
+  bufferBytes?: number;
+  /** How long send() waits for buffer room, default 60_000, then TimeoutError. */
+  maxBlockMs?: number;
+  compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+  /**
+   * 'default': key → murmur2 → modulo (Kafka's function); null key → sticky partition that
+   * switches when its batch is sealed. 'murmur2': the same but null keys round-robin.
+   * 'round-robin': ignore keys.
+   */
+  partitioner?: 'default' | 'murmur2' | 'round-robin' | PartitionerFn;
+  /** Overall per record incl. retries, default 120_000. */
+  deliveryTimeoutMs?: number;
+  /** Requests in flight per broker, default 5. */
+  maxInFlight?: number;
+}
+
+export interface ConsumerOptions extends ClientOptions {
+  /** Fetch long-poll, default 500. */
+  maxWaitMs?: number;
+  /** Default 1. */
+  minBytes?: number;
+  /** Per fetch request, default 50 MiB. */
+  maxBytes?: number;
+  /** Default 1 MiB. */
+  maxPartitionBytes?: number;
+  /** When there is no position or it is out of range, default 'latest'. */
+  autoOffsetReset?: 'earliest' | 'latest' | 'error';
+  /** Most records one poll() returns (the rest wait for the next), default 10_000. */
+  maxPollRecords?: number;
+}
+
+const ADDRESS = /^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):(\d{1,5})$/;
+const ms = (max = 2 ** 31 - 1) => z.number().int().min(0).max(max);
+const positive = (max = 2 ** 31 - 1) => z.number().int().min(1).max(max);
+
+const clientShape = {
+  bootstrap: z
+    .array(
+      z.string().refine((a) => {
+        const m = ADDRESS.exec(a);
+        return m !== null && Number(m[2]) > 0 && Number(m[2]) < 65536;
+      }, 'expected host:port'),
+    )
+    .min(1, 'needs at least one host:port'),
+  clientId: z.string().max(255).default('strand'),
+  requestTimeoutMs: positive().default(30_000),
+  retries: z.number().int().min(0).max(1_000_000).default(10),
+  retryBackoffMs: positive(60_000).default(100),
+  metadataMaxAgeMs: positive().default(300_000),
+};
+
+const ClientSchema = z.object(clientShape);
+
+const ProducerSchema = z.object({
+  ...clientShape,
+  acks: z
+    .union([z.literal(0), z.literal(1), z.literal(-1), z.literal('all')])
+    .default(-1)
+    .transform((a) => (a === 'all' ? -1 : a)),
+  lingerMs: ms(60_000).default(5),
+  batchBytes: z
+    .number()
+    .int()
+    .min(128)
+    .max(64 * 1024 * 1024)
+    .default(256 * 1024),
+  bufferBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(2 ** 40)
+    .default(64 * 1024 * 1024),
+  maxBlockMs: ms().default(60_000),
+  compression: z.enum(['none', 'gzip', 'snappy', 'lz4', 'zstd']).default('none'),
+  partitioner: z
+    .union([
+      z.enum(['default', 'murmur2', 'round-robin']),
+      z.custom<PartitionerFn>((f) => typeof f === 'function', 'expected a function'),
+    ])
+    .default('default'),
+  deliveryTimeoutMs: positive().default(120_000),
+  maxInFlight: positive(1000).default(5),
+});
+
+const ConsumerSchema = z.object({
+  ...clientShape,
+  maxWaitMs: ms(600_000).default(500),
+  minBytes: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31)
+    .default(1),
+  maxBytes: positive().default(50 * 1024 * 1024),
+  maxPartitionBytes: positive().default(1024 * 1024),
+  autoOffsetReset: z.enum(['earliest', 'latest', 'error']).default('latest'),
+  maxPollRecords: positive().default(10_000),
+});
+
+export type ResolvedClientOptions = z.output<typeof ClientSchema>;
+export type ResolvedProducerOptions = z.output<typeof ProducerSchema>;
+export type ResolvedConsumerOptions = z.output<typeof ConsumerSchema>;
+
+function parse<S extends z.ZodType>(schema: S, what: string, opts: unknown): z.output<S> {
+  const r = schema.safeParse(opts ?? {});
+  if (r.success) return r.data;
+  const issues = r.error.issues.map((i) => `${i.path.join('.') || what}: ${i.message}`);
+  throw new InvalidConfigError(`invalid ${what} options: ${issues.join('; ')}`);
+}
+
+export const clientOptions = (o: ClientOptions): ResolvedClientOptions =>
+  parse(ClientSchema, 'client', o);
+export const producerOptions = (o: ProducerOptions): ResolvedProducerOptions =>
+  parse(ProducerSchema, 'producer', o);
+export const consumerOptions = (o: ConsumerOptions): ResolvedConsumerOptions =>
+  parse(ConsumerSchema, 'consumer', o);
+
+/** Exponential backoff: base, doubling per attempt, capped at 1 s (or base, if larger). */
+export function backoffMs(base: number, attempt: number): number {
+  return Math.min(Math.max(1000, base), base * 2 ** Math.min(attempt, 20));
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,296 @@
+import {
+  ErrorCode,
+  fromErrorFields,
+  NotLeaderError,
+  type StrandError,
+  TimeoutError,
+} from '@strand/wire';
+import type { Accumulator, PartitionQueue } from './accumulator.js';
+import type { BrokerPool } from './broker-pool.js';
+import type { MetadataCache } from './metadata-cache.js';
+import { backoffMs } from './options.js';
+import { type ProduceRequest, ProduceStream } from './produce-stream.js';
+import type { ProducerBatch } from './producer-batch.js';
+import { isError, type RawProducePartitionResult, type RawProduceResponse } from './wire-types.js';
+
+export interface SenderOptions {
+  acks: number;
+  requestTimeoutMs: number;
+  retries: number;
+  retryBackoffMs: number;
+  deliveryTimeoutMs: number;
+  maxInFlight: number;
+}
+
+/**
+ * A broker's gRPC server takes 4 MiB messages unless configured otherwise: requests stay
+ * below that (a single larger batch still goes, alone).
+ */
+const MAX_REQUEST_BYTES = 4 * 1024 * 1024 - 64 * 1024;
+
+/** Answers that mean "try again later, maybe elsewhere": metadata may still be propagating. */
+const RETRIABLE_CODES = new Set<string>([
+  ErrorCode.NotLeader,
+  ErrorCode.Unavailable,
+  ErrorCode.Timeout,
+  ErrorCode.UnknownTopic,
+  ErrorCode.UnknownPartition,
+  ErrorCode.LogClosed,
+]);
+
+interface Sent {
+  q: PartitionQueue;
+  batches: ProducerBatch[];
+}
+
+/**
+ * Moves sealed batches to partition leaders: all ready batches of one broker go in one
+ * ProduceRequest on that broker's stream, at most `maxInFlight` requests per broker.
+ *
+ * Order: a partition normally pipelines (several of its batches in flight, on one stream, so
+ * the broker appends them in order). After a retriable failure the partition switches to one
+ * batch at a time, resending in order, until a batch succeeds. Batches that were already in
+ * flight behind the failed one may still land first: without idempotence (a later issue)
+ * ordering across a retry is best effort, as in Kafka with max.in.flight > 1.
+ */
+export class Sender {
+  private readonly streams = new Map<string, ProduceStream>();
+  private scheduled = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly acc: Accumulator,
+    private readonly metadata: MetadataCache,
+    private readonly pool: BrokerPool,
+    private readonly opts: SenderOptions,
+  ) {}
+
+  /** Runs a drain at the end of this turn of the event loop (many seals, one drain). */
+  wake(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.drain();
+    });
+  }
+
+  private wakeIn(ms: number): void {
+    if (this.retryTimer || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.drain();
+    }, ms);
+  }
+
+  private drain(): void {
+    if (this.closed) return;
+    const now = Date.now();
+    const byAddress = new Map<string, PartitionQueue[]>();
+    const needMetadata = new Set<string>();
+    let waitMs = Number.POSITIVE_INFINITY;
+    for (const q of this.acc.readyQueues) {
+      this.expire(q, now);
+      if (q.ready.length === 0) {
+        this.acc.readyQueues.delete(q);
+        continue;
+      }
+      if (q.retrying && q.inFlight > 0) continue;
+      if (q.backoffUntil > now) {
+        waitMs = Math.min(waitMs, q.backoffUntil - now);
+        continue;
+      }
+      const address = this.metadata.leaderAddress(q.topic.name, q.partition);
+      if (!address) {
+        needMetadata.add(q.topic.name);
+        continue;
+      }
+      const list = byAddress.get(address);
+      if (list) list.push(q);
+      else byAddress.set(address, [q]);
+    }
+    for (const [address, queues] of byAddress) this.sendTo(address, queues);
+    if (needMetadata.size > 0) {
+      this.metadata.refresh(needMetadata).then(
+        () => this.wake(),
+        () => this.wakeIn(this.opts.retryBackoffMs),
+      );
+      waitMs = Math.min(waitMs, this.opts.retryBackoffMs);
+    }
+    if (waitMs !== Number.POSITIVE_INFINITY) this.wakeIn(waitMs);
+  }
+
+  /** Fails the batches at the head of `q` that ran out of delivery time before being sent. */
+  private expire(q: PartitionQueue, now: number): void {
+    while (q.ready.length > 0 && now - q.ready[0]!.createdAt >= this.opts.deliveryTimeoutMs) {
+      this.fail(
+        q.ready.shift()!,
+        new TimeoutError(`record not delivered within ${this.opts.deliveryTimeoutMs} ms`),
+      );
+    }
+  }
+
+  private stream(address: string): ProduceStream {
+    let s = this.streams.get(address);
+    if (!s || s.broken) {
+      const client = this.pool.client(address);
+      s = new ProduceStream(
+        () => (client.ProduceStream as () => never)(),
+        // The broker waits up to requestTimeoutMs for acks=all; leave room for its answer.
+        this.opts.requestTimeoutMs + 5000,
+      );
+      this.streams.set(address, s);
+    }
+    return s;
+  }
+
+  private sendTo(address: string, queues: PartitionQueue[]): void {
+    let stream: ProduceStream;
+    try {
+      stream = this.stream(address);
+    } catch {
+      return; // closed meanwhile
+    }
+    let i = 0;
+    while (i < queues.length && stream.inFlight < this.opts.maxInFlight) {
+      const sent: Sent[] = [];
+      const partitions: ProduceRequest['partitions'] = [];
+      let bytes = 0;
+      for (; i < queues.length; i++) {
+        const q = queues[i]!;
+        if (q.retrying && q.inFlight > 0) continue;
+        const take = this.take(q, MAX_REQUEST_BYTES - bytes, bytes === 0);
+        if (take.length === 0) break; // no room left in this request
+        const records =
+          take.length === 1 ? take[0]!.data! : Buffer.concat(take.map((b) => b.data!));
+        bytes += records.length;
+        q.inFlight++;
+        partitions.push({ topic: q.topic.name, partition: q.partition, records });
+        sent.push({ q, batches: take });
+        if (q.ready.length > 0 && !q.retrying) break; // the request is full; q continues next
+      }
+      if (sent.length === 0) break;
+      for (const s of sent) if (s.q.ready.length === 0) this.acc.readyQueues.delete(s.q);
+      const req = { acks: this.opts.acks, timeout_ms: this.opts.requestTimeoutMs, partitions };
+      stream.send(req).then(
+        (res) => this.answered(sent, res),
+        (err: StrandError) => this.failed(sent, err),
+      );
+    }
+  }
+
+  /** The batches of `q` to send now: one while retrying, otherwise as many as fit. */
+  private take(q: PartitionQueue, room: number, first: boolean): ProducerBatch[] {
+    const out: ProducerBatch[] = [];
+    let bytes = 0;
+    while (q.ready.length > 0) {
+      const b = q.ready[0]!;
+      const size = b.data!.length;
+      if (bytes + size > room && !(first && out.length === 0)) break;
+      q.ready.shift();
+      b.attempts++;
+      out.push(b);
+      bytes += size;
+      if (q.retrying) break;
+    }
+    return out;
+  }
+
+  private answered(sent: Sent[], res: RawProduceResponse | undefined): void {
+    for (let i = 0; i < sent.length; i++) {
+      const { q, batches } = sent[i]!;
+      q.inFlight--;
+      if (res === undefined) {
+        for (const b of batches) this.complete(b, -1);
+        continue;
+      }
+      if (isError(res.error)) {
+        this.retryOrFail(q, batches, fromErrorFields(res.error));
+        continue;
+      }
+      const r = findResult(res.partitions, i, q);
+      if (!r) {
+        this.retryOrFail(
+          q,
+          batches,
+          fromErrorFields({ code: ErrorCode.Internal, message: 'no answer for the partition' }),
+        );
+      } else if (isError(r.error)) {
+        this.retryOrFail(q, batches, fromErrorFields(r.error));
+      } else {
+        let offset = r.base_offset;
+        for (const b of batches) {
+          this.complete(b, offset);
+          offset += b.count;
+        }
+        if (q.inFlight === 0) q.retrying = false;
+      }
+    }
+    this.wake();
+  }
+
+  private failed(sent: Sent[], err: StrandError): void {
+    for (const { q, batches } of sent) {
+      q.inFlight--;
+      this.retryOrFail(q, batches, err);
+    }
+    this.wake();
+  }
+
+  private retryOrFail(q: PartitionQueue, batches: ProducerBatch[], err: StrandError): void {
+    const retriable = err.retriable || RETRIABLE_CODES.has(err.code);
+    const now = Date.now();
+    let retried = 0;
+    for (const b of batches) {
+      if (
+        !retriable ||
+        this.closed ||
+        b.attempts > this.opts.retries ||
+        now - b.createdAt >= this.opts.deliveryTimeoutMs
+      ) {
+        this.fail(b, err);
+      } else {
+        q.requeue(b);
+        retried = Math.max(retried, b.attempts);
+      }
+    }
+    if (retried === 0) return;
+    q.retrying = true;
+    this.acc.readyQueues.add(q);
+    // A NotLeader answer that names the new leader needs no wait, only fresh metadata.
+    const hinted = err instanceof NotLeaderError && err.leaderAddress !== undefined;
+    q.backoffUntil = hinted ? 0 : now + backoffMs(this.opts.retryBackoffMs, retried - 1);
+    this.metadata.refresh([q.topic.name]).then(
+      () => this.wake(),
+      () => this.wakeIn(this.opts.retryBackoffMs),
+    );
+  }
+
+  private complete(b: ProducerBatch, baseOffset: number): void {
+    b.resolve(baseOffset);
+    this.acc.release(b);
+  }
+
+  fail(b: ProducerBatch, err: Error): void {
+    b.reject(err);
+    this.acc.release(b);
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    for (const s of this.streams.values()) s.close();
+    this.streams.clear();
+  }
+}
+
+function findResult(
+  results: RawProducePartitionResult[],
+  index: number,
+  q: PartitionQueue,
+): RawProducePartitionResult | undefined {
+  const guess = results[index];
+  if (guess && guess.partition === q.partition && guess.topic === q.topic.name) return guess;
+  return results.find((r) => r.partition === q.partition && r.topic === q.topic.name);
+}

@@ -1,0 +1,86 @@
+import type { Bytes } from '@strand/wire';
+
+export type { Bytes };
+
+// ---- producer ----
+
+export interface ProducerRecord {
+  topic: string;
+  value: Bytes | null;
+  key?: Bytes | null;
+  headers?: Record<string, Bytes> | { key: string; value: Bytes | null }[];
+  /** ms since epoch; default Date.now() */
+  timestamp?: number;
+  /** An explicit partition wins over the partitioner. */
+  partition?: number;
+}
+
+export interface RecordMetadata {
+  topic: string;
+  partition: number;
+  /** -1 with acks=0 */
+  offset: number;
+  timestamp: number;
+}
+
+export type PartitionerFn = (record: ProducerRecord, numPartitions: number) => number;
+
+// ---- consumer ----
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+export interface ConsumerRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  timestamp: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: { key: string; value: Buffer | null }[];
+}
+
+export type StartFrom = 'beginning' | 'end' | { offset: number } | { timestamp: number };
+
+// ---- admin / metadata ----
+
+export interface PartitionInfo {
+  partition: number;
+  /** -1: no leader */
+  leader: number;
+  leaderEpoch: number;
+  partitionEpoch: number;
+  replicas: number[];
+  isr: number[];
+}
+
+export interface TopicDescription {
+  name: string;
+  id: string;
+  replicationFactor: number;
+  partitions: PartitionInfo[];
+  /** Every config, defaults filled in. */
+  configs: Record<string, string>;
+}
+
+export interface BrokerDescription {
+  id: number;
+  address: string;
+  fenced: boolean;
+  epoch: number;
+}
+
+export interface ClusterDescription {
+  brokers: BrokerDescription[];
+  coordinators: { id: number; address: string; isLeader: boolean }[];
+  controllerId: number;
+}
+
+export interface PartitionOffsets {
+  partition: number;
+  offset: number;
+  logStartOffset: number;
+  highWatermark: number;
+}
