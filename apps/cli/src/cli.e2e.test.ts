@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -10,17 +10,25 @@ const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js
 const run = promisify(execFile);
 const registry = new ProcessRegistry();
 const dir = tempDir('strand-cli-');
-let bootstrap = '';
+let brokers = '';
+let coordinator = '';
 
-async function strand(
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Commands find the cluster through the environment: brokers for topics, coordinators for kv. */
+const env = () => ({
+  ...process.env,
+  STRAND_BOOTSTRAP: brokers,
+  STRAND_KV_BOOTSTRAP: coordinator,
+});
+
+async function settle(p: Promise<{ stdout: string; stderr: string }>): Promise<Result> {
   try {
-    const { stdout, stderr } = await run(
-      process.execPath,
-      [CLI, ...args, '--bootstrap', bootstrap],
-      { timeout: 20_000 },
-    );
+    const { stdout, stderr } = await p;
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -28,13 +36,46 @@ async function strand(
   }
 }
 
+function strand(...args: string[]): Promise<Result> {
+  return settle(
+    run(process.execPath, [CLI, ...args], {
+      timeout: 60_000,
+      env: env(),
+      maxBuffer: 64 * 1024 * 1024,
+    }),
+  );
+}
+
+/** Through the shell, with stdin from a file: how people script it. */
+function shell(script: string): Promise<Result> {
+  return settle(
+    run('sh', ['-c', script], {
+      timeout: 60_000,
+      env: { ...env(), STRAND: `${process.execPath} ${CLI}` },
+      maxBuffer: 64 * 1024 * 1024,
+    }),
+  );
+}
+
+const lines = (s: string) => s.split('\n').filter((l) => l.length > 0);
+
 beforeAll(async () => {
-  const port = await freePort();
-  bootstrap = `127.0.0.1:${port}`;
+  const [port, brokerPort] = [await freePort(), await freePort()];
+  coordinator = `127.0.0.1:${port}`;
+  brokers = `127.0.0.1:${brokerPort}`;
   await registry.start(CLI, {
     name: 'strand dev',
-    args: ['dev', '--data', join(dir.path, 'data'), '--port', String(port)],
+    args: [
+      'dev',
+      '--data',
+      join(dir.path, 'data'),
+      '--port',
+      String(port),
+      '--broker-port',
+      String(brokerPort),
+    ],
     readyLine: /cluster is up/,
+    readyTimeoutMs: 30_000,
   });
 });
 
@@ -43,7 +84,7 @@ afterAll(async () => {
   dir.cleanup();
 });
 
-describe('strand CLI against `strand dev`', () => {
+describe('strand kv against `strand dev`', () => {
   it('puts, gets, ranges, deletes and reports members, in text and JSON', async () => {
     expect((await strand('kv', 'put', 'app/a', 'one')).stdout).toMatch(/^OK \(revision \d+\)/);
     await strand('kv', 'put', 'app/b', 'two');
@@ -84,15 +125,317 @@ describe('strand CLI against `strand dev`', () => {
     expect(watched.stdout.trim().split('\n')).toEqual(['PUT w/x 1', 'PUT w/y 2']);
   });
 
+  it('uses --bootstrap over the environment', async () => {
+    const r = await strand('kv', 'put', 'b/x', '1', '--bootstrap', coordinator);
+    expect(r.code).toBe(0);
+  });
+});
+
+describe('strand topic', () => {
+  it('creates, lists, describes, alters and deletes, in text and JSON', async () => {
+    const created = await strand(
+      'topic',
+      'create',
+      'orders',
+      '--partitions',
+      '3',
+      '--config',
+      'retention.ms=60000',
+    );
+    expect(created.code).toBe(0);
+    expect(created.stdout).toMatch(/^created topic orders \(3 partitions, replication factor 1\)/);
+
+    const dup = await strand('topic', 'create', 'orders');
+    expect(dup.code).toBe(1);
+    expect(dup.stderr).toMatch(/TOPIC_EXISTS/);
+    expect(lines(dup.stderr)).toHaveLength(1);
+
+    const created2 = JSON.parse(
+      (await strand('topic', 'create', 'audit', '--json', '--replication-factor', '1')).stdout,
+    ) as { name: string; partitions: unknown[] };
+    expect(created2).toMatchObject({ name: 'audit', replicationFactor: 1 });
+    expect(created2.partitions).toHaveLength(1);
+
+    const list = await strand('topic', 'list');
+    expect(list.stdout).toMatch(/NAME\s+PARTITIONS\s+REPLICATION/);
+    expect(list.stdout).toMatch(/orders\s+3\s+1\s+retention\.ms=60000/);
+    const listed = JSON.parse((await strand('topic', 'list', '--json')).stdout) as {
+      name: string;
+      partitions: unknown[];
+    }[];
+    expect(listed.find((t) => t.name === 'orders')?.partitions).toHaveLength(3);
+    expect(listed.map((t) => t.name)).toContain('audit');
+
+    const text = (await strand('topic', 'describe', 'orders')).stdout;
+    expect(text).toMatch(/Topic orders .*partitions 3/);
+    expect(text).toMatch(/PARTITION\s+LEADER\s+EPOCH\s+REPLICAS\s+ISR/);
+    expect(text).toMatch(/^2\s+1\s+\d+\s+1\s+1$/m);
+    expect(text).toMatch(/retention\.ms\s+60000\s+topic/);
+    expect(text).toMatch(/segment\.bytes\s+\d+\s+default/);
+    const described = JSON.parse((await strand('topic', 'describe', 'orders', '--json')).stdout);
+    expect(described.partitions).toHaveLength(3);
+    expect(described.partitions[0]).toMatchObject({ leader: 1, replicas: [1], isr: [1] });
+    expect(described.configs['retention.ms']).toBe('60000');
+
+    const altered = await strand(
+      'topic',
+      'alter',
+      'orders',
+      '--config',
+      'retention.ms=120000',
+      '--config',
+      'segment.ms=3600000',
+      '--partitions',
+      '4',
+    );
+    expect(altered.code).toBe(0);
+    expect(altered.stdout).toMatch(/^altered topic orders/);
+    const after = JSON.parse((await strand('topic', 'describe', 'orders', '--json')).stdout);
+    expect(after.partitions).toHaveLength(4);
+    expect(after.configs).toMatchObject({ 'retention.ms': '120000', 'segment.ms': '3600000' });
+    const reverted = JSON.parse(
+      (await strand('topic', 'alter', 'orders', '--delete-config', 'retention.ms', '--json'))
+        .stdout,
+    );
+    expect(reverted.configs['retention.ms']).toBe('604800000');
+    expect(reverted.configs['segment.ms']).toBe('3600000');
+
+    expect((await strand('topic', 'delete', 'orders')).stdout).toBe('deleted topic orders\n');
+    expect(JSON.parse((await strand('topic', 'delete', 'audit', '--json')).stdout)).toEqual({
+      deleted: 'audit',
+    });
+    let gone: Result | undefined;
+    for (let i = 0; i < 50; i++) {
+      gone = await strand('topic', 'describe', 'orders');
+      if (gone.code !== 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(gone?.code).toBe(1);
+    expect(gone?.stderr).toMatch(/UNKNOWN_TOPIC/);
+    const names = (
+      JSON.parse((await strand('topic', 'list', '--json')).stdout) as { name: string }[]
+    ).map((t) => t.name);
+    expect(names).not.toContain('orders');
+  });
+
+  it('reports an unknown topic clearly, exit 1', async () => {
+    for (const args of [
+      ['topic', 'describe', 'no-such-topic'],
+      ['topic', 'delete', 'no-such-topic'],
+      ['topic', 'alter', 'no-such-topic', '--partitions', '2'],
+      ['consume', 'no-such-topic', '--from-beginning'],
+    ]) {
+      const r = await strand(...args);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr).toMatch(/^strand: UNKNOWN_TOPIC: .*no-such-topic/);
+      expect(lines(r.stderr)).toHaveLength(1);
+    }
+  });
+
+  it('rejects bad topic arguments with exit 2 before contacting anything', async () => {
+    for (const args of [
+      ['topic', 'create', 'x', '--partitions', '0'],
+      ['topic', 'create', 'x', '--partitions', 'many'],
+      ['topic', 'create', 'x', '--config', 'retention.ms'],
+      ['topic', 'create', 'x', '--config', 'no.such.config=1'],
+      ['topic', 'create', 'x', '--config', 'retention.ms=soon'],
+      ['topic', 'create', 'bad/name'],
+      ['topic', 'create'],
+      ['topic', 'alter', 'x'],
+      ['topic', 'frob'],
+      ['produce', 't', '--acks', '2'],
+      ['consume', 't', '--from-beginning', '--offset', '3'],
+      ['consume', 't', '--count', '0'],
+      ['consume', 't', '--from-time', 'yesterday'],
+    ]) {
+      const r = await strand(...args, '--bootstrap', '127.0.0.1:1');
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(lines(r.stderr), args.join(' ')).toHaveLength(1);
+    }
+  });
+});
+
+describe('strand produce and consume', () => {
+  const N = 10_000;
+  const input = Array.from({ length: N }, (_, i) => `line ${i} ✓ ${'x'.repeat(i % 37)}`);
+  const file = () => join(dir.path, 'lines.txt');
+
+  beforeAll(() => writeFileSync(file(), `${input.join('\n')}\n`));
+
+  it('round-trips 10,000 lines through one partition, in order', async () => {
+    expect((await strand('topic', 'create', 'single')).code).toBe(0);
+    const produced = await shell(`$STRAND produce single < "${file()}"`);
+    expect(produced.stderr).toBe('');
+    expect(produced.stdout).toBe(`produced ${N} records to single\n`);
+    expect(produced.code).toBe(0);
+
+    const counted = await strand('consume', 'single', '--from-beginning', '--count', String(N));
+    expect(counted.code).toBe(0);
+    expect(counted.stdout).toBe(`${input.join('\n')}\n`);
+
+    // Without --count and --follow it stops at the end it saw at the start.
+    const toEnd = await strand('consume', 'single', '--from-beginning');
+    expect(toEnd.code).toBe(0);
+    expect(lines(toEnd.stdout)).toHaveLength(N);
+
+    // From an offset, one partition, as JSON.
+    const fromOffset = await strand(
+      'consume',
+      'single',
+      '--partition',
+      '0',
+      '--offset',
+      String(N - 3),
+      '--json',
+    );
+    const recs = lines(fromOffset.stdout).map((l) => JSON.parse(l));
+    expect(recs.map((r) => r.offset)).toEqual([N - 3, N - 2, N - 1]);
+    expect(recs[0]).toMatchObject({ key: null, value: input[N - 3], partition: 0, headers: [] });
+    expect(typeof recs[0].timestamp).toBe('number');
+
+    // From a time before everything: all of it.
+    const fromTime = await strand('consume', 'single', '--from-time', '2020-01-01T00:00:00Z');
+    expect(lines(fromTime.stdout)).toHaveLength(N);
+  });
+
+  it('spreads lines over 3 partitions and reads back the same multiset', async () => {
+    expect((await strand('topic', 'create', 'spread', '--partitions', '3')).code).toBe(0);
+    const produced = await strand('produce', 'spread', '--file', file(), '--acks', '1', '--json');
+    expect(produced.code).toBe(0);
+    expect(JSON.parse(produced.stdout)).toEqual({ topic: 'spread', records: N });
+
+    const consumed = await strand('consume', 'spread', '--from-beginning', '--count', String(N));
+    expect(consumed.code).toBe(0);
+    expect(lines(consumed.stdout).sort()).toEqual([...input].sort());
+    const perPartition = await Promise.all(
+      [0, 1, 2].map(
+        async (p) =>
+          lines(
+            (await strand('consume', 'spread', '--from-beginning', '--partition', String(p)))
+              .stdout,
+          ).length,
+      ),
+    );
+    expect(perPartition.reduce((a, b) => a + b, 0)).toBe(N);
+  });
+
+  it('puts equal keys in the same partition with --key-separator, headers included', async () => {
+    expect((await strand('topic', 'create', 'keyed', '--partitions', '3')).code).toBe(0);
+    const keyedFile = join(dir.path, 'keyed.txt');
+    const count = 300;
+    writeFileSync(
+      keyedFile,
+      Array.from({ length: count }, (_, i) => `user-${i % 11}:event ${i}:x\n`).join(''),
+    );
+    const produced = await shell(
+      `$STRAND produce keyed --key-separator : --header source=test < "${keyedFile}"`,
+    );
+    expect(produced.stdout).toBe(`produced ${count} records to keyed\n`);
+
+    const out = await strand(
+      'consume',
+      'keyed',
+      '--from-beginning',
+      '--count',
+      String(count),
+      '--format',
+      'json',
+    );
+    const recs = lines(out.stdout).map(
+      (l) =>
+        JSON.parse(l) as {
+          key: string;
+          value: string;
+          partition: number;
+          offset: number;
+          headers: unknown;
+        },
+    );
+    expect(recs).toHaveLength(count);
+    const partitionsOf = new Map<string, Set<number>>();
+    for (const r of recs) {
+      partitionsOf.set(r.key, (partitionsOf.get(r.key) ?? new Set()).add(r.partition));
+      expect(r.headers).toEqual([{ key: 'source', value: 'test' }]);
+      expect(r.value).toMatch(/^event \d+:x$/);
+    }
+    expect(partitionsOf.size).toBe(11);
+    for (const set of partitionsOf.values()) expect(set.size).toBe(1);
+    expect(new Set(recs.map((r) => r.partition)).size).toBeGreaterThan(1);
+    // Per key, the order of production is kept.
+    const user0 = recs.filter((r) => r.key === 'user-0').map((r) => Number(r.value.split(' ')[1]));
+    expect(user0).toEqual([...user0].sort((a, b) => a - b));
+
+    const kv = await strand('consume', 'keyed', '--from-beginning', '--format', 'kv');
+    expect(lines(kv.stdout)[0]).toMatch(/^user-\d+\tevent \d+:x$/);
+  });
+
+  it('follows from the end by default and stops cleanly on Ctrl-C', async () => {
+    expect((await strand('topic', 'create', 'live')).code).toBe(0);
+    await shell('echo before | $STRAND produce live');
+    const follower = registry.spawnNode(CLI, {
+      name: 'strand consume',
+      args: ['consume', 'live'],
+      env: { STRAND_BOOTSTRAP: brokers },
+    });
+    // Give it time to find the end, then produce until it shows up.
+    let seen = false;
+    for (let i = 0; i < 40 && !seen; i++) {
+      await shell(`echo after-${i} | $STRAND produce live`);
+      seen = follower.lines.some((l) => l.startsWith('after-'));
+      if (!seen) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(seen).toBe(true);
+    await follower.waitFor(/^after-/);
+    expect(follower.lines).not.toContain('before');
+    process.kill(follower.pid, 'SIGINT');
+    expect(await follower.exited).toBe(0);
+  });
+
+  it('fails a produce to an unknown topic with one line and exit 1', async () => {
+    const r = await shell('echo x | $STRAND produce never-created');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^strand: UNKNOWN_TOPIC/);
+    expect(lines(r.stderr)).toHaveLength(1);
+  });
+});
+
+describe('strand cluster', () => {
+  it('shows the broker, the coordinator, the controller and leaders per topic', async () => {
+    await strand('topic', 'create', 'status', '--partitions', '2');
+    const r = await strand('cluster', '--json');
+    expect(r.code).toBe(0);
+    const c = JSON.parse(r.stdout);
+    expect(c.brokers).toEqual([
+      expect.objectContaining({ id: 1, address: brokers, fenced: false }),
+    ]);
+    expect(c.coordinators).toEqual([expect.objectContaining({ id: 1, isLeader: true })]);
+    expect(c.controllerId).toBe(1);
+    expect(c.topics.find((t: { name: string }) => t.name === 'status')).toMatchObject({
+      partitions: 2,
+      withLeader: 2,
+      offline: 0,
+      leadersByBroker: { 1: 2 },
+    });
+    const text = (await strand('cluster')).stdout;
+    expect(text).toMatch(/^controller 1$/m);
+    expect(text).toMatch(/ID\s+ADDRESS\s+STATE\s+EPOCH/);
+    expect(text).toMatch(/^1\s+\S+\s+alive/m);
+    expect(text).toMatch(/^status\s+2\s+1:2\s+0\s+0$/m);
+  });
+});
+
+describe('bad input and strand dev itself', () => {
   it('rejects bad input with a one-line error and a non-zero exit', async () => {
     for (const args of [
       ['nope'],
       ['kv', 'put', 'only-key'],
       ['kv', 'get', 'k', '--consistency', 'maybe'],
       ['kv', 'frob'],
+      ['cluster', 'extra'],
+      ['dev', '--port', '70000'],
     ]) {
       const r = await strand(...args);
-      expect(r.code).toBe(2);
+      expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }
     const badBootstrap = await run(process.execPath, [
@@ -108,26 +451,33 @@ describe('strand CLI against `strand dev`', () => {
   });
 
   it('strand dev stops cleanly on SIGTERM and leaves no process behind', async () => {
-    const port = await freePort();
+    const [port, brokerPort] = [await freePort(), await freePort()];
     const dev = await registry.start(CLI, {
       name: 'strand dev 2',
-      args: ['dev', '--data', join(dir.path, 'data2'), '--port', String(port)],
+      args: [
+        'dev',
+        '--data',
+        join(dir.path, 'data2'),
+        '--port',
+        String(port),
+        '--broker-port',
+        String(brokerPort),
+      ],
       readyLine: /cluster is up/,
+      readyTimeoutMs: 30_000,
     });
-    const code = await dev.terminate();
+    expect(dev.output()).toContain(`127.0.0.1:${brokerPort}`);
+    expect(dev.output()).toMatch(/strand topic create/);
+    const code = await dev.terminate(20_000);
     expect(code).toBe(0);
     expect(dev.output()).toMatch(/stopped/);
-    // The coordinator child is gone too: its port accepts no connection.
-    const probe = await run(process.execPath, [
-      CLI,
-      'kv',
-      'members',
-      '--bootstrap',
-      `127.0.0.1:${port}`,
-      '--timeout-ms',
-      '500',
-    ]).catch((e: { code: number }) => e);
-    expect((probe as { code: number }).code).not.toBe(0);
+    // Both children are gone too: their ports accept no connection.
+    const probes = await Promise.all([
+      strand('kv', 'members', '--bootstrap', `127.0.0.1:${port}`, '--timeout-ms', '500'),
+      strand('cluster', '--bootstrap', `127.0.0.1:${brokerPort}`, '--timeout-ms', '500'),
+    ]);
+    for (const probe of probes) expect(probe.code).not.toBe(0);
     expect(existsSync(join(dir.path, 'data2', 'coordinator'))).toBe(true);
+    expect(existsSync(join(dir.path, 'data2', 'broker'))).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
 import { type KeyValue, KvClient } from '@strand/client';
 import { ErrorCode, InvalidRequestError, StrandError } from '@strand/wire';
-import { intFlag, type Parsed } from './args.js';
+import { intFlag, need, type Parsed } from './args.js';
 import { show, table } from './format.js';
 
 const kvJson = (kv: KeyValue) => ({
@@ -11,11 +11,6 @@ const kvJson = (kv: KeyValue) => ({
   version: kv.version,
   lease: kv.lease,
 });
-
-function need(args: string[], count: number, usage: string): string[] {
-  if (args.length !== count) throw new InvalidRequestError(`usage: ${usage}`);
-  return args;
-}
 
 export const KV_USAGE = `strand kv put KEY VALUE [--lease ID]
 strand kv get KEY [--consistency linearizable|stale]

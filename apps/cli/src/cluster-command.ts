@@ -1,0 +1,97 @@
+import { Admin, type ClusterDescription, type TopicDescription } from '@strand/client';
+import { clientOptions, need, type Parsed } from './args.js';
+import { table } from './format.js';
+
+export interface TopicHealth {
+  name: string;
+  partitions: number;
+  /** Partitions that have a leader. */
+  withLeader: number;
+  /** Partitions without a leader (unreadable, unwritable). */
+  offline: number;
+  /** Partitions whose ISR is smaller than their replica set. */
+  underReplicated: number;
+  /** How many partitions of the topic each broker leads. */
+  leadersByBroker: Record<string, number>;
+}
+
+export function topicHealth(t: TopicDescription): TopicHealth {
+  const leadersByBroker: Record<string, number> = {};
+  let withLeader = 0;
+  let underReplicated = 0;
+  for (const p of t.partitions) {
+    if (p.leader >= 0) {
+      withLeader += 1;
+      leadersByBroker[p.leader] = (leadersByBroker[p.leader] ?? 0) + 1;
+    }
+    if (p.isr.length < p.replicas.length) underReplicated += 1;
+  }
+  return {
+    name: t.name,
+    partitions: t.partitions.length,
+    withLeader,
+    offline: t.partitions.length - withLeader,
+    underReplicated,
+    leadersByBroker,
+  };
+}
+
+function clusterText(c: ClusterDescription, topics: TopicHealth[]): string {
+  return [
+    `controller ${c.controllerId < 0 ? 'none' : c.controllerId}`,
+    '',
+    'Brokers',
+    table(
+      [...c.brokers]
+        .sort((a, b) => a.id - b.id)
+        .map((b) => ({
+          id: b.id,
+          address: b.address,
+          state: b.fenced ? 'fenced' : 'alive',
+          epoch: b.epoch,
+        })),
+    ),
+    '',
+    'Coordinators',
+    table(
+      [...c.coordinators]
+        .sort((a, b) => a.id - b.id)
+        .map((x) => ({ id: x.id, address: x.address, leader: x.isLeader ? '*' : '' })),
+    ),
+    '',
+    'Topics',
+    table(
+      topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions,
+        leaders: Object.entries(t.leadersByBroker)
+          .map(([b, n]) => `${b}:${n}`)
+          .join(','),
+        offline: t.offline,
+        'under-replicated': t.underReplicated,
+      })),
+    ),
+  ].join('\n');
+}
+
+/** `strand cluster`: brokers, coordinators, the controller and partition leadership per topic. */
+export async function runCluster(p: Parsed, out: (line: string) => void): Promise<void> {
+  need(p.command.slice(1), 0, 'strand cluster [--json]');
+  const admin = new Admin(clientOptions(p));
+  try {
+    const [cluster, topics] = await Promise.all([admin.describeCluster(), admin.listTopics()]);
+    const health = topics.map(topicHealth).sort((a, b) => a.name.localeCompare(b.name));
+    out(
+      p.global.json
+        ? JSON.stringify({
+            controllerId: cluster.controllerId,
+            brokers: cluster.brokers,
+            coordinators: cluster.coordinators,
+            topics: health,
+          })
+        : clusterText(cluster, health),
+    );
+  } finally {
+    await admin.close();
+  }
+}
