@@ -1,0 +1,33 @@
+/** One system under test in the topic benchmark: Strand or a peer, already started. */
+export interface TopicTarget {
+  readonly name: string;
+  /** One line on how it runs (version, durability settings, client), for the report. */
+  readonly describe: string;
+  /** Creates an empty topic (a stream) named `topic`. */
+  createTopic(topic: string): Promise<void>;
+  /**
+   * Produces `count` records holding `value` as fast as the client takes them and resolves once
+   * every one is acknowledged; stops issuing new ones after `deadline` (performance.now()) and
+   * returns how many were produced.
+   */
+  produce(topic: string, value: Buffer, count: number, deadline: number): Promise<number>;
+  /**
+   * Reads the topic from its beginning until `count` records were seen (or `deadline`);
+   * returns the records and the value bytes seen.
+   */
+  consume(
+    topic: string,
+    count: number,
+    deadline: number,
+  ): Promise<{ records: number; bytes: number }>;
+  /** A one-record-at-a-time sender for the latency run: each promise resolves on the ack. */
+  sender(
+    topic: string,
+    value: Buffer,
+  ): Promise<{ send(): Promise<unknown>; close(): Promise<void> }>;
+  /** Releases clients and stops the processes this target started. */
+  close(): Promise<void>;
+}
+
+/** A system that could not run here, with the reason. */
+export class Skipped extends Error {}
