@@ -12,7 +12,7 @@ import { envNumber, MiB } from './util.js';
  * Environment: STRAND_BENCH_TOPIC_RECORDS (records of 100 B, default 2,000,000; 1 KiB runs use a
  * quarter), STRAND_BENCH_TOPIC_RECORDS_1K, STRAND_BENCH_TOPIC_LATENCY_SECONDS (3),
  * STRAND_BENCH_TOPIC_TICK_MS (1), STRAND_BENCH_TOPIC_MAX_SECONDS (per phase cap, 30),
- * STRAND_BENCH_TOPIC_SYSTEMS (comma list among strand,redis,nats; default all),
+ * STRAND_BENCH_TOPIC_SYSTEMS (comma list among strand,strand-send,redis,nats; default all),
  * STRAND_BENCH_TOPIC_PARTITIONS (Strand, 1).
  */
 
@@ -40,6 +40,10 @@ interface Row {
 
 const SYSTEMS: { key: string; start: () => Promise<TopicTarget> }[] = [
   { key: 'strand', start: async () => (await import('./peers/strand.js')).startStrand() },
+  {
+    key: 'strand-send',
+    start: async () => (await import('./peers/strand.js')).startStrand('send'),
+  },
   { key: 'redis', start: async () => (await import('./peers/redis.js')).startRedis() },
   { key: 'nats', start: async () => (await import('./peers/nats.js')).startNats() },
 ];
@@ -96,6 +100,10 @@ async function runCase(
     `  ${target.name} ${c.label}: consumed ${got.records} in ${ms.toFixed(0)} ms = ${fmtRate(row.consumeRate)} rec/s, ${row.consumeMiB.toFixed(1)} MiB/s`,
   );
 
+  if (!target.sender) {
+    if (notes.length > 0) row.note = notes.join('; ');
+    return row;
+  }
   const latTopic = `bench-lat-${c.bytes}-${run}`;
   await target.createTopic(latTopic);
   const sender = await target.sender(latTopic, value);
@@ -158,7 +166,7 @@ export default async function topicsBench(): Promise<void> {
   const latencySeconds = envNumber('STRAND_BENCH_TOPIC_LATENCY_SECONDS', 3);
   const tickMs = envNumber('STRAND_BENCH_TOPIC_TICK_MS', 1);
   const maxMs = envNumber('STRAND_BENCH_TOPIC_MAX_SECONDS', 30) * 1000;
-  const wanted = (process.env.STRAND_BENCH_TOPIC_SYSTEMS ?? 'strand,redis,nats')
+  const wanted = (process.env.STRAND_BENCH_TOPIC_SYSTEMS ?? 'strand,strand-send,redis,nats')
     .split(',')
     .map((s) => s.trim().toLowerCase());
   const cases: SizeCase[] = [
@@ -247,13 +255,15 @@ export default async function topicsBench(): Promise<void> {
       const s = find('Strand', c.label);
       const p = find(peer, c.label);
       if (!s || !p) continue;
+      // Latency is timed per record: the send() row's.
+      const l = find('Strand send()', c.label) ?? s;
       ratioRows.push([
         `Strand / ${peer}`,
         c.label,
         ratio(s.produceRate, p.produceRate),
         ratio(s.consumeRate, p.consumeRate),
-        ratio(p.p50, s.p50),
-        ratio(p.p99, s.p99),
+        ratio(p.p50, l.p50),
+        ratio(p.p99, l.p99),
       ]);
     }
   }

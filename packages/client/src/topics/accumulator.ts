@@ -145,10 +145,24 @@ export class Accumulator {
     for (const q of [...this.openQueues]) this.seal(q);
   }
 
+  /** Holds room for records not yet appended (waiting for their topic's metadata). */
+  reserve(bytes: number): void {
+    this.buffered += bytes;
+  }
+
+  unreserve(bytes: number): void {
+    this.buffered -= bytes;
+    this.wakeWriters();
+  }
+
   /** A batch is done (acked or failed): its bytes leave the buffer. */
   release(b: ProducerBatch): void {
     this.incomplete.delete(b);
     this.buffered -= b.bytes;
+    this.wakeWriters();
+  }
+
+  private wakeWriters(): void {
     if (this.writable && this.writableWaiters.length > 0) {
       const waiters = this.writableWaiters;
       this.writableWaiters = [];

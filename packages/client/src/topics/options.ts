@@ -23,7 +23,7 @@ export interface ProducerOptions extends ClientOptions {
   lingerMs?: number;
   /** Per-partition batch, default 256 KiB. */
   batchBytes?: number;
-  /** Total unsent + unacked bytes before back-pressure, default 64 MiB. */
+  /** Total unsent + unacked bytes before back-pressure, default 16 MiB. */
   bufferBytes?: number;
   /** How long send() waits for buffer room, default 60_000, then TimeoutError. */
   maxBlockMs?: number;
@@ -95,7 +95,7 @@ const ProducerSchema = z.object({
     .int()
     .min(1024)
     .max(2 ** 40)
-    .default(64 * 1024 * 1024),
+    .default(16 * 1024 * 1024),
   maxBlockMs: ms().default(60_000),
   compression: z.enum(['none', 'gzip', 'snappy', 'lz4', 'zstd']).default('none'),
   partitioner: z

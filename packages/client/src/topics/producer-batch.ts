@@ -16,6 +16,8 @@ export class ProducerBatch {
   done = false;
   /** Each record's timestamp, in append order. */
   readonly timestamps: number[] = [];
+  /** Indexes of the records that asked for `promise.then(metadata)`, in the order they asked. */
+  private readonly expecting: number[] = [];
   private answered = 0;
   readonly promise: Promise<number>;
   private resolveFn!: (baseOffset: number) => void;
@@ -44,7 +46,7 @@ export class ProducerBatch {
    * hundreds of thousands of records in flight, per-record garbage is what limits throughput.
    */
   readonly metadata = (baseOffset: number): RecordMetadata => {
-    const i = this.answered++;
+    const i = this.expecting[this.answered++]!;
     return {
       topic: this.topic,
       partition: this.partition,
@@ -52,6 +54,21 @@ export class ProducerBatch {
       timestamp: this.timestamps[i]!,
     };
   };
+
+  /** Record `index`'s promise is `promise.then(metadata)`, registered right after this call. */
+  expect(index: number): void {
+    this.expecting.push(index);
+  }
+
+  /** The metadata of record `index` (for callers that await the batch itself). */
+  recordMetadata(baseOffset: number, index: number): RecordMetadata {
+    return {
+      topic: this.topic,
+      partition: this.partition,
+      offset: baseOffset < 0 ? -1 : baseOffset + index,
+      timestamp: this.timestamps[index]!,
+    };
+  }
 
   /** baseOffset of the first record; -1 when unknown (acks=0). */
   resolve(baseOffset: number): void {

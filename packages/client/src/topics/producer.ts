@@ -17,14 +17,24 @@ import {
   sleep,
 } from './options.js';
 import { makePartitioner, type Partitioner } from './partitioner.js';
+import type { ProducerBatch } from './producer-batch.js';
 import { Sender } from './sender.js';
 import type { ProducerRecord, RecordMetadata } from './types.js';
 
 interface Waiting {
   record: ProducerRecord;
+  /** Bytes held in the buffer for it while it waits for its topic's metadata. */
+  reserved?: number;
   resolve: (m: Promise<RecordMetadata>) => void;
   reject: (err: Error) => void;
   deadline: number;
+}
+
+/** About what a record takes in the buffer, before it is encoded. */
+function estimateBytes(r: ProducerRecord): number {
+  const len = (b: unknown) =>
+    typeof b === 'string' ? b.length : ((b as Buffer | null)?.length ?? 0);
+  return 16 + len(r.key) + len(r.value);
 }
 
 /** A topic never seen gets this long to show up in the metadata (it may be propagating). */
@@ -94,8 +104,41 @@ export class Producer {
     return this.sendNow(record);
   }
 
+  /**
+   * Sends many records and resolves with their metadata in order, or rejects with the first
+   * failure. When the buffer has room and every topic is known, the records go straight into
+   * their batches with no promise per record (the fast path for high rates); a call that
+   * starts with room appends all of its records, so keep calls to a few thousand records.
+   */
   sendBatch(records: ProducerRecord[]): Promise<RecordMetadata[]> {
-    return Promise.all(records.map((r) => this.send(r)));
+    if (!this.writable || !records.every((r) => (this.topics.get(r.topic)?.numPartitions ?? 0) > 0))
+      return Promise.all(records.map((r) => this.send(r)));
+    const placed: { batch: ProducerBatch; index: number }[] = [];
+    const batches = new Set<ProducerBatch>();
+    try {
+      for (const record of records) {
+        const t = this.topics.get(record.topic)!;
+        const problem = recordProblem(record, t.numPartitions);
+        if (problem) throw problem;
+        const p = record.partition ?? this.partitioner.choose(record, t.numPartitions, t.slot);
+        const b = this.acc.append(
+          t.queues[p]!,
+          record.timestamp ?? Date.now(),
+          record.key,
+          record.value,
+          record.headers,
+        );
+        placed.push({ batch: b, index: b.count - 1 });
+        batches.add(b);
+      }
+    } catch (err) {
+      // Records appended before the bad one are sent; the caller learns of the bad one.
+      return Promise.reject(err);
+    }
+    const bases = new Map<ProducerBatch, number>();
+    return Promise.all(
+      [...batches].map((b) => b.promise.then((base) => void bases.set(b, base))),
+    ).then(() => placed.map(({ batch, index }) => batch.recordMetadata(bases.get(batch)!, index)));
   }
 
   /** False while the buffer is full (a send() would wait). */
@@ -143,6 +186,7 @@ export class Producer {
       const p = record.partition ?? this.partitioner.choose(record, t.numPartitions, t.slot);
       const timestamp = record.timestamp ?? Date.now();
       const b = this.acc.append(t.queues[p]!, timestamp, record.key, record.value, record.headers);
+      b.expect(b.count - 1);
       return b.promise.then(b.metadata);
     } catch (err) {
       return Promise.reject(err);
@@ -171,7 +215,11 @@ export class Producer {
           this.waiting.set(name, list);
           this.loadTopic(state).catch(() => {});
         }
-        list.push({ record, resolve, reject, deadline: 0 });
+        // Waiting records hold buffer room too: a loop of sends to a new topic must meet
+        // back-pressure before its metadata arrives, not pile up without bound.
+        const reserved = estimateBytes(record);
+        this.acc.reserve(reserved);
+        list.push({ record, resolve, reject, deadline: 0, reserved });
       }),
     );
   }
@@ -203,6 +251,7 @@ export class Producer {
   private takeWaiting(name: string): Waiting[] {
     const list = this.waiting.get(name) ?? [];
     this.waiting.delete(name);
+    for (const w of list) this.acc.unreserve(w.reserved ?? 0);
     return list;
   }
 

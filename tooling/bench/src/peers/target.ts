@@ -20,8 +20,11 @@ export interface TopicTarget {
     count: number,
     deadline: number,
   ): Promise<{ records: number; bytes: number }>;
-  /** A one-record-at-a-time sender for the latency run: each promise resolves on the ack. */
-  sender(
+  /**
+   * A one-record-at-a-time sender for the latency run: each promise resolves on the ack.
+   * Absent when the target's produce path has no per-record acknowledgement to time.
+   */
+  sender?(
     topic: string,
     value: Buffer,
   ): Promise<{ send(): Promise<unknown>; close(): Promise<void> }>;
