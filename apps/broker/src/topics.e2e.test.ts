@@ -141,6 +141,27 @@ describe('topics on 1 coordinator + 3 brokers, through the SDK', () => {
     firstRead = reads[0]!;
   });
 
+  it('send() and sendBatch() into one batch each learn their own offsets', async () => {
+    await admin.createTopic({ name: 'mixed', partitions: 1 });
+    const producer = new Producer({ bootstrap: cluster.bootstrap, lingerMs: 50 });
+    await producer.send({ topic: 'mixed', value: 'warm' });
+    const singles = [producer.send({ topic: 'mixed', value: 's0' })];
+    const batch = producer.sendBatch(
+      Array.from({ length: 5 }, (_, i) => ({ topic: 'mixed', value: `b${i}` })),
+    );
+    singles.push(producer.send({ topic: 'mixed', value: 's1' }));
+    const sent = [...(await Promise.all(singles)), ...(await batch)];
+    await producer.close();
+    const c = consumer();
+    await c.assignTopic('mixed', 'beginning');
+    const byOffset = new Map((await readN(c, 8)).map((r) => [r.offset, r.value!.toString()]));
+    await c.close();
+    const values = ['s0', 's1', 'b0', 'b1', 'b2', 'b3', 'b4'];
+    sent.forEach((m, i) => {
+      expect(byOffset.get(m.offset)).toBe(values[i]);
+    });
+  });
+
   it('seeks and re-reads the same records, as often as asked', async () => {
     const tp: TopicPartition = { topic: 'events', partition: 0 };
     const original = firstRead.filter((r) => r.partition === 0);

@@ -81,3 +81,19 @@ describe('Producer back-pressure', () => {
     expect(woke).toBe(false);
   });
 });
+
+describe('Producer back-pressure before the metadata arrives', () => {
+  it('counts records waiting for their topic against the buffer, and frees the room when they fail', async () => {
+    // Regression: records waiting for metadata once took no room, so a send loop to a new
+    // topic queued every record (and its promise) before meeting any back-pressure.
+    const p = new Producer({ ...nowhere, bufferBytes: 4096, deliveryTimeoutMs: 200 });
+    const sends: Promise<unknown>[] = [];
+    while (p.writable && sends.length < 1000)
+      sends.push(p.send({ topic: 't', value: Buffer.alloc(100) }));
+    expect(sends.length).toBeLessThan(100);
+    expect(p.writable).toBe(false);
+    await Promise.allSettled(sends);
+    expect(p.writable).toBe(true);
+    await p.close();
+  });
+});
