@@ -9,7 +9,7 @@ describe('options', () => {
       acks: -1,
       lingerMs: 5,
       batchBytes: 256 * 1024,
-      bufferBytes: 64 * 1024 * 1024,
+      bufferBytes: 16 * 1024 * 1024,
       maxBlockMs: 60_000,
       compression: 'none',
       partitioner: 'default',
