@@ -29,6 +29,8 @@ export class BrokerPool {
         // Fetch answers hold up to maxBytes of records; produce requests whole batches.
         'grpc.max_receive_message_length': -1,
         'grpc.max_send_message_length': -1,
+        // Fetch answers are megabytes: a 64 KiB HTTP/2 window would cost a round trip per 64 KiB.
+        'grpc-node.flow_control_window': 16 * 1024 * 1024,
         'grpc.initial_reconnect_backoff_ms': 100,
         'grpc.max_reconnect_backoff_ms': 1000,
         'grpc.keepalive_time_ms': 30_000,

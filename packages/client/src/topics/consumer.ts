@@ -32,6 +32,11 @@ interface Assigned {
   taken: number;
   /** Where the next fetch starts once `buffered` is used up. */
   fetchNext: number;
+  /**
+   * The next chunk, fetched while the application still works through `buffered`: one fetch
+   * ahead keeps a round trip to the broker off the application's path.
+   */
+  ahead: { records: ConsumerRecord[]; next: number } | undefined;
   retryAt: number;
   failures: number;
 }
@@ -237,9 +242,12 @@ export class Consumer {
       for (let i = 0; i < count; i++) out.push(s.buffered[s.taken + i]!);
       s.taken += count;
       if (s.taken >= s.buffered.length) {
-        s.buffered = [];
+        const ahead = s.ahead;
+        s.ahead = undefined;
+        s.buffered = ahead?.records ?? [];
         s.taken = 0;
-        s.position = s.fetchNext;
+        s.fetchNext = ahead?.next ?? s.fetchNext;
+        s.position = s.buffered[0]?.offset ?? s.fetchNext;
       } else {
         s.position = s.buffered[s.taken]!.offset;
       }
@@ -254,7 +262,7 @@ export class Consumer {
     const byAddress = new Map<string, Assigned[]>();
     const refresh = new Set<string>();
     for (const s of this.assigned.values()) {
-      if (s.paused || s.fetching || s.position === undefined || s.buffered.length > 0) continue;
+      if (s.paused || s.fetching || s.position === undefined || s.ahead) continue;
       if (s.retryAt > now) continue;
       const address = this.metadata.leaderAddress(s.topic, s.partition);
       if (!address) {
@@ -274,7 +282,11 @@ export class Consumer {
   }
 
   private fetchFrom(address: string, states: Assigned[], maxWaitMs: number): void {
-    const sent = states.map((s) => ({ s, epoch: s.epoch, offset: s.position! }));
+    const sent = states.map((s) => ({
+      s,
+      epoch: s.epoch,
+      offset: s.buffered.length > 0 ? s.fetchNext : s.position!,
+    }));
     for (const s of states) s.fetching = true;
     const req = {
       max_wait_ms: Math.min(this.opts.maxWaitMs, maxWaitMs),
@@ -331,6 +343,12 @@ export class Consumer {
   }
 
   private absorb(s: Assigned, offset: number, r: RawFetchPartitionResult): void {
+    const prefetch = s.buffered.length > 0;
+    if (isError(r.error) && prefetch) {
+      // A fetch ahead failed: the records in hand come first; the fetch is retried after.
+      s.retryAt = Date.now() + backoffMs(this.opts.retryBackoffMs, s.failures++);
+      return;
+    }
     if (isError(r.error)) {
       const e = fromErrorFields(r.error);
       s.failures++;
@@ -351,6 +369,10 @@ export class Consumer {
     s.failures = 0;
     try {
       const { records, next } = recordsFrom(s.topic, s.partition, r.records, offset);
+      if (prefetch) {
+        s.ahead = { records, next };
+        return;
+      }
       s.buffered = records;
       s.taken = 0;
       s.fetchNext = next;
@@ -392,6 +414,7 @@ function newState(topic: string, partition: number): Assigned {
     buffered: [],
     taken: 0,
     fetchNext: 0,
+    ahead: undefined,
     retryAt: 0,
     failures: 0,
   };
@@ -401,5 +424,6 @@ function moveTo(s: Assigned, offset: number): void {
   s.position = offset;
   s.epoch++;
   s.buffered = [];
+  s.ahead = undefined;
   s.taken = 0;
 }
