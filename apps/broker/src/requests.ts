@@ -1,4 +1,3 @@
-import { InvalidRequestError } from '@strand/wire';
 import { z } from 'zod';
 
 // Decoded protobuf requests, validated before anything touches a log.
@@ -44,12 +43,3 @@ export const ListOffsetsRequest = z.object({
 });
 
 export const MetadataRequest = z.object({ topics: z.array(z.string()).default([]) });
-
-export function parse<T extends z.ZodTypeAny>(schema: T, value: unknown): z.infer<T> {
-  const r = schema.safeParse(value);
-  if (!r.success) {
-    const i = r.error.issues[0];
-    throw new InvalidRequestError(`${i?.path.join('.') || 'request'}: ${i?.message ?? 'invalid'}`);
-  }
-  return r.data;
-}

@@ -5,36 +5,17 @@ import {
   effectiveTopicConfigs,
   MetaKeys,
   type PartitionRecord,
+  parseRequest,
   TimeoutError,
   type TopicRecord,
   toErrorFields,
-  toGrpcError,
   UnknownTopicError,
+  unaryHandler,
 } from '@strand/wire';
 import type { ControllerClient } from './controller-client.js';
 import type { DataPlane } from './data-plane.js';
 import type { MetadataCache } from './metadata.js';
-import {
-  FetchRequest,
-  ListOffsetsRequest,
-  MetadataRequest,
-  ProduceRequest,
-  parse,
-} from './requests.js';
-
-type Handler = (call: { request: unknown }, cb: grpc.sendUnaryData<unknown>) => void;
-
-/** Runs a handler; any error (typed or not) goes back as a gRPC status, never a crash. */
-function unary(fn: (req: unknown) => unknown): Handler {
-  return (call, cb) => {
-    Promise.resolve()
-      .then(() => fn(call.request))
-      .then(
-        (res) => cb(null, res),
-        (err: unknown) => cb(toGrpcError(err)),
-      );
-  };
-}
+import { FetchRequest, ListOffsetsRequest, MetadataRequest, ProduceRequest } from './requests.js';
 
 export interface BrokerServiceDeps {
   brokerId: number;
@@ -72,7 +53,7 @@ export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): 
   const { data, meta, kv, controller } = deps;
 
   const produce = async (raw: unknown) => {
-    const req = parse(ProduceRequest, raw);
+    const req = parseRequest(ProduceRequest, raw);
     return { id: req.id, partitions: await data.produce(req) };
   };
 
@@ -99,7 +80,7 @@ export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): 
   };
 
   server.addService(brokerService('Broker').service, {
-    Produce: unary(produce),
+    Produce: unaryHandler(produce),
     ProduceStream: (call: grpc.ServerDuplexStream<{ id?: number; acks?: number }, unknown>) => {
       call.on('data', (raw: { id?: number; acks?: number }) => {
         produce(raw).then(
@@ -115,9 +96,11 @@ export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): 
       call.on('end', () => call.end());
       call.on('error', () => undefined);
     },
-    Fetch: unary(async (raw) => ({ partitions: await data.fetch(parse(FetchRequest, raw)) })),
-    ListOffsets: unary(async (raw) => {
-      const req = parse(ListOffsetsRequest, raw);
+    Fetch: unaryHandler(async (raw) => ({
+      partitions: await data.fetch(parseRequest(FetchRequest, raw)),
+    })),
+    ListOffsets: unaryHandler(async (raw) => {
+      const req = parseRequest(ListOffsetsRequest, raw);
       const partitions = await Promise.all(
         req.partitions.map(async (p) => {
           try {
@@ -138,8 +121,8 @@ export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): 
       );
       return { partitions };
     }),
-    Metadata: unary(async (raw) => {
-      const req = parse(MetadataRequest, raw);
+    Metadata: unaryHandler(async (raw) => {
+      const req = parseRequest(MetadataRequest, raw);
       await catchUp(req.topics);
       const names = req.topics.length > 0 ? req.topics : [...meta.topics.keys()].sort();
       return {
@@ -158,9 +141,11 @@ export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): 
         revision: meta.revision,
       };
     }),
-    CreateTopic: unary((raw) => forward('CreateTopic', raw)),
-    AlterTopic: unary((raw) => forward('AlterTopic', raw)),
-    DeleteTopic: unary((raw) => forward('DeleteTopic', raw)),
-    DescribeCluster: unary((raw) => controller.call('DescribeCluster', raw ?? {}, { attempts: 4 })),
+    CreateTopic: unaryHandler((raw) => forward('CreateTopic', raw)),
+    AlterTopic: unaryHandler((raw) => forward('AlterTopic', raw)),
+    DeleteTopic: unaryHandler((raw) => forward('DeleteTopic', raw)),
+    DescribeCluster: unaryHandler((raw) =>
+      controller.call('DescribeCluster', raw ?? {}, { attempts: 4 }),
+    ),
   });
 }

@@ -1,5 +1,5 @@
 import { type KvCommand, type KvOp, prefixEnd } from '@strand/kv';
-import { InvalidRequestError } from '@strand/wire';
+import { parseRequest } from '@strand/wire';
 import { z } from 'zod';
 
 // Decoded protobuf requests, validated before anything touches the store.
@@ -67,15 +67,6 @@ export const CompactRequest = z.object({
   revision: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
 });
 
-export function parse<T extends z.ZodTypeAny>(schema: T, value: unknown): z.infer<T> {
-  const r = schema.safeParse(value);
-  if (!r.success) {
-    const i = r.error.issues[0];
-    throw new InvalidRequestError(`${i?.path.join('.') || 'request'}: ${i?.message ?? 'invalid'}`);
-  }
-  return r.data;
-}
-
 /** The end of a range request: `range_end`, the prefix's end, or none (a single key). */
 export function rangeEnd(r: {
   key: Buffer;
@@ -89,12 +80,12 @@ export function rangeEnd(r: {
 function toOp(op: z.infer<typeof RequestOp>): KvOp {
   switch (op.request) {
     case 'range': {
-      const r = parse(RangeRequest, op.range);
+      const r = parseRequest(RangeRequest, op.range);
       const end = rangeEnd(r);
       return { t: 'get', key: r.key, ...(end ? { end } : {}), limit: r.limit };
     }
     case 'put': {
-      const p = parse(PutRequest, op.put);
+      const p = parseRequest(PutRequest, op.put);
       return {
         t: 'put',
         key: p.key,
@@ -104,7 +95,7 @@ function toOp(op: z.infer<typeof RequestOp>): KvOp {
       };
     }
     case 'delete_range': {
-      const d = parse(DeleteRangeRequest, op.delete_range);
+      const d = parseRequest(DeleteRangeRequest, op.delete_range);
       const end = rangeEnd(d);
       return { t: 'del', key: d.key, ...(end ? { end } : {}), prevKv: d.prev_kv };
     }

@@ -12,10 +12,12 @@ import {
   ErrorCode,
   InvalidRequestError,
   kvService,
+  parseRequest,
   StrandError,
   toErrorFields,
   toGrpcError,
   UnavailableError,
+  unaryHandler,
 } from '@strand/wire';
 import {
   CompactRequest,
@@ -23,7 +25,6 @@ import {
   LeaseGrantRequest,
   LeaseIdRequest,
   PutRequest,
-  parse,
   RangeRequest,
   rangeEnd,
   TxnRequest,
@@ -32,21 +33,6 @@ import {
 } from './requests.js';
 
 type StreamRequest = { id: number; request?: string } & Record<string, unknown>;
-
-type Unary = (
-  call: grpc.ServerUnaryCall<unknown, unknown>,
-  cb: grpc.sendUnaryData<unknown>,
-) => void;
-
-/** Runs a handler; any error (typed or not) goes back as a gRPC status, never a crash. */
-function unary(fn: (req: unknown) => Promise<unknown>): Unary {
-  return (call, cb) => {
-    fn(call.request).then(
-      (res) => cb(null, res),
-      (err: unknown) => cb(toGrpcError(err)),
-    );
-  };
-}
 
 const kvOut = (kv: KeyValue) => ({
   key: kv.key,
@@ -99,13 +85,13 @@ export function createServer(node: KvNode): grpc.Server {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
   const kv = {
     Range: async (raw: unknown) => {
-      const r = parse(RangeRequest, raw);
+      const r = parseRequest(RangeRequest, raw);
       await read(r.consistency);
       const out = node.sm.range(r.key, rangeEnd(r), r.limit);
       return { header: header(), kvs: out.kvs.map(kvOut), count: out.count, more: out.more };
     },
     Put: async (raw: unknown) => {
-      const p = parse(PutRequest, raw);
+      const p = parseRequest(PutRequest, raw);
       const r = await propose({
         t: 'put',
         key: p.key,
@@ -116,7 +102,7 @@ export function createServer(node: KvNode): grpc.Server {
       return { header: header(), prev_kv: r.t === 'put' && r.prevKv ? kvOut(r.prevKv) : null };
     },
     DeleteRange: async (raw: unknown) => {
-      const d = parse(DeleteRangeRequest, raw);
+      const d = parseRequest(DeleteRangeRequest, raw);
       const end = rangeEnd(d);
       const r = await propose({ t: 'del', key: d.key, ...(end ? { end } : {}), prevKv: d.prev_kv });
       return r.t === 'del'
@@ -124,7 +110,7 @@ export function createServer(node: KvNode): grpc.Server {
         : { header: header() };
     },
     Txn: async (raw: unknown) => {
-      const r = await propose(toTxn(parse(TxnRequest, raw)));
+      const r = await propose(toTxn(parseRequest(TxnRequest, raw)));
       if (r.t !== 'txn') throw new InvalidRequestError('unexpected result');
       return { header: header(), succeeded: r.succeeded, responses: r.responses.map(resultOut) };
     },
@@ -136,12 +122,12 @@ export function createServer(node: KvNode): grpc.Server {
     txn: kv.Txn,
   } as const;
   server.addService(kvService('KV').service, {
-    Range: unary(kv.Range),
-    Put: unary(kv.Put),
-    DeleteRange: unary(kv.DeleteRange),
-    Txn: unary(kv.Txn),
-    Compact: unary(async (raw) => {
-      await propose({ t: 'compact', revision: parse(CompactRequest, raw).revision });
+    Range: unaryHandler(kv.Range),
+    Put: unaryHandler(kv.Put),
+    DeleteRange: unaryHandler(kv.DeleteRange),
+    Txn: unaryHandler(kv.Txn),
+    Compact: unaryHandler(async (raw) => {
+      await propose({ t: 'compact', revision: parseRequest(CompactRequest, raw).revision });
       return { header: header() };
     }),
     Stream: (call: grpc.ServerDuplexStream<{ requests: StreamRequest[] }, unknown>) => {
@@ -180,9 +166,9 @@ export function createServer(node: KvNode): grpc.Server {
         cancel?.();
         call.emit('error', toGrpcError(err));
       };
-      let w: ReturnType<typeof parse<typeof WatchRequest>>;
+      let w: ReturnType<typeof parseRequest<typeof WatchRequest>>;
       try {
-        w = parse(WatchRequest, call.request);
+        w = parseRequest(WatchRequest, call.request);
       } catch (err) {
         fail(err);
         return;
@@ -217,22 +203,22 @@ export function createServer(node: KvNode): grpc.Server {
     },
   });
   server.addService(kvService('Lease').service, {
-    LeaseGrant: unary(async (raw) => {
-      const g = parse(LeaseGrantRequest, raw);
+    LeaseGrant: unaryHandler(async (raw) => {
+      const g = parseRequest(LeaseGrantRequest, raw);
       const lease = await node.leaseGrant(g.ttl_ms, g.id);
       return { header: header(), id: lease.id, ttl_ms: lease.ttlMs };
     }),
-    LeaseRevoke: unary(async (raw) => {
-      await propose({ t: 'leaseRevoke', id: parse(LeaseIdRequest, raw).id });
+    LeaseRevoke: unaryHandler(async (raw) => {
+      await propose({ t: 'leaseRevoke', id: parseRequest(LeaseIdRequest, raw).id });
       return { header: header() };
     }),
-    LeaseKeepAlive: unary(async (raw) => {
-      const lease = node.leaseKeepAlive(parse(LeaseIdRequest, raw).id);
+    LeaseKeepAlive: unaryHandler(async (raw) => {
+      const lease = node.leaseKeepAlive(parseRequest(LeaseIdRequest, raw).id);
       return { header: header(), id: lease.id, ttl_ms: lease.ttlMs };
     }),
   });
   server.addService(kvService('Cluster').service, {
-    Members: unary(async () => {
+    Members: unaryHandler(async () => {
       const s = node.status();
       return {
         header: header(),

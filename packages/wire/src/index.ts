@@ -10,6 +10,7 @@ export * from './batch/header.js';
 export * from './batch/codec.js';
 export type { RawRecord, RecordHeader } from './batch/records.js';
 export { DEFAULT_MAX_DECOMPRESSED } from './compression/codecs.js';
+export { varintSize, writeVarint } from './batch/varint.js';
 
 // The KV store's key record, shared by the state machine and the SDK
 export type { KeyValue } from './kv/key-value.js';
@@ -33,6 +34,7 @@ export {
   toErrorFields,
   toGrpcError,
 } from './rpc/errors.js';
+export { parseRequest, type UnaryHandler, unaryHandler } from './rpc/serve.js';
 
 // Topics: names, per-topic configs (Kafka's names and defaults), the metadata records in the KV store
 export * from './topic/topic-config.js';

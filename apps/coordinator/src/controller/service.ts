@@ -5,11 +5,11 @@ import {
   brokerService,
   effectiveTopicConfigs,
   type PartitionRecord,
+  parseRequest,
   type TopicRecord,
-  toGrpcError,
+  unaryHandler,
 } from '@strand/wire';
 import { z } from 'zod';
-import { parse } from '../requests.js';
 import type { Controller, TopicChange } from './controller.js';
 
 const u32 = z
@@ -65,19 +65,6 @@ const changeOut = (c: TopicChange) => ({
   topic: topicInfo(c.topic, c.partitions),
 });
 
-type Handler = (call: { request: unknown }, cb: grpc.sendUnaryData<unknown>) => void;
-
-function unary(fn: (req: unknown) => unknown): Handler {
-  return (call, cb) => {
-    Promise.resolve()
-      .then(() => fn(call.request))
-      .then(
-        (res) => cb(null, res),
-        (err: unknown) => cb(toGrpcError(err)),
-      );
-  };
-}
-
 /** The controller's gRPC face; every request is validated before the controller sees it. */
 export function addControllerService(
   server: grpc.Server,
@@ -85,8 +72,8 @@ export function addControllerService(
   node: KvNode,
 ): void {
   server.addService(brokerService('Controller').service, {
-    RegisterBroker: unary(async (raw) => {
-      const r = parse(RegisterBroker, raw);
+    RegisterBroker: unaryHandler(async (raw) => {
+      const r = parseRequest(RegisterBroker, raw);
       const b = await controller.registerBroker(r.id, r.address, r.incarnation);
       return {
         epoch: b.epoch,
@@ -94,12 +81,12 @@ export function addControllerService(
         session_timeout_ms: controller.opts.sessionTimeoutMs,
       };
     }),
-    Heartbeat: unary((raw) => {
-      const h = parse(Heartbeat, raw);
+    Heartbeat: unaryHandler((raw) => {
+      const h = parseRequest(Heartbeat, raw);
       return { fenced: !controller.heartbeat(h.id, h.epoch) };
     }),
-    CreateTopic: unary(async (raw) => {
-      const c = parse(CreateTopic, raw);
+    CreateTopic: unaryHandler(async (raw) => {
+      const c = parseRequest(CreateTopic, raw);
       return changeOut(
         await controller.createTopic({
           name: c.name,
@@ -109,12 +96,12 @@ export function addControllerService(
         }),
       );
     }),
-    DeleteTopic: unary(async (raw) => {
-      const { revision } = await controller.deleteTopic(parse(DeleteTopic, raw).name);
+    DeleteTopic: unaryHandler(async (raw) => {
+      const { revision } = await controller.deleteTopic(parseRequest(DeleteTopic, raw).name);
       return { revision };
     }),
-    AlterTopic: unary(async (raw) => {
-      const a = parse(AlterTopic, raw);
+    AlterTopic: unaryHandler(async (raw) => {
+      const a = parseRequest(AlterTopic, raw);
       return changeOut(
         await controller.alterTopic(a.name, {
           set: a.set_configs,
@@ -123,7 +110,7 @@ export function addControllerService(
         }),
       );
     }),
-    DescribeCluster: unary(() => {
+    DescribeCluster: unaryHandler(() => {
       const s = node.status();
       return {
         brokers: controller.brokers().map(brokerInfo),

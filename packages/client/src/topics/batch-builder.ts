@@ -1,43 +1,15 @@
-import { BATCH_HEADER_SIZE, type Bytes, InvalidRequestError, writeBatchHeader } from '@strand/wire';
+import {
+  BATCH_HEADER_SIZE,
+  type Bytes,
+  InvalidRequestError,
+  varintSize,
+  writeBatchHeader,
+  writeVarint,
+} from '@strand/wire';
 
 export type RecordHeaders = Record<string, Bytes> | { key: string; value: Bytes | null }[];
 
 const INITIAL_CAPACITY = 16 * 1024;
-const INT30 = 0x40000000;
-
-function varintSize(n: number): number {
-  if (n > -INT30 && n < INT30) {
-    const z = ((n << 1) ^ (n >> 31)) >>> 0;
-    return z < 0x80 ? 1 : z < 0x4000 ? 2 : z < 0x200000 ? 3 : z < 0x10000000 ? 4 : 5;
-  }
-  let z = n >= 0 ? n * 2 : -n * 2 - 1;
-  let size = 1;
-  while (z >= 128) {
-    z = Math.floor(z / 128);
-    size += 1;
-  }
-  return size;
-}
-
-function writeVarint(buf: Buffer, pos: number, n: number): number {
-  if (n > -INT30 && n < INT30) {
-    let z = ((n << 1) ^ (n >> 31)) >>> 0;
-    while (z >= 0x80) {
-      buf[pos++] = (z & 0x7f) | 0x80;
-      z >>>= 7;
-    }
-    buf[pos++] = z;
-    return pos;
-  }
-  let z = n >= 0 ? n * 2 : -n * 2 - 1;
-  while (z >= 128) {
-    buf[pos++] = (z % 128) | 0x80;
-    z = Math.floor(z / 128);
-  }
-  buf[pos++] = z;
-  return pos;
-}
-
 const lengthOf = (b: Bytes): number => (typeof b === 'string' ? Buffer.byteLength(b) : b.length);
 
 /** Size of a length-prefixed byte field (-1 length for null). */

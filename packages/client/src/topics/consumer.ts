@@ -14,6 +14,7 @@ import {
   backoffMs,
   type ConsumerOptions,
   consumerOptions,
+  RETRIABLE_CODES,
   type ResolvedConsumerOptions,
 } from './options.js';
 import type { ConsumerRecord, StartFrom, TopicPartition } from './types.js';
@@ -40,15 +41,6 @@ interface Assigned {
   retryAt: number;
   failures: number;
 }
-
-const RETRIABLE = new Set<string>([
-  ErrorCode.NotLeader,
-  ErrorCode.UnknownTopic,
-  ErrorCode.UnknownPartition,
-  ErrorCode.LogClosed,
-  ErrorCode.Unavailable,
-  ErrorCode.Timeout,
-]);
 
 /**
  * Reads assigned partitions from their leaders (no consumer groups): one long-polling Fetch
@@ -358,7 +350,7 @@ export class Consumer {
         } else {
           s.position = undefined; // resetPositions() picks it up
         }
-      } else if (RETRIABLE.has(e.code) || e.retriable) {
+      } else if (RETRIABLE_CODES.has(e.code) || e.retriable) {
         s.retryAt = Date.now() + backoffMs(this.opts.retryBackoffMs, s.failures - 1);
         this.metadata.refresh([s.topic]).catch(() => {});
       } else {

@@ -1,7 +1,7 @@
-import { ErrorCode, fromErrorFields, type StrandError, UnavailableError } from '@strand/wire';
+import { fromErrorFields, type StrandError, UnavailableError } from '@strand/wire';
 import type { BrokerPool } from './broker-pool.js';
 import type { MetadataCache } from './metadata-cache.js';
-import { backoffMs, sleep } from './options.js';
+import { backoffMs, RETRIABLE_CODES, sleep } from './options.js';
 import type { TopicPartition } from './types.js';
 import { isError, type RawListOffsetsResult } from './wire-types.js';
 
@@ -16,15 +16,6 @@ export interface ListOffsetsContext {
 }
 
 export const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
-
-const RETRIABLE = new Set<string>([
-  ErrorCode.NotLeader,
-  ErrorCode.UnknownTopic,
-  ErrorCode.UnknownPartition,
-  ErrorCode.LogClosed,
-  ErrorCode.Unavailable,
-  ErrorCode.Timeout,
-]);
 
 /**
  * Offsets of partitions per `spec`, each asked of its leader (one request per broker),
@@ -84,13 +75,13 @@ export async function listOffsets(
             const e = r?.error
               ? fromErrorFields(r.error)
               : new UnavailableError(`no offsets for ${tp.topic}-${tp.partition}`);
-            if (!RETRIABLE.has(e.code)) throw e;
+            if (!RETRIABLE_CODES.has(e.code)) throw e;
             last = e;
             again.push(tp);
           }
         } catch (err) {
           const e = err as StrandError;
-          if (!e.retriable && !RETRIABLE.has(e.code)) throw e;
+          if (!e.retriable && !RETRIABLE_CODES.has(e.code)) throw e;
           last = e;
           again.push(...list.filter((tp) => !out.has(tpKey(tp.topic, tp.partition))));
         }

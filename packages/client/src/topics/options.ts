@@ -1,4 +1,4 @@
-import { InvalidConfigError } from '@strand/wire';
+import { ErrorCode, InvalidConfigError } from '@strand/wire';
 import { z } from 'zod';
 import type { PartitionerFn } from './types.js';
 
@@ -147,3 +147,16 @@ export function backoffMs(base: number, attempt: number): number {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Answers that mean "try again later, maybe elsewhere": leadership moved, a broker is down,
+ * or metadata is still propagating. Producer, Consumer and Admin all retry these.
+ */
+export const RETRIABLE_CODES: ReadonlySet<string> = new Set<string>([
+  ErrorCode.NotLeader,
+  ErrorCode.Unavailable,
+  ErrorCode.Timeout,
+  ErrorCode.UnknownTopic,
+  ErrorCode.UnknownPartition,
+  ErrorCode.LogClosed,
+]);

@@ -45,15 +45,8 @@ export class ProducerBatch {
    * each call its record. One function per batch instead of a closure per record: with
    * hundreds of thousands of records in flight, per-record garbage is what limits throughput.
    */
-  readonly metadata = (baseOffset: number): RecordMetadata => {
-    const i = this.expecting[this.answered++]!;
-    return {
-      topic: this.topic,
-      partition: this.partition,
-      offset: baseOffset < 0 ? -1 : baseOffset + i,
-      timestamp: this.timestamps[i]!,
-    };
-  };
+  readonly metadata = (baseOffset: number): RecordMetadata =>
+    this.recordMetadata(baseOffset, this.expecting[this.answered++]!);
 
   /** Record `index`'s promise is `promise.then(metadata)`, registered right after this call. */
   expect(index: number): void {

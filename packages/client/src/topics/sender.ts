@@ -8,7 +8,7 @@ import {
 import type { Accumulator, PartitionQueue } from './accumulator.js';
 import type { BrokerPool } from './broker-pool.js';
 import type { MetadataCache } from './metadata-cache.js';
-import { backoffMs } from './options.js';
+import { backoffMs, RETRIABLE_CODES } from './options.js';
 import { type ProduceRequest, ProduceStream } from './produce-stream.js';
 import type { ProducerBatch } from './producer-batch.js';
 import { isError, type RawProducePartitionResult, type RawProduceResponse } from './wire-types.js';
@@ -27,16 +27,6 @@ export interface SenderOptions {
  * below that (a single larger batch still goes, alone).
  */
 const MAX_REQUEST_BYTES = 4 * 1024 * 1024 - 64 * 1024;
-
-/** Answers that mean "try again later, maybe elsewhere": metadata may still be propagating. */
-const RETRIABLE_CODES = new Set<string>([
-  ErrorCode.NotLeader,
-  ErrorCode.Unavailable,
-  ErrorCode.Timeout,
-  ErrorCode.UnknownTopic,
-  ErrorCode.UnknownPartition,
-  ErrorCode.LogClosed,
-]);
 
 interface Sent {
   q: PartitionQueue;

@@ -2,8 +2,15 @@ import { CorruptBatchError } from '../errors/errors.js';
 
 const TWO_POW_53 = 2 ** 53;
 
+const INT30 = 0x40000000;
+
 /** Number of bytes the zigzag varint encoding of `n` takes. */
 export function varintSize(n: number): number {
+  // Small values (nearly all lengths and deltas) in 32-bit arithmetic, the rest exactly.
+  if (n > -INT30 && n < INT30) {
+    const z = ((n << 1) ^ (n >> 31)) >>> 0;
+    return z < 0x80 ? 1 : z < 0x4000 ? 2 : z < 0x200000 ? 3 : z < 0x10000000 ? 4 : 5;
+  }
   let z = n >= 0 ? n * 2 : -n * 2 - 1;
   let size = 1;
   while (z >= 128) {
@@ -15,6 +22,15 @@ export function varintSize(n: number): number {
 
 /** Writes the zigzag varint of a safe integer at `pos`; returns the position after it. */
 export function writeVarint(buf: Buffer, pos: number, n: number): number {
+  if (n > -INT30 && n < INT30) {
+    let z = ((n << 1) ^ (n >> 31)) >>> 0;
+    while (z >= 0x80) {
+      buf[pos++] = (z & 0x7f) | 0x80;
+      z >>>= 7;
+    }
+    buf[pos++] = z;
+    return pos;
+  }
   let z = n >= 0 ? n * 2 : -n * 2 - 1;
   while (z >= 128) {
     buf[pos++] = (z % 128) | 0x80;
