@@ -18,10 +18,12 @@ export type { KeyValue } from './kv/key-value.js';
 // Kafka's default partitioner (murmur2)
 export * from './partition/murmur2.js';
 
-// gRPC: the KV/Cluster/Raft protos (loaded at run time) and the one error <-> status mapping
+// gRPC: the KV/Cluster/Raft, broker and group protos (loaded at run time) and the one error <-> status mapping
 export {
   type BrokerServiceName,
   brokerService,
+  type GroupServiceName,
+  groupService,
   kvService,
   PROTO_DIR,
   type ServiceName,
@@ -39,3 +41,6 @@ export { parseRequest, type UnaryHandler, unaryHandler } from './rpc/serve.js';
 // Topics: names, per-topic configs (Kafka's names and defaults), the metadata records in the KV store
 export * from './topic/topic-config.js';
 export * from './topic/metadata.js';
+
+// Consumer groups: group ids, their records and committed offsets in the KV store
+export * from './group/group-keys.js';

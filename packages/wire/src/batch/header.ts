@@ -157,6 +157,24 @@ export function setPartitionLeaderEpoch(buf: Buffer, epoch: number, pos = 0): vo
 }
 
 /**
+ * Sets an idempotent producer's id, epoch and first sequence in the batch at `pos` and
+ * recomputes its CRC (those fields lie inside it). Done once, before a batch is first sent.
+ */
+export function stampProducer(
+  buf: Buffer,
+  producerId: number,
+  producerEpoch: number,
+  baseSequence: number,
+  pos = 0,
+): void {
+  buf.writeBigInt64BE(BigInt(producerId), pos + Offsets.producerId);
+  buf.writeInt16BE(producerEpoch, pos + Offsets.producerEpoch);
+  buf.writeInt32BE(baseSequence, pos + Offsets.baseSequence);
+  const batchLength = buf.readInt32BE(pos + Offsets.batchLength);
+  buf.writeUInt32BE(computeBatchCrc(buf, pos, batchLength), pos + Offsets.crc);
+}
+
+/**
  * Splits a buffer holding one or more whole batches into header views, validating each
  * header and (when `checkCrc`) each CRC. Throws on the first bad batch or trailing bytes.
  */

@@ -14,6 +14,10 @@ export const ErrorCode = {
   TopicExists: 'TOPIC_EXISTS',
   InvalidReplicationFactor: 'INVALID_REPLICATION_FACTOR',
   StaleBrokerEpoch: 'STALE_BROKER_EPOCH',
+  NotEnoughReplicas: 'NOT_ENOUGH_REPLICAS',
+  FencedLeaderEpoch: 'FENCED_LEADER_EPOCH',
+  OutOfOrderSequence: 'OUT_OF_ORDER_SEQUENCE',
+  ProducerFenced: 'PRODUCER_FENCED',
   NotLeader: 'NOT_LEADER',
   Unavailable: 'UNAVAILABLE',
   Timeout: 'TIMEOUT',
@@ -21,6 +25,12 @@ export const ErrorCode = {
   Compacted: 'COMPACTED',
   StorageFull: 'STORAGE_FULL',
   LogClosed: 'LOG_CLOSED',
+  UnknownGroup: 'UNKNOWN_GROUP',
+  UnknownMemberId: 'UNKNOWN_MEMBER_ID',
+  StaleGeneration: 'STALE_GENERATION',
+  RebalanceInProgress: 'REBALANCE_IN_PROGRESS',
+  GroupNotEmpty: 'GROUP_NOT_EMPTY',
+  NoCommittedOffset: 'NO_COMMITTED_OFFSET',
   Internal: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -165,6 +175,79 @@ export class StaleBrokerEpochError extends StrandError {
   }
 }
 
+/** acks=all cannot be met: the ISR is smaller than min.insync.replicas (or shrank while waiting). */
+export class NotEnoughReplicasError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.NotEnoughReplicas, message, true);
+  }
+}
+
+/** A replica or leader spoke with a leader epoch that is not the partition's current one. */
+export class FencedLeaderEpochError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.FencedLeaderEpoch, message, true);
+  }
+}
+
+/** An idempotent producer's batch does not follow the last sequence the leader has. */
+export class OutOfOrderSequenceError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.OutOfOrderSequence, message, true);
+  }
+}
+
+/** A newer epoch of this producer id exists: this producer must stop. */
+export class ProducerFencedError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.ProducerFenced, message);
+  }
+}
+
+/** A group that has neither members nor committed offsets. */
+export class UnknownGroupError extends StrandError {
+  constructor(
+    readonly group: string,
+    message = `unknown group "${group}"`,
+  ) {
+    super(ErrorCode.UnknownGroup, message);
+  }
+}
+
+/** The member id is not (or no longer) in the group, e.g. its session expired: join again. */
+export class UnknownMemberIdError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.UnknownMemberId, message);
+  }
+}
+
+/** A request carried a generation the group has left behind (a zombie member's commit). */
+export class StaleGenerationError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.StaleGeneration, message);
+  }
+}
+
+/** The group is rebalancing: the member must join again before it heartbeats or syncs. */
+export class RebalanceInProgressError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.RebalanceInProgress, message, true);
+  }
+}
+
+/** Resetting offsets or deleting a group needs a group without active members. */
+export class GroupNotEmptyError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.GroupNotEmpty, message);
+  }
+}
+
+/** A group consumer found no committed offset and `autoOffsetReset` is 'error'. */
+export class NoCommittedOffsetError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.NoCommittedOffset, message);
+  }
+}
+
 /** Rebuilds the typed error a server meant from its code and message (clients use this). */
 export function errorFromCode(code: string, message: string): StrandError {
   switch (code) {
@@ -188,8 +271,28 @@ export function errorFromCode(code: string, message: string): StrandError {
       return new InvalidReplicationFactorError(message);
     case ErrorCode.StaleBrokerEpoch:
       return new StaleBrokerEpochError(message);
+    case ErrorCode.NotEnoughReplicas:
+      return new NotEnoughReplicasError(message);
+    case ErrorCode.FencedLeaderEpoch:
+      return new FencedLeaderEpochError(message);
+    case ErrorCode.OutOfOrderSequence:
+      return new OutOfOrderSequenceError(message);
+    case ErrorCode.ProducerFenced:
+      return new ProducerFencedError(message);
     case ErrorCode.LogClosed:
       return new StrandError(ErrorCode.LogClosed, message, true);
+    case ErrorCode.UnknownGroup:
+      return new UnknownGroupError('', message);
+    case ErrorCode.UnknownMemberId:
+      return new UnknownMemberIdError(message);
+    case ErrorCode.StaleGeneration:
+      return new StaleGenerationError(message);
+    case ErrorCode.RebalanceInProgress:
+      return new RebalanceInProgressError(message);
+    case ErrorCode.GroupNotEmpty:
+      return new GroupNotEmptyError(message);
+    case ErrorCode.NoCommittedOffset:
+      return new NoCommittedOffsetError(message);
     default:
       return new StrandError(code as ErrorCode, message);
   }

@@ -50,3 +50,17 @@ export function brokerService(name: BrokerServiceName): grpc.ServiceClientConstr
     .v1 as grpc.GrpcObject;
   return pkg[name] as grpc.ServiceClientConstructor;
 }
+
+let groupCached: grpc.GrpcObject | undefined;
+
+export type GroupServiceName = 'GroupCoordinator';
+
+/** The consumer group protos (group.proto), loaded like the others. */
+export function groupService(name: GroupServiceName): grpc.ServiceClientConstructor {
+  groupCached ??= grpc.loadPackageDefinition(
+    protoLoader.loadSync(join(PROTO_DIR, 'group.proto'), LOADER_OPTIONS),
+  );
+  const pkg = ((groupCached.strand as grpc.GrpcObject).group as grpc.GrpcObject)
+    .v1 as grpc.GrpcObject;
+  return pkg[name] as grpc.ServiceClientConstructor;
+}

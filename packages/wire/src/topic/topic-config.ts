@@ -38,6 +38,10 @@ const TOPIC_CONFIGS = {
   'segment.ms': { schema: intString(1), default: '604800000' },
   'max.message.bytes': { schema: intString(64, 64 * 1024 * 1024), default: '1048588' },
   'min.insync.replicas': { schema: intString(1, 16), default: '1' },
+  'unclean.leader.election.enable': {
+    schema: z.enum(['true', 'false'], { message: 'must be true or false' }),
+    default: 'false',
+  },
   'cleanup.policy': {
     schema: z.enum(['delete'], {
       message: 'only "delete" is supported (log compaction is not implemented)',
@@ -56,6 +60,8 @@ export interface TopicConfig {
   segmentMs: number;
   maxMessageBytes: number;
   minInsyncReplicas: number;
+  /** Elect an out-of-sync replica when no in-sync one is alive: available, but loses records. */
+  uncleanLeaderElection: boolean;
   cleanupPolicy: 'delete';
 }
 
@@ -96,6 +102,7 @@ export function topicConfig(overrides: Record<string, string>): TopicConfig {
     segmentMs: Number(all['segment.ms']),
     maxMessageBytes: Number(all['max.message.bytes']),
     minInsyncReplicas: Number(all['min.insync.replicas']),
+    uncleanLeaderElection: all['unclean.leader.election.enable'] === 'true',
     cleanupPolicy: 'delete',
   };
 }
