@@ -146,6 +146,22 @@ describe('PartitionLog', () => {
     await again.close();
   });
 
+  it('resets to an empty log starting at a given offset, and stays there across a restart', async () => {
+    const log = await PartitionLog.open(dir(), { segmentBytes: 1024 });
+    for (let i = 0; i < 10; i++) await log.append(simpleBatch(2, 200, 1000 + i));
+    await log.resetTo(500);
+    expect(log.logStartOffset).toBe(500);
+    expect(log.logEndOffset).toBe(500);
+    checkInvariant(log);
+    await expect(log.read(10, 1 << 20)).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
+    expect((await log.append(simpleBatch(1, 10, 5000))).baseOffset).toBe(500);
+    await log.close();
+    const again = await PartitionLog.open(log.dir, { segmentBytes: 1024 });
+    expect([again.logStartOffset, again.logEndOffset]).toEqual([500, 501]);
+    expect(offsetsOf((await again.read(500, 1 << 20)).records)).toEqual([500]);
+    await again.close();
+  });
+
   it('keeps flushed <= written <= end under every durability policy', async () => {
     const policies: LogConfigInput['durability'][] = [
       { mode: 'always' },

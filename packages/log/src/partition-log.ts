@@ -341,6 +341,23 @@ export class PartitionLog {
     });
   }
 
+  /**
+   * Empties the log and starts it again at `offset` (a follower whose leader no longer has
+   * the records it would fetch next).
+   */
+  resetTo(offset: number): Promise<void> {
+    return this.writeLock.run(async () => {
+      this.ensureOpen();
+      if (!Number.isSafeInteger(offset) || offset < 0)
+        throw new InvalidRequestError(`cannot reset a log to offset ${offset}`);
+      for (const s of this.segments) await s.remove();
+      this.segments = [await this.newSegment(offset)];
+      this.startOffset = this.end = this.written = this.flushed = offset;
+      this.recoveryPoint = offset;
+      await this.saveCheckpoint();
+    });
+  }
+
   /** Moves the log start forward (Kafka's deleteRecords); whole segments below it go later. */
   advanceLogStart(offset: number): Promise<void> {
     return this.writeLock.run(async () => {
