@@ -6,6 +6,7 @@ import {
   checkTopicName,
   decodeRecord,
   encodeRecord,
+  FencedLeaderEpochError,
   InvalidReplicationFactorError,
   InvalidRequestError,
   MAX_PARTITIONS,
@@ -13,11 +14,14 @@ import {
   NotLeaderError,
   type PartitionRecord,
   PartitionRecordSchema,
+  StaleBrokerEpochError,
   TOPIC_CONFIG_NAMES,
   TopicExistsError,
   type TopicRecord,
   TopicRecordSchema,
+  topicConfig,
   UnavailableError,
+  UnknownPartitionError,
   UnknownTopicError,
 } from '@strand/wire';
 import { newPartition, placeReplicas, reconcilePartition } from './placement.js';
@@ -41,6 +45,8 @@ interface Stored<T> {
   record: T;
   modRevision: number;
 }
+
+const PRODUCER_IDS = '/strand/producer-ids';
 
 /** Partition updates per Raft entry when many partitions change at once. */
 const UPDATES_PER_TXN = 200;
@@ -217,6 +223,77 @@ export class Controller {
     });
   }
 
+  /**
+   * A partition leader changes the ISR (it shrinks when followers fall behind, grows when they
+   * catch up). Compare-and-set: only the current leader, at the current leader epoch and
+   * partition epoch, with a live broker epoch, may do it; a deposed leader's request fails.
+   */
+  alterPartition(req: {
+    brokerId: number;
+    brokerEpoch: number;
+    topic: string;
+    partition: number;
+    leaderEpoch: number;
+    partitionEpoch: number;
+    newIsr: number[];
+  }): Promise<PartitionRecord> {
+    return this.serial(async () => {
+      await this.ready();
+      const broker = this.broker(req.brokerId)?.record;
+      if (!broker || broker.fenced || broker.epoch !== req.brokerEpoch)
+        throw new StaleBrokerEpochError(
+          `broker ${req.brokerId} epoch ${req.brokerEpoch} is not the registered, live one`,
+        );
+      const stored = this.list(
+        MetaKeys.partition(req.topic, req.partition),
+        PartitionRecordSchema,
+        true,
+      )[0];
+      if (!stored) throw new UnknownPartitionError(req.topic, req.partition);
+      const cur = stored.record;
+      if (cur.leader !== req.brokerId || cur.leaderEpoch !== req.leaderEpoch)
+        throw new FencedLeaderEpochError(
+          `${req.topic}-${req.partition} is led by ${cur.leader} at epoch ${cur.leaderEpoch}, not ${req.brokerId} at ${req.leaderEpoch}`,
+        );
+      if (cur.partitionEpoch !== req.partitionEpoch)
+        throw new FencedLeaderEpochError(
+          `${req.topic}-${req.partition} is at partition epoch ${cur.partitionEpoch}, not ${req.partitionEpoch}`,
+        );
+      const live = new Set(this.liveBrokers());
+      const isr = cur.replicas.filter((b) => req.newIsr.includes(b));
+      if (isr.length !== new Set(req.newIsr).size || !isr.includes(cur.leader))
+        throw new InvalidRequestError(
+          `ISR [${req.newIsr}] must hold the leader and only replicas of [${cur.replicas}]`,
+        );
+      for (const b of isr)
+        if (!cur.isr.includes(b) && !live.has(b))
+          throw new InvalidRequestError(`broker ${b} is fenced and cannot join the ISR`);
+      const next: PartitionRecord = { ...cur, isr, partitionEpoch: cur.partitionEpoch + 1 };
+      await this.cas(
+        [{ key: MetaKeys.partition(cur.topic, cur.partition), modRevision: stored.modRevision }],
+        [putPartition(next)],
+        'the partition changed meanwhile; retry',
+      );
+      return next;
+    });
+  }
+
+  /** A new producer id for an idempotent producer (a counter in the KV store). */
+  initProducerId(): Promise<{ producerId: number; producerEpoch: number }> {
+    return this.serial(async () => {
+      await this.ready();
+      const key = Buffer.from(PRODUCER_IDS);
+      const kv = this.node.sm.range(key).kvs[0];
+      const producerId = kv ? Number(kv.value.toString()) : 1;
+      await this.cas(
+        [{ key: PRODUCER_IDS, modRevision: kv?.modRevision ?? 0 }],
+        [{ t: 'put', key, value: Buffer.from(String(producerId + 1)) }],
+        'producer ids raced; retry',
+      );
+      return { producerId, producerEpoch: 0 };
+    });
+  }
+
   topics(): TopicRecord[] {
     return this.list(MetaKeys.topics, TopicRecordSchema).map((s) => s.record);
   }
@@ -266,9 +343,15 @@ export class Controller {
 
   private async reconcile(): Promise<void> {
     const live = new Set(this.liveBrokers());
+    const unclean = new Map(
+      this.topics().map((t) => [t.name, topicConfig(t.configs).uncleanLeaderElection]),
+    );
     const changes: { stored: Stored<PartitionRecord>; next: PartitionRecord }[] = [];
     for (const stored of this.list('/strand/partitions/', PartitionRecordSchema)) {
-      const next = reconcilePartition(stored.record, live);
+      const next = reconcilePartition(stored.record, live, {
+        unclean: unclean.get(stored.record.topic) ?? false,
+        preferred: true,
+      });
       if (next !== stored.record) changes.push({ stored, next });
     }
     for (let i = 0; i < changes.length; i += UPDATES_PER_TXN) {

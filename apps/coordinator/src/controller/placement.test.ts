@@ -56,6 +56,27 @@ describe('reconcilePartition', () => {
     expect(back).toMatchObject({ leader: 1, isr: [1], leaderEpoch: 1, partitionEpoch: 2 });
   });
 
+  it('unclean election picks a live out-of-sync replica only when asked', () => {
+    const before = p({ isr: [1] });
+    expect(reconcilePartition(before, new Set([2, 3])).leader).toBe(NO_LEADER);
+    expect(reconcilePartition(before, new Set([2, 3]), { unclean: true })).toMatchObject({
+      leader: 2,
+      isr: [2],
+      leaderEpoch: 1,
+    });
+  });
+
+  it('hands leadership back to the preferred replica once it is live and in sync', () => {
+    const moved = p({ leader: 2, leaderEpoch: 3 });
+    expect(reconcilePartition(moved, new Set([1, 2, 3]))).toBe(moved);
+    expect(reconcilePartition(moved, new Set([1, 2, 3]), { preferred: true })).toMatchObject({
+      leader: 1,
+      leaderEpoch: 4,
+    });
+    const outOfSync = p({ leader: 2, isr: [2, 3] });
+    expect(reconcilePartition(outOfSync, new Set([1, 2, 3]), { preferred: true })).toBe(outOfSync);
+  });
+
   it('keeps its invariants for any live set: isr ⊆ replicas, leader ∈ isr or -1, epochs never fall', () => {
     fc.assert(
       fc.property(
@@ -63,8 +84,11 @@ describe('reconcilePartition', () => {
         fc.array(fc.subarray([1, 2, 3, 4]), { maxLength: 6 }),
         (isr, lives) => {
           let cur = p({ isr });
-          for (const live of lives) {
-            const next = reconcilePartition(cur, new Set(live));
+          for (const [i, live] of lives.entries()) {
+            const next = reconcilePartition(cur, new Set(live), {
+              unclean: i % 2 === 0,
+              preferred: i % 3 === 0,
+            });
             expect(next.isr.length).toBeGreaterThan(0);
             for (const b of next.isr) expect(next.replicas).toContain(b);
             if (next.leader !== NO_LEADER) expect(next.isr).toContain(next.leader);

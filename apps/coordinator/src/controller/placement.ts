@@ -41,22 +41,45 @@ export function newPartition(
   };
 }
 
+export interface ElectionOptions {
+  /** With no live in-sync replica, elect a live out-of-sync one (loses records). */
+  unclean?: boolean;
+  /** Move leadership back to the first replica once it is live and in sync. */
+  preferred?: boolean;
+}
+
 /**
  * The partition state the controller wants given which brokers are live:
  * - the ISR drops brokers that are not live, but never becomes empty (its last member stays,
  *   so a clean election can still pick the replica that has every acknowledged record);
  * - the leader stays while it is live and in the ISR; otherwise the first live ISR member in
- *   replica order leads (clean election only), or nobody (-1, the partition is offline);
+ *   replica order leads (clean election), or nobody (-1, the partition is offline) unless
+ *   `unclean` elects a live out-of-sync replica, which becomes the whole ISR;
+ * - with `preferred`, the first replica takes leadership back once it is live and in sync;
  * - a changed leader bumps the leader epoch, and any change bumps the partition epoch.
  * Returns the same object when nothing changes.
  */
-export function reconcilePartition(p: PartitionRecord, live: ReadonlySet<number>): PartitionRecord {
+export function reconcilePartition(
+  p: PartitionRecord,
+  live: ReadonlySet<number>,
+  opts: ElectionOptions = {},
+): PartitionRecord {
   const liveIsr = p.isr.filter((b) => live.has(b));
-  const isr = liveIsr.length > 0 ? liveIsr : p.isr;
+  let isr = liveIsr.length > 0 ? liveIsr : p.isr;
   let leader = p.leader;
   if (leader === NO_LEADER || !live.has(leader) || !isr.includes(leader)) {
     leader = p.replicas.find((b) => live.has(b) && isr.includes(b)) ?? NO_LEADER;
   }
+  if (leader === NO_LEADER && opts.unclean) {
+    const survivor = p.replicas.find((b) => live.has(b));
+    if (survivor !== undefined) {
+      leader = survivor;
+      isr = [survivor];
+    }
+  }
+  const preferred = p.replicas[0]!;
+  if (opts.preferred && leader !== preferred && live.has(preferred) && isr.includes(preferred))
+    leader = preferred;
   const isrChanged = isr.length !== p.isr.length || isr.some((b, i) => b !== p.isr[i]);
   if (leader === p.leader && !isrChanged) return p;
   return {

@@ -32,6 +32,15 @@ const CreateTopic = z.object({
   configs,
 });
 const DeleteTopic = z.object({ name: z.string() });
+const AlterPartition = z.object({
+  broker_id: u32.min(1),
+  broker_epoch: z.number().int().min(0),
+  topic: z.string().min(1),
+  partition: u32,
+  leader_epoch: u32,
+  partition_epoch: u32,
+  new_isr: z.array(u32.min(1)).min(1),
+});
 const AlterTopic = z.object({
   name: z.string(),
   set_configs: configs,
@@ -43,19 +52,23 @@ export function brokerInfo(b: BrokerRecord) {
   return { id: b.id, address: b.address, fenced: b.fenced, epoch: b.epoch };
 }
 
+export function partitionInfo(p: PartitionRecord) {
+  return {
+    partition: p.partition,
+    leader: p.leader,
+    leader_epoch: p.leaderEpoch,
+    partition_epoch: p.partitionEpoch,
+    replicas: p.replicas,
+    isr: p.isr,
+  };
+}
+
 export function topicInfo(t: TopicRecord, partitions: PartitionRecord[]) {
   return {
     name: t.name,
     id: t.id,
     replication_factor: t.replicationFactor,
-    partitions: partitions.map((p) => ({
-      partition: p.partition,
-      leader: p.leader,
-      leader_epoch: p.leaderEpoch,
-      partition_epoch: p.partitionEpoch,
-      replicas: p.replicas,
-      isr: p.isr,
-    })),
+    partitions: partitions.map(partitionInfo),
     configs: effectiveTopicConfigs(t.configs),
   };
 }
@@ -109,6 +122,23 @@ export function addControllerService(
           partitions: a.partitions,
         }),
       );
+    }),
+    AlterPartition: unaryHandler(async (raw) => {
+      const a = parseRequest(AlterPartition, raw);
+      const p = await controller.alterPartition({
+        brokerId: a.broker_id,
+        brokerEpoch: a.broker_epoch,
+        topic: a.topic,
+        partition: a.partition,
+        leaderEpoch: a.leader_epoch,
+        partitionEpoch: a.partition_epoch,
+        newIsr: a.new_isr,
+      });
+      return { partition: partitionInfo(p) };
+    }),
+    InitProducerId: unaryHandler(async () => {
+      const r = await controller.initProducerId();
+      return { producer_id: r.producerId, producer_epoch: r.producerEpoch };
     }),
     DescribeCluster: unaryHandler(() => {
       const s = node.status();
