@@ -11,6 +11,9 @@ export interface TopicCluster {
   brokers: Map<number, { address: string; proc: NodeProcess }>;
   bootstrap: string[];
   startBroker(id: number, extra?: string[]): Promise<NodeProcess>;
+  startCoordinator(id: number): Promise<NodeProcess>;
+  /** Where broker `id` keeps its partition logs. */
+  logDir(id: number): string;
   cleanup(): void;
 }
 
@@ -26,26 +29,26 @@ export async function startTopicCluster(
   for (const id of ids) addresses.set(id, `127.0.0.1:${await freePort()}`);
   const peers = ids.map((id) => `${id}=${addresses.get(id)}`).join(',');
   const coordinators = new Map<number, { address: string; proc: NodeProcess }>();
-  await Promise.all(
-    ids.map(async (id) => {
-      const proc = await registry.start(COORDINATOR_MAIN, {
-        name: `coordinator-${id}`,
-        args: [
-          '--id',
-          String(id),
-          '--listen',
-          addresses.get(id)!,
-          '--peers',
-          peers,
-          '--data',
-          join(dir.path, `coordinator-${id}`),
-          ...(opts.coordinatorArgs ?? []),
-        ],
-        readyLine: /listening on/,
-      });
-      coordinators.set(id, { address: addresses.get(id)!, proc });
-    }),
-  );
+  const startCoordinator = async (id: number) => {
+    const proc = await registry.start(COORDINATOR_MAIN, {
+      name: `coordinator-${id}`,
+      args: [
+        '--id',
+        String(id),
+        '--listen',
+        addresses.get(id)!,
+        '--peers',
+        peers,
+        '--data',
+        join(dir.path, `coordinator-${id}`),
+        ...(opts.coordinatorArgs ?? []),
+      ],
+      readyLine: /listening on/,
+    });
+    coordinators.set(id, { address: addresses.get(id)!, proc });
+    return proc;
+  };
+  await Promise.all(ids.map(startCoordinator));
   const coordinator = [...addresses.values()].join(',');
   const brokers = new Map<number, { address: string; proc: NodeProcess }>();
   const startBroker = async (id: number, extra: string[] = []) => {
@@ -76,6 +79,8 @@ export async function startTopicCluster(
     brokers,
     bootstrap: [...brokers.values()].map((b) => b.address),
     startBroker,
+    startCoordinator,
+    logDir: (id) => join(dir.path, `broker-${id}`, 'logs'),
     cleanup: dir.cleanup,
   };
 }

@@ -21,6 +21,8 @@ export const BrokerConfigSchema = z
     dataDir: z.string().min(1),
     /** How often closed segments are checked against retention. */
     retentionCheckMs: z.coerce.number().int().min(10).default(30_000),
+    /** A follower that has not caught up with its leader for this long leaves the ISR. */
+    replicaLagTimeMaxMs: z.coerce.number().int().min(100).max(600_000).default(10_000),
     /** Log durability: fsync every append, group commit on an interval, or leave it to the OS. */
     flush: z.enum(['always', 'interval', 'os']).default('interval'),
     flushIntervalMs: z.coerce.number().int().min(1).default(50),
@@ -49,7 +51,7 @@ export type BrokerConfig = z.infer<typeof BrokerConfigSchema> & { advertise: str
  * Config from (lowest to highest precedence) a JSON file (`--config`), the environment
  * (`STRAND_BROKER_ID`, `STRAND_LISTEN`, `STRAND_ADVERTISE`, `STRAND_COORDINATORS`,
  * `STRAND_DATA_DIR`) and flags (`--id --listen --advertise --coordinators --data
- * --retention-check-ms --flush --flush-interval-ms --max-request-bytes`).
+ * --retention-check-ms --flush --flush-interval-ms --max-request-bytes --replica-lag-time-max-ms`).
  */
 export function loadBrokerConfig(argv: string[], env: NodeJS.ProcessEnv): BrokerConfig {
   let flags: Record<string, string | boolean | undefined>;
@@ -67,6 +69,7 @@ export function loadBrokerConfig(argv: string[], env: NodeJS.ProcessEnv): Broker
         flush: { type: 'string' },
         'flush-interval-ms': { type: 'string' },
         'max-request-bytes': { type: 'string' },
+        'replica-lag-time-max-ms': { type: 'string' },
       },
       strict: true,
     }).values;
@@ -102,6 +105,7 @@ export function loadBrokerConfig(argv: string[], env: NodeJS.ProcessEnv): Broker
   set('flush', flags.flush);
   set('flushIntervalMs', flags['flush-interval-ms']);
   set('maxRequestBytes', flags['max-request-bytes']);
+  set('replicaLagTimeMaxMs', flags['replica-lag-time-max-ms']);
   const result = BrokerConfigSchema.safeParse(merged);
   if (!result.success) {
     const problems = result.error.issues.map(

@@ -1,12 +1,18 @@
 import {
+  type BatchHeader,
   batchSize,
   type ErrorFields,
+  FencedLeaderEpochError,
+  NotEnoughReplicasError,
+  NotLeaderError,
   OffsetOutOfRangeError,
+  OutOfOrderSequenceError,
   RecordTooLargeError,
   splitBatches,
   toErrorFields,
 } from '@strand/wire';
 import type { Hosted, Partitions } from './partitions.js';
+import type { Admission } from './replica/producer-state.js';
 import type { FetchRequest, ProduceRequest } from './requests.js';
 
 export interface ProducePartitionResult {
@@ -22,12 +28,14 @@ export interface FetchPartitionResult {
   partition: number;
   high_watermark: number;
   log_start_offset: number;
+  log_end_offset: number;
   records: Buffer;
   error?: ErrorFields;
 }
 
 const DEFAULT_PARTITION_BYTES = 1024 * 1024;
 const DEFAULT_FETCH_BYTES = 50 * 1024 * 1024;
+const DEFAULT_ACK_TIMEOUT_MS = 30_000;
 
 /**
  * Produce and fetch on the partitions this broker leads. The broker reads only batch
@@ -38,33 +46,88 @@ export class DataPlane {
   constructor(private readonly partitions: Partitions) {}
 
   produce(req: ProduceRequest): Promise<ProducePartitionResult[]> {
-    return Promise.all(req.partitions.map((p) => this.produceOne(p.topic, p.partition, p.records)));
+    return Promise.all(
+      req.partitions.map((p) =>
+        this.produceOne(
+          p.topic,
+          p.partition,
+          p.records,
+          req.acks,
+          req.timeout_ms || DEFAULT_ACK_TIMEOUT_MS,
+        ),
+      ),
+    );
   }
 
   private async produceOne(
     topic: string,
     partition: number,
     records: Buffer,
+    acks: number,
+    timeoutMs: number,
   ): Promise<ProducePartitionResult> {
     try {
       const h = await this.partitions.leaderWhenOpen(topic, partition);
       // Headers only (the log verifies CRCs once, on append).
-      for (const b of splitBatches(records, false)) {
+      const batches = splitBatches(records, false);
+      for (const b of batches) {
         const size = batchSize(b.header);
         if (size > h.config.maxMessageBytes)
           throw new RecordTooLargeError(size, h.config.maxMessageBytes);
       }
-      const r = await h.log.append(records, { leaderEpoch: h.leaderEpoch });
-      this.partitions.notifyAppend(h);
-      return {
-        topic,
-        partition,
-        base_offset: r.baseOffset,
-        log_start_offset: h.log.logStartOffset,
-      };
+      if (acks === -1 && h.isr.length < h.config.minInsyncReplicas)
+        throw new NotEnoughReplicasError(
+          `${topic}-${partition} has ${h.isr.length} in-sync replica(s) [${h.isr}], min.insync.replicas is ${h.config.minInsyncReplicas}`,
+        );
+      const duplicates = batches.map((b) => h.producers.duplicateOf(b.header));
+      const repeated = duplicates.filter((d) => d !== undefined).length;
+      let base: number;
+      let end: number;
+      if (repeated > 0) {
+        if (repeated !== batches.length)
+          throw new OutOfOrderSequenceError(
+            'a request mixes retried and new batches of a producer',
+          );
+        // A retry of batches this partition already has: the original offsets, nothing appended.
+        base = await duplicates[0]!;
+        end = base + batches.reduce((n, b) => n + b.header.lastOffsetDelta + 1, 0);
+      } else {
+        const admissions = this.admit(
+          h,
+          batches.map((b) => b.header),
+        );
+        const r = await h.log
+          .append(records, { leaderEpoch: h.leaderEpoch })
+          .catch((err: unknown) => {
+            for (const a of admissions) a?.failed();
+            throw err;
+          });
+        let next = r.baseOffset;
+        batches.forEach((b, i) => {
+          admissions[i]?.written(next);
+          next += b.header.lastOffsetDelta + 1;
+        });
+        this.partitions.leaderAppended(h);
+        base = r.baseOffset;
+        end = r.lastOffset + 1;
+      }
+      if (acks === -1) await this.partitions.waitForHighWatermark(h, end, timeoutMs);
+      return { topic, partition, base_offset: base, log_start_offset: h.log.logStartOffset };
     } catch (err) {
       return { topic, partition, base_offset: -1, log_start_offset: -1, error: toErrorFields(err) };
     }
+  }
+
+  /** Idempotence checks for every batch; if one is refused, none stays admitted. */
+  private admit(h: Hosted, headers: BatchHeader[]): (Admission | undefined)[] {
+    const out: (Admission | undefined)[] = [];
+    try {
+      for (const header of headers) out.push(h.producers.admit(header));
+    } catch (err) {
+      for (const a of out) a?.failed();
+      throw err;
+    }
+    return out;
   }
 
   /** Long-poll: answers once `min_bytes` are available, or after `max_wait_ms`. */
@@ -85,29 +148,54 @@ export class DataPlane {
     const out: FetchPartitionResult[] = [];
     for (const p of req.partitions) {
       const base = { topic: p.topic, partition: p.partition };
+      let h: Hosted | undefined;
       try {
-        const h = await this.partitions.leaderWhenOpen(p.topic, p.partition);
-        const hw = this.partitions.highWatermark(h);
+        h = await this.partitions.leaderWhenOpen(p.topic, p.partition);
+        if (req.replica_id > 0) this.checkReplica(h, req.replica_id, p.leader_epoch, p.offset);
         const start = h.log.logStartOffset;
-        if (p.offset < start || p.offset > hw) throw new OffsetOutOfRangeError(p.offset, start, hw);
+        const end = h.log.writtenOffset;
+        // Consumers read below the high watermark; followers copy everything written.
+        const upper = req.replica_id > 0 ? end : this.partitions.highWatermark(h);
+        if (p.offset < start || p.offset > end)
+          throw new OffsetOutOfRangeError(p.offset, start, end);
         let records: Buffer = Buffer.alloc(0);
-        if (budget > 0 && p.offset < hw) {
+        if (budget > 0 && p.offset < upper) {
           const max = Math.min(p.max_bytes || DEFAULT_PARTITION_BYTES, budget);
-          records = (await h.log.read(p.offset, max, { maxOffset: hw })).records;
+          records = (await h.log.read(p.offset, max, { maxOffset: upper })).records;
           budget -= records.length;
         }
-        out.push({ ...base, high_watermark: hw, log_start_offset: start, records });
+        out.push({ ...base, ...this.offsetsOf(h), records });
       } catch (err) {
-        out.push({
-          ...base,
-          high_watermark: -1,
-          log_start_offset: -1,
-          records: Buffer.alloc(0),
-          error: toErrorFields(err),
-        });
+        const at = h
+          ? this.offsetsOf(h)
+          : { high_watermark: -1, log_start_offset: -1, log_end_offset: -1 };
+        out.push({ ...base, ...at, records: Buffer.alloc(0), error: toErrorFields(err) });
       }
     }
     return out;
+  }
+
+  private offsetsOf(h: Hosted) {
+    return {
+      high_watermark: this.partitions.highWatermark(h),
+      log_start_offset: h.log.logStartOffset,
+      log_end_offset: h.log.writtenOffset,
+    };
+  }
+
+  /** A follower's fetch: it must follow this leader's epoch; its offset is its progress. */
+  private checkReplica(h: Hosted, replica: number, epoch: number, offset: number): void {
+    if (epoch < h.leaderEpoch)
+      throw new FencedLeaderEpochError(
+        `${h.topic}-${h.partition}: replica ${replica} follows epoch ${epoch}, the leader is at ${h.leaderEpoch}`,
+      );
+    if (epoch > h.leaderEpoch)
+      throw new NotLeaderError(
+        undefined,
+        undefined,
+        `${h.topic}-${h.partition}: epoch ${epoch} is newer than this leader's ${h.leaderEpoch}`,
+      );
+    this.partitions.replicaFetched(h, replica, offset);
   }
 
   private waitForData(req: FetchRequest, ms: number): Promise<void> {
@@ -147,5 +235,21 @@ export class DataPlane {
     return found === undefined || found >= hw
       ? { offset: hw, found: false, ...at }
       : { offset: Math.max(found, start), found: true, ...at };
+  }
+
+  /** Where `epoch` ends in this leader's log (a returning follower truncates to it). */
+  epochEnd(
+    topic: string,
+    partition: number,
+    epoch: number,
+    currentEpoch: number,
+  ): { leader_epoch: number; end_offset: number } {
+    const h = this.partitions.leader(topic, partition);
+    if (currentEpoch !== h.leaderEpoch)
+      throw new FencedLeaderEpochError(
+        `${topic}-${partition}: asked at epoch ${currentEpoch}, the leader is at ${h.leaderEpoch}`,
+      );
+    const r = h.epochs.endOf(epoch, h.log.writtenOffset);
+    return { leader_epoch: r.epoch, end_offset: r.endOffset };
   }
 }

@@ -11,6 +11,7 @@ import { DataPlane } from './data-plane.js';
 import { Membership } from './membership.js';
 import { MetadataCache } from './metadata.js';
 import { Partitions } from './partitions.js';
+import { PeerClients } from './replica/peer-clients.js';
 import { addBrokerService } from './service.js';
 
 const log = (line: string) => console.log(line);
@@ -37,8 +38,14 @@ async function main(): Promise<void> {
   const kv = new KvClient({ bootstrap: config.coordinators, timeoutMs: 5000 });
   const controller = new ControllerClient(config.coordinators);
   const meta = new MetadataCache(kv, log);
+  const peers = new PeerClients();
+  let membership: Membership | undefined;
   const partitions = new Partitions(logs, meta, {
     brokerId: config.id,
+    brokerEpoch: () => membership?.epoch ?? 0,
+    replicaLagMs: config.replicaLagTimeMaxMs,
+    controller,
+    peers,
     durability:
       config.flush === 'interval'
         ? { mode: 'interval', intervalMs: config.flushIntervalMs, bytes: 4 * 1024 * 1024 }
@@ -64,14 +71,16 @@ async function main(): Promise<void> {
       err ? reject(err) : resolve(p),
     ),
   );
-  const membership = new Membership(controller, config.id, config.advertise, log);
+  membership = new Membership(controller, config.id, config.advertise, log);
+  const member = membership;
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log(`broker ${config.id} stopping (${signal})`);
-    membership.stop();
+    member.stop();
+    peers.close();
     meta.stop();
     server.forceShutdown();
     await partitions.close();
@@ -83,7 +92,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 
   await meta.start();
-  await membership.start();
+  await member.start();
   meta.onChange(() => void partitions.sync());
   await partitions.sync();
   await partitions.removeOrphans();

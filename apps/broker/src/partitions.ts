@@ -4,37 +4,67 @@ import {
   type Durability,
   type LogConfigInput,
   type LogManager,
+  Mutex,
   type PartitionLog,
   partitionDirName,
 } from '@strand/log';
 import {
+  NO_LEADER,
   NotLeaderError,
   type PartitionRecord,
+  TimeoutError,
   type TopicConfig,
   topicConfig,
   UnknownPartitionError,
   UnknownTopicError,
 } from '@strand/wire';
+import type { ControllerClient } from './controller-client.js';
 import type { MetadataCache } from './metadata.js';
+import { LeaderEpochCache } from './replica/epoch-cache.js';
+import { type FollowerContext, follow } from './replica/follower.js';
+import { LeaderState } from './replica/leader-state.js';
+import type { PeerClients } from './replica/peer-clients.js';
+import { type ProducerStateTable, recoverProducers } from './replica/producer-state.js';
 
-/** A partition this broker hosts. */
+/** A partition replica this broker hosts, as leader or follower. */
 export interface Hosted {
   topic: string;
   partition: number;
   topicId: string;
   log: PartitionLog;
-  leaderEpoch: number;
-  leading: boolean;
   config: TopicConfig;
-  /** Fetches waiting for new data (long-poll). */
+  role: 'leader' | 'follower';
+  leader: number;
+  leaderEpoch: number;
+  partitionEpoch: number;
+  replicas: number[];
+  isr: number[];
+  /** Consumers read below it. Invariant: highWatermark <= log end. */
+  highWatermark: number;
+  epochs: LeaderEpochCache;
+  producers: ProducerStateTable;
+  /** Leader only. */
+  followers: LeaderState | undefined;
+  isrChangeInFlight: boolean;
+  closed: boolean;
+  /**
+   * Role changes and a follower's appends and truncations take turns: a replica that becomes
+   * leader must never see a late copy from its old leader land after its own appends.
+   */
+  readonly lock: Mutex;
+  /** Fetches (long-poll) and acks=all producers waiting for the log or the watermark to move. */
   readonly waiters: Set<() => void>;
 }
 
 export interface PartitionsOptions {
   brokerId: number;
+  brokerEpoch: () => number;
   durability: Durability;
   maxAppendBytes: number;
   retentionCheckMs: number;
+  replicaLagMs: number;
+  controller: ControllerClient;
+  peers: PeerClients;
   log: (line: string) => void;
 }
 
@@ -42,9 +72,9 @@ const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 const TOPIC_ID_FILE = 'topic.id';
 
 /**
- * The partitions this broker hosts, kept in step with the metadata: a partition whose record
- * names this broker as leader is opened and served; a deleted topic's logs are removed; a
- * partition led elsewhere is no longer served (its log stays for when it comes back).
+ * The partition replicas this broker hosts, kept in step with the metadata: every partition
+ * whose replicas include this broker is opened; where the record names this broker leader it
+ * serves produce and fetch, otherwise it follows the leader. A deleted topic's logs go.
  * Every partition directory remembers its topic id, so a topic deleted and re-created under
  * the same name while this broker was down never serves the old topic's records.
  */
@@ -52,14 +82,25 @@ export class Partitions {
   private readonly hosted = new Map<string, Hosted>();
   private syncing: Promise<void> = Promise.resolve();
   private pendingSync = false;
-  private readonly retentionTimer: NodeJS.Timeout;
+  private readonly timers: NodeJS.Timeout[];
+  private readonly follower: FollowerContext;
 
   constructor(
     private readonly logs: LogManager,
     private readonly meta: MetadataCache,
     private readonly opts: PartitionsOptions,
   ) {
-    this.retentionTimer = setInterval(() => void this.applyRetention(), opts.retentionCheckMs);
+    this.timers = [
+      setInterval(() => void this.applyRetention(), opts.retentionCheckMs),
+      setInterval(() => this.checkIsr(), Math.max(50, Math.floor(opts.replicaLagMs / 4))),
+    ];
+    this.follower = {
+      brokerId: opts.brokerId,
+      brokerEpoch: opts.brokerEpoch,
+      peers: opts.peers,
+      addressOf: (id) => this.meta.brokers.get(id)?.address,
+      log: opts.log,
+    };
   }
 
   /** Brings hosted partitions in line with the metadata; calls coalesce. */
@@ -78,7 +119,7 @@ export class Partitions {
   /** The hosted partition if this broker leads it; otherwise the typed error a client needs. */
   leader(topic: string, partition: number): Hosted {
     const h = this.hosted.get(key(topic, partition));
-    if (h?.leading) return h;
+    if (h?.role === 'leader' && !h.closed) return h;
     const t = this.meta.topics.get(topic);
     if (!t) throw new UnknownTopicError(topic);
     if (!Number.isInteger(partition) || partition < 0 || partition >= t.partitions)
@@ -96,18 +137,17 @@ export class Partitions {
 
   /**
    * Like leader(), but when the metadata names this broker leader of a partition it has not
-   * opened yet (the metadata just changed), waits for that to finish first.
+   * taken up yet (the metadata just changed), waits for that to finish first.
    */
   async leaderWhenOpen(topic: string, partition: number): Promise<Hosted> {
     const h = this.hosted.get(key(topic, partition));
-    if (h?.leading) return h;
+    if (h?.role === 'leader' && !h.closed) return h;
     if (this.meta.partition(topic, partition)?.leader === this.opts.brokerId) await this.sync();
     return this.leader(topic, partition);
   }
 
-  /** The high watermark: with one replica, everything written. */
   highWatermark(h: Hosted): number {
-    return h.log.writtenOffset;
+    return h.highWatermark;
   }
 
   notifyAppend(h: Hosted): void {
@@ -116,14 +156,60 @@ export class Partitions {
     for (const w of waiters) w();
   }
 
+  /** After the leader appended: with no follower in the ISR the watermark moves at once. */
+  leaderAppended(h: Hosted): void {
+    this.advance(h);
+    this.notifyAppend(h);
+  }
+
+  /** A follower fetched from `offset` at the leader's epoch: it holds everything below. */
+  replicaFetched(h: Hosted, replica: number, offset: number): void {
+    if (!h.followers || !h.replicas.includes(replica)) return;
+    h.followers.followerFetched(replica, offset, h.log.writtenOffset, Date.now());
+    this.advance(h);
+    if (
+      !h.isrChangeInFlight &&
+      h.followers.joiners(h.replicas, h.isr, h.log.writtenOffset).includes(replica)
+    )
+      this.changeIsr(h, [...h.isr, replica]);
+  }
+
+  /** Resolves once the high watermark passes `offset`; NotLeader if leadership is lost. */
+  waitForHighWatermark(h: Hosted, offset: number, timeoutMs: number): Promise<void> {
+    const epoch = h.leaderEpoch;
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (h.closed || h.role !== 'leader' || h.leaderEpoch !== epoch) {
+          clearTimeout(timer);
+          reject(
+            new NotLeaderError(
+              undefined,
+              undefined,
+              `lost leadership of ${h.topic}-${h.partition} while waiting for replicas`,
+            ),
+          );
+        } else if (h.highWatermark >= offset) {
+          clearTimeout(timer);
+          resolve();
+        } else h.waiters.add(check);
+      };
+      const timer = setTimeout(() => {
+        h.waiters.delete(check);
+        reject(
+          new TimeoutError(
+            `records not replicated to the ISR within ${timeoutMs} ms (they may still be)`,
+          ),
+        );
+      }, timeoutMs);
+      check();
+    });
+  }
+
   /** Deletes on-disk partitions of topics the metadata no longer has (deleted while down). */
   async removeOrphans(): Promise<void> {
     for (const id of await this.logs.listOnDisk()) {
-      if (
-        this.meta.topics.has(id.topic) &&
-        id.partition < this.meta.topics.get(id.topic)!.partitions
-      )
-        continue;
+      const t = this.meta.topics.get(id.topic);
+      if (t && id.partition < t.partitions) continue;
       if (this.hosted.has(key(id.topic, id.partition))) continue;
       this.opts.log(`removing ${partitionDirName(id)}: its topic no longer exists`);
       await this.logs.delete(id);
@@ -131,19 +217,24 @@ export class Partitions {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.retentionTimer);
+    for (const t of this.timers) clearInterval(t);
     await this.syncing;
-    for (const h of this.hosted.values()) h.leading = false;
+    for (const h of this.hosted.values()) {
+      h.closed = true;
+      this.notifyAppend(h);
+    }
     await this.logs.close();
   }
 
+  // ---- following the metadata ----
+
   private async reconcile(): Promise<void> {
     const me = this.opts.brokerId;
-    // Topics gone (or re-created with a new id): drop their logs.
     for (const [k, h] of this.hosted) {
       const t = this.meta.topics.get(h.topic);
-      if (t && t.id === h.topicId && h.partition < t.partitions) continue;
-      h.leading = false;
+      const rec = this.meta.partition(h.topic, h.partition);
+      if (t && t.id === h.topicId && rec?.replicas.includes(me)) continue;
+      h.closed = true;
       this.hosted.delete(k);
       this.notifyAppend(h);
       await this.logs.delete({ topic: h.topic, partition: h.partition });
@@ -153,22 +244,51 @@ export class Partitions {
       const t = this.meta.topics.get(topic);
       if (!t) continue;
       for (const rec of parts.values()) {
-        const k = key(topic, rec.partition);
-        const h = this.hosted.get(k);
-        const leads = rec.leader === me;
-        if (!h) {
-          if (leads) await this.host(rec, t.id, t.configs);
-          continue;
-        }
+        if (!rec.replicas.includes(me)) continue;
+        let h = this.hosted.get(key(topic, rec.partition));
+        if (!h) h = await this.host(rec, t.id, t.configs);
         const config = topicConfig(t.configs);
         if (JSON.stringify(config) !== JSON.stringify(h.config)) {
           h.log.reconfigure(this.logConfig(config));
           h.config = config;
         }
-        h.leading = leads;
-        h.leaderEpoch = rec.leaderEpoch;
-        if (!leads) this.notifyAppend(h);
+        const hosted = h;
+        await h.lock.run(() => this.applyRecord(hosted, rec));
       }
+    }
+  }
+
+  /** Takes up the role the record gives this broker; a new epoch restarts it. */
+  private async applyRecord(h: Hosted, rec: PartitionRecord): Promise<void> {
+    const me = this.opts.brokerId;
+    const sameTerm = h.leader === rec.leader && h.leaderEpoch === rec.leaderEpoch;
+    h.replicas = rec.replicas;
+    h.partitionEpoch = Math.max(h.partitionEpoch, rec.partitionEpoch);
+    if (rec.partitionEpoch >= h.partitionEpoch) h.isr = rec.isr;
+    if (sameTerm && h.role === (rec.leader === me ? 'leader' : 'follower')) {
+      if (h.role === 'leader') this.advance(h);
+      return;
+    }
+    h.leader = rec.leader;
+    h.leaderEpoch = rec.leaderEpoch;
+    if (rec.leader === me) {
+      h.role = 'leader';
+      await h.epochs.assign(rec.leaderEpoch, h.log.logEndOffset);
+      h.followers = new LeaderState(
+        me,
+        h.highWatermark,
+        rec.replicas.filter((b) => b !== me),
+        Date.now(),
+      );
+      this.advance(h);
+      this.opts.log(
+        `leading ${h.topic}-${h.partition} at epoch ${rec.leaderEpoch} (ISR ${rec.isr})`,
+      );
+    } else {
+      h.role = 'follower';
+      h.followers = undefined;
+      this.notifyAppend(h); // acks=all waiters learn they lost leadership
+      if (rec.leader !== NO_LEADER) void follow(this.follower, h, rec.leader, rec.leaderEpoch);
     }
   }
 
@@ -176,7 +296,7 @@ export class Partitions {
     rec: PartitionRecord,
     topicId: string,
     overrides: Record<string, string>,
-  ): Promise<void> {
+  ): Promise<Hosted> {
     const id = { topic: rec.topic, partition: rec.partition };
     const dir = join(this.logs.dataDir, partitionDirName(id));
     const onDisk = await fsp.readFile(join(dir, TOPIC_ID_FILE), 'utf8').catch(() => undefined);
@@ -192,16 +312,88 @@ export class Partitions {
       await fsp.writeFile(join(dir, `${TOPIC_ID_FILE}.tmp`), topicId);
       await fsp.rename(join(dir, `${TOPIC_ID_FILE}.tmp`), join(dir, TOPIC_ID_FILE));
     }
-    this.hosted.set(key(rec.topic, rec.partition), {
+    const h: Hosted = {
       topic: rec.topic,
       partition: rec.partition,
       topicId,
       log,
-      leaderEpoch: rec.leaderEpoch,
-      leading: true,
       config,
+      role: 'follower',
+      leader: NO_LEADER,
+      leaderEpoch: -1,
+      partitionEpoch: rec.partitionEpoch,
+      replicas: rec.replicas,
+      isr: rec.isr,
+      highWatermark: 0,
+      epochs: await LeaderEpochCache.load(dir),
+      producers: await recoverProducers(log),
+      followers: undefined,
+      isrChangeInFlight: false,
+      closed: false,
+      lock: new Mutex(),
       waiters: new Set(),
-    });
+    };
+    this.hosted.set(key(rec.topic, rec.partition), h);
+    return h;
+  }
+
+  // ---- the ISR ----
+
+  private advance(h: Hosted): void {
+    if (h.role !== 'leader' || !h.followers) return;
+    if (h.followers.advance(h.isr, h.log.writtenOffset)) {
+      h.highWatermark = h.followers.highWatermark;
+      this.notifyAppend(h);
+    }
+  }
+
+  /** Followers that stopped keeping up leave the ISR (through the controller). */
+  private checkIsr(): void {
+    const now = Date.now();
+    for (const h of this.hosted.values()) {
+      if (h.role !== 'leader' || !h.followers || h.isrChangeInFlight || h.closed) continue;
+      const late = h.followers.laggards(h.isr, now, this.opts.replicaLagMs);
+      if (late.length > 0)
+        this.changeIsr(
+          h,
+          h.isr.filter((b) => !late.includes(b)),
+        );
+    }
+  }
+
+  private changeIsr(h: Hosted, isr: number[]): void {
+    h.isrChangeInFlight = true;
+    const epoch = h.leaderEpoch;
+    this.opts.controller
+      .call<{ partition: { isr: number[]; partition_epoch: number } }>(
+        'AlterPartition',
+        {
+          broker_id: this.opts.brokerId,
+          broker_epoch: this.opts.brokerEpoch(),
+          topic: h.topic,
+          partition: h.partition,
+          leader_epoch: h.leaderEpoch,
+          partition_epoch: h.partitionEpoch,
+          new_isr: isr,
+        },
+        { attempts: 2 },
+      )
+      .then(
+        (res) => {
+          if (h.leaderEpoch !== epoch || res.partition.partition_epoch <= h.partitionEpoch) return;
+          h.isr = res.partition.isr;
+          h.partitionEpoch = res.partition.partition_epoch;
+          this.opts.log(`${h.topic}-${h.partition} ISR is now [${h.isr}]`);
+          this.advance(h);
+        },
+        (err: unknown) =>
+          this.opts.log(
+            `ISR change of ${h.topic}-${h.partition} refused: ${(err as Error).message}`,
+          ),
+      )
+      .finally(() => {
+        h.isrChangeInFlight = false;
+      });
   }
 
   private logConfig(c: TopicConfig): LogConfigInput {
@@ -217,9 +409,9 @@ export class Partitions {
 
   private async applyRetention(): Promise<void> {
     for (const h of this.hosted.values()) {
-      if (!h.leading) continue;
+      if (h.closed) continue;
       try {
-        const removed = await h.log.applyRetention(this.highWatermark(h));
+        const removed = await h.log.applyRetention(h.highWatermark);
         if (removed > 0)
           this.opts.log(`retention removed ${removed} segment(s) of ${h.topic}-${h.partition}`);
       } catch (err) {

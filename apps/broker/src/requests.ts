@@ -24,8 +24,18 @@ export const FetchRequest = z.object({
   min_bytes: u32.default(0),
   max_bytes: u32.default(0),
   partitions: z
-    .array(z.object({ topic, partition: u32, offset, max_bytes: u32.default(0) }))
+    .array(
+      z.object({
+        topic,
+        partition: u32,
+        offset,
+        max_bytes: u32.default(0),
+        leader_epoch: u32.default(0),
+      }),
+    )
     .min(1, 'a fetch request needs at least one partition'),
+  replica_id: u32.default(0),
+  replica_epoch: z.number().int().default(0),
 });
 export type FetchRequest = z.infer<typeof FetchRequest>;
 
@@ -43,3 +53,10 @@ export const ListOffsetsRequest = z.object({
 });
 
 export const MetadataRequest = z.object({ topics: z.array(z.string()).default([]) });
+
+export const EpochEndRequest = z.object({
+  topic,
+  partition: u32,
+  leader_epoch: u32,
+  current_leader_epoch: u32,
+});

@@ -15,7 +15,13 @@ import {
 import type { ControllerClient } from './controller-client.js';
 import type { DataPlane } from './data-plane.js';
 import type { MetadataCache } from './metadata.js';
-import { FetchRequest, ListOffsetsRequest, MetadataRequest, ProduceRequest } from './requests.js';
+import {
+  EpochEndRequest,
+  FetchRequest,
+  ListOffsetsRequest,
+  MetadataRequest,
+  ProduceRequest,
+} from './requests.js';
 
 export interface BrokerServiceDeps {
   brokerId: number;
@@ -144,6 +150,17 @@ export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): 
     CreateTopic: unaryHandler((raw) => forward('CreateTopic', raw)),
     AlterTopic: unaryHandler((raw) => forward('AlterTopic', raw)),
     DeleteTopic: unaryHandler((raw) => forward('DeleteTopic', raw)),
+    EpochEnd: unaryHandler((raw) => {
+      const r = parseRequest(EpochEndRequest, raw);
+      try {
+        return data.epochEnd(r.topic, r.partition, r.leader_epoch, r.current_leader_epoch);
+      } catch (err) {
+        return { leader_epoch: 0, end_offset: -1, error: toErrorFields(err) };
+      }
+    }),
+    InitProducerId: unaryHandler((raw) =>
+      controller.call('InitProducerId', raw ?? {}, { attempts: 8 }),
+    ),
     DescribeCluster: unaryHandler((raw) =>
       controller.call('DescribeCluster', raw ?? {}, { attempts: 4 }),
     ),

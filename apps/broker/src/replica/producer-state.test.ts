@@ -1,0 +1,50 @@
+import type { BatchHeader } from '@strand/wire';
+import { describe, expect, it } from 'vitest';
+import { ProducerStateTable } from './producer-state.js';
+
+const header = (producerId: number, producerEpoch: number, baseSequence: number, count: number) =>
+  ({ producerId, producerEpoch, baseSequence, lastOffsetDelta: count - 1 }) as BatchHeader;
+
+describe('ProducerStateTable', () => {
+  it('admits batches in sequence and answers a retry with the original offset', async () => {
+    const t = new ProducerStateTable();
+    t.admit(header(7, 0, 0, 10))?.written(100);
+    t.admit(header(7, 0, 10, 5))?.written(110);
+    expect(await t.duplicateOf(header(7, 0, 0, 10))).toBe(100);
+    expect(t.duplicateOf(header(7, 0, 15, 1))).toBeUndefined();
+  });
+
+  it('refuses a gap and an older epoch; a newer epoch starts over', () => {
+    const t = new ProducerStateTable();
+    t.admit(header(7, 1, 0, 10))?.written(0);
+    expect(() => t.admit(header(7, 1, 20, 1))).toThrow(/expected 10/);
+    expect(() => t.admit(header(7, 0, 10, 1))).toThrow(/older/);
+    expect(t.admit(header(7, 2, 0, 1))).toBeDefined();
+  });
+
+  it('a batch in flight counts for the next one; a failed one must be sent again', () => {
+    const t = new ProducerStateTable();
+    const a = t.admit(header(1, 0, 0, 3));
+    const b = t.admit(header(1, 0, 3, 1));
+    b?.failed();
+    a?.failed();
+    expect(() => t.admit(header(1, 0, 3, 1))).toThrow(/expected 0/);
+    expect(t.admit(header(1, 0, 0, 3))).toBeDefined();
+    // The table learns from followers' copies too.
+    const f = new ProducerStateTable();
+    f.record(header(1, 0, 0, 3), 40);
+    expect(() => f.admit(header(1, 0, 5, 1))).toThrow(/expected 3/);
+    expect(t.admit(header(-1, -1, -1, 5))).toBeUndefined();
+  });
+
+  it('forgetting old batches never lets one be written twice', () => {
+    // Regression: many new batches pushed the old ones out of the remembered window and a
+    // failed request then left the window empty, so any sequence was accepted again.
+    const t = new ProducerStateTable();
+    t.record(header(2, 0, 0, 4), 0);
+    const pending = Array.from({ length: 100 }, (_, i) => t.admit(header(2, 0, 4 + i, 1)));
+    for (const a of pending.reverse()) a?.failed();
+    expect(t.duplicateOf(header(2, 0, 0, 4))).toBeUndefined();
+    expect(() => t.admit(header(2, 0, 0, 4))).toThrow(/expected 4/);
+  });
+});
