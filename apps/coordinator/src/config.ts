@@ -21,6 +21,10 @@ export const CoordinatorConfigSchema = z
     brokerSessionTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(6000),
     /** How often brokers are told to heartbeat. */
     brokerHeartbeatMs: z.coerce.number().int().min(10).max(60_000).default(500),
+    /** An empty consumer group waits this long for more members before its first generation. */
+    groupInitialRebalanceDelayMs: z.coerce.number().int().min(0).max(300_000).default(300),
+    /** Offset commits gather this long, then go to Raft as one transaction. */
+    offsetCommitFlushMs: z.coerce.number().int().min(0).max(1000).default(10),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -77,6 +81,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
         'snapshot-every': { type: 'string' },
         'broker-session-timeout-ms': { type: 'string' },
         'broker-heartbeat-ms': { type: 'string' },
+        'group-initial-rebalance-delay-ms': { type: 'string' },
+        'offset-commit-flush-ms': { type: 'string' },
       },
       strict: true,
     }).values;
@@ -111,6 +117,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
   set('snapshotEvery', flags['snapshot-every']);
   set('brokerSessionTimeoutMs', flags['broker-session-timeout-ms']);
   set('brokerHeartbeatMs', flags['broker-heartbeat-ms']);
+  set('groupInitialRebalanceDelayMs', flags['group-initial-rebalance-delay-ms']);
+  set('offsetCommitFlushMs', flags['offset-commit-flush-ms']);
   const result = CoordinatorConfigSchema.safeParse(merged);
   if (!result.success) {
     const problems = result.error.issues.map(

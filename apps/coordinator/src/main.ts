@@ -5,6 +5,8 @@ import { StrandError } from '@strand/wire';
 import { loadConfig } from './config.js';
 import { Controller } from './controller/controller.js';
 import { addControllerService } from './controller/service.js';
+import { GroupCoordinator } from './groups/coordinator.js';
+import { addGroupService } from './groups/service.js';
 import { createServer } from './server.js';
 import { GrpcTransport } from './transport.js';
 
@@ -30,6 +32,11 @@ async function main(): Promise<void> {
     heartbeatIntervalMs: config.brokerHeartbeatMs,
   });
   addControllerService(server, controller, node);
+  const groups = new GroupCoordinator(node, {
+    initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+    commitFlushMs: config.offsetCommitFlushMs,
+  });
+  addGroupService(server, groups);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(config.listen, grpc.ServerCredentials.createInsecure(), (err, p) =>
       err ? reject(err) : resolve(p),
@@ -41,6 +48,7 @@ async function main(): Promise<void> {
     stopping = true;
     console.log(`coordinator ${config.id} stopping (${signal})`);
     controller.close();
+    groups.close();
     server.forceShutdown();
     transport.close();
     await node.close();

@@ -1,6 +1,6 @@
 // @strand/client — the Strand SDK.
 
-// Topics: produce, consume (no groups yet), administer
+// Topics: produce, consume (alone or in consumer groups), administer
 export { Admin } from './topics/admin.js';
 export { Consumer } from './topics/consumer.js';
 export type { ClientOptions, ConsumerOptions, ProducerOptions } from './topics/options.js';
@@ -19,6 +19,21 @@ export type {
   TopicDescription,
   TopicPartition,
 } from './topics/types.js';
+
+// Consumer groups
+export type { GroupConsumerOptions } from './groups/group-options.js';
+export type {
+  AssignorName,
+  CommittedOffset,
+  GroupDescription,
+  GroupMemberDescription,
+  GroupState,
+  GroupSummary,
+  OffsetAndMetadata,
+  PartitionLag,
+  RebalanceListener,
+  ResetSpec,
+} from './groups/types.js';
 
 // The replicated KV store: versions, compare-and-set, watches, linearizable or stale reads
 export {
@@ -39,15 +54,21 @@ export {
   CompactedError,
   CorruptBatchError,
   ErrorCode,
+  GroupNotEmptyError,
   InvalidConfigError,
   InvalidRequestError,
+  NoCommittedOffsetError,
   NotLeaderError,
   OffsetOutOfRangeError,
+  RebalanceInProgressError,
   RecordTooLargeError,
+  StaleGenerationError,
   StrandError,
   TimeoutError,
   TopicExistsError,
   UnavailableError,
+  UnknownGroupError,
+  UnknownMemberIdError,
   UnknownPartitionError,
   UnknownTopicError,
 } from '@strand/wire';

@@ -6,6 +6,9 @@ import {
   UnavailableError,
   UnknownTopicError,
 } from '@strand/wire';
+import { GroupClient } from '../groups/coordinator-client.js';
+import { GroupAdmin } from '../groups/group-admin.js';
+import type { GroupDescription, GroupSummary, ResetSpec } from '../groups/types.js';
 import { BrokerPool } from './broker-pool.js';
 import { listOffsets, tpKey } from './list-offsets.js';
 import { MetadataCache } from './metadata-cache.js';
@@ -34,11 +37,50 @@ export class Admin {
   private readonly opts: ResolvedClientOptions;
   private readonly pool: BrokerPool;
   private readonly metadata: MetadataCache;
+  private readonly groupClient: GroupClient;
+  private readonly groups: GroupAdmin;
 
   constructor(opts: ClientOptions) {
     this.opts = clientOptions(opts);
     this.pool = new BrokerPool(this.opts.clientId);
     this.metadata = new MetadataCache(this.pool, this.opts);
+    this.groupClient = new GroupClient({
+      pool: this.pool,
+      brokers: () => this.metadata.addresses(),
+      requestTimeoutMs: this.opts.requestTimeoutMs,
+      retryBackoffMs: this.opts.retryBackoffMs,
+    });
+    this.groups = new GroupAdmin(this.groupClient, (topic, spec) => this.listOffsets(topic, spec));
+  }
+
+  // ---- consumer groups (answered by the coordinators) ----
+
+  /** Every group with members or committed offsets, with its total lag. */
+  listGroups(): Promise<GroupSummary[]> {
+    return this.groups.list();
+  }
+
+  /** Members and their partitions, committed offsets and lag per partition. */
+  describeGroup(groupId: string): Promise<GroupDescription> {
+    return this.groups.describe(groupId);
+  }
+
+  /**
+   * Moves an inactive group's committed offsets (to earliest, latest, a timestamp or an
+   * offset) for `topic`, or for every topic it has offsets for. Returns the new offsets.
+   */
+  resetGroupOffsets(
+    groupId: string,
+    to: ResetSpec,
+    opts: { topic?: string } = {},
+  ): Promise<{ topic: string; partition: number; offset: number }[]> {
+    if (opts.topic !== undefined) checkTopicName(opts.topic);
+    return this.groups.reset(groupId, to, opts.topic);
+  }
+
+  /** Deletes an inactive group and its committed offsets. */
+  deleteGroup(groupId: string): Promise<void> {
+    return this.groups.delete(groupId);
   }
 
   async createTopic(t: {
@@ -143,6 +185,7 @@ export class Admin {
   }
 
   async close(): Promise<void> {
+    this.groupClient.close();
     this.pool.close();
   }
 

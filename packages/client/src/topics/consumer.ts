@@ -2,10 +2,16 @@ import {
   checkTopicName,
   ErrorCode,
   fromErrorFields,
+  InvalidConfigError,
   InvalidRequestError,
+  NoCommittedOffsetError,
   OffsetOutOfRangeError,
   type StrandError,
 } from '@strand/wire';
+import { GroupClient } from '../groups/coordinator-client.js';
+import { type GroupConsumerOptions, groupOptions } from '../groups/group-options.js';
+import { GroupMembership } from '../groups/membership.js';
+import type { OffsetAndMetadata, RebalanceListener } from '../groups/types.js';
 import { BrokerPool } from './broker-pool.js';
 import { recordsFrom } from './fetch-records.js';
 import { listOffsets, type OffsetSpec, tpKey } from './list-offsets.js';
@@ -43,9 +49,10 @@ interface Assigned {
 }
 
 /**
- * Reads assigned partitions from their leaders (no consumer groups): one long-polling Fetch
- * per broker at a time, answers buffered and handed out by poll() in offset order per
- * partition. Positions live only in this object; nothing is committed anywhere.
+ * Reads assigned partitions from their leaders: one long-polling Fetch per broker at a time,
+ * answers buffered and handed out by poll() in offset order per partition. Without a
+ * `groupId`, positions live only in this object. With one, `subscribe()` joins the group (the
+ * coordinator hands out partitions; see groups/membership.ts) and positions are committed.
  */
 export class Consumer {
   private readonly opts: ResolvedConsumerOptions;
@@ -58,14 +65,95 @@ export class Consumer {
   private changed: (() => void) | undefined;
   private start = 0;
   private closed = false;
+  private readonly group: GroupMembership | undefined;
 
-  constructor(opts: ConsumerOptions) {
+  constructor(opts: ConsumerOptions & GroupConsumerOptions) {
     this.opts = consumerOptions(opts);
     this.pool = new BrokerPool(this.opts.clientId);
     this.metadata = new MetadataCache(this.pool, this.opts);
+    if (opts.groupId !== undefined) {
+      const client = new GroupClient({
+        pool: this.pool,
+        brokers: () => this.metadata.addresses(),
+        requestTimeoutMs: this.opts.requestTimeoutMs,
+        retryBackoffMs: this.opts.retryBackoffMs,
+      });
+      this.group = new GroupMembership(
+        client,
+        groupOptions({ ...opts, groupId: opts.groupId }),
+        {
+          assignment: () => this.assignment(),
+          setAssignment: (tps) => this.setAssigned(tps),
+          position: (tp) => this.position(tp),
+          wake: () => this.changed?.(),
+        },
+        this.opts.clientId,
+      );
+    }
   }
 
+  // ---- consumer groups ----
+
+  /**
+   * Joins the group (`groupId`) reading `topics` (names, or every topic a pattern matches,
+   * now or later). Partitions arrive from inside poll(); `listener` hears of every change.
+   */
+  subscribe(topics: string | string[] | RegExp, listener?: RebalanceListener): void {
+    const group = this.requireGroup('subscribe()');
+    if (this.assigned.size > 0 && !group.subscribed)
+      throw new InvalidRequestError('subscribe() and assign() exclude each other: unassign first');
+    const sub =
+      topics instanceof RegExp
+        ? { topics: [], pattern: topics }
+        : { topics: (Array.isArray(topics) ? topics : [topics]).map((t) => checkTopicName(t)) };
+    if (!sub.pattern && sub.topics.length === 0)
+      throw new InvalidRequestError('subscribe() needs at least one topic or a pattern');
+    group.subscribe(sub, listener);
+  }
+
+  /** Gives up every partition (committing first with auto-commit) and leaves the group. */
+  async unsubscribe(): Promise<void> {
+    await this.requireGroup('unsubscribe()').unsubscribe();
+  }
+
+  /**
+   * Commits `offsets` (the next offset to read per partition; default: the current position
+   * of every assigned partition) and resolves once they are stored. A member whose
+   * generation is stale gets StaleGenerationError: its partitions belong to someone else now.
+   */
+  commit(offsets?: OffsetAndMetadata[]): Promise<void> {
+    return this.requireGroup('commit()').commit(offsets);
+  }
+
+  /** commit() without waiting; `callback` hears how it went. */
+  commitAsync(offsets?: OffsetAndMetadata[], callback?: (err?: StrandError) => void): void {
+    this.commit(offsets).then(
+      () => callback?.(),
+      (err: StrandError) => callback?.(err),
+    );
+  }
+
+  /** The group's committed offsets for `tps` (absent: nothing committed). */
+  committed(tps: TopicPartition[]): Promise<Map<string, number>> {
+    return this.requireGroup('committed()').committed(tps);
+  }
+
+  private requireGroup(what: string): GroupMembership {
+    if (!this.group) throw new InvalidConfigError(`${what} needs a consumer with a groupId`);
+    return this.group;
+  }
+
+  // ---- manual assignment ----
+
   assign(partitions: (TopicPartition & { offset?: number })[]): void {
+    if (this.group?.subscribed)
+      throw new InvalidRequestError(
+        'assign() and subscribe() exclude each other: unsubscribe first',
+      );
+    this.setAssigned(partitions);
+  }
+
+  private setAssigned(partitions: (TopicPartition & { offset?: number })[]): void {
     const next = new Map<string, Assigned>();
     for (const p of partitions) {
       checkTopicName(p.topic);
@@ -144,6 +232,7 @@ export class Consumer {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (this.closed) return [];
+      await this.group?.beforePoll();
       this.throwPending();
       const out = this.take();
       if (out.length > 0) return out;
@@ -162,6 +251,8 @@ export class Consumer {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    await this.group?.close();
     this.closed = true;
     for (const cancel of this.fetching.values()) cancel();
     this.fetching.clear();
@@ -197,6 +288,10 @@ export class Consumer {
     if (missing.length === 0) return;
     if (this.opts.autoOffsetReset === 'error') {
       const s = missing[0]!;
+      if (this.group)
+        throw new NoCommittedOffsetError(
+          `group "${this.group.opts.groupId}" has no committed offset for ${s.topic}-${s.partition} and autoOffsetReset is 'error'`,
+        );
       throw new InvalidRequestError(
         `${s.topic}-${s.partition} has no position and autoOffsetReset is 'error': seek first`,
       );
