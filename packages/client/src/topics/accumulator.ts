@@ -15,6 +15,8 @@ export class PartitionQueue {
   retrying = false;
   backoffUntil = 0;
   nextSeq = 0;
+  /** The idempotent producer's next sequence number on this partition. */
+  nextSequence = 0;
   /** Size of the last sealed batch: a busy partition's next batch starts that large. */
   lastBytes = 0;
 

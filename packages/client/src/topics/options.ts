@@ -38,6 +38,11 @@ export interface ProducerOptions extends ClientOptions {
   deliveryTimeoutMs?: number;
   /** Requests in flight per broker, default 5. */
   maxInFlight?: number;
+  /**
+   * Default true (as in Kafka 3+): the producer gets a producer id and numbers its batches per
+   * partition, so a retry after a lost answer is recognised by the leader, never written twice.
+   */
+  idempotent?: boolean;
 }
 
 export interface ConsumerOptions extends ClientOptions {
@@ -83,6 +88,7 @@ const ProducerSchema = z.object({
     .union([z.literal(0), z.literal(1), z.literal(-1), z.literal('all')])
     .default(-1)
     .transform((a) => (a === 'all' ? -1 : a)),
+  idempotent: z.boolean().default(true),
   lingerMs: ms(60_000).default(5),
   batchBytes: z
     .number()
@@ -159,4 +165,7 @@ export const RETRIABLE_CODES: ReadonlySet<string> = new Set<string>([
   ErrorCode.UnknownTopic,
   ErrorCode.UnknownPartition,
   ErrorCode.LogClosed,
+  ErrorCode.NotEnoughReplicas,
+  ErrorCode.FencedLeaderEpoch,
+  ErrorCode.OutOfOrderSequence,
 ]);

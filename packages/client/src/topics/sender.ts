@@ -3,6 +3,7 @@ import {
   fromErrorFields,
   NotLeaderError,
   type StrandError,
+  stampProducer,
   TimeoutError,
 } from '@strand/wire';
 import type { Accumulator, PartitionQueue } from './accumulator.js';
@@ -15,6 +16,7 @@ import { isError, type RawProducePartitionResult, type RawProduceResponse } from
 
 export interface SenderOptions {
   acks: number;
+  idempotent: boolean;
   requestTimeoutMs: number;
   retries: number;
   retryBackoffMs: number;
@@ -48,6 +50,9 @@ export class Sender {
   private scheduled = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** The idempotent producer's identity, once the cluster gave it. */
+  private producer: { id: number; epoch: number } | undefined;
+  private initializing = false;
 
   constructor(
     private readonly acc: Accumulator,
@@ -76,6 +81,13 @@ export class Sender {
 
   private drain(): void {
     if (this.closed) return;
+    if (this.opts.idempotent && !this.producer) {
+      // Nothing leaves before the producer id is known, but records still time out.
+      this.initProducer();
+      for (const q of this.acc.readyQueues) this.expire(q, Date.now());
+      this.wakeIn(this.opts.retryBackoffMs);
+      return;
+    }
     const now = Date.now();
     const byAddress = new Map<string, PartitionQueue[]>();
     const needMetadata = new Set<string>();
@@ -119,6 +131,34 @@ export class Sender {
         new TimeoutError(`record not delivered within ${this.opts.deliveryTimeoutMs} ms`),
       );
     }
+  }
+
+  /** Asks any broker (which asks the controller) for a producer id; retries until it has one. */
+  private initProducer(): void {
+    if (this.initializing) return;
+    this.initializing = true;
+    const tryOnce = (attempt: number) => {
+      if (this.closed) return;
+      const addresses = this.metadata.addresses();
+      const address = addresses[attempt % addresses.length]!;
+      this.pool
+        .unary<{ producer_id: number; producer_epoch: number }>(
+          address,
+          'InitProducerId',
+          {},
+          this.opts.requestTimeoutMs,
+        )
+        .then(
+          (r) => {
+            this.producer = { id: r.producer_id, epoch: r.producer_epoch };
+            this.initializing = false;
+            this.wake();
+          },
+          () =>
+            setTimeout(() => tryOnce(attempt + 1), backoffMs(this.opts.retryBackoffMs, attempt)),
+        );
+    };
+    tryOnce(0);
   }
 
   private stream(address: string): ProduceStream {
@@ -179,6 +219,11 @@ export class Sender {
       const size = b.data!.length;
       if (bytes + size > room && !(first && out.length === 0)) break;
       q.ready.shift();
+      if (b.attempts === 0 && this.producer) {
+        // Sequences follow the order batches first leave; a retry resends the same bytes.
+        stampProducer(b.data!, this.producer.id, this.producer.epoch, q.nextSequence);
+        q.nextSequence += b.count;
+      }
       b.attempts++;
       out.push(b);
       bytes += size;
