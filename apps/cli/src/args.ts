@@ -65,6 +65,15 @@ const OPTIONS = {
   'from-time': { type: 'string' },
   follow: { type: 'boolean' },
   format: { type: 'string' },
+  group: { type: 'string' },
+  'session-timeout-ms': { type: 'string' },
+  'group-instance-id': { type: 'string' },
+  // group
+  'to-earliest': { type: 'boolean' },
+  'to-latest': { type: 'boolean' },
+  'to-offset': { type: 'string' },
+  'to-datetime': { type: 'string' },
+  topic: { type: 'string' },
 } as const;
 
 /**

@@ -2,10 +2,12 @@ import { Admin, Consumer, type ConsumerRecord, type TopicPartition } from '@stra
 import { checkTopicName, InvalidRequestError, UnknownPartitionError } from '@strand/wire';
 import { z } from 'zod';
 import { clientOptions, intString, need, type Parsed, parseFlags, timeString } from './args.js';
+import { runGroupConsume } from './group-consume.js';
 import { Progress } from './progress.js';
 
 export const CONSUME_USAGE = `strand consume TOPIC [--from-beginning | --offset N | --from-time T] [--partition N]
-    [--count N] [--follow] [--format value|kv|json] [--key-separator SEP]`;
+    [--count N] [--follow] [--format value|kv|json] [--key-separator SEP]
+    [--group G [--session-timeout-ms MS] [--group-instance-id ID]]`;
 
 const ConsumeFlags = z
   .object({
@@ -98,7 +100,7 @@ export function formatRecord(
 }
 
 /** Writes to stdout, waiting when the pipe is full; false once the reader went away (EPIPE). */
-async function write(chunk: string): Promise<boolean> {
+export async function write(chunk: string): Promise<boolean> {
   if (process.stdout.destroyed) return false;
   if (process.stdout.write(chunk)) return true;
   await new Promise<void>((done) => {
@@ -119,6 +121,7 @@ async function write(chunk: string): Promise<boolean> {
  */
 export async function runConsume(p: Parsed): Promise<void> {
   const o = parseConsume(p.command.slice(1), p.flags, p.global.json);
+  if (p.flags.group !== undefined) return runGroupConsume(p, o);
   const admin = new Admin(clientOptions(p));
   let consumer: Consumer | undefined;
   const stop = new AbortController();

@@ -4,6 +4,7 @@ import { parseCli } from './args.js';
 import { runCluster } from './cluster-command.js';
 import { CONSUME_USAGE, runConsume } from './consume-command.js';
 import { runDev } from './dev.js';
+import { GROUP_USAGE, runGroup } from './group-commands.js';
 import { KV_USAGE, runKv } from './kv-commands.js';
 import { PRODUCE_USAGE, runProduce } from './produce-command.js';
 import { runTopic, TOPIC_USAGE } from './topic-commands.js';
@@ -23,7 +24,9 @@ ${indent(PRODUCE_USAGE)}
       one record per line of stdin (or F); with SEP, the text before the first SEP is the key
 ${indent(CONSUME_USAGE)}
       starts at the end and follows by default; with a start point, stops at the end offsets
-      seen at the start unless --follow or --count N
+      seen at the start unless --follow or --count N; with --group G, joins consumer group G
+      (its committed offsets, else the end or --from-beginning) and commits what it printed
+${indent(GROUP_USAGE)}
   strand cluster
 ${indent(KV_USAGE)}
 
@@ -54,6 +57,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'consume':
       await runConsume(p);
+      return 0;
+    case 'group':
+      await runGroup(p, out);
       return 0;
     case 'cluster':
       await runCluster(p, out);
