@@ -2,13 +2,11 @@ import type * as grpc from '@grpc/grpc-js';
 import type { KvClient } from '@strand/client';
 import {
   brokerService,
-  effectiveTopicConfigs,
   MetaKeys,
-  type PartitionRecord,
   parseRequest,
   TimeoutError,
-  type TopicRecord,
   toErrorFields,
+  topicInfo,
   UnknownTopicError,
   unaryHandler,
 } from '@strand/wire';
@@ -35,25 +33,6 @@ export interface BrokerServiceDeps {
 
 /** How long a broker waits for its own metadata to show a change it forwarded. */
 const PROPAGATION_MS = 5000;
-
-export function topicInfo(t: TopicRecord, partitions: Map<number, PartitionRecord> | undefined) {
-  return {
-    name: t.name,
-    id: t.id,
-    replication_factor: t.replicationFactor,
-    partitions: [...(partitions?.values() ?? [])]
-      .sort((a, b) => a.partition - b.partition)
-      .map((p) => ({
-        partition: p.partition,
-        leader: p.leader,
-        leader_epoch: p.leaderEpoch,
-        partition_epoch: p.partitionEpoch,
-        replicas: p.replicas,
-        isr: p.isr,
-      })),
-    configs: effectiveTopicConfigs(t.configs),
-  };
-}
 
 export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): void {
   const { data, meta, kv, controller } = deps;
@@ -141,13 +120,14 @@ export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): 
         topics: names.map((name) => {
           const t = meta.topics.get(name);
           if (!t) return { name, error: toErrorFields(new UnknownTopicError(name)) };
-          return topicInfo(t, meta.partitions.get(name));
+          return topicInfo(t, meta.partitions.get(name)?.values() ?? []);
         }),
         answered_by: deps.brokerId,
         revision: meta.revision,
       };
     }),
     CreateTopic: unaryHandler((raw) => forward('CreateTopic', raw)),
+    ReassignPartition: unaryHandler((raw) => forward('ReassignPartition', raw)),
     AlterTopic: unaryHandler((raw) => forward('AlterTopic', raw)),
     DeleteTopic: unaryHandler((raw) => forward('DeleteTopic', raw)),
     EpochEnd: unaryHandler((raw) => {

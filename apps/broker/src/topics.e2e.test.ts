@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   Admin,
   Consumer,
@@ -283,6 +285,41 @@ describe('topics on 1 coordinator + 3 brokers, through the SDK', () => {
     for (const m of meta)
       expect(m.offset).toBe(before.find((p) => p.partition === m.partition)!.offset);
     await c.close();
+  });
+
+  it('reassigns a partition to other brokers: the data moves and the old copy goes', async () => {
+    await admin.createTopic({ name: 'moving', partitions: 1 });
+    const producer = new Producer({ bootstrap: cluster.bootstrap });
+    await producer.sendBatch(
+      Array.from({ length: 200 }, (_, i) => ({ topic: 'moving', value: `m${i}` })),
+    );
+    await producer.close();
+    const from = (await admin.describeTopic('moving')).partitions[0]!.leader;
+    const to = [1, 2, 3].filter((b) => b !== from);
+    const started = await admin.reassignPartition('moving', 0, to);
+    expect(started.partitions[0]!.targetReplicas).toEqual(to);
+    await waitUntil('the move to finish', async () => {
+      const p = (await admin.describeTopic('moving')).partitions[0]!;
+      return (
+        p.targetReplicas === undefined && p.replicas.join() === to.join() && p.isr.length === 2
+      );
+    });
+    const moved = (await admin.describeTopic('moving')).partitions[0]!;
+    expect(to).toContain(moved.leader);
+    await waitUntil(
+      'the old copy to be deleted',
+      async () => !existsSync(join(cluster.logDir(from), 'moving-0')),
+    );
+    const c = consumer();
+    await c.assignTopic('moving', 'beginning');
+    const records = await readN(c, 200);
+    expect(records.map((r) => r.value!.toString())).toEqual(
+      Array.from({ length: 200 }, (_, i) => `m${i}`),
+    );
+    await c.close();
+    await expect(admin.reassignPartition('moving', 0, [9])).rejects.toMatchObject({
+      code: 'INVALID_REPLICATION_FACTOR',
+    });
   });
 
   it('topic configs change live, and deleting a topic removes it everywhere', async () => {

@@ -3,7 +3,7 @@ import { keyValueList, parseCli, timeString } from './args.js';
 import { topicHealth } from './cluster-command.js';
 import { formatRecord, parseConsume } from './consume-command.js';
 import { lineToRecord, parseProduce } from './produce-command.js';
-import { parseAlterTopic, parseCreateTopic } from './topic-commands.js';
+import { parseAlterTopic, parseCreateTopic, parseReassign } from './topic-commands.js';
 
 const flagsOf = (argv: string[]) => parseCli(argv, {}).flags;
 const code = (f: () => unknown) => {
@@ -206,5 +206,23 @@ describe('cluster summary', () => {
       underReplicated: 2,
       leadersByBroker: { 1: 1, 2: 1 },
     });
+  });
+});
+
+describe('strand topic reassign', () => {
+  const flags = (argv: string[]) => parseCli(argv, {}).flags;
+  it('takes a partition and distinct broker ids', () => {
+    expect(parseReassign(['t'], flags(['--partition', '2', '--replicas', '3,1']))).toEqual({
+      name: 't',
+      partition: 2,
+      replicas: [3, 1],
+    });
+    expect(() => parseReassign(['t'], flags(['--partition', '0', '--replicas', '1,1']))).toThrow(
+      /distinct/,
+    );
+    expect(() => parseReassign(['t'], flags(['--partition', '0', '--replicas', 'a']))).toThrow(
+      /broker ids/,
+    );
+    expect(() => parseReassign(['t'], flags(['--replicas', '1']))).toThrow(/partition/);
   });
 });

@@ -53,6 +53,7 @@ const OPTIONS = {
   'replication-factor': { type: 'string' },
   config: { type: 'string', multiple: true },
   'delete-config': { type: 'string', multiple: true },
+  replicas: { type: 'string' },
   // produce
   file: { type: 'string' },
   'key-separator': { type: 'string' },

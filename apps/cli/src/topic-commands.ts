@@ -16,7 +16,8 @@ export const TOPIC_USAGE = `strand topic create NAME [--partitions N] [--replica
 strand topic list
 strand topic describe NAME
 strand topic alter NAME [--config k=v ...] [--delete-config k ...] [--partitions N]
-strand topic delete NAME`;
+strand topic delete NAME
+strand topic reassign NAME --partition N --replicas ID[,ID...]`;
 
 const CreateFlags = z.object({
   partitions: intString(1, MAX_PARTITIONS).optional(),
@@ -89,6 +90,30 @@ export function parseAlterTopic(args: string[], flags: Parsed['flags']): AlterTo
   };
 }
 
+const ReassignFlags = z.object({
+  partition: intString(0, MAX_PARTITIONS - 1),
+  replicas: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'expected broker ids like 1,2,3')
+    .transform((s) => s.split(',').map(Number))
+    .refine((ids) => new Set(ids).size === ids.length && ids.every((b) => b >= 1), {
+      message: 'broker ids must be distinct and >= 1',
+    }),
+});
+
+export function parseReassign(
+  args: string[],
+  flags: Parsed['flags'],
+): { name: string; partition: number; replicas: number[] } {
+  const [name] = need(
+    args,
+    1,
+    'strand topic reassign NAME --partition N --replicas ID[,ID...]',
+  ) as [string];
+  const f = parseFlags(ReassignFlags, flags);
+  return { name: checkTopicName(name), partition: f.partition, replicas: f.replicas };
+}
+
 /** The configs that differ from the defaults (what `create --config` or `alter` set). */
 function overrides(t: TopicDescription): Record<string, string> {
   const defaults = effectiveTopicConfigs({});
@@ -109,6 +134,7 @@ function describeText(t: TopicDescription): string {
           epoch: p.leaderEpoch,
           replicas: p.replicas.join(','),
           isr: p.isr.join(','),
+          moving: p.targetReplicas ? `to ${p.targetReplicas.join(',')}` : '',
         })),
     ),
     '',
@@ -129,11 +155,12 @@ export async function runTopic(p: Parsed, out: (line: string) => void): Promise<
   // Everything is validated before a connection is made.
   const create = sub === 'create' ? parseCreateTopic(args, p.flags) : undefined;
   const alter = sub === 'alter' ? parseAlterTopic(args, p.flags) : undefined;
+  const reassign = sub === 'reassign' ? parseReassign(args, p.flags) : undefined;
   let name: string | undefined;
   if (sub === 'describe' || sub === 'delete') {
     name = checkTopicName((need(args, 1, `strand topic ${sub} NAME`) as [string])[0]);
   } else if (sub === 'list') need(args, 0, 'strand topic list');
-  else if (!create && !alter)
+  else if (!create && !alter && !reassign)
     throw new InvalidRequestError(
       `unknown topic command ${sub ?? '(none)'}; usage:\n${TOPIC_USAGE}`,
     );
@@ -151,6 +178,13 @@ export async function runTopic(p: Parsed, out: (line: string) => void): Promise<
       const { name: topic, ...change } = alter;
       const t = await admin.alterTopic(topic, change);
       out(p.global.json ? JSON.stringify(t) : `altered topic ${t.name}\n\n${describeText(t)}`);
+    } else if (reassign) {
+      const t = await admin.reassignPartition(reassign.name, reassign.partition, reassign.replicas);
+      out(
+        p.global.json
+          ? JSON.stringify(t)
+          : `moving ${t.name}-${reassign.partition} to brokers ${reassign.replicas.join(',')}\n\n${describeText(t)}`,
+      );
     } else if (sub === 'list') {
       const topics = (await admin.listTopics()).sort((a, b) => a.name.localeCompare(b.name));
       if (p.global.json) out(JSON.stringify(topics));

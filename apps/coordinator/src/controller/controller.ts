@@ -24,7 +24,13 @@ import {
   UnknownPartitionError,
   UnknownTopicError,
 } from '@strand/wire';
-import { newPartition, placeReplicas, reconcilePartition } from './placement.js';
+import {
+  completeReassignment,
+  newPartition,
+  placeReplicas,
+  reconcilePartition,
+  startReassignment,
+} from './placement.js';
 
 export interface ControllerOptions {
   /** A broker with no heartbeat for this long is fenced. */
@@ -278,6 +284,38 @@ export class Controller {
     });
   }
 
+  /**
+   * Moves a partition to new replicas: they join and copy as followers, and the old ones are
+   * dropped once every new one is in sync (see completeReassignment).
+   */
+  reassignPartition(topic: string, partition: number, replicas: number[]): Promise<TopicChange> {
+    return this.serial(async () => {
+      await this.ready();
+      const t = this.topic(topic);
+      if (!t) throw new UnknownTopicError(topic);
+      const key = MetaKeys.partition(topic, partition);
+      const stored = this.list(key, PartitionRecordSchema, true)[0];
+      if (!stored) throw new UnknownPartitionError(topic, partition, t.record.partitions);
+      const live = new Set(this.liveBrokers());
+      if (replicas.length === 0 || new Set(replicas).size !== replicas.length)
+        throw new InvalidRequestError(`replicas must be distinct broker ids, got [${replicas}]`);
+      const dead = replicas.filter((b) => !live.has(b));
+      if (dead.length > 0)
+        throw new InvalidReplicationFactorError(`broker(s) ${dead} are not registered and live`);
+      if (stored.record.targetReplicas)
+        throw new InvalidRequestError(
+          `${topic}-${partition} is already moving to [${stored.record.targetReplicas}]`,
+        );
+      const next = startReassignment(stored.record, replicas);
+      const revision = await this.cas(
+        [{ key, modRevision: stored.modRevision }],
+        [putPartition(next)],
+        'the partition changed meanwhile; retry',
+      );
+      return { revision, topic: t.record, partitions: this.partitions(topic) };
+    });
+  }
+
   /** A new producer id for an idempotent producer (a counter in the KV store). */
   initProducerId(): Promise<{ producerId: number; producerEpoch: number }> {
     return this.serial(async () => {
@@ -348,10 +386,13 @@ export class Controller {
     );
     const changes: { stored: Stored<PartitionRecord>; next: PartitionRecord }[] = [];
     for (const stored of this.list('/strand/partitions/', PartitionRecordSchema)) {
-      const next = reconcilePartition(stored.record, live, {
-        unclean: unclean.get(stored.record.topic) ?? false,
-        preferred: true,
-      });
+      const next = completeReassignment(
+        reconcilePartition(stored.record, live, {
+          unclean: unclean.get(stored.record.topic) ?? false,
+          preferred: true,
+        }),
+        live,
+      );
       if (next !== stored.record) changes.push({ stored, next });
     }
     for (let i = 0; i < changes.length; i += UPDATES_PER_TXN) {

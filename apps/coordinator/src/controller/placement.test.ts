@@ -1,7 +1,13 @@
 import { NO_LEADER, type PartitionRecord } from '@strand/wire';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { newPartition, placeReplicas, reconcilePartition } from './placement.js';
+import {
+  completeReassignment,
+  newPartition,
+  placeReplicas,
+  reconcilePartition,
+  startReassignment,
+} from './placement.js';
 
 describe('placeReplicas', () => {
   it('spreads leaders evenly and never repeats a broker within a partition', () => {
@@ -101,5 +107,25 @@ describe('reconcilePartition', () => {
         },
       ),
     );
+  });
+});
+
+describe('reassignment', () => {
+  it('adds the target replicas first, and drops the old ones only once the targets are in sync', () => {
+    const moving = startReassignment(newPartition('t', 0, [1]), [2, 3]);
+    expect(moving).toMatchObject({
+      replicas: [2, 3, 1],
+      isr: [1],
+      leader: 1,
+      targetReplicas: [2, 3],
+    });
+    const live = new Set([1, 2, 3]);
+    expect(completeReassignment(moving, live)).toBe(moving);
+    const halfway = { ...moving, isr: [1, 2] };
+    expect(completeReassignment(halfway, live)).toBe(halfway);
+    const done = completeReassignment({ ...moving, isr: [1, 2, 3] }, live);
+    expect(done).toMatchObject({ replicas: [2, 3], isr: [2, 3], leader: 2, leaderEpoch: 1 });
+    expect(done.targetReplicas).toBeUndefined();
+    expect(done.partitionEpoch).toBe(moving.partitionEpoch + 1);
   });
 });

@@ -90,3 +90,41 @@ export function reconcilePartition(
     partitionEpoch: p.partitionEpoch + 1,
   };
 }
+
+/**
+ * Starts moving a partition to `target`: the new replicas join `replicas` (and start copying
+ * as followers, outside the ISR); the old ones stay until completeReassignment drops them.
+ */
+export function startReassignment(p: PartitionRecord, target: number[]): PartitionRecord {
+  return {
+    ...p,
+    replicas: [...target, ...p.replicas.filter((b) => !target.includes(b))],
+    targetReplicas: target,
+    partitionEpoch: p.partitionEpoch + 1,
+  };
+}
+
+/**
+ * Finishes a reassignment once every target replica is in the ISR: the old replicas go, and
+ * leadership moves to a live in-sync target replica if the leader was one of the old.
+ * Returns the same object while it cannot finish yet.
+ */
+export function completeReassignment(
+  p: PartitionRecord,
+  live: ReadonlySet<number>,
+): PartitionRecord {
+  const target = p.targetReplicas;
+  if (!target?.every((b) => p.isr.includes(b))) return p;
+  const isr = target.filter((b) => p.isr.includes(b));
+  let leader = p.leader;
+  if (!target.includes(leader)) leader = isr.find((b) => live.has(b)) ?? NO_LEADER;
+  const { targetReplicas: _done, ...rest } = p;
+  return {
+    ...rest,
+    replicas: [...target],
+    isr,
+    leader,
+    leaderEpoch: leader !== p.leader && leader !== NO_LEADER ? p.leaderEpoch + 1 : p.leaderEpoch,
+    partitionEpoch: p.partitionEpoch + 1,
+  };
+}

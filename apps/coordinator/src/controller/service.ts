@@ -3,10 +3,9 @@ import type { KvNode } from '@strand/kv';
 import {
   type BrokerRecord,
   brokerService,
-  effectiveTopicConfigs,
-  type PartitionRecord,
   parseRequest,
-  type TopicRecord,
+  partitionInfo,
+  topicInfo,
   unaryHandler,
 } from '@strand/wire';
 import { z } from 'zod';
@@ -32,6 +31,11 @@ const CreateTopic = z.object({
   configs,
 });
 const DeleteTopic = z.object({ name: z.string() });
+const ReassignPartition = z.object({
+  topic: z.string().min(1),
+  partition: u32,
+  replicas: z.array(u32.min(1)).min(1).max(16),
+});
 const AlterPartition = z.object({
   broker_id: u32.min(1),
   broker_epoch: z.number().int().min(0),
@@ -50,27 +54,6 @@ const AlterTopic = z.object({
 
 export function brokerInfo(b: BrokerRecord) {
   return { id: b.id, address: b.address, fenced: b.fenced, epoch: b.epoch };
-}
-
-export function partitionInfo(p: PartitionRecord) {
-  return {
-    partition: p.partition,
-    leader: p.leader,
-    leader_epoch: p.leaderEpoch,
-    partition_epoch: p.partitionEpoch,
-    replicas: p.replicas,
-    isr: p.isr,
-  };
-}
-
-export function topicInfo(t: TopicRecord, partitions: PartitionRecord[]) {
-  return {
-    name: t.name,
-    id: t.id,
-    replication_factor: t.replicationFactor,
-    partitions: partitions.map(partitionInfo),
-    configs: effectiveTopicConfigs(t.configs),
-  };
 }
 
 const changeOut = (c: TopicChange) => ({
@@ -135,6 +118,10 @@ export function addControllerService(
         newIsr: a.new_isr,
       });
       return { partition: partitionInfo(p) };
+    }),
+    ReassignPartition: unaryHandler(async (raw) => {
+      const r = parseRequest(ReassignPartition, raw);
+      return changeOut(await controller.reassignPartition(r.topic, r.partition, r.replicas));
     }),
     InitProducerId: unaryHandler(async () => {
       const r = await controller.initProducerId();

@@ -151,6 +151,29 @@ export class Admin {
     return this.changed(name, res);
   }
 
+  /**
+   * Moves a partition to `replicas` (the first is its preferred leader): the new replicas copy
+   * the log as followers, and the old ones are dropped once every new one is in sync. Resolves
+   * when the move has started; `describeTopic` shows `targetReplicas` until it is done.
+   */
+  async reassignPartition(
+    topic: string,
+    partition: number,
+    replicas: number[],
+  ): Promise<TopicDescription> {
+    checkTopicName(topic);
+    if (!Number.isInteger(partition) || partition < 0)
+      throw new InvalidRequestError(`partition must be an integer >= 0, got ${partition}`);
+    if (replicas.length === 0 || replicas.some((b) => !Number.isInteger(b) || b < 1))
+      throw new InvalidRequestError(`replicas must be broker ids >= 1, got [${replicas}]`);
+    const res = await this.call<RawTopicChange>('ReassignPartition', {
+      topic,
+      partition,
+      replicas,
+    });
+    return this.changed(topic, res);
+  }
+
   async listOffsets(
     topic: string,
     spec: 'earliest' | 'latest' | { timestamp: number },

@@ -296,8 +296,14 @@ export class Sender {
     // A NotLeader answer that names the new leader needs no wait, only fresh metadata.
     const hinted = err instanceof NotLeaderError && err.leaderAddress !== undefined;
     q.backoffUntil = hinted ? 0 : now + backoffMs(this.opts.retryBackoffMs, retried - 1);
+    const leaderBefore = this.metadata.leaderAddress(q.topic.name, q.partition);
     this.metadata.refresh([q.topic.name]).then(
-      () => this.wake(),
+      () => {
+        // A new leader (a dead one names none) is worth trying at once, not after the backoff.
+        const leader = this.metadata.leaderAddress(q.topic.name, q.partition);
+        if (leader !== undefined && leader !== leaderBefore) q.backoffUntil = 0;
+        this.wake();
+      },
       () => this.wakeIn(this.opts.retryBackoffMs),
     );
   }

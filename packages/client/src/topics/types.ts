@@ -54,6 +54,8 @@ export interface PartitionInfo {
   partitionEpoch: number;
   replicas: number[];
   isr: number[];
+  /** Set while the partition moves to these replicas (see Admin.reassignPartition). */
+  targetReplicas?: number[];
 }
 
 export interface TopicDescription {

@@ -24,6 +24,7 @@ export interface RawTopic {
     partition_epoch: number;
     replicas: number[];
     isr: number[];
+    target_replicas: number[];
   }[];
   configs: Record<string, string>;
   error: RawError;
@@ -97,6 +98,7 @@ export function toTopicDescription(t: RawTopic): TopicDescription {
         partitionEpoch: p.partition_epoch,
         replicas: [...p.replicas],
         isr: [...p.isr],
+        ...(p.target_replicas?.length ? { targetReplicas: [...p.target_replicas] } : {}),
       }))
       .sort((a, b) => a.partition - b.partition),
     configs: { ...t.configs },

@@ -66,6 +66,11 @@ export const PartitionRecordSchema = z.object({
   leader: z.number().int().min(-1),
   leaderEpoch: z.number().int().min(0),
   partitionEpoch: z.number().int().min(0),
+  /**
+   * A reassignment under way: `replicas` holds these and the old ones until every one of these
+   * is in the ISR; then the old ones are dropped.
+   */
+  targetReplicas: z.array(id).min(1).optional(),
 });
 export type PartitionRecord = z.infer<typeof PartitionRecordSchema>;
 
