@@ -9,8 +9,8 @@ import { startTopicCluster, type TopicCluster } from './cluster.test-util.js';
 /**
  * Replication under faults, with real processes: 3 coordinators and 3 brokers, a topic with
  * 3 replicas and min.insync.replicas 2, idempotent producers with acks=all, and a nemesis
- * that kills -9 and restarts brokers, pauses them (SIGSTOP/SIGCONT) and kills the
- * coordinators' leader. Afterwards every replica's log is read from disk and checked.
+ * that kills -9 and restarts brokers, pauses them (SIGSTOP/SIGCONT), cuts them off the network
+ * (every connection goes through a fault-injecting proxy) and kills the coordinators' leader. Afterwards every replica's log is read from disk and checked.
  * STRAND_CHAOS_SECONDS runs longer (default 12); STRAND_CHAOS_SEED replays a schedule.
  */
 const SECONDS = Number(process.env.STRAND_CHAOS_SECONDS ?? 12);
@@ -51,6 +51,7 @@ describe('chaos: replicated topic under kill -9, pauses and controller failover'
       coordinators: 3,
       coordinatorArgs: ['--broker-session-timeout-ms', '2000', '--broker-heartbeat-ms', '200'],
       brokerArgs: ['--replica-lag-time-max-ms', '2000', '--flush', 'os'],
+      proxied: true,
     });
     cluster = c;
     const admin = new Admin({ bootstrap: c.bootstrap, requestTimeoutMs: 5000 });
@@ -95,15 +96,34 @@ describe('chaos: replicated topic under kill -9, pauses and controller failover'
     const faults: string[] = [];
     const deadline = Date.now() + SECONDS * 1000;
     const kv = new KvClient({ bootstrap: c.coordinator.split(','), timeoutMs: 2000 });
+    const started = Date.now();
+    let lastAcked = 0;
+    let stalledFor = 0;
+    const progress = setInterval(() => {
+      stalledFor = acked.size === lastAcked ? stalledFor + 1 : 0;
+      lastAcked = acked.size;
+      if (process.env.STRAND_CHAOS_VERBOSE && stalledFor === 8)
+        for (const [id, b] of [...c.brokers, ...c.coordinators])
+          console.log(`STALL process ${id}:\n${b.proc.lines.slice(-25).join('\n')}`);
+      if (process.env.STRAND_CHAOS_VERBOSE)
+        console.log(
+          `${Date.now() - started} ms: ${acked.size} acked, ${failed} failed, faults ${faults.join('; ')}`,
+        );
+    }, 1000);
     while (Date.now() < deadline) {
       await sleep(500 + random() * 1000);
       const roll = random();
       const broker = 1 + Math.floor(random() * 3);
-      if (roll < 0.45) {
+      if (roll < 0.3) {
         faults.push(`kill -9 broker ${broker}`);
         await c.brokers.get(broker)!.proc.kill9();
         await sleep(500 + random() * 1500);
         await c.startBroker(broker);
+      } else if (roll < 0.5) {
+        faults.push(`isolate broker ${broker}`);
+        c.isolateBroker(broker);
+        await sleep(500 + random() * 2500);
+        c.healBroker(broker);
       } else if (roll < 0.75) {
         faults.push(`pause broker ${broker}`);
         const proc = c.brokers.get(broker)!.proc;
@@ -121,6 +141,7 @@ describe('chaos: replicated topic under kill -9, pauses and controller failover'
     }
     stop = true;
     await Promise.all(producing);
+    clearInterval(progress);
     kv.close();
 
     // Heal: every replica back in sync, the high watermark at every log end.

@@ -1,6 +1,12 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, type NodeProcess, type ProcessRegistry, tempDir } from '@strand/testkit';
+import {
+  FaultProxy,
+  freePort,
+  type NodeProcess,
+  type ProcessRegistry,
+  tempDir,
+} from '@strand/testkit';
 
 export const BROKER_MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
 export const COORDINATOR_MAIN = fileURLToPath(import.meta.resolve('@strand/coordinator/main'));
@@ -14,6 +20,12 @@ export interface TopicCluster {
   startCoordinator(id: number): Promise<NodeProcess>;
   /** Where broker `id` keeps its partition logs. */
   logDir(id: number): string;
+  /**
+   * With `proxied`: cuts broker `id` off the network (nobody reaches it, it reaches no
+   * coordinator) until heal(); its outbound fetches from other brokers still go through.
+   */
+  isolateBroker(id: number): void;
+  healBroker(id: number): void;
   cleanup(): void;
 }
 
@@ -21,7 +33,13 @@ export interface TopicCluster {
 export async function startTopicCluster(
   registry: ProcessRegistry,
   n: number,
-  opts: { brokerArgs?: string[]; coordinatorArgs?: string[]; coordinators?: number } = {},
+  opts: {
+    brokerArgs?: string[];
+    coordinatorArgs?: string[];
+    coordinators?: number;
+    /** Every connection to a broker, and from it to the coordinators, through a FaultProxy. */
+    proxied?: boolean;
+  } = {},
 ): Promise<TopicCluster> {
   const dir = tempDir('strand-topics-');
   const ids = Array.from({ length: opts.coordinators ?? 1 }, (_, i) => i + 1);
@@ -51,17 +69,41 @@ export async function startTopicCluster(
   await Promise.all(ids.map(startCoordinator));
   const coordinator = [...addresses.values()].join(',');
   const brokers = new Map<number, { address: string; proc: NodeProcess }>();
+  const proxies = new Map<number, { inbound: FaultProxy; outbound: FaultProxy[] }>();
+  const listenOf = new Map<number, string>();
+  const proxiesFor = async (id: number, listen: string) => {
+    let p = proxies.get(id);
+    if (!p) {
+      const port = Number(listen.split(':')[1]);
+      p = {
+        inbound: await FaultProxy.start({ target: { host: '127.0.0.1', port } }),
+        outbound: await Promise.all(
+          [...addresses.values()].map((a) =>
+            FaultProxy.start({ target: { host: '127.0.0.1', port: Number(a.split(':')[1]) } }),
+          ),
+        ),
+      };
+      proxies.set(id, p);
+    }
+    return p;
+  };
   const startBroker = async (id: number, extra: string[] = []) => {
-    const address = brokers.get(id)?.address ?? `127.0.0.1:${await freePort()}`;
+    const listen = listenOf.get(id) ?? `127.0.0.1:${await freePort()}`;
+    listenOf.set(id, listen);
+    const p = opts.proxied ? await proxiesFor(id, listen) : undefined;
+    const address = p ? p.inbound.url : listen;
+    const coordinatorsFor = p ? p.outbound.map((o) => o.url).join(',') : coordinator;
     const proc = await registry.start(BROKER_MAIN, {
       name: `broker-${id}`,
       args: [
         '--id',
         String(id),
         '--listen',
+        listen,
+        '--advertise',
         address,
         '--coordinators',
-        coordinator,
+        coordinatorsFor,
         '--data',
         join(dir.path, `broker-${id}`),
         ...(opts.brokerArgs ?? []),
@@ -81,6 +123,22 @@ export async function startTopicCluster(
     startBroker,
     startCoordinator,
     logDir: (id) => join(dir.path, `broker-${id}`, 'logs'),
-    cleanup: dir.cleanup,
+    isolateBroker: (id) => {
+      const p = proxies.get(id);
+      if (!p) throw new Error('isolateBroker needs { proxied: true }');
+      for (const x of [p.inbound, ...p.outbound]) x.blackhole();
+    },
+    healBroker: (id) => {
+      const p = proxies.get(id);
+      // Dropped bytes left the open connections' streams unusable: they reconnect.
+      for (const x of [p?.inbound, ...(p?.outbound ?? [])]) {
+        x?.reset();
+        x?.heal();
+      }
+    },
+    cleanup: () => {
+      for (const p of proxies.values()) for (const x of [p.inbound, ...p.outbound]) void x.close();
+      dir.cleanup();
+    },
   };
 }

@@ -18,6 +18,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class ControllerClient {
   private readonly clients = new Map<string, AnyClient>();
   private leader: string | undefined;
+  /** The index of the coordinator that answered last (tried first next time). */
+  private lastGood = 0;
 
   constructor(private readonly addresses: string[]) {}
 
@@ -26,12 +28,17 @@ export class ControllerClient {
     req: unknown,
     opts: { attempts?: number; timeoutMs?: number } = {},
   ): Promise<T> {
-    const attempts = opts.attempts ?? 8;
+    // Every coordinator gets a turn: a redirect may name an address we cannot use (another
+    // network, a proxy), and then only trying each in turn finds the leader.
+    const attempts = Math.max(opts.attempts ?? 8, this.addresses.length + 1);
     let last: StrandError | undefined;
     for (let attempt = 0; attempt < attempts; attempt++) {
-      const address = this.leader ?? this.addresses[attempt % this.addresses.length]!;
+      const index = (this.lastGood + attempt) % this.addresses.length;
+      const address = this.leader ?? this.addresses[index]!;
       try {
-        return (await this.unary(address, method, req, opts.timeoutMs ?? 5000)) as T;
+        const res = (await this.unary(address, method, req, opts.timeoutMs ?? 5000)) as T;
+        if (!this.leader) this.lastGood = index;
+        return res;
       } catch (err) {
         const e = fromGrpcError(err);
         last = e;
@@ -40,7 +47,7 @@ export class ControllerClient {
             e.leaderAddress && this.addresses.includes(e.leaderAddress)
               ? e.leaderAddress
               : undefined;
-          if (!this.leader) await sleep(Math.min(1000, 50 * 2 ** attempt));
+          if (!this.leader && !e.leaderId) await sleep(Math.min(1000, 50 * 2 ** attempt));
           continue;
         }
         if (e.retriable) {
