@@ -11,7 +11,9 @@ import { startTopicCluster, type TopicCluster } from './cluster.test-util.js';
  * 3 replicas and min.insync.replicas 2, idempotent producers with acks=all, and a nemesis
  * that kills -9 and restarts brokers, pauses them (SIGSTOP/SIGCONT), cuts them off the network
  * (every connection goes through a fault-injecting proxy) and kills the coordinators' leader. Afterwards every replica's log is read from disk and checked.
- * STRAND_CHAOS_SECONDS runs longer (default 12); STRAND_CHAOS_SEED replays a schedule.
+ * STRAND_CHAOS_SECONDS runs longer (default 12); STRAND_CHAOS_SEED replays a schedule;
+ * STRAND_CHAOS_VERBOSE=1 prints progress every second and, when acknowledgements stall for 8 s,
+ * the last lines of every process.
  */
 const SECONDS = Number(process.env.STRAND_CHAOS_SECONDS ?? 12);
 const SEED = Number(process.env.STRAND_CHAOS_SEED ?? Date.now() % 100_000);
