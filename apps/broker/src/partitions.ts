@@ -167,10 +167,7 @@ export class Partitions {
     if (!h.followers || !h.replicas.includes(replica)) return;
     h.followers.followerFetched(replica, offset, h.log.writtenOffset, Date.now());
     this.advance(h);
-    if (
-      !h.isrChangeInFlight &&
-      h.followers.joiners(h.replicas, h.isr, h.log.writtenOffset).includes(replica)
-    )
+    if (!h.isrChangeInFlight && h.followers.mayJoin(replica, h.isr))
       this.changeIsr(h, [...h.isr, replica]);
   }
 
@@ -263,8 +260,11 @@ export class Partitions {
     const me = this.opts.brokerId;
     const sameTerm = h.leader === rec.leader && h.leaderEpoch === rec.leaderEpoch;
     h.replicas = rec.replicas;
-    h.partitionEpoch = Math.max(h.partitionEpoch, rec.partitionEpoch);
-    if (rec.partitionEpoch >= h.partitionEpoch) h.isr = rec.isr;
+    // An ISR this leader changed itself may be newer than the record the watch brings.
+    if (rec.partitionEpoch >= h.partitionEpoch) {
+      h.partitionEpoch = rec.partitionEpoch;
+      h.isr = rec.isr;
+    }
     if (sameTerm && h.role === (rec.leader === me ? 'leader' : 'follower')) {
       if (h.role === 'leader') this.advance(h);
       return;

@@ -32,9 +32,10 @@ describe('LeaderState', () => {
     s.followerFetched(2, 10, 10, 1500);
     expect(s.laggards([1, 2, 3], 1600, 1000)).toEqual([3]);
     s.advance([1, 2], 10);
-    expect(s.joiners([1, 2, 3], [1, 2], 10)).toEqual([]);
+    expect(s.mayJoin(3, [1, 2])).toBe(false);
     s.followerFetched(3, 10, 10, 1700);
-    expect(s.joiners([1, 2, 3], [1, 2], 10)).toEqual([3]);
+    expect(s.mayJoin(3, [1, 2])).toBe(true);
+    expect(s.mayJoin(2, [1, 2])).toBe(false);
   });
 
   it('keeps hw <= leader end and hw <= every ISR member end, whatever the fetch order', () => {

@@ -53,12 +53,12 @@ export class LeaderState {
     });
   }
 
-  /** Replicas outside the ISR that have caught up to the high watermark (and so may join). */
-  joiners(replicas: readonly number[], isr: readonly number[], leaderEnd: number): number[] {
-    return replicas.filter((b) => {
-      if (b === this.brokerId || isr.includes(b)) return false;
-      const end = this.progress.get(b)?.end ?? -1;
-      return end >= this.highWatermark && end >= Math.min(leaderEnd, this.highWatermark);
-    });
+  /** Whether replica `id`, outside the ISR, has caught up to the high watermark (may join). */
+  mayJoin(id: number, isr: readonly number[]): boolean {
+    return (
+      id !== this.brokerId &&
+      !isr.includes(id) &&
+      (this.progress.get(id)?.end ?? -1) >= this.highWatermark
+    );
   }
 }
