@@ -19,11 +19,12 @@ afterAll(async () => {
 
 describe('leases, watches and compaction on a real coordinator', () => {
   it('a key attached to a lease vanishes when the lease expires, and stays while kept alive', async () => {
-    const kept = await client.leaseGrant(600);
+    // 3 s of keep-alives outlive the kept lease twice over; each leaves it over a second of slack.
+    const kept = await client.leaseGrant(1500);
     const dropped = await client.leaseGrant(600);
     await client.put('session/kept', 'a', { lease: kept });
     await client.put('session/dropped', 'b', { lease: dropped });
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < 12; i++) {
       await sleep(250);
       await client.leaseKeepAlive(kept);
     }
