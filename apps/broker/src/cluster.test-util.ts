@@ -35,6 +35,8 @@ export async function startTopicCluster(
   n: number,
   opts: {
     brokerArgs?: string[];
+    /** More flags for broker `id` alone (e.g. its rack). */
+    brokerArgsFor?: (id: number) => string[];
     coordinatorArgs?: string[];
     coordinators?: number;
     /** Every connection to a broker, and from it to the coordinators, through a FaultProxy. */
@@ -107,6 +109,7 @@ export async function startTopicCluster(
         '--data',
         join(dir.path, `broker-${id}`),
         ...(opts.brokerArgs ?? []),
+        ...(opts.brokerArgsFor?.(id) ?? []),
         ...extra,
       ],
       readyLine: /broker \d+ listening on/,

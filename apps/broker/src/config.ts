@@ -19,6 +19,12 @@ export const BrokerConfigSchema = z
     /** Any coordinators of the cluster. */
     coordinators: z.array(hostPort).min(1),
     dataDir: z.string().min(1),
+    /** Where this broker runs (a rack, zone or data centre): consumers there may read from it. */
+    rack: z
+      .string()
+      .max(100)
+      .regex(/^[\w.-]*$/, 'a rack is letters, digits, ".", "_" or "-"')
+      .default(''),
     /** How often closed segments are checked against retention. */
     retentionCheckMs: z.coerce.number().int().min(10).default(30_000),
     /** A follower that has not caught up with its leader for this long leaves the ISR. */
@@ -50,8 +56,8 @@ export type BrokerConfig = z.infer<typeof BrokerConfigSchema> & { advertise: str
 /**
  * Config from (lowest to highest precedence) a JSON file (`--config`), the environment
  * (`STRAND_BROKER_ID`, `STRAND_LISTEN`, `STRAND_ADVERTISE`, `STRAND_COORDINATORS`,
- * `STRAND_DATA_DIR`) and flags (`--id --listen --advertise --coordinators --data
- * --retention-check-ms --flush --flush-interval-ms --max-request-bytes --replica-lag-time-max-ms`).
+ * `STRAND_DATA_DIR`, `STRAND_RACK`) and flags (`--id --listen --advertise --coordinators --data
+ * --rack --retention-check-ms --flush --flush-interval-ms --max-request-bytes --replica-lag-time-max-ms`).
  */
 export function loadBrokerConfig(argv: string[], env: NodeJS.ProcessEnv): BrokerConfig {
   let flags: Record<string, string | boolean | undefined>;
@@ -65,6 +71,7 @@ export function loadBrokerConfig(argv: string[], env: NodeJS.ProcessEnv): Broker
         advertise: { type: 'string' },
         coordinators: { type: 'string' },
         data: { type: 'string' },
+        rack: { type: 'string' },
         'retention-check-ms': { type: 'string' },
         flush: { type: 'string' },
         'flush-interval-ms': { type: 'string' },
@@ -101,6 +108,7 @@ export function loadBrokerConfig(argv: string[], env: NodeJS.ProcessEnv): Broker
         .filter(Boolean),
     );
   set('dataDir', flags.data ?? env.STRAND_DATA_DIR);
+  set('rack', flags.rack ?? env.STRAND_RACK);
   set('retentionCheckMs', flags['retention-check-ms']);
   set('flush', flags.flush);
   set('flushIntervalMs', flags['flush-interval-ms']);

@@ -5,6 +5,7 @@ import {
   FencedLeaderEpochError,
   NotEnoughReplicasError,
   NotLeaderError,
+  OffsetNotAvailableError,
   OffsetOutOfRangeError,
   OutOfOrderSequenceError,
   RecordTooLargeError,
@@ -139,8 +140,27 @@ export class DataPlane {
       const failed = results.some((r) => r.error);
       const left = deadline - Date.now();
       if (failed || bytes >= Math.max(1, req.min_bytes) || left <= 0) return results;
+      if (this.watermarkNews(req, results)) return results;
       await this.waitForData(req, left);
     }
+  }
+
+  /**
+   * A follower learns the high watermark only from fetch answers, and consumers reading from
+   * it wait on what it learns: a watermark newer than the one it knows is worth answering for.
+   */
+  private watermarkNews(req: FetchRequest, results: FetchPartitionResult[]): boolean {
+    if (req.replica_id === 0) return false;
+    return results.some(
+      (r, i) => r.high_watermark > (req.partitions[i]?.known_high_watermark ?? r.high_watermark),
+    );
+  }
+
+  /** This broker's replica, leader or follower, when the consumer accepts a follower's copy. */
+  private followerRead(req: FetchRequest, topic: string, partition: number): Hosted | undefined {
+    return req.replica_id === 0 && req.allow_follower
+      ? this.partitions.replica(topic, partition)
+      : undefined;
   }
 
   private async readAll(req: FetchRequest): Promise<FetchPartitionResult[]> {
@@ -150,12 +170,18 @@ export class DataPlane {
       const base = { topic: p.topic, partition: p.partition };
       let h: Hosted | undefined;
       try {
-        h = await this.partitions.leaderWhenOpen(p.topic, p.partition);
+        h =
+          this.followerRead(req, p.topic, p.partition) ??
+          (await this.partitions.leaderWhenOpen(p.topic, p.partition));
         if (req.replica_id > 0) this.checkReplica(h, req.replica_id, p.leader_epoch, p.offset);
         const start = h.log.logStartOffset;
         const end = h.log.writtenOffset;
         // Consumers read below the high watermark; followers copy everything written.
         const upper = req.replica_id > 0 ? end : this.partitions.highWatermark(h);
+        if (h.role === 'follower' && p.offset > upper)
+          throw new OffsetNotAvailableError(
+            `${p.topic}-${p.partition}: this follower knows offsets below ${upper} are committed, not ${p.offset}; the leader may`,
+          );
         if (p.offset < start || p.offset > end)
           throw new OffsetOutOfRangeError(p.offset, start, end);
         let records: Buffer = Buffer.alloc(0);
@@ -209,7 +235,9 @@ export class DataPlane {
       const timer = setTimeout(done, ms);
       for (const p of req.partitions) {
         try {
-          const h = this.partitions.leader(p.topic, p.partition);
+          const h =
+            this.followerRead(req, p.topic, p.partition) ??
+            this.partitions.leader(p.topic, p.partition);
           h.waiters.add(done);
           hosted.push(h);
         } catch {

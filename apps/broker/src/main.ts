@@ -71,7 +71,7 @@ async function main(): Promise<void> {
       err ? reject(err) : resolve(p),
     ),
   );
-  membership = new Membership(controller, config.id, config.advertise, log);
+  membership = new Membership(controller, config.id, config.advertise, config.rack, log);
   const member = membership;
 
   let stopping = false;

@@ -20,6 +20,7 @@ export class Membership {
     private readonly controller: ControllerClient,
     readonly id: number,
     private readonly address: string,
+    private readonly rack: string,
     private readonly log: (line: string) => void,
   ) {}
 
@@ -40,7 +41,7 @@ export class Membership {
         try {
           const r = await this.controller.call<{ epoch: number; heartbeat_interval_ms: number }>(
             'RegisterBroker',
-            { id: this.id, address: this.address, incarnation: this.incarnation },
+            { id: this.id, address: this.address, incarnation: this.incarnation, rack: this.rack },
           );
           this.epoch = r.epoch;
           this.intervalMs = r.heartbeat_interval_ms || 500;

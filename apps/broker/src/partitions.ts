@@ -99,6 +99,7 @@ export class Partitions {
       brokerEpoch: opts.brokerEpoch,
       peers: opts.peers,
       addressOf: (id) => this.meta.brokers.get(id)?.address,
+      wake: (h) => this.notifyAppend(h),
       log: opts.log,
     };
   }
@@ -133,6 +134,15 @@ export class Partitions {
         `partition ${topic}-${partition} is still opening here; retry`,
       );
     throw new NotLeaderError(leader, leader ? this.meta.brokers.get(leader)?.address : undefined);
+  }
+
+  /**
+   * For consumers that accept a follower's copy: this broker's open replica of the partition,
+   * leader or follower.
+   */
+  replica(topic: string, partition: number): Hosted | undefined {
+    const h = this.hosted.get(key(topic, partition));
+    return h && !h.closed ? h : undefined;
   }
 
   /**

@@ -31,11 +31,13 @@ export const FetchRequest = z.object({
         offset,
         max_bytes: u32.default(0),
         leader_epoch: u32.default(0),
+        known_high_watermark: z.number().int().default(0),
       }),
     )
     .min(1, 'a fetch request needs at least one partition'),
   replica_id: u32.default(0),
   replica_epoch: z.number().int().default(0),
+  allow_follower: z.boolean().default(false),
 });
 export type FetchRequest = z.infer<typeof FetchRequest>;
 

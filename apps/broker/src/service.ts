@@ -1,6 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { KvClient } from '@strand/client';
 import {
+  brokerInfo,
   brokerService,
   MetaKeys,
   parseRequest,
@@ -111,12 +112,7 @@ export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): 
       await catchUp(req.topics);
       const names = req.topics.length > 0 ? req.topics : [...meta.topics.keys()].sort();
       return {
-        brokers: [...meta.brokers.values()].map((b) => ({
-          id: b.id,
-          address: b.address,
-          fenced: b.fenced,
-          epoch: b.epoch,
-        })),
+        brokers: [...meta.brokers.values()].map(brokerInfo),
         topics: names.map((name) => {
           const t = meta.topics.get(name);
           if (!t) return { name, error: toErrorFields(new UnknownTopicError(name)) };

@@ -140,6 +140,8 @@ describe('consume arguments and output', () => {
       start: { kind: 'time', timestamp: 1000 },
       format: 'json',
     });
+    expect(parseConsume(['t'], { rack: 'eu-1a' }, false)).toMatchObject({ rack: 'eu-1a' });
+    expect(parseConsume(['t'], {}, false)).not.toHaveProperty('rack');
   });
 
   it('rejects conflicting or bad flags', () => {
@@ -148,6 +150,7 @@ describe('consume arguments and output', () => {
       { offset: '1', 'from-time': '5' },
       { count: '0' },
       { format: 'xml' },
+      { rack: '' },
       { partition: 'one' },
     ])
       expect(code(() => parseConsume(['t'], flags, false))).toBe('INVALID_REQUEST');

@@ -49,6 +49,7 @@ function clusterText(c: ClusterDescription, topics: TopicHealth[]): string {
           address: b.address,
           state: b.fenced ? 'fenced' : 'alive',
           epoch: b.epoch,
+          rack: b.rack || '-',
         })),
     ),
     '',

@@ -6,7 +6,7 @@ import { runGroupConsume } from './group-consume.js';
 import { Progress } from './progress.js';
 
 export const CONSUME_USAGE = `strand consume TOPIC [--from-beginning | --offset N | --from-time T] [--partition N]
-    [--count N] [--follow] [--format value|kv|json] [--key-separator SEP]
+    [--count N] [--follow] [--format value|kv|json] [--key-separator SEP] [--rack R]
     [--group G [--session-timeout-ms MS] [--group-instance-id ID]]`;
 
 const ConsumeFlags = z
@@ -19,6 +19,7 @@ const ConsumeFlags = z
     follow: z.boolean().optional(),
     format: z.enum(['value', 'kv', 'json'], { message: 'must be value, kv or json' }).optional(),
     'key-separator': z.string().min(1, 'the separator cannot be empty').optional(),
+    rack: z.string().min(1, 'the rack cannot be empty').optional(),
   })
   .refine(
     (f) =>
@@ -46,6 +47,8 @@ export interface ConsumeOptions {
   follow: boolean;
   format: 'value' | 'kv' | 'json';
   keySeparator: string;
+  /** Read from in-sync replicas in this rack where there are some (the SDK's `rack`). */
+  rack?: string;
 }
 
 export function parseConsume(
@@ -72,6 +75,7 @@ export function parseConsume(
     follow: f.follow === true || f.count !== undefined || start.kind === 'end',
     format: json ? 'json' : (f.format ?? 'value'),
     keySeparator: f['key-separator'] ?? '\t',
+    ...(f.rack !== undefined ? { rack: f.rack } : {}),
   };
 }
 
@@ -186,7 +190,11 @@ export async function runConsume(p: Parsed): Promise<void> {
       return { topic: o.topic, partition, offset };
     });
 
-    consumer = new Consumer({ ...clientOptions(p), autoOffsetReset: 'earliest' });
+    consumer = new Consumer({
+      ...clientOptions(p),
+      autoOffsetReset: 'earliest',
+      ...(o.rack ? { rack: o.rack } : {}),
+    });
     consumer.assign(assignment);
     const done = new Set<number>();
     const checkDone = (tp: TopicPartition) => {

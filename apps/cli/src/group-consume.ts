@@ -24,6 +24,7 @@ export async function runGroupConsume(p: Parsed, o: ConsumeOptions): Promise<voi
   const sessionTimeoutMs = f['session-timeout-ms'] ?? 10_000;
   const consumer = new Consumer({
     ...clientOptions(p),
+    ...(o.rack ? { rack: o.rack } : {}),
     groupId: checkGroupId(f.group),
     autoCommit: false,
     autoOffsetReset: o.start.kind === 'beginning' ? 'earliest' : 'latest',

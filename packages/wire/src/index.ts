@@ -41,7 +41,7 @@ export { parseRequest, type UnaryHandler, unaryHandler } from './rpc/serve.js';
 // Topics: names, per-topic configs (Kafka's names and defaults), the metadata records in the KV store
 export * from './topic/topic-config.js';
 export * from './topic/metadata.js';
-export { partitionInfo, topicInfo } from './topic/info.js';
+export { brokerInfo, partitionInfo, topicInfo } from './topic/info.js';
 
 // Consumer groups: group ids, their records and committed offsets in the KV store
 export * from './group/group-keys.js';

@@ -9,6 +9,8 @@ export interface FollowerContext {
   peers: PeerClients;
   /** The leader's address, or undefined when unknown. */
   addressOf: (brokerId: number) => string | undefined;
+  /** Wakes consumers long-polling this replica (its log or high watermark moved). */
+  wake: (h: Hosted) => void;
   log: (line: string) => void;
 }
 
@@ -64,6 +66,7 @@ export async function follow(
               offset: h.log.logEndOffset,
               leader_epoch: epoch,
               max_bytes: 4 * 1024 * 1024,
+              known_high_watermark: h.highWatermark,
             },
           ],
         },
@@ -88,7 +91,11 @@ export async function follow(
         throw e;
       }
       if (r.records.length > 0) await appendFromLeader(h, r.records, following);
-      h.highWatermark = Math.max(h.highWatermark, Math.min(r.high_watermark, h.log.logEndOffset));
+      const hw = Math.max(h.highWatermark, Math.min(r.high_watermark, h.log.logEndOffset));
+      if (hw !== h.highWatermark) {
+        h.highWatermark = hw;
+        ctx.wake(h);
+      }
       failures = 0;
     } catch (err) {
       failures += 1;

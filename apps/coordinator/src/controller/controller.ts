@@ -87,7 +87,12 @@ export class Controller {
 
   // ---- brokers ----
 
-  registerBroker(id: number, address: string, incarnation: string): Promise<BrokerRecord> {
+  registerBroker(
+    id: number,
+    address: string,
+    incarnation: string,
+    rack = '',
+  ): Promise<BrokerRecord> {
     return this.serial(async () => {
       await this.ready();
       const prev = this.broker(id);
@@ -97,6 +102,7 @@ export class Controller {
         incarnation,
         epoch: (prev?.record.epoch ?? 0) + 1,
         fenced: false,
+        rack,
       };
       await this.cas(
         [{ key: MetaKeys.broker(id), modRevision: prev?.modRevision ?? 0 }],

@@ -1,7 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { KvNode } from '@strand/kv';
 import {
-  type BrokerRecord,
+  brokerInfo,
   brokerService,
   parseRequest,
   partitionInfo,
@@ -22,6 +22,11 @@ const RegisterBroker = z.object({
   id: u32.min(1),
   address: z.string().regex(/^[^:\s]+:\d{1,5}$/, 'expected host:port'),
   incarnation: z.string().min(1).max(200),
+  rack: z
+    .string()
+    .max(100)
+    .regex(/^[\w.-]*$/, 'a rack is letters, digits, ".", "_" or "-"')
+    .default(''),
 });
 const Heartbeat = z.object({ id: u32.min(1), epoch: z.number().int().min(0) });
 const CreateTopic = z.object({
@@ -52,10 +57,6 @@ const AlterTopic = z.object({
   partitions: u32.default(0),
 });
 
-export function brokerInfo(b: BrokerRecord) {
-  return { id: b.id, address: b.address, fenced: b.fenced, epoch: b.epoch };
-}
-
 const changeOut = (c: TopicChange) => ({
   revision: c.revision,
   topic: topicInfo(c.topic, c.partitions),
@@ -70,7 +71,7 @@ export function addControllerService(
   server.addService(brokerService('Controller').service, {
     RegisterBroker: unaryHandler(async (raw) => {
       const r = parseRequest(RegisterBroker, raw);
-      const b = await controller.registerBroker(r.id, r.address, r.incarnation);
+      const b = await controller.registerBroker(r.id, r.address, r.incarnation, r.rack);
       return {
         epoch: b.epoch,
         heartbeat_interval_ms: controller.opts.heartbeatIntervalMs,

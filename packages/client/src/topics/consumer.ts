@@ -46,10 +46,16 @@ interface Assigned {
   ahead: { records: ConsumerRecord[]; next: number } | undefined;
   retryAt: number;
   failures: number;
+  /** Read from the leader, not a replica in this consumer's rack, until then (it failed). */
+  leaderOnlyUntil: number;
 }
 
+/** How long a partition is read from its leader after its rack's replica could not answer. */
+const LEADER_AFTER_FOLLOWER_FAILED_MS = 10_000;
+
 /**
- * Reads assigned partitions from their leaders: one long-polling Fetch per broker at a time,
+ * Reads assigned partitions from their leaders (or, with `rack`, from an in-sync replica in
+ * the same rack): one long-polling Fetch per broker at a time,
  * answers buffered and handed out by poll() in offset order per partition. Without a
  * `groupId`, positions live only in this object. With one, `subscribe()` joins the group (the
  * coordinator hands out partitions; see groups/membership.ts) and positions are committed.
@@ -351,7 +357,7 @@ export class Consumer {
     for (const s of this.assigned.values()) {
       if (s.paused || s.fetching || s.position === undefined || s.ahead) continue;
       if (s.retryAt > now) continue;
-      const address = this.metadata.leaderAddress(s.topic, s.partition);
+      const address = this.readAddress(s, now);
       if (!address) {
         refresh.add(s.topic);
         continue;
@@ -368,17 +374,26 @@ export class Consumer {
     for (const [address, states] of byAddress) this.fetchFrom(address, states, maxWaitMs);
   }
 
+  /** The leader, or with `rack` set an in-sync replica in that rack (unless it failed lately). */
+  private readAddress(s: Assigned, now: number): string | undefined {
+    const leader = this.metadata.leaderAddress(s.topic, s.partition);
+    if (!leader || this.opts.rack === undefined || s.leaderOnlyUntil > now) return leader;
+    return this.metadata.replicaInRack(s.topic, s.partition, this.opts.rack) ?? leader;
+  }
+
   private fetchFrom(address: string, states: Assigned[], maxWaitMs: number): void {
     const sent = states.map((s) => ({
       s,
       epoch: s.epoch,
       offset: s.buffered.length > 0 ? s.fetchNext : s.position!,
+      fromFollower: address !== this.metadata.leaderAddress(s.topic, s.partition),
     }));
     for (const s of states) s.fetching = true;
     const req = {
       max_wait_ms: Math.min(this.opts.maxWaitMs, maxWaitMs),
       min_bytes: this.opts.minBytes,
       max_bytes: this.opts.maxBytes,
+      allow_follower: this.opts.rack !== undefined,
       partitions: sent.map(({ s, offset }) => ({
         topic: s.topic,
         partition: s.partition,
@@ -403,16 +418,23 @@ export class Consumer {
       .then(
         (res) => {
           this.brokerRetryAt.delete(address);
-          for (const { s, epoch, offset } of sent) {
+          for (const { s, epoch, offset, fromFollower } of sent) {
             const r = res.partitions.find(
               (x) => x.topic === s.topic && x.partition === s.partition,
             );
-            if (r && s.epoch === epoch && this.assigned.get(tpKey(s.topic, s.partition)) === s)
-              this.absorb(s, offset, r);
+            if (!r || s.epoch !== epoch || this.assigned.get(tpKey(s.topic, s.partition)) !== s)
+              continue;
+            // Whatever a follower could not answer, the leader answers with authority.
+            if (fromFollower && isError(r.error)) this.preferLeader(s);
+            else this.absorb(s, offset, r);
           }
         },
         (err: StrandError) => {
           if (this.closed) return;
+          // Partitions read from a follower go to their leaders next, without waiting.
+          const followers = sent.filter((x) => x.fromFollower);
+          for (const { s } of followers) this.preferLeader(s);
+          if (followers.length === states.length) return;
           if (!err.retriable) this.error = err;
           const failures = Math.max(...states.map((s) => ++s.failures));
           this.brokerRetryAt.set(
@@ -427,6 +449,10 @@ export class Consumer {
         this.fetching.delete(address);
         this.changed?.();
       });
+  }
+
+  private preferLeader(s: Assigned): void {
+    s.leaderOnlyUntil = Date.now() + LEADER_AFTER_FOLLOWER_FAILED_MS;
   }
 
   private absorb(s: Assigned, offset: number, r: RawFetchPartitionResult): void {
@@ -504,6 +530,7 @@ function newState(topic: string, partition: number): Assigned {
     ahead: undefined,
     retryAt: 0,
     failures: 0,
+    leaderOnlyUntil: 0,
   };
 }
 

@@ -30,6 +30,7 @@ interface Inflight {
  */
 export class MetadataCache {
   private readonly brokers = new Map<number, string>();
+  private readonly racks = new Map<number, string>();
   private readonly topics = new Map<string, { desc: TopicDescription; at: number }>();
   private readonly missing = new Map<string, StrandError>();
   private readonly wanted = new Set<string>();
@@ -64,6 +65,17 @@ export class MetadataCache {
   leaderAddress(topic: string, partition: number): string | undefined {
     const p = this.topics.get(topic)?.desc.partitions[partition];
     return p && p.leader >= 0 ? this.brokers.get(p.leader) : undefined;
+  }
+
+  /**
+   * Where a consumer in `rack` should read the partition: the leader if it is in that rack,
+   * else an in-sync replica there; undefined when none is.
+   */
+  replicaInRack(topic: string, partition: number, rack: string): string | undefined {
+    const p = this.topics.get(topic)?.desc.partitions[partition];
+    if (!p || p.leader < 0) return undefined;
+    const near = [p.leader, ...p.isr].find((b) => this.racks.get(b) === rack);
+    return near === undefined ? undefined : this.brokers.get(near);
   }
 
   /** Brokers to ask for anything a broker answers: the one that answered last, then the rest. */
@@ -181,6 +193,11 @@ export class MetadataCache {
   private learnBrokers(res: RawMetadata): void {
     if (res.brokers.length === 0) return;
     this.brokers.clear();
-    for (const b of res.brokers) if (!b.fenced) this.brokers.set(b.id, b.address);
+    this.racks.clear();
+    for (const b of res.brokers) {
+      if (b.fenced) continue;
+      this.brokers.set(b.id, b.address);
+      if (b.rack) this.racks.set(b.id, b.rack);
+    }
   }
 }

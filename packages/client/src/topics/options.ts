@@ -58,6 +58,12 @@ export interface ConsumerOptions extends ClientOptions {
   autoOffsetReset?: 'earliest' | 'latest' | 'error';
   /** Most records one poll() returns (the rest wait for the next), default 10_000. */
   maxPollRecords?: number;
+  /**
+   * Where this consumer runs (Kafka's `client.rack`). When set, partitions with an in-sync
+   * replica on a broker of the same rack are read from that replica, up to what it knows is
+   * committed; the leader answers otherwise, and whenever that replica cannot.
+   */
+  rack?: string;
 }
 
 const ADDRESS = /^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):(\d{1,5})$/;
@@ -127,6 +133,7 @@ const ConsumerSchema = z.object({
   maxPartitionBytes: positive().default(1024 * 1024),
   autoOffsetReset: z.enum(['earliest', 'latest', 'error']).default('latest'),
   maxPollRecords: positive().default(10_000),
+  rack: z.string().max(100).optional(),
 });
 
 export type ResolvedClientOptions = z.output<typeof ClientSchema>;

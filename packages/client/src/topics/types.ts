@@ -72,6 +72,8 @@ export interface BrokerDescription {
   address: string;
   fenced: boolean;
   epoch: number;
+  /** Where the broker runs ('' when it was given none). */
+  rack: string;
 }
 
 export interface ClusterDescription {

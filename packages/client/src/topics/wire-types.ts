@@ -11,6 +11,7 @@ export interface RawBroker {
   address: string;
   fenced: boolean;
   epoch: number;
+  rack: string;
 }
 
 export interface RawTopic {
@@ -110,6 +111,7 @@ export const toBroker = (b: RawBroker): BrokerDescription => ({
   address: b.address,
   fenced: b.fenced,
   epoch: b.epoch,
+  rack: b.rack ?? '',
 });
 
 export const toCluster = (c: RawCluster): ClusterDescription => ({

@@ -8,6 +8,7 @@ export const ErrorCode = {
   InvalidConfig: 'INVALID_CONFIG',
   UnsupportedCompression: 'UNSUPPORTED_COMPRESSION',
   OffsetOutOfRange: 'OFFSET_OUT_OF_RANGE',
+  OffsetNotAvailable: 'OFFSET_NOT_AVAILABLE',
   RecordTooLarge: 'RECORD_TOO_LARGE',
   UnknownTopic: 'UNKNOWN_TOPIC',
   UnknownPartition: 'UNKNOWN_PARTITION',
@@ -107,6 +108,16 @@ export class NotLeaderError extends StrandError {
       : 'not the leader, and no leader is known',
   ) {
     super(ErrorCode.NotLeader, message, true);
+  }
+}
+
+/**
+ * A follower replica has not yet learned that records up to the asked offset are committed
+ * (its high watermark lags the leader's); the leader can answer, or this replica shortly.
+ */
+export class OffsetNotAvailableError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.OffsetNotAvailable, message, true);
   }
 }
 
@@ -261,6 +272,8 @@ export function errorFromCode(code: string, message: string): StrandError {
       return new TimeoutError(message);
     case ErrorCode.Unavailable:
       return new UnavailableError(message);
+    case ErrorCode.OffsetNotAvailable:
+      return new OffsetNotAvailableError(message);
     case ErrorCode.UnknownTopic:
       return new UnknownTopicError('', message);
     case ErrorCode.UnknownPartition:

@@ -18,6 +18,7 @@ const STATUS: Record<string, grpc.status> = {
   [ErrorCode.UnsupportedCompression]: grpc.status.INVALID_ARGUMENT,
   [ErrorCode.RecordTooLarge]: grpc.status.INVALID_ARGUMENT,
   [ErrorCode.OffsetOutOfRange]: grpc.status.OUT_OF_RANGE,
+  [ErrorCode.OffsetNotAvailable]: grpc.status.UNAVAILABLE,
   [ErrorCode.Compacted]: grpc.status.OUT_OF_RANGE,
   [ErrorCode.UnknownTopic]: grpc.status.NOT_FOUND,
   [ErrorCode.UnknownPartition]: grpc.status.NOT_FOUND,

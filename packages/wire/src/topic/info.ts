@@ -1,5 +1,10 @@
-import type { PartitionRecord, TopicRecord } from './metadata.js';
+import type { BrokerRecord, PartitionRecord, TopicRecord } from './metadata.js';
 import { effectiveTopicConfigs } from './topic-config.js';
+
+/** A broker record as broker.proto's BrokerInfo. */
+export function brokerInfo(b: BrokerRecord) {
+  return { id: b.id, address: b.address, fenced: b.fenced, epoch: b.epoch, rack: b.rack };
+}
 
 /** A partition record as broker.proto's PartitionInfo. */
 export function partitionInfo(p: PartitionRecord) {

@@ -39,6 +39,8 @@ export const BrokerRecordSchema = z.object({
   incarnation: z.string(),
   epoch: z.number().int().min(1),
   fenced: z.boolean(),
+  /** Where the broker runs ('' for none): consumers in the same rack may fetch from it. */
+  rack: z.string().default(''),
 });
 export type BrokerRecord = z.infer<typeof BrokerRecordSchema>;
 
