@@ -3,7 +3,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
-import { Admin, type GroupDescription, Producer } from '@strand/client';
+import {
+  Admin,
+  Consumer,
+  type GroupDescription,
+  Producer,
+  type RebalanceListener,
+  type TopicPartition,
+} from '@strand/client';
 import { freePort, type NodeProcess, ProcessRegistry, tempDir } from '@strand/testkit';
 import { fromGrpcError, groupService } from '@strand/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -255,6 +262,87 @@ describe('consumer groups across real processes', () => {
     for (const o of g1) {
       const now = g1Again.find((x) => x.partition === o.partition)!;
       expect(now.committed ?? 0).toBeGreaterThanOrEqual(o.committed ?? 0);
+    }
+  });
+
+  it('static membership: a member restarted under its instance id gets its partitions back with no rebalance; listeners hear every change', async () => {
+    const events: string[] = [];
+    const fmt = (tps: TopicPartition[]) =>
+      tps
+        .map((tp) => tp.partition)
+        .sort((x, y) => x - y)
+        .join(',');
+    const listener = (name: string): RebalanceListener => ({
+      onAssigned: (tps) => void events.push(`${name} assigned ${fmt(tps)}`),
+      onRevoked: (tps) => void events.push(`${name} revoked ${fmt(tps)}`),
+      onLost: (tps) => void events.push(`${name} lost ${fmt(tps)}`),
+    });
+    const running: (() => Promise<void>)[] = [];
+    const start = (name: string, instance?: string) => {
+      const c = new Consumer({
+        bootstrap: bootstrap.split(','),
+        groupId: 'g-static',
+        ...(instance ? { groupInstanceId: instance } : {}),
+        sessionTimeoutMs: 8000,
+        heartbeatIntervalMs: 500,
+        autoOffsetReset: 'earliest',
+        maxWaitMs: 200,
+      });
+      c.subscribe('orders', listener(name));
+      let stopped = false;
+      const loop = (async () => {
+        while (!stopped) await c.poll(200).catch(() => sleep(100));
+      })();
+      const stop = async () => {
+        stopped = true;
+        await loop;
+        await c.close();
+      };
+      running.push(stop);
+      return stop;
+    };
+    const assignedTo = (name: string) =>
+      until(`${name} assigned`, async () =>
+        events.find((e) => e.startsWith(`${name} assigned `))?.slice(name.length + 10),
+      );
+    try {
+      start('a', 'a');
+      const stopB = start('b', 'b');
+      const g = await stableWith(2, 'g-static');
+      expect(g.members.map((m) => m.groupInstanceId).sort()).toEqual(['a', 'b']);
+      const ofB = fmt(g.members.find((m) => m.groupInstanceId === 'b')!.assignment);
+      await until('both listeners told', async () =>
+        (await assignedTo('a')) && (await assignedTo('b')) === ofB ? true : undefined,
+      );
+
+      // A static member's close() does not leave: its partitions wait for it, unread.
+      await stopB();
+      const quiet = await admin.describeGroup('g-static');
+      expect(quiet.generation).toBe(g.generation);
+      expect(quiet.members.map((m) => m.groupInstanceId).sort()).toEqual(['a', 'b']);
+      start('b again', 'b');
+      expect(await assignedTo('b again')).toBe(ofB);
+      const back = await stableWith(2, 'g-static');
+      expect(back.generation).toBe(g.generation);
+      expect(events.filter((e) => e.startsWith('a '))).toHaveLength(1);
+
+      expect(events).toContain(`b revoked ${ofB}`); // closing hands them back locally
+
+      // A dynamic member joining does rebalance: partitions move, and the listeners say which.
+      const mark = events.length;
+      start('c');
+      const three = await stableWith(3, 'g-static', g.generation);
+      const ofC = fmt(three.members.find((m) => m.groupInstanceId === '')!.assignment);
+      expect(ofC.split(',')).toHaveLength(4);
+      await until('c assigned', async () => ((await assignedTo('c')) === ofC ? true : undefined));
+      const revoked = events
+        .slice(mark)
+        .filter((e) => / revoked /.test(e))
+        .flatMap((e) => e.split(' revoked ')[1]!.split(',').filter(Boolean));
+      expect(revoked.sort()).toEqual(ofC.split(',').sort());
+      expect(events.some((e) => / lost /.test(e))).toBe(false);
+    } finally {
+      await Promise.all(running.map((stop) => stop().catch(() => undefined)));
     }
   });
 
