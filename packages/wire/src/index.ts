@@ -37,6 +37,14 @@ export {
   toGrpcError,
 } from './rpc/errors.js';
 export { parseRequest, type UnaryHandler, unaryHandler } from './rpc/serve.js';
+export {
+  BULK_OPTIONS,
+  ClientPool,
+  RECONNECT_OPTIONS,
+  type RpcClient,
+  type UnaryCall,
+} from './rpc/clients.js';
+export { LeaderCaller, type LeaderCallerOptions } from './rpc/leader-caller.js';
 
 // Topics: names, per-topic configs (Kafka's names and defaults), the metadata records in the KV store
 export * from './topic/topic-config.js';

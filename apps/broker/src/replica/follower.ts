@@ -50,7 +50,7 @@ export async function follow(
         await truncateToLeader(ctx, h, address, epoch, following);
         truncated = true;
       }
-      const res = await ctx.peers.call<FetchAnswer>(
+      const res = await ctx.peers.unary<FetchAnswer>(
         address,
         'Fetch',
         {
@@ -126,7 +126,7 @@ async function truncateToLeader(
     });
     return;
   }
-  const res = await ctx.peers.call<{
+  const res = await ctx.peers.unary<{
     leader_epoch: number;
     end_offset: number;
     error: ErrorFields | null;
