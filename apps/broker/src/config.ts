@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { InvalidConfigError } from '@strand/wire';
+import { type ConfigField, commaList, HostPortSchema, loadLayeredConfig } from '@strand/wire';
 import { z } from 'zod';
 
-const hostPort = z.string().regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, 'expected host:port');
+const hostPort = HostPortSchema;
 
 export const BrokerConfigSchema = z
   .object({
@@ -53,73 +51,32 @@ export const BrokerConfigSchema = z
 
 export type BrokerConfig = z.infer<typeof BrokerConfigSchema> & { advertise: string };
 
+const FIELDS: readonly ConfigField[] = [
+  { key: 'id', flag: 'id', env: 'STRAND_BROKER_ID' },
+  { key: 'listen', flag: 'listen', env: 'STRAND_LISTEN' },
+  { key: 'advertise', flag: 'advertise', env: 'STRAND_ADVERTISE' },
+  { key: 'coordinators', flag: 'coordinators', env: 'STRAND_COORDINATORS', parse: commaList },
+  { key: 'dataDir', flag: 'data', env: 'STRAND_DATA_DIR' },
+  { key: 'rack', flag: 'rack', env: 'STRAND_RACK' },
+  { key: 'retentionCheckMs', flag: 'retention-check-ms' },
+  { key: 'flush', flag: 'flush' },
+  { key: 'flushIntervalMs', flag: 'flush-interval-ms' },
+  { key: 'maxRequestBytes', flag: 'max-request-bytes' },
+  { key: 'replicaLagTimeMaxMs', flag: 'replica-lag-time-max-ms' },
+];
+
 /**
- * Config from (lowest to highest precedence) a JSON file (`--config`), the environment
- * (`STRAND_BROKER_ID`, `STRAND_LISTEN`, `STRAND_ADVERTISE`, `STRAND_COORDINATORS`,
- * `STRAND_DATA_DIR`, `STRAND_RACK`) and flags (`--id --listen --advertise --coordinators --data
- * --rack --retention-check-ms --flush --flush-interval-ms --max-request-bytes --replica-lag-time-max-ms`).
+ * Config from (lowest to highest precedence) a JSON file (`--config` or
+ * `STRAND_BROKER_CONFIG`), the environment and the flags listed in FIELDS.
  */
 export function loadBrokerConfig(argv: string[], env: NodeJS.ProcessEnv): BrokerConfig {
-  let flags: Record<string, string | boolean | undefined>;
-  try {
-    flags = parseArgs({
-      args: argv,
-      options: {
-        config: { type: 'string' },
-        id: { type: 'string' },
-        listen: { type: 'string' },
-        advertise: { type: 'string' },
-        coordinators: { type: 'string' },
-        data: { type: 'string' },
-        rack: { type: 'string' },
-        'retention-check-ms': { type: 'string' },
-        flush: { type: 'string' },
-        'flush-interval-ms': { type: 'string' },
-        'max-request-bytes': { type: 'string' },
-        'replica-lag-time-max-ms': { type: 'string' },
-      },
-      strict: true,
-    }).values;
-  } catch (err) {
-    throw new InvalidConfigError((err as Error).message);
-  }
-  let merged: Record<string, unknown> = {};
-  const file = (flags.config as string | undefined) ?? env.STRAND_BROKER_CONFIG;
-  if (file) {
-    try {
-      merged = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    } catch (err) {
-      throw new InvalidConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
-    }
-  }
-  const set = (key: string, value: unknown) => {
-    if (value !== undefined) merged[key] = value;
-  };
-  set('id', flags.id ?? env.STRAND_BROKER_ID);
-  set('listen', flags.listen ?? env.STRAND_LISTEN);
-  set('advertise', flags.advertise ?? env.STRAND_ADVERTISE);
-  const coordinators = flags.coordinators ?? env.STRAND_COORDINATORS;
-  if (typeof coordinators === 'string')
-    set(
-      'coordinators',
-      coordinators
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    );
-  set('dataDir', flags.data ?? env.STRAND_DATA_DIR);
-  set('rack', flags.rack ?? env.STRAND_RACK);
-  set('retentionCheckMs', flags['retention-check-ms']);
-  set('flush', flags.flush);
-  set('flushIntervalMs', flags['flush-interval-ms']);
-  set('maxRequestBytes', flags['max-request-bytes']);
-  set('replicaLagTimeMaxMs', flags['replica-lag-time-max-ms']);
-  const result = BrokerConfigSchema.safeParse(merged);
-  if (!result.success) {
-    const problems = result.error.issues.map(
-      (i) => `${i.path.join('.') || 'config'}: ${i.message}`,
-    );
-    throw new InvalidConfigError(`invalid broker config: ${problems.join('; ')}`);
-  }
-  return { ...result.data, advertise: result.data.advertise ?? result.data.listen };
+  const c = loadLayeredConfig({
+    what: 'broker',
+    argv,
+    env,
+    configEnv: 'STRAND_BROKER_CONFIG',
+    fields: FIELDS,
+    schema: BrokerConfigSchema,
+  });
+  return { ...c, advertise: c.advertise ?? c.listen };
 }

@@ -1,9 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { InvalidConfigError } from '@strand/wire';
+import {
+  type ConfigField,
+  HostPortSchema,
+  InvalidConfigError,
+  loadLayeredConfig,
+} from '@strand/wire';
 import { z } from 'zod';
 
-const hostPort = z.string().regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, 'expected host:port');
+const hostPort = HostPortSchema;
 
 export const CoordinatorConfigSchema = z
   .object({
@@ -58,74 +61,33 @@ function parsePeers(text: string): Record<string, string> {
   return out;
 }
 
+const FIELDS: readonly ConfigField[] = [
+  { key: 'id', flag: 'id', env: 'STRAND_NODE_ID' },
+  { key: 'listen', flag: 'listen', env: 'STRAND_LISTEN' },
+  { key: 'peers', flag: 'peers', env: 'STRAND_PEERS', parse: parsePeers },
+  { key: 'raftPeers', flag: 'raft-peers', env: 'STRAND_RAFT_PEERS', parse: parsePeers },
+  { key: 'dataDir', flag: 'data', env: 'STRAND_DATA_DIR' },
+  { key: 'tickMs', flag: 'tick-ms', env: 'STRAND_TICK_MS' },
+  { key: 'electionTicks', flag: 'election-ticks' },
+  { key: 'snapshotEvery', flag: 'snapshot-every' },
+  { key: 'brokerSessionTimeoutMs', flag: 'broker-session-timeout-ms' },
+  { key: 'brokerHeartbeatMs', flag: 'broker-heartbeat-ms' },
+  { key: 'groupInitialRebalanceDelayMs', flag: 'group-initial-rebalance-delay-ms' },
+  { key: 'offsetCommitFlushMs', flag: 'offset-commit-flush-ms' },
+];
+
 /**
- * Config from (lowest to highest precedence) a JSON file (`--config`), the environment
- * (`STRAND_NODE_ID`, `STRAND_LISTEN`, `STRAND_PEERS`, `STRAND_DATA_DIR`, `STRAND_TICK_MS`)
- * and flags (`--id --listen --peers --data --tick-ms --election-ticks --snapshot-every
- * --broker-session-timeout-ms --broker-heartbeat-ms`).
+ * Config from (lowest to highest precedence) a JSON file (`--config` or `STRAND_CONFIG`),
+ * the environment and the flags listed in FIELDS.
  */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorConfig {
-  let flags: ReturnType<typeof parseArgs>['values'];
-  try {
-    flags = parseArgs({
-      args: argv,
-      options: {
-        config: { type: 'string' },
-        id: { type: 'string' },
-        listen: { type: 'string' },
-        peers: { type: 'string' },
-        'raft-peers': { type: 'string' },
-        data: { type: 'string' },
-        'tick-ms': { type: 'string' },
-        'election-ticks': { type: 'string' },
-        'snapshot-every': { type: 'string' },
-        'broker-session-timeout-ms': { type: 'string' },
-        'broker-heartbeat-ms': { type: 'string' },
-        'group-initial-rebalance-delay-ms': { type: 'string' },
-        'offset-commit-flush-ms': { type: 'string' },
-      },
-      strict: true,
-    }).values;
-  } catch (err) {
-    throw new InvalidConfigError((err as Error).message);
-  }
-  let file: Record<string, unknown> = {};
-  const configPath = (flags.config as string | undefined) ?? env.STRAND_CONFIG;
-  if (configPath) {
-    try {
-      file = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
-    } catch (err) {
-      throw new InvalidConfigError(
-        `cannot read config file ${configPath}: ${(err as Error).message}`,
-      );
-    }
-  }
-  const pick = (flag: unknown, envVar: string | undefined) => flag ?? envVar;
-  const merged: Record<string, unknown> = { ...file };
-  const set = (key: string, value: unknown) => {
-    if (value !== undefined) merged[key] = value;
-  };
-  set('id', pick(flags.id, env.STRAND_NODE_ID));
-  set('listen', pick(flags.listen, env.STRAND_LISTEN));
-  const peers = pick(flags.peers, env.STRAND_PEERS);
-  if (typeof peers === 'string') set('peers', parsePeers(peers));
-  const raftPeers = pick(flags['raft-peers'], env.STRAND_RAFT_PEERS);
-  if (typeof raftPeers === 'string') set('raftPeers', parsePeers(raftPeers));
-  set('dataDir', pick(flags.data, env.STRAND_DATA_DIR));
-  set('tickMs', pick(flags['tick-ms'], env.STRAND_TICK_MS));
-  set('electionTicks', flags['election-ticks']);
-  set('snapshotEvery', flags['snapshot-every']);
-  set('brokerSessionTimeoutMs', flags['broker-session-timeout-ms']);
-  set('brokerHeartbeatMs', flags['broker-heartbeat-ms']);
-  set('groupInitialRebalanceDelayMs', flags['group-initial-rebalance-delay-ms']);
-  set('offsetCommitFlushMs', flags['offset-commit-flush-ms']);
-  const result = CoordinatorConfigSchema.safeParse(merged);
-  if (!result.success) {
-    const problems = result.error.issues.map(
-      (i) => `${i.path.join('.') || 'config'}: ${i.message}`,
-    );
-    throw new InvalidConfigError(`invalid coordinator config: ${problems.join('; ')}`);
-  }
-  const c = result.data;
+  const c = loadLayeredConfig({
+    what: 'coordinator',
+    argv,
+    env,
+    configEnv: 'STRAND_CONFIG',
+    fields: FIELDS,
+    schema: CoordinatorConfigSchema,
+  });
   return { ...c, peers: c.peers ?? { [String(c.id)]: c.listen } };
 }

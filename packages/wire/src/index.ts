@@ -53,3 +53,10 @@ export { brokerInfo, partitionInfo, topicInfo } from './topic/info.js';
 
 // Consumer groups: group ids, their records and committed offsets in the KV store
 export * from './group/group-keys.js';
+// App config: flags over environment over a JSON file, checked by a schema
+export {
+  type ConfigField,
+  commaList,
+  HostPortSchema,
+  loadLayeredConfig,
+} from './config/layered.js';

@@ -1,0 +1,45 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InvalidConfigError } from '@strand/wire';
+import { describe, expect, it } from 'vitest';
+import { loadBrokerConfig } from './config.js';
+
+const base = ['--id', '1', '--listen', '127.0.0.1:9092', '--coordinators', '127.0.0.1:2379'];
+
+describe('broker config', () => {
+  it('merges file < env < flags, splits the coordinator list and defaults advertise', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'strand-broker-cfg-'));
+    try {
+      const file = join(dir, 'b.json');
+      writeFileSync(file, JSON.stringify({ id: 4, dataDir: '/from-file', rack: 'file-rack' }));
+      const c = loadBrokerConfig(
+        ['--config', file, '--listen', '127.0.0.1:9', '--coordinators', 'a:1, b:2,,c:3'],
+        { STRAND_RACK: 'env-rack', STRAND_LISTEN: '127.0.0.1:8' },
+      );
+      expect(c).toMatchObject({
+        id: 4,
+        listen: '127.0.0.1:9',
+        advertise: '127.0.0.1:9',
+        coordinators: ['a:1', 'b:2', 'c:3'],
+        dataDir: '/from-file',
+        rack: 'env-rack',
+        flush: 'interval',
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses bad config with one error naming every problem', () => {
+    const bad = (argv: string[]) => () => loadBrokerConfig(argv, {});
+    expect(bad([...base, '--data', 'd', '--rack', 'no spaces'])).toThrow(/rack: a rack is/);
+    expect(bad([...base, '--data', 'd', '--frob', 'x'])).toThrow(InvalidConfigError);
+    expect(bad(['--id', '0', '--listen', 'nowhere'])).toThrow(
+      /invalid broker config: id: .*; listen: expected host:port; coordinators: .*; dataDir/,
+    );
+    expect(
+      bad(['--id', '1', '--listen', '0.0.0.0:9092', '--coordinators', 'c:1', '--data', 'd']),
+    ).toThrow(/needs --advertise/);
+  });
+});
