@@ -22,6 +22,7 @@ import type { ControllerClient } from './controller-client.js';
 import type { MetadataCache } from './metadata.js';
 import { LeaderEpochCache } from './replica/epoch-cache.js';
 import { type FollowerContext, follow } from './replica/follower.js';
+import { loadHighWatermark, saveHighWatermark } from './replica/hw-checkpoint.js';
 import { LeaderState } from './replica/leader-state.js';
 import type { PeerClients } from './replica/peer-clients.js';
 import { type ProducerStateTable, recoverProducers } from './replica/producer-state.js';
@@ -41,6 +42,9 @@ export interface Hosted {
   isr: number[];
   /** Consumers read below it. Invariant: highWatermark <= log end. */
   highWatermark: number;
+  /** The partition's directory, and the watermark last saved there. */
+  dir: string;
+  savedHighWatermark: number;
   epochs: LeaderEpochCache;
   producers: ProducerStateTable;
   /** Leader only. */
@@ -70,6 +74,8 @@ export interface PartitionsOptions {
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 const TOPIC_ID_FILE = 'topic.id';
+/** How often changed high watermarks are saved (Kafka: replica.high.watermark.checkpoint.interval.ms). */
+const HW_CHECKPOINT_MS = 1000;
 
 /**
  * The partition replicas this broker hosts, kept in step with the metadata: every partition
@@ -93,6 +99,9 @@ export class Partitions {
     this.timers = [
       setInterval(() => void this.applyRetention(), opts.retentionCheckMs),
       setInterval(() => this.checkIsr(), Math.max(50, Math.floor(opts.replicaLagMs / 4))),
+      setInterval(() => {
+        if (!this.saving) void this.saveHighWatermarks();
+      }, HW_CHECKPOINT_MS),
     ];
     this.follower = {
       brokerId: opts.brokerId,
@@ -226,6 +235,7 @@ export class Partitions {
   async close(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     await this.syncing;
+    await this.saveHighWatermarks();
     for (const h of this.hosted.values()) {
       h.closed = true;
       this.notifyAppend(h);
@@ -244,6 +254,7 @@ export class Partitions {
       h.closed = true;
       this.hosted.delete(k);
       this.notifyAppend(h);
+      await this.saving; // no watermark file lands in a directory being removed
       await this.logs.delete({ topic: h.topic, partition: h.partition });
       this.opts.log(`deleted ${h.topic}-${h.partition}`);
     }
@@ -334,7 +345,9 @@ export class Partitions {
       partitionEpoch: rec.partitionEpoch,
       replicas: rec.replicas,
       isr: rec.isr,
-      highWatermark: 0,
+      highWatermark: Math.min(await loadHighWatermark(dir), log.logEndOffset),
+      dir,
+      savedHighWatermark: -1,
       epochs: await LeaderEpochCache.load(dir),
       producers: await recoverProducers(log),
       followers: undefined,
@@ -415,6 +428,30 @@ export class Partitions {
       maxAppendBytes: this.opts.maxAppendBytes,
       durability: this.opts.durability,
     };
+  }
+
+  private saving: Promise<void> | undefined;
+
+  /** Saves every watermark that moved since it was last saved; one round at a time. */
+  private async saveHighWatermarks(): Promise<void> {
+    while (this.saving) await this.saving;
+    this.saving = (async () => {
+      for (const h of this.hosted.values()) {
+        if (h.closed || h.highWatermark === h.savedHighWatermark) continue;
+        const hw = h.highWatermark;
+        try {
+          await saveHighWatermark(h.dir, hw);
+          h.savedHighWatermark = hw;
+        } catch (err) {
+          this.opts.log(
+            `saving the high watermark of ${h.topic}-${h.partition} failed: ${(err as Error).message}`,
+          );
+        }
+      }
+    })().finally(() => {
+      this.saving = undefined;
+    });
+    return this.saving;
   }
 
   private async applyRetention(): Promise<void> {
