@@ -121,7 +121,10 @@ export class ProcessRegistry {
   private readonly procs = new Set<NodeProcess>();
 
   spawnNode(script: string, opts: SpawnOptions = {}): NodeProcess {
-    const child = spawn(process.execPath, [script, ...(opts.args ?? [])], {
+    // STRAND_NODE_FLAGS: flags for every node process started here, e.g. to profile a
+    // benchmark's brokers with "--cpu-prof --cpu-prof-dir=/tmp/prof".
+    const nodeFlags = (process.env.STRAND_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeFlags, script, ...(opts.args ?? [])], {
       cwd: opts.cwd,
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
