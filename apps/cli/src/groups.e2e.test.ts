@@ -346,6 +346,60 @@ describe('consumer groups across real processes', () => {
     }
   });
 
+  it('a group rebalances when its topic gains partitions and when a new topic matches its pattern', async () => {
+    await admin.createTopic({ name: 'grow-a', partitions: 2 });
+    const consumers = [0, 1].map(
+      () =>
+        new Consumer({
+          bootstrap: bootstrap.split(','),
+          groupId: 'g-grow',
+          autoOffsetReset: 'earliest',
+          maxWaitMs: 200,
+        }),
+    );
+    const got = new Set<string>();
+    let stopped = false;
+    const loops = consumers.map(async (c) => {
+      c.subscribe(/^grow-/);
+      while (!stopped)
+        for (const r of await c.poll(200).catch(() => []))
+          got.add(`${r.topic}-${r.partition}:${r.value?.toString()}`);
+    });
+    const owning = (n: number, after = 0) =>
+      until(`g-grow owning ${n} partitions`, async () => {
+        const d = await admin.describeGroup('g-grow');
+        const owned = d.members.flatMap((m) =>
+          m.assignment.map((tp) => `${tp.topic}-${tp.partition}`),
+        );
+        return d.state === 'STABLE' &&
+          d.members.length === 2 &&
+          d.generation > after &&
+          owned.length === n &&
+          new Set(owned).size === n
+          ? d
+          : undefined;
+      });
+    try {
+      const first = await owning(2);
+      await admin.alterTopic('grow-a', { partitions: 4 });
+      const grown = await owning(4, first.generation);
+      await admin.createTopic({ name: 'grow-b', partitions: 2 });
+      await owning(6, grown.generation);
+      const expected = [
+        ...[0, 1, 2, 3].map((p) => ({ topic: 'grow-a', partition: p })),
+        ...[0, 1].map((p) => ({ topic: 'grow-b', partition: p })),
+      ];
+      await Promise.all(expected.map((tp) => producer.send({ ...tp, value: 'hello' })));
+      await until('a record from every partition', async () =>
+        expected.every((tp) => got.has(`${tp.topic}-${tp.partition}:hello`)) ? true : undefined,
+      );
+    } finally {
+      stopped = true;
+      await Promise.all(loops);
+      await Promise.all(consumers.map((c) => c.close()));
+    }
+  });
+
   it('bad input gets clear errors: unknown group, stale generation, commit to an unknown partition', async () => {
     await expect(admin.describeGroup('no-such-group')).rejects.toMatchObject({
       code: 'UNKNOWN_GROUP',
