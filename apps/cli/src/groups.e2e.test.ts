@@ -265,6 +265,70 @@ describe('consumer groups across real processes', () => {
     }
   });
 
+  it('strand group list, describe, reset-offsets (earliest, offset, datetime, latest) and delete', async () => {
+    const run = async (...args: string[]) => {
+      const r = await promisify(execFile)(process.execPath, [CLI, 'group', ...args, '--json'], {
+        env: { ...process.env, STRAND_BOOTSTRAP: bootstrap },
+      }).catch((e: { code: number; stdout: string; stderr: string }) => e);
+      const code = 'code' in r && typeof r.code === 'number' ? r.code : 0;
+      return { code, stdout: r.stdout, stderr: r.stderr };
+    };
+    const json = async (...args: string[]) => {
+      const r = await run(...args);
+      expect(r.stderr).toBe('');
+      return JSON.parse(r.stdout);
+    };
+    // g2 read everything, committed, and left: inactive, with no lag.
+    const listed = (await json('list')) as { groupId: string; state: string; lag: number }[];
+    expect(listed.find((g) => g.groupId === 'g2')).toMatchObject({ state: 'EMPTY', lag: 0 });
+    const ends = new Map<number, number>(
+      (await admin.listOffsets('orders', 'latest')).map((o) => [o.partition, o.offset]),
+    );
+    const total = [...ends.values()].reduce((a, b) => a + b, 0);
+
+    const early = (await json('reset-offsets', 'g2', '--to-earliest')) as { offset: number }[];
+    expect(early).toHaveLength(12);
+    expect(early.every((o) => o.offset === 0)).toBe(true);
+    expect((await json('describe', 'g2')).lag).toBe(total);
+
+    await json('reset-offsets', 'g2', '--to-offset', '5', '--topic', 'orders');
+    const at5 = (await json('describe', 'g2')).offsets as { committed: number }[];
+    expect(at5.map((o) => o.committed)).toEqual(Array(12).fill(5));
+
+    // One new record per partition after `since`: resetting to it leaves a lag of 1 each.
+    await sleep(20);
+    const since = Date.now();
+    await sleep(20);
+    await Promise.all(
+      [...ends.keys()].map((partition) =>
+        producer.send({ topic: 'orders', partition, value: `late-${partition}` }),
+      ),
+    );
+    produced += 12;
+    const byTime = (await json(
+      'reset-offsets',
+      'g2',
+      '--to-datetime',
+      new Date(since).toISOString(),
+    )) as { partition: number; offset: number }[];
+    for (const o of byTime) expect(o.offset).toBe(ends.get(o.partition));
+    expect((await json('describe', 'g2')).lag).toBe(12);
+
+    await json('reset-offsets', 'g2', '--to-latest');
+    expect((await json('describe', 'g2')).lag).toBe(0);
+
+    // A group with members cannot be moved or deleted under them.
+    const busy = await run('reset-offsets', 'g1', '--to-earliest');
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toMatch(/GROUP_NOT_EMPTY/);
+    expect((await run('delete', 'g1')).stderr).toMatch(/GROUP_NOT_EMPTY/);
+
+    expect(await json('delete', 'g2')).toEqual({ deleted: 'g2' });
+    const gone = await run('describe', 'g2');
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toMatch(/UNKNOWN_GROUP/);
+  });
+
   it('static membership: a member restarted under its instance id gets its partitions back with no rebalance; listeners hear every change', async () => {
     const events: string[] = [];
     const fmt = (tps: TopicPartition[]) =>
