@@ -25,7 +25,7 @@ describe('options', () => {
       maxWaitMs: 500,
       minBytes: 1,
       maxBytes: 50 * 1024 * 1024,
-      maxPartitionBytes: 1024 * 1024,
+      maxPartitionBytes: 8 * 1024 * 1024,
       autoOffsetReset: 'latest',
     });
   });
