@@ -410,6 +410,72 @@ describe('consumer groups across real processes', () => {
     }
   });
 
+  it('a member that stops calling poll() for maxPollIntervalMs gives its partitions up long before its session ends, and gets them reported lost', async () => {
+    const lost: number[] = [];
+    const make = () =>
+      new Consumer({
+        bootstrap: bootstrap.split(','),
+        groupId: 'g-slow',
+        sessionTimeoutMs: 30_000,
+        heartbeatIntervalMs: 200,
+        maxPollIntervalMs: 1500,
+        autoOffsetReset: 'earliest',
+        maxWaitMs: 200,
+      });
+    const stuck = make();
+    const steady = make();
+    stuck.subscribe('orders', {
+      onLost: (tps) => void lost.push(...tps.map((tp) => tp.partition)),
+    });
+    steady.subscribe('orders');
+    let stopped = false;
+    const steadyLoop = (async () => {
+      while (!stopped) await steady.poll(200).catch(() => sleep(100));
+    })();
+    try {
+      // Both poll until the group has settled with two members.
+      const settled = until('g-slow with 2 members', async () => {
+        const d = await admin.describeGroup('g-slow');
+        return d.state === 'STABLE' && d.members.length === 2 ? d : undefined;
+      });
+      let done = false;
+      void settled.finally(() => {
+        done = true;
+      });
+      while (!done) await stuck.poll(100);
+      const two = await settled;
+      for (const m of two.members) expect(m.assignment).toHaveLength(6);
+
+      // The stuck one stops polling: the steady one gets all 12 within seconds, not 30.
+      const stoppedAt = Date.now();
+      const alone = await until(
+        'g-slow down to the steady member',
+        async () => {
+          const d = await admin.describeGroup('g-slow');
+          const owned = d.members.flatMap((m) => m.assignment);
+          return d.state === 'STABLE' && d.members.length === 1 && owned.length === 12
+            ? d
+            : undefined;
+        },
+        15_000,
+      );
+      expect(Date.now() - stoppedAt).toBeLessThan(15_000);
+      expect(alone.generation).toBeGreaterThan(two.generation);
+
+      // Back to polling: what it held is reported lost, and it joins again.
+      await until('the stuck member back in', async () => {
+        await stuck.poll(100);
+        const d = await admin.describeGroup('g-slow');
+        return d.state === 'STABLE' && d.members.length === 2 ? true : undefined;
+      });
+      expect(lost).toHaveLength(6);
+    } finally {
+      stopped = true;
+      await steadyLoop;
+      await Promise.all([stuck.close(), steady.close()]);
+    }
+  });
+
   it('a group rebalances when its topic gains partitions and when a new topic matches its pattern', async () => {
     await admin.createTopic({ name: 'grow-a', partitions: 2 });
     const consumers = [0, 1].map(

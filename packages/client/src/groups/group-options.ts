@@ -14,6 +14,13 @@ export interface GroupConsumerOptions {
   heartbeatIntervalMs?: number;
   /** How long a rebalance waits for members to rejoin, default 30_000. */
   rebalanceTimeoutMs?: number;
+  /**
+   * Longest time between two poll() calls, default 300_000 (Kafka's max.poll.interval.ms).
+   * A consumer that stays away longer is taken for stuck: it leaves the group (a static member
+   * stops heartbeating) so its partitions move on, and its next poll() reports them lost and
+   * joins again.
+   */
+  maxPollIntervalMs?: number;
   /** In order of preference, default ['cooperative-sticky', 'range']. */
   assignors?: AssignorName[];
   /** Commit positions every `autoCommitIntervalMs` from poll(), before revoking, and on close. Default true. */
@@ -29,6 +36,12 @@ const GroupSchema = z
     sessionTimeoutMs: z.number().int().min(500).max(600_000).default(10_000),
     heartbeatIntervalMs: z.number().int().min(10).max(200_000).default(1000),
     rebalanceTimeoutMs: z.number().int().min(500).max(600_000).default(30_000),
+    maxPollIntervalMs: z
+      .number()
+      .int()
+      .min(100)
+      .max(2 ** 31 - 1)
+      .default(300_000),
     assignors: z
       .array(z.enum(['range', 'round-robin', 'cooperative-sticky']))
       .min(1)
@@ -50,6 +63,7 @@ export function groupOptions(o: GroupConsumerOptions & { groupId: string }): Res
     sessionTimeoutMs: o.sessionTimeoutMs,
     heartbeatIntervalMs: o.heartbeatIntervalMs,
     rebalanceTimeoutMs: o.rebalanceTimeoutMs,
+    maxPollIntervalMs: o.maxPollIntervalMs,
     assignors: o.assignors,
     autoCommit: o.autoCommit,
     autoCommitIntervalMs: o.autoCommitIntervalMs,

@@ -48,6 +48,9 @@ export class GroupMembership {
   private autoCommitting = false;
   private readonly lastCommitted = new Map<string, number>();
   private closed = false;
+  /** poll() calls under way, and when the last one returned (for maxPollIntervalMs). */
+  private polling = 0;
+  private lastPollEnd = Date.now();
 
   constructor(
     private readonly client: GroupClient,
@@ -73,6 +76,16 @@ export class GroupMembership {
     await this.revokeAll();
     this.subscription = undefined;
     await this.leave();
+  }
+
+  /** poll() brackets its work with these: time inside poll() never counts as stuck. */
+  pollStarted(): void {
+    this.polling += 1;
+  }
+
+  pollEnded(): void {
+    this.polling -= 1;
+    this.lastPollEnd = Date.now();
   }
 
   /** Called at the top of every poll(): rejoins when needed, then auto-commits when due. */
@@ -279,6 +292,10 @@ export class GroupMembership {
     const beat = () => {
       this.heartbeatTimer = undefined;
       if (this.closed || this.needsJoin || !this.memberId) return;
+      if (this.polling === 0 && Date.now() - this.lastPollEnd > this.opts.maxPollIntervalMs) {
+        this.giveUpAsStuck();
+        return;
+      }
       this.client
         .call(
           'Heartbeat',
@@ -305,6 +322,18 @@ export class GroupMembership {
         );
     };
     this.scheduleBeat(beat);
+  }
+
+  /**
+   * The application has not called poll() for maxPollIntervalMs: hand the partitions to the
+   * rest of the group rather than hold them while nothing reads them. A dynamic member leaves
+   * now; a static one stops heartbeating, so its session runs out. The next poll() reports
+   * the partitions lost and joins again.
+   */
+  private giveUpAsStuck(): void {
+    this.lost = true;
+    if (this.opts.groupInstanceId) this.stopHeartbeats();
+    else void this.leave().catch(() => undefined);
   }
 
   private scheduleBeat(beat: () => void): void {

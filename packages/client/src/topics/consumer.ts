@@ -235,7 +235,15 @@ export class Consumer {
 
   /** Records (in offset order per partition), or [] once `timeoutMs` passed without any. */
   async poll(timeoutMs = this.opts.maxWaitMs): Promise<ConsumerRecord[]> {
-    const deadline = Date.now() + timeoutMs;
+    this.group?.pollStarted();
+    try {
+      return await this.pollUntil(Date.now() + timeoutMs);
+    } finally {
+      this.group?.pollEnded();
+    }
+  }
+
+  private async pollUntil(deadline: number): Promise<ConsumerRecord[]> {
     for (;;) {
       if (this.closed) return [];
       await this.group?.beforePoll();
