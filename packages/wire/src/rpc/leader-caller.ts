@@ -41,7 +41,7 @@ export class LeaderCaller {
     opts: { attempts?: number; timeoutMs?: number } = {},
   ): Promise<T> {
     const retryOn = this.opts.retryOn ?? ((e: StrandError) => e.retriable);
-    let last: StrandError = new UnavailableError('no leader answered');
+    let last: StrandError | undefined;
     const attempts = Math.max(
       opts.attempts ?? this.opts.attempts,
       this.opts.addresses().length + 1,
@@ -78,7 +78,7 @@ export class LeaderCaller {
         await sleep(this.opts.backoffMs(attempt));
       }
     }
-    throw last;
+    throw last ?? new UnavailableError('no leader answered');
   }
 
   close(): void {
