@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BATCH_HEADER_SIZE, writeBatchHeader } from '@strand/wire';
@@ -97,4 +97,22 @@ export function manualClock(start = 1_700_000_000_000): {
       t = v;
     },
   };
+}
+
+/**
+ * Descriptors this process holds open on files under `dir` whose names end with `suffix`.
+ * Counting only those (not every descriptor) keeps a check exact while other work briefly
+ * opens files too (checkpoints written in the background, the test runner's own files).
+ */
+export function openFilesUnder(dir: string, suffix = ''): number {
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      if (target.startsWith(dir) && target.endsWith(suffix)) n += 1;
+    } catch {
+      // closed between the listing and the read
+    }
+  }
+  return n;
 }

@@ -1,7 +1,7 @@
-import { readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir } from './batches.test-util.js';
+import { openFilesUnder, tempDir } from './batches.test-util.js';
 import { FdCache } from './fd-cache.js';
 import { readAt } from './io.js';
 
@@ -9,18 +9,6 @@ const dirs: { cleanup: () => void }[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) d.cleanup();
 });
-
-function openUnder(dir: string): number {
-  let n = 0;
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir)) n += 1;
-    } catch {
-      // closed between the listing and the read
-    }
-  }
-  return n;
-}
 
 describe('FdCache', () => {
   it('never holds more than maxOpen descriptors, even when every one is busy', async () => {
@@ -37,7 +25,7 @@ describe('FdCache', () => {
     const reads = Array.from({ length: 60 }, (_, k) => {
       const i = (k * 7) % paths.length;
       return cache.use(paths[i]!, async (fd) => {
-        osPeak = Math.max(osPeak, openUnder(d.path));
+        osPeak = Math.max(osPeak, openFilesUnder(d.path));
         await new Promise((r) => setTimeout(r, 1 + (k % 3)));
         return { i, text: (await readAt(fd, 0, 16)).toString() };
       });
@@ -47,7 +35,7 @@ describe('FdCache', () => {
     expect(osPeak).toBeLessThanOrEqual(3);
     expect(cache.openCount).toBeLessThanOrEqual(3);
     await cache.closeAll();
-    expect(openUnder(d.path)).toBe(0);
+    expect(openFilesUnder(d.path)).toBe(0);
   });
 
   it('a failed open frees its place for the next access', async () => {

@@ -1,31 +1,14 @@
-import { readdirSync, readlinkSync } from 'node:fs';
 import { InvalidRequestError, splitBatches } from '@strand/wire';
 import { afterEach, describe, expect, it } from 'vitest';
-import { simpleBatch, tempDir } from './batches.test-util.js';
+import { openFilesUnder, simpleBatch, tempDir } from './batches.test-util.js';
 import { LogManager } from './log-manager.js';
+
+const openDataFiles = (dir: string) => openFilesUnder(dir, '.log');
 
 const dirs: { cleanup: () => void }[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) d.cleanup();
 });
-
-/**
- * Descriptors this process holds open on segment data files under `dir`. Counting only those
- * (not every descriptor) keeps the check exact while other work briefly opens files too
- * (checkpoints written in the background, the test runner's own files).
- */
-function openDataFiles(dir: string): number {
-  let n = 0;
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      const target = readlinkSync(`/proc/self/fd/${fd}`);
-      if (target.startsWith(dir) && target.endsWith('.log')) n += 1;
-    } catch {
-      // closed between the listing and the read
-    }
-  }
-  return n;
-}
 
 describe('LogManager', () => {
   it('keeps open data files bounded across many partitions and segments', async () => {
