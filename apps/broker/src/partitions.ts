@@ -90,6 +90,8 @@ export class Partitions {
   private pendingSync = false;
   private readonly timers: NodeJS.Timeout[];
   private readonly follower: FollowerContext;
+  /** The round of high watermark saves under way, if any. */
+  private saving: Promise<void> | undefined;
 
   constructor(
     private readonly logs: LogManager,
@@ -429,8 +431,6 @@ export class Partitions {
       durability: this.opts.durability,
     };
   }
-
-  private saving: Promise<void> | undefined;
 
   /** Saves every watermark that moved since it was last saved; one round at a time. */
   private async saveHighWatermarks(): Promise<void> {
