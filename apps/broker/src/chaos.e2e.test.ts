@@ -9,7 +9,7 @@ import { startTopicCluster, type TopicCluster } from './cluster.test-util.js';
 /**
  * Replication under faults, with real processes: 3 coordinators and 3 brokers, a topic with
  * 3 replicas and min.insync.replicas 2, idempotent producers with acks=all, and a nemesis
- * that kills -9 and restarts brokers, pauses them (SIGSTOP/SIGCONT), cuts them off the network
+ * that kills -9 (or now and then stops cleanly) and restarts brokers, pauses them (SIGSTOP/SIGCONT), cuts them off the network
  * (every connection goes through a fault-injecting proxy) and kills the coordinators' leader. Afterwards every replica's log is read from disk and checked.
  * STRAND_CHAOS_SECONDS runs longer (default 12); STRAND_CHAOS_SEED replays a schedule;
  * STRAND_CHAOS_VERBOSE=1 prints progress every second and, when acknowledgements stall for 8 s,
@@ -117,8 +117,11 @@ describe('chaos: replicated topic under kill -9, pauses and controller failover'
       const roll = random();
       const broker = 1 + Math.floor(random() * 3);
       if (roll < 0.3) {
-        faults.push(`kill -9 broker ${broker}`);
-        await c.brokers.get(broker)!.proc.kill9();
+        // Mostly kill -9; now and then a clean stop (which restarts from saved state).
+        const clean = roll >= 0.22;
+        faults.push(`${clean ? 'stop (SIGTERM)' : 'kill -9'} broker ${broker}`);
+        const proc = c.brokers.get(broker)!.proc;
+        await (clean ? proc.terminate() : proc.kill9());
         await sleep(500 + random() * 1500);
         await c.startBroker(broker);
       } else if (roll < 0.5) {

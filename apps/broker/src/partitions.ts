@@ -25,6 +25,7 @@ import { type FollowerContext, follow } from './replica/follower.js';
 import { loadHighWatermark, saveHighWatermark } from './replica/hw-checkpoint.js';
 import { LeaderState } from './replica/leader-state.js';
 import type { PeerClients } from './replica/peer-clients.js';
+import { saveProducerSnapshot, takeProducerSnapshot } from './replica/producer-snapshot.js';
 import { type ProducerStateTable, recoverProducers } from './replica/producer-state.js';
 
 /** A partition replica this broker hosts, as leader or follower. */
@@ -242,6 +243,15 @@ export class Partitions {
       h.closed = true;
       this.notifyAppend(h);
     }
+    for (const h of this.hosted.values()) {
+      await h.lock
+        .run(() => saveProducerSnapshot(h.dir, h.log, h.producers))
+        .catch((err: unknown) =>
+          this.opts.log(
+            `saving the producer state of ${h.topic}-${h.partition} failed: ${(err as Error).message}`,
+          ),
+        );
+    }
     await this.logs.close();
   }
 
@@ -351,7 +361,7 @@ export class Partitions {
       dir,
       savedHighWatermark: -1,
       epochs: await LeaderEpochCache.load(dir),
-      producers: await recoverProducers(log),
+      producers: await this.openProducers(id, dir, log),
       followers: undefined,
       isrChangeInFlight: false,
       closed: false,
@@ -360,6 +370,20 @@ export class Partitions {
     };
     this.hosted.set(key(rec.topic, rec.partition), h);
     return h;
+  }
+
+  /** Idempotent producers' state: from a clean shutdown's snapshot, else from the log. */
+  private async openProducers(
+    id: { topic: string; partition: number },
+    dir: string,
+    log: PartitionLog,
+  ): Promise<ProducerStateTable> {
+    const saved = await takeProducerSnapshot(dir, log).catch(() => undefined);
+    if (saved) {
+      this.opts.log(`${id.topic}-${id.partition}: producer state from the shutdown snapshot`);
+      return saved;
+    }
+    return recoverProducers(log);
   }
 
   // ---- the ISR ----

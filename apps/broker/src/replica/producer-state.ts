@@ -11,6 +11,16 @@ interface SeenBatch {
   lastSeq: number;
   /** The batch's base offset, once written (a promise while its append is in flight). */
   baseOffset: Promise<number>;
+  /** The same, known synchronously once written. */
+  written: number | undefined;
+}
+
+/** One producer's state as plain data: recent batches are [firstSeq, lastSeq, baseOffset]. */
+export interface ProducerSnapshotEntry {
+  id: number;
+  epoch: number;
+  nextSeq: number;
+  recent: [number, number, number][];
 }
 
 interface ProducerEntry {
@@ -79,12 +89,16 @@ export class ProducerStateTable {
         resolve = res;
         reject = rej;
       }),
+      written: undefined,
     };
     seen.baseOffset.catch(() => undefined);
     this.remember(entry, seen);
     const owner = entry;
     return {
-      written: resolve,
+      written: (baseOffset) => {
+        seen.written = baseOffset;
+        resolve(baseOffset);
+      },
       failed: () => {
         // Not written: the producer must send this sequence again.
         owner.recent = owner.recent.filter((b) => b !== seen);
@@ -108,11 +122,42 @@ export class ProducerStateTable {
       firstSeq: h.baseSequence,
       lastSeq,
       baseOffset: Promise.resolve(baseOffset),
+      written: baseOffset,
     });
   }
 
   clear(): void {
     this.producers.clear();
+  }
+
+  /** Every producer's state as plain data; undefined while some admitted batch is unwritten. */
+  snapshot(): ProducerSnapshotEntry[] | undefined {
+    const out: ProducerSnapshotEntry[] = [];
+    for (const [id, e] of this.producers) {
+      const recent: [number, number, number][] = [];
+      for (const b of e.recent) {
+        if (b.written === undefined) return undefined;
+        recent.push([b.firstSeq, b.lastSeq, b.written]);
+      }
+      out.push({ id, epoch: e.epoch, nextSeq: e.nextSeq, recent });
+    }
+    return out;
+  }
+
+  static fromSnapshot(entries: readonly ProducerSnapshotEntry[]): ProducerStateTable {
+    const table = new ProducerStateTable();
+    for (const e of entries)
+      table.producers.set(e.id, {
+        epoch: e.epoch,
+        nextSeq: e.nextSeq,
+        recent: e.recent.map(([firstSeq, lastSeq, baseOffset]) => ({
+          firstSeq,
+          lastSeq,
+          baseOffset: Promise.resolve(baseOffset),
+          written: baseOffset,
+        })),
+      });
+    return table;
   }
 
   private remember(entry: ProducerEntry, seen: SeenBatch): void {
