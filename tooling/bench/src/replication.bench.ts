@@ -1,10 +1,8 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Admin, Producer, type ProducerOptions, type TopicDescription } from '@strand/client';
 import { freePort, type NodeProcess, ProcessRegistry } from '@strand/testkit';
 import { pacedLatency, percentile } from './rate.js';
-import { envNumber, MiB, scratchDir } from './util.js';
+import { benchValue, envNumber, errorText, MiB, resolveMain, scratchDir } from './util.js';
 
 /**
  * Replication on this machine: 1 coordinator and 3 brokers as real processes on loopback, one
@@ -30,26 +28,6 @@ const CHUNK = 1024;
 const PARTITIONS = 3;
 const REPLICATION = 3;
 const MB = 1_000_000;
-
-function resolveMain(pkg: string): string | undefined {
-  try {
-    const path = fileURLToPath(import.meta.resolve(pkg));
-    return existsSync(path) ? path : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function benchValue(bytes: number): Buffer {
-  const b = Buffer.alloc(bytes);
-  for (let i = 0; i < bytes; i++) b[i] = 0x61 + ((i * 7) % 26);
-  return b;
-}
-
-function errorText(err: unknown): string {
-  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  return (text.split('\n')[0] ?? '').slice(0, 200);
-}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

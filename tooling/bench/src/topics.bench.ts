@@ -1,7 +1,7 @@
 import type { TopicTarget } from './peers/target.js';
 import { Skipped } from './peers/target.js';
 import { pacedLatency, percentile } from './rate.js';
-import { envNumber, MiB } from './util.js';
+import { benchValue, envNumber, errorText, MiB } from './util.js';
 
 /**
  * End to end on one node: produce then consume N records of 100 B and of 1 KiB, then the
@@ -48,17 +48,8 @@ const SYSTEMS: { key: string; start: () => Promise<TopicTarget> }[] = [
   { key: 'nats', start: async () => (await import('./peers/nats.js')).startNats() },
 ];
 
-function benchValue(bytes: number): Buffer {
-  // Printable, not constant (so nothing downstream can shortcut on a run of one byte).
-  const b = Buffer.alloc(bytes);
-  for (let i = 0; i < bytes; i++) b[i] = 0x61 + ((i * 7) % 26);
-  return b;
-}
-
-function errorText(err: unknown): string {
-  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  return text.split('\n')[0]!.slice(0, 160);
-}
+/** Notes in the summary table stay short. */
+const errorNote = (err: unknown) => errorText(err, 160);
 
 async function runCase(
   target: TopicTarget,
@@ -120,7 +111,7 @@ async function runCase(
     row.p99 = percentile(lat.latencies, 99);
     row.latErrors = lat.errors;
     if (lat.errors > 0)
-      notes.push(`latency run: ${lat.errors} failed (${errorText(lat.firstError)})`);
+      notes.push(`latency run: ${lat.errors} failed (${errorNote(lat.firstError)})`);
     if (lat.achievedRate < rate * 0.95)
       notes.push(`latency run reached ${fmtRate(lat.achievedRate)} of ${fmtRate(rate)} rec/s`);
     console.log(
@@ -188,13 +179,13 @@ export default async function topicsBench(): Promise<void> {
     } catch (err) {
       const skipped = err instanceof Skipped;
       if (!skipped) failures += 1;
-      console.log(`${system.key}: ${skipped ? 'skipped' : 'failed to start'}: ${errorText(err)}`);
+      console.log(`${system.key}: ${skipped ? 'skipped' : 'failed to start'}: ${errorNote(err)}`);
       for (const c of cases)
         rows.push({
           system: system.key,
           size: c.label,
           status: skipped ? 'skipped' : 'failed',
-          note: errorText(err),
+          note: errorNote(err),
         });
       continue;
     }
@@ -205,8 +196,8 @@ export default async function topicsBench(): Promise<void> {
           rows.push(await runCase(target, c, run, { maxMs, latencySeconds, tickMs }));
         } catch (err) {
           failures += 1;
-          console.log(`  ${target.name} ${c.label}: failed: ${errorText(err)}`);
-          rows.push({ system: target.name, size: c.label, status: 'failed', note: errorText(err) });
+          console.log(`  ${target.name} ${c.label}: failed: ${errorNote(err)}`);
+          rows.push({ system: target.name, size: c.label, status: 'failed', note: errorNote(err) });
         }
       }
     } finally {

@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { BATCH_HEADER_SIZE, writeBatchHeader } from '@strand/wire';
 
 export function envNumber(name: string, fallback: number): number {
@@ -53,4 +54,27 @@ export function benchBatch(recordBytes: number, batchBytes: number): Buffer {
     records.length,
   );
   return buf;
+}
+
+/** A value of `bytes` printable bytes, not constant (nothing downstream can shortcut on a run of one byte). */
+export function benchValue(bytes: number): Buffer {
+  const b = Buffer.alloc(bytes);
+  for (let i = 0; i < bytes; i++) b[i] = 0x61 + ((i * 7) % 26);
+  return b;
+}
+
+/** An error's first line, cut to `maxChars`, for tables and notes. */
+export function errorText(err: unknown, maxChars = 200): string {
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return (text.split('\n')[0] ?? '').slice(0, maxChars);
+}
+
+/** The built entry point of a workspace package, or undefined when it is not built. */
+export function resolveMain(pkg: string): string | undefined {
+  try {
+    const path = fileURLToPath(import.meta.resolve(pkg));
+    return existsSync(path) ? path : undefined;
+  } catch {
+    return undefined;
+  }
 }

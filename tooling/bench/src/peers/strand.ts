@@ -1,23 +1,12 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Admin, Consumer, Producer, type ProducerOptions } from '@strand/client';
 import { freePort, ProcessRegistry, tempDir } from '@strand/testkit';
-import { envNumber } from '../util.js';
+import { envNumber, resolveMain } from '../util.js';
 import { Skipped, type TopicTarget } from './target.js';
 
 const PARTITIONS = envNumber('STRAND_BENCH_TOPIC_PARTITIONS', 1);
 /** Records per sendBatch() call (the Redis peer pipelines 1,000 XADDs). */
 const CHUNK = 1024;
-
-function resolveMain(pkg: string): string | undefined {
-  try {
-    const path = fileURLToPath(import.meta.resolve(pkg));
-    return existsSync(path) ? path : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Producer settings for the runs: the SDK's defaults unless overridden by environment. */
 function producerOptions(bootstrap: string[]): ProducerOptions {
