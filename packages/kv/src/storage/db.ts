@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { ErrorCode, StrandError } from '@strand/wire';
-import rocksdb from 'rocksdb';
+import type { RocksDB } from './rocksdb-api.js';
 
 export type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
@@ -9,7 +10,26 @@ export interface Range {
   limit?: number;
 }
 
-type Db = ReturnType<typeof rocksdb>;
+const BINDING = '@salto-io/rocksdb';
+let binding: ((location: string) => RocksDB) | undefined;
+
+/**
+ * Loaded on first open, not at import: a platform without a prebuilt binary gets an error that
+ * says so when a database is opened, instead of breaking every import of this package.
+ */
+function loadBinding(): (location: string) => RocksDB {
+  if (binding) return binding;
+  try {
+    binding = createRequire(import.meta.url)(BINDING) as (location: string) => RocksDB;
+    return binding;
+  } catch (err) {
+    throw new StrandError(
+      ErrorCode.Internal,
+      `cannot load the RocksDB binding ${BINDING} on ${process.platform}-${process.arch} ` +
+        `(Node ${process.version}): ${(err as Error).message}`,
+    );
+  }
+}
 
 function done<T>(fn: (cb: (err: Error | null | undefined, value?: T) => void) => void): Promise<T> {
   return new Promise((resolve, reject) =>
@@ -27,7 +47,7 @@ export class KvDb {
   private readonly inFlight = new Set<Promise<unknown>>();
   private closed = false;
 
-  private constructor(private readonly db: Db) {}
+  private constructor(private readonly db: RocksDB) {}
 
   private track<T>(p: Promise<T>): Promise<T> {
     if (this.closed)
@@ -41,7 +61,7 @@ export class KvDb {
   }
 
   static async open(path: string): Promise<KvDb> {
-    const db = rocksdb(path);
+    const db = loadBinding()(path);
     try {
       await done<void>((cb) => db.open({ createIfMissing: true }, cb));
     } catch (err) {

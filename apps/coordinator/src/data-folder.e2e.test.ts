@@ -1,0 +1,50 @@
+import { cpSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KvClient } from '@strand/client';
+import { freePort, ProcessRegistry, tempDir } from '@strand/testkit';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MAIN } from './cluster.test-util.js';
+
+// A single-node coordinator's data folder as the previous binding (rocksdb 5.2.1, RocksDB
+// 6.17.3) left it after `kv put greeting …`, `put config/a 1`, `put config/b 2`, `del config/a`
+// and a clean stop.
+const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'rocksdb-6.17-data');
+
+const registry = new ProcessRegistry();
+const dir = tempDir('strand-old-data-');
+afterAll(async () => {
+  await registry.stopAll();
+  dir.cleanup();
+});
+
+describe('a data folder from an earlier release', () => {
+  it('opens with its keys, revisions and deletions, and takes new writes that survive a restart', async () => {
+    const data = join(dir.path, 'coordinator');
+    cpSync(FIXTURE, data, { recursive: true });
+    const address = `127.0.0.1:${await freePort()}`;
+    const start = () =>
+      registry.start(MAIN, {
+        name: 'coordinator',
+        args: ['--id', '1', '--listen', address, '--data', data],
+        readyLine: /listening on/,
+      });
+    let proc = await start();
+    const client = new KvClient({ bootstrap: [address], timeoutMs: 3000, retries: 8 });
+    try {
+      expect((await client.get('greeting'))?.value.toString()).toBe('hello from rocksdb 5.2.1');
+      const config = await client.range('config/');
+      expect(config.kvs.map((kv) => `${kv.key}=${kv.value}@${kv.modRevision}`)).toEqual([
+        'config/b=2@3',
+      ]);
+      expect((await client.put('after', 'upgrade')).revision).toBe(5);
+
+      await proc.terminate();
+      proc = await start();
+      expect((await client.get('after'))?.value.toString()).toBe('upgrade');
+      expect((await client.get('greeting'))?.version).toBe(1);
+    } finally {
+      client.close();
+    }
+  });
+});
