@@ -1,10 +1,9 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
 import { compressSync as snappyCompress, uncompressSync as snappyUncompress } from 'snappy';
-import { compress as zstdCompress } from 'zstd-napi';
-import zstdBinding from 'zstd-napi/binding.js';
 import { CompressionCodec } from '../batch/header.js';
 import { CorruptBatchError, UnsupportedCompressionError } from '../errors/errors.js';
+import { zstd } from './zstd.js';
 
 /** Decompressed records larger than this are refused (a zip bomb gets a typed error). */
 export const DEFAULT_MAX_DECOMPRESSED = 64 * 1024 * 1024;
@@ -64,30 +63,6 @@ function snappyDecompress(data: Buffer, max: number): Buffer {
   return Buffer.concat(out, total);
 }
 
-const ZSTD_OUT_CHUNK = 128 * 1024;
-
-// Streaming decompression: frames from Java clients often omit their content size, and a
-// frame that claims a size is not to be trusted either, so output grows chunk by chunk up to
-// `max` and no further.
-function zstdDecompress(data: Buffer, max: number): Buffer {
-  const ctx = new zstdBinding.DCtx();
-  const out: Buffer[] = [];
-  let total = 0;
-  let input = data;
-  let pending = 1;
-  while (input.length > 0 || pending > 0) {
-    const chunk = Buffer.allocUnsafe(Math.min(ZSTD_OUT_CHUNK, max - total + 1));
-    const [left, written, consumed] = ctx.decompressStream(chunk, input);
-    if (written === 0 && consumed === 0) throw new CorruptBatchError('truncated zstd frame');
-    total += written;
-    if (total > max) throw new CorruptBatchError(`decompressed size exceeds ${max} bytes`);
-    out.push(chunk.subarray(0, written));
-    input = input.subarray(consumed);
-    pending = left;
-  }
-  return Buffer.concat(out, total);
-}
-
 export function compress(codec: CompressionCodec, data: Buffer): Buffer {
   switch (codec) {
     case CompressionCodec.None:
@@ -99,7 +74,7 @@ export function compress(codec: CompressionCodec, data: Buffer): Buffer {
     case CompressionCodec.Lz4:
       return compressFrameSync(data);
     case CompressionCodec.Zstd:
-      return zstdCompress(data);
+      return zstd().compress(data);
     default:
       throw new UnsupportedCompressionError(codec);
   }
@@ -128,7 +103,7 @@ export function decompress(
         out = decompressFrameSync(data);
         break;
       case CompressionCodec.Zstd:
-        out = zstdDecompress(data, max);
+        out = zstd().decompress(data, max);
         break;
       default:
         throw new UnsupportedCompressionError(codec);
