@@ -32,6 +32,11 @@ export const ErrorCode = {
   RebalanceInProgress: 'REBALANCE_IN_PROGRESS',
   GroupNotEmpty: 'GROUP_NOT_EMPTY',
   NoCommittedOffset: 'NO_COMMITTED_OFFSET',
+  MemberIdRequired: 'MEMBER_ID_REQUIRED',
+  FencedInstanceId: 'FENCED_INSTANCE_ID',
+  InconsistentGroupProtocol: 'INCONSISTENT_GROUP_PROTOCOL',
+  InvalidSessionTimeout: 'INVALID_SESSION_TIMEOUT',
+  OffsetMetadataTooLarge: 'OFFSET_METADATA_TOO_LARGE',
   Internal: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -259,6 +264,47 @@ export class NoCommittedOffsetError extends StrandError {
   }
 }
 
+/**
+ * A first join of a Kafka client (JoinGroup v4+) is refused with the member id it must join
+ * with: only a member that got this answer, and so knows its id, can hold up a rebalance.
+ */
+export class MemberIdRequiredError extends StrandError {
+  constructor(
+    readonly memberId: string,
+    message = `join again with member id "${memberId}"`,
+  ) {
+    super(ErrorCode.MemberIdRequired, message);
+  }
+}
+
+/** Another process joined with this group instance id: this one is a zombie and must stop. */
+export class FencedInstanceIdError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.FencedInstanceId, message);
+  }
+}
+
+/** A member's protocol type or protocols do not fit the group's (or its kind of group). */
+export class InconsistentGroupProtocolError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.InconsistentGroupProtocol, message);
+  }
+}
+
+/** A session timeout outside the range the group coordinator accepts. */
+export class InvalidSessionTimeoutError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.InvalidSessionTimeout, message);
+  }
+}
+
+/** A committed offset's metadata string is longer than the coordinator keeps. */
+export class OffsetMetadataTooLargeError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.OffsetMetadataTooLarge, message);
+  }
+}
+
 /** Rebuilds the typed error a server meant from its code and message (clients use this). */
 export function errorFromCode(code: string, message: string): StrandError {
   switch (code) {
@@ -306,6 +352,16 @@ export function errorFromCode(code: string, message: string): StrandError {
       return new GroupNotEmptyError(message);
     case ErrorCode.NoCommittedOffset:
       return new NoCommittedOffsetError(message);
+    case ErrorCode.MemberIdRequired:
+      return new MemberIdRequiredError('', message);
+    case ErrorCode.FencedInstanceId:
+      return new FencedInstanceIdError(message);
+    case ErrorCode.InconsistentGroupProtocol:
+      return new InconsistentGroupProtocolError(message);
+    case ErrorCode.InvalidSessionTimeout:
+      return new InvalidSessionTimeoutError(message);
+    case ErrorCode.OffsetMetadataTooLarge:
+      return new OffsetMetadataTooLargeError(message);
     default:
       return new StrandError(code as ErrorCode, message);
   }

@@ -4,6 +4,7 @@ import {
   ErrorCode,
   errorFromCode,
   InvalidRequestError,
+  MemberIdRequiredError,
   NotLeaderError,
   StrandError,
   TimeoutError,
@@ -41,6 +42,11 @@ const STATUS: Record<string, grpc.status> = {
   [ErrorCode.RebalanceInProgress]: grpc.status.ABORTED,
   [ErrorCode.GroupNotEmpty]: grpc.status.FAILED_PRECONDITION,
   [ErrorCode.NoCommittedOffset]: grpc.status.FAILED_PRECONDITION,
+  [ErrorCode.MemberIdRequired]: grpc.status.FAILED_PRECONDITION,
+  [ErrorCode.FencedInstanceId]: grpc.status.FAILED_PRECONDITION,
+  [ErrorCode.InconsistentGroupProtocol]: grpc.status.FAILED_PRECONDITION,
+  [ErrorCode.InvalidSessionTimeout]: grpc.status.INVALID_ARGUMENT,
+  [ErrorCode.OffsetMetadataTooLarge]: grpc.status.INVALID_ARGUMENT,
   [ErrorCode.Internal]: grpc.status.INTERNAL,
 };
 
@@ -99,6 +105,7 @@ export function toGrpcError(err: unknown): GrpcServerError {
   }
   if (strand instanceof CompactedError)
     metadata.set('strand-compact-revision', String(strand.compactRevision));
+  if (strand instanceof MemberIdRequiredError) metadata.set('strand-member-id', strand.memberId);
   return { code: STATUS[strand.code] ?? grpc.status.INTERNAL, details: strand.message, metadata };
 }
 
@@ -125,6 +132,8 @@ export function fromGrpcError(err: unknown): StrandError {
     }
     case ErrorCode.Compacted:
       return new CompactedError(Number(meta(e, 'strand-compact-revision') ?? 0));
+    case ErrorCode.MemberIdRequired:
+      return new MemberIdRequiredError(meta(e, 'strand-member-id') ?? '', message);
     case undefined:
       break;
     default:
