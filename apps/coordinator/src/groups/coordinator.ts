@@ -1,22 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import { type KvNode, type KvOp, prefixEnd, Role } from '@strand/kv';
+import { type KvNode, Role } from '@strand/kv';
 import {
-  type CommittedOffset,
-  CommittedOffsetSchema,
   decodeRecord,
-  GroupKeys,
   GroupNotEmptyError,
-  MetaKeys,
+  InconsistentGroupProtocolError,
   NotLeaderError,
-  parseOffsetKey,
-  TopicRecordSchema,
+  type StrandError,
   UnavailableError,
   UnknownGroupError,
   UnknownMemberIdError,
-  UnknownPartitionError,
-  UnknownTopicError,
 } from '@strand/wire';
 import type { TopicPartition } from './assignors.js';
+import {
+  ClassicGroup,
+  type ClassicJoin,
+  type ClassicJoinAnswer,
+  type ClassicRecord,
+  type ClassicSync,
+  type ClassicSyncAnswer,
+  type Effects,
+} from './classic-group.js';
 import {
   type Catalog,
   Group,
@@ -24,8 +27,11 @@ import {
   type JoinAnswer,
   type MemberMeta,
 } from './group.js';
-import { OffsetBatcher } from './offset-batcher.js';
-import { GroupRecordSchema } from './records.js';
+import { GroupStore, type OffsetCommit, type StoredOffset } from './group-store.js';
+import { classicRecordJson, StoredGroupSchema } from './records.js';
+import { Waiters } from './waiters.js';
+
+export type { OffsetCommit, StoredOffset } from './group-store.js';
 
 export interface GroupCoordinatorOptions {
   /** An empty group waits this long for more members before its first generation. */
@@ -36,35 +42,34 @@ export interface GroupCoordinatorOptions {
   now?: () => number;
 }
 
-export interface OffsetCommit extends TopicPartition {
-  offset: number;
-  metadata: string;
-}
-
-export interface StoredOffset extends TopicPartition, CommittedOffset {}
+/** A group of Strand SDK members (assigned here) or of Kafka clients (assigned by their leader). */
+export type AnyGroup = Group | ClassicGroup;
 
 interface Entry {
-  group: Group;
+  group: AnyGroup;
   /** modRevision of the group record (0: none yet): writes are compare-and-set on it. */
   modRevision: number;
-  waiters: Map<string, { resolve: (a: JoinAnswer) => void; reject: (e: Error) => void }[]>;
+  waiters: Waiters;
+  /** The chain of this group's record writes (never rejects). */
   writes: Promise<unknown>;
 }
 
-const CATALOG_MAX_AGE_MS = 250;
+/** Who may be in a group: Strand's members, or Kafka's classic protocol members. */
+type Kind = 'strand' | 'classic';
+const kindOf = (g: AnyGroup): Kind => (g instanceof ClassicGroup ? 'classic' : 'strand');
 
 /**
  * The group coordinator: active on the Raft leader only. Group state lives in memory; each
  * completed generation is written to the KV store (compare-and-set on the group record) before
  * any member hears of it, so a new leader restores the last generation and members carry on
- * without a rebalance. Offsets are KV keys, written in batches.
+ * without a rebalance. Offsets are KV keys, written in batches. A group holds either Strand SDK
+ * members or Kafka clients; an empty group may change kind.
  */
 export class GroupCoordinator {
   private groups = new Map<string, Entry>();
   private loading = new Map<string, Promise<Entry | undefined>>();
   private term = -1;
-  private catalogCache: { at: number; catalog: Map<string, number> } | undefined;
-  private readonly batcher: OffsetBatcher;
+  private readonly store: GroupStore;
   private readonly timer: NodeJS.Timeout;
   private readonly now: () => number;
   private readonly groupOpts;
@@ -75,7 +80,7 @@ export class GroupCoordinator {
   ) {
     this.now = opts.now ?? Date.now;
     this.groupOpts = { initialDelayMs: opts.initialRebalanceDelayMs };
-    this.batcher = new OffsetBatcher((ops) => this.txn(ops), opts.commitFlushMs);
+    this.store = new GroupStore(node, opts.commitFlushMs, this.now, () => this.requireLeader());
     this.timer = setInterval(() => this.tick(), opts.tickMs ?? 50);
     this.timer.unref();
   }
@@ -85,38 +90,84 @@ export class GroupCoordinator {
     this.reset(new UnavailableError('the coordinator is stopping'));
   }
 
-  // ---- membership ----
+  // ---- Strand SDK members ----
 
   async join(groupId: string, meta: MemberMeta): Promise<JoinAnswer> {
-    const e = await this.entry(groupId, true);
-    const r = e.group.join(meta, this.now(), () => `${meta.clientId || 'member'}-${randomUUID()}`);
+    const e = await this.live(groupId, 'strand');
+    const g = e.group as Group;
+    const r = g.join(meta, this.now(), () => `${meta.clientId || 'member'}-${randomUUID()}`);
     if (r.dirty) await this.persist(e);
     if (r.answer) return r.answer;
-    const pending = new Promise<JoinAnswer>((resolve, reject) => {
-      const list = e.waiters.get(r.memberId) ?? [];
-      list.push({ resolve, reject });
-      e.waiters.set(r.memberId, list);
-    });
-    this.tickGroup(e, this.catalog());
+    const pending = e.waiters.wait<JoinAnswer>(r.memberId, 'join');
+    this.tickGroup(e, this.store.catalog());
     return pending;
   }
 
   async sync(groupId: string, memberId: string, generation: number): Promise<TopicPartition[]> {
-    return (await this.member(groupId, memberId)).group.sync(memberId, generation);
+    return (await this.member(groupId, memberId, Group)).sync(memberId, generation);
   }
 
   async heartbeat(groupId: string, memberId: string, generation: number): Promise<void> {
-    (await this.member(groupId, memberId)).group.heartbeat(memberId, generation, this.now());
+    (await this.member(groupId, memberId, Group)).heartbeat(memberId, generation, this.now());
   }
 
   async leave(groupId: string, memberId: string): Promise<void> {
-    const e = await this.member(groupId, memberId);
-    if (e.group.leave(memberId, this.now())) await this.persist(e);
+    const g = await this.member(groupId, memberId, Group);
+    const e = this.groups.get(groupId)!;
+    if (g.leave(memberId, this.now())) await this.persist(e);
     this.settle(e);
+  }
+
+  // ---- Kafka clients (the classic protocol) ----
+
+  async classicJoin(groupId: string, req: ClassicJoin): Promise<ClassicJoinAnswer> {
+    const e = await this.live(groupId, 'classic');
+    const g = e.group as ClassicGroup;
+    const r = g.join(req, this.now(), () => `${req.clientId || 'member'}-${randomUUID()}`);
+    const answer = e.waiters.wait<ClassicJoinAnswer>(r.memberId, 'join');
+    this.apply(e, r);
+    this.apply(e, g.tick(this.now())); // the last member in completes the rebalance now
+    return answer;
+  }
+
+  async classicSync(groupId: string, req: ClassicSync): Promise<ClassicSyncAnswer> {
+    const g = await this.member(groupId, req.memberId, ClassicGroup);
+    const e = this.groups.get(groupId)!;
+    const fx = g.sync(req, this.now());
+    const answer = e.waiters.wait<ClassicSyncAnswer>(req.memberId, 'sync');
+    this.apply(e, fx);
+    return answer;
+  }
+
+  async classicHeartbeat(
+    groupId: string,
+    memberId: string,
+    instanceId: string,
+    generation: number,
+  ): Promise<void> {
+    const g = await this.member(groupId, memberId, ClassicGroup);
+    g.heartbeat(memberId, instanceId, generation, this.now());
+  }
+
+  /** Each leaving member's answer, in order (undefined: it left). */
+  async classicLeave(
+    groupId: string,
+    who: { memberId: string; instanceId: string }[],
+  ): Promise<(StrandError | undefined)[]> {
+    const e = await this.entry(groupId, false);
+    if (!e || !(e.group instanceof ClassicGroup))
+      return who.map(
+        (w) => new UnknownMemberIdError(`group "${groupId}" has no member "${w.memberId}"`),
+      );
+    const r = e.group.leave(who, this.now());
+    this.apply(e, r);
+    await (r.persist ? e.writes : undefined);
+    return r.results;
   }
 
   // ---- offsets ----
 
+  /** A Strand member's commit: all of `offsets` or none. */
   async commit(
     groupId: string,
     memberId: string,
@@ -124,8 +175,38 @@ export class GroupCoordinator {
     offsets: OffsetCommit[],
   ): Promise<void> {
     const e = await this.entry(groupId, true);
-    e.group.checkCommit(memberId, generation);
-    await this.writeOffsets(groupId, offsets);
+    if (e.group instanceof ClassicGroup)
+      e.group.checkCommit(
+        memberId,
+        memberId === '' && generation === 0 ? -1 : generation,
+        this.now(),
+      );
+    else e.group.checkCommit(memberId, generation);
+    const bad = this.store.checkOffsets(offsets).find((x) => x !== undefined);
+    if (bad) throw bad;
+    await this.store.writeOffsets(groupId, offsets);
+  }
+
+  /**
+   * A Kafka client's commit (generation < 0: from outside the group, which must be empty).
+   * Group-level problems throw; each offset gets its own answer (undefined: committed).
+   */
+  async classicCommit(
+    groupId: string,
+    from: { memberId: string; instanceId: string; generation: number },
+    offsets: OffsetCommit[],
+  ): Promise<(StrandError | undefined)[]> {
+    const e = await this.entry(groupId, true);
+    if (e.group instanceof ClassicGroup)
+      e.group.checkCommit(from.memberId, from.generation, this.now(), from.instanceId);
+    else if (from.generation < 0) e.group.checkCommit('', 0);
+    else throw new UnknownMemberIdError(`group "${groupId}" has no member "${from.memberId}"`);
+    const results = this.store.checkOffsets(offsets);
+    await this.store.writeOffsets(
+      groupId,
+      offsets.filter((_, i) => results[i] === undefined),
+    );
+    return results;
   }
 
   /** Admin: offsets for a group that has no active members. */
@@ -135,28 +216,26 @@ export class GroupCoordinator {
       throw new GroupNotEmptyError(
         `group "${groupId}" has ${e.group.members.size} active member(s): stop them before resetting its offsets`,
       );
-    await this.writeOffsets(groupId, offsets);
+    const bad = this.store.checkOffsets(offsets).find((x) => x !== undefined);
+    if (bad) throw bad;
+    await this.store.writeOffsets(groupId, offsets);
   }
 
   async fetchOffsets(groupId: string, only: TopicPartition[]): Promise<StoredOffset[]> {
     await this.ready();
     const wanted = new Set(only.map((tp) => `${tp.topic}/${tp.partition}`));
-    return this.storedOffsets(groupId).filter(
-      (o) => wanted.size === 0 || wanted.has(`${o.topic}/${o.partition}`),
-    );
+    return this.store
+      .offsets(groupId)
+      .filter((o) => wanted.size === 0 || wanted.has(`${o.topic}/${o.partition}`));
   }
 
   // ---- administration ----
 
-  async listGroups(): Promise<Group[]> {
+  async listGroups(): Promise<AnyGroup[]> {
     await this.ready();
-    const ids = new Set<string>(this.groups.keys());
-    for (const kv of this.range(GroupKeys.groups)) ids.add(kv.key.slice(GroupKeys.groups.length));
-    for (const kv of this.range(GroupKeys.offsets)) {
-      const k = parseOffsetKey(kv.key);
-      if (k) ids.add(k.group);
-    }
-    const out: Group[] = [];
+    const ids = this.store.groupIds();
+    for (const id of this.groups.keys()) ids.add(id);
+    const out: AnyGroup[] = [];
     for (const id of [...ids].sort()) {
       const e = await this.entry(id, false);
       out.push(e?.group ?? new Group(id, this.groupOpts));
@@ -164,27 +243,22 @@ export class GroupCoordinator {
     return out;
   }
 
-  async describeGroup(groupId: string): Promise<Group> {
+  async describeGroup(groupId: string): Promise<AnyGroup> {
     const e = await this.entry(groupId, false);
     if (e) return e.group;
-    if (this.storedOffsets(groupId).length > 0) return new Group(groupId, this.groupOpts);
+    if (this.store.offsets(groupId).length > 0) return new Group(groupId, this.groupOpts);
     throw new UnknownGroupError(groupId);
   }
 
   async deleteGroup(groupId: string): Promise<void> {
     const e = await this.entry(groupId, false);
-    const hasOffsets = this.storedOffsets(groupId).length > 0;
+    const hasOffsets = this.store.offsets(groupId).length > 0;
     if (!e && !hasOffsets) throw new UnknownGroupError(groupId);
     if (e && e.group.members.size > 0)
       throw new GroupNotEmptyError(
         `group "${groupId}" has ${e.group.members.size} active member(s): stop them before deleting it`,
       );
-    await this.batcher.flush();
-    const offsets = Buffer.from(GroupKeys.groupOffsets(groupId));
-    await this.txn([
-      { t: 'del', key: offsets, end: prefixEnd(offsets) },
-      { t: 'del', key: Buffer.from(GroupKeys.group(groupId)) },
-    ]);
+    await this.store.deleteGroup(groupId);
     this.groups.delete(groupId);
   }
 
@@ -197,64 +271,94 @@ export class GroupCoordinator {
       return;
     }
     this.requireLeader();
-    const catalog = this.catalog();
-    for (const e of this.groups.values()) this.tickGroup(e, catalog);
+    const catalog = this.store.catalog();
+    for (const e of this.groups.values()) {
+      if (e.group instanceof ClassicGroup) this.apply(e, e.group.tick(this.now()));
+      else this.tickGroup(e, catalog);
+    }
   }
 
   private tickGroup(e: Entry, catalog: Catalog): void {
-    const r = e.group.tick(this.now(), catalog);
+    const r = (e.group as Group).tick(this.now(), catalog);
     if (!r.dirty && !r.completed) return;
     const completed = r.completed;
     this.persist(e).then(
       () => {
-        if (completed) {
-          for (const [memberId, answer] of completed) {
-            for (const w of e.waiters.get(memberId) ?? []) w.resolve(answer);
-            e.waiters.delete(memberId);
-          }
-        }
+        for (const [memberId, answer] of completed ?? [])
+          e.waiters.resolve(memberId, 'join', answer);
         this.settle(e);
       },
-      (err: Error) => {
-        for (const list of e.waiters.values()) for (const w of list) w.reject(err);
-        e.waiters.clear();
-        // What this node holds may no longer match the store: load it afresh next time.
-        this.groups.delete(e.group.id);
+      (err: Error) => this.drop(e, err),
+    );
+  }
+
+  /** A classic group's step: persist first when it asks, then answer the waiting members in order. */
+  private apply(e: Entry, fx: Effects): void {
+    if (!fx.persist && fx.outcomes.length === 0) return;
+    const done = fx.persist ? this.persist(e) : e.writes;
+    done.then(
+      () => {
+        for (const o of fx.outcomes)
+          if ('error' in o) e.waiters.reject(o.memberId, o.call, o.error);
+          else e.waiters.resolve(o.memberId, o.call, o.answer);
       },
+      (err: Error) => this.drop(e, err),
     );
   }
 
   /** Joins waiting for members that are gone will never be answered: fail them now. */
   private settle(e: Entry): void {
-    for (const [memberId, list] of e.waiters) {
-      if (e.group.members.has(memberId)) continue;
-      for (const w of list)
-        w.reject(
-          new UnavailableError(`member "${memberId}" left group "${e.group.id}" while joining`),
-        );
-      e.waiters.delete(memberId);
-    }
+    e.waiters.settle(
+      (id) => e.group.members.has(id),
+      (id) => new UnavailableError(`member "${id}" left group "${e.group.id}" while joining`),
+    );
+  }
+
+  /** A record write failed: what this node holds may no longer match the store; load it afresh. */
+  private drop(e: Entry, err: Error): void {
+    e.waiters.rejectAll(err);
+    if (this.groups.get(e.group.id) === e) this.groups.delete(e.group.id);
   }
 
   private reset(err: Error): void {
-    for (const e of this.groups.values())
-      for (const list of e.waiters.values()) for (const w of list) w.reject(err);
+    for (const e of this.groups.values()) e.waiters.rejectAll(err);
     this.groups.clear();
     this.loading.clear();
-    this.batcher.fail(err);
+    this.store.fail(err);
     this.term = -1;
-    this.catalogCache = undefined;
   }
 
   // ---- plumbing ----
 
-  private async member(groupId: string, memberId: string): Promise<Entry> {
+  /** A group for members of `kind`: an empty group of the other kind becomes one. */
+  private async live(groupId: string, kind: Kind): Promise<Entry> {
+    const e = await this.entry(groupId, true);
+    if (kindOf(e.group) === kind) return e;
+    const n = e.group.members.size;
+    if (n > 0)
+      throw new InconsistentGroupProtocolError(
+        `group "${groupId}" has ${n} member(s) using ${kind === 'classic' ? "Strand's own group protocol" : "Kafka's group protocol"}: choose another group id`,
+      );
+    const generation = e.group.generation;
+    if (kind === 'classic') e.group = new ClassicGroup(groupId, this.groupOpts, generation);
+    else {
+      e.group = new Group(groupId, this.groupOpts);
+      e.group.generation = generation;
+    }
+    return e;
+  }
+
+  private async member<G extends AnyGroup>(
+    groupId: string,
+    memberId: string,
+    kind: new (...a: never[]) => G,
+  ): Promise<G> {
     const e = await this.entry(groupId, false);
-    if (!e)
+    if (!e || !(e.group instanceof kind))
       throw new UnknownMemberIdError(
         `group "${groupId}" has no member "${memberId}" (no such group): join again`,
       );
-    return e;
+    return e.group;
   }
 
   /** The group, loaded from the KV store the first time this leader sees it. */
@@ -280,98 +384,32 @@ export class GroupCoordinator {
 
   private async load(groupId: string): Promise<Entry | undefined> {
     await this.ready();
-    const kv = this.range(GroupKeys.group(groupId), true)[0];
+    const kv = this.store.groupRecord(groupId);
     if (!kv) return undefined;
-    const record = decodeRecord(GroupRecordSchema, kv.value) as GroupRecord;
-    const e =
-      this.groups.get(groupId) ??
-      this.newEntry(Group.restore(record, this.groupOpts, this.now()), kv.modRevision);
+    const record = decodeRecord(StoredGroupSchema, kv.value);
+    const group =
+      'kind' in record
+        ? ClassicGroup.restore(record as ClassicRecord, this.groupOpts, this.now())
+        : Group.restore(record as GroupRecord, this.groupOpts, this.now());
+    const e = this.groups.get(groupId) ?? this.newEntry(group, kv.modRevision);
     this.groups.set(groupId, e);
     return e;
   }
 
-  private newEntry(group: Group, modRevision: number): Entry {
-    return { group, modRevision, waiters: new Map(), writes: Promise.resolve() };
+  private newEntry(group: AnyGroup, modRevision: number): Entry {
+    return { group, modRevision, waiters: new Waiters(), writes: Promise.resolve() };
   }
 
   /** Writes the group record, in order per group, each a compare-and-set on the last one. */
   private persist(e: Entry): Promise<void> {
     const run = e.writes.then(async () => {
-      const key = Buffer.from(GroupKeys.group(e.group.id));
-      const r = await this.node.propose({
-        t: 'txn',
-        compare: [{ key, target: 'mod', result: '=', value: e.modRevision }],
-        success: [{ t: 'put', key, value: Buffer.from(JSON.stringify(e.group.record())) }],
-        failure: [],
-      });
-      if (r.t === 'error') throw new UnavailableError(r.message);
-      if (r.t !== 'txn' || !r.succeeded)
-        throw new UnavailableError(`group "${e.group.id}" changed elsewhere; retry`);
-      e.modRevision = r.revision;
+      const g = e.group;
+      const json =
+        g instanceof ClassicGroup ? classicRecordJson(g.record()) : JSON.stringify(g.record());
+      e.modRevision = await this.store.putGroupRecord(g.id, json, e.modRevision);
     });
     e.writes = run.catch(() => undefined);
     return run;
-  }
-
-  private async writeOffsets(groupId: string, offsets: OffsetCommit[]): Promise<void> {
-    let catalog = this.catalog();
-    if (offsets.some((o) => !catalog.has(o.topic))) catalog = this.catalog(true);
-    for (const o of offsets) {
-      const count = catalog.get(o.topic);
-      if (count === undefined) throw new UnknownTopicError(o.topic);
-      if (o.partition >= count) throw new UnknownPartitionError(o.topic, o.partition, count);
-    }
-    const at = this.now();
-    await this.batcher.put(
-      offsets.map((o) => ({
-        key: GroupKeys.offset(groupId, o.topic, o.partition),
-        value: Buffer.from(
-          JSON.stringify({ offset: o.offset, metadata: o.metadata, commitTimestamp: at }),
-        ),
-      })),
-    );
-  }
-
-  private storedOffsets(groupId: string): StoredOffset[] {
-    const out: StoredOffset[] = [];
-    for (const kv of this.range(GroupKeys.groupOffsets(groupId))) {
-      const k = parseOffsetKey(kv.key);
-      if (!k) continue;
-      const v = decodeRecord(CommittedOffsetSchema, kv.value);
-      out.push({ topic: k.topic, partition: k.partition, ...v });
-    }
-    return out.sort((a, b) =>
-      a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition,
-    );
-  }
-
-  /** Topics and partition counts, re-read at most every CATALOG_MAX_AGE_MS. */
-  private catalog(fresh = false): Map<string, number> {
-    const now = this.now();
-    if (!fresh && this.catalogCache && now - this.catalogCache.at < CATALOG_MAX_AGE_MS)
-      return this.catalogCache.catalog;
-    const catalog = new Map<string, number>();
-    for (const kv of this.range(MetaKeys.topics)) {
-      const t = decodeRecord(TopicRecordSchema, kv.value);
-      catalog.set(t.name, t.partitions);
-    }
-    this.catalogCache = { at: now, catalog };
-    return catalog;
-  }
-
-  private range(key: string, exact = false): { key: string; value: Buffer; modRevision: number }[] {
-    const k = Buffer.from(key);
-    return this.node.sm.range(k, exact ? undefined : prefixEnd(k)).kvs.map((kv) => ({
-      key: kv.key.toString('utf8'),
-      value: Buffer.from(kv.value),
-      modRevision: kv.modRevision,
-    }));
-  }
-
-  private async txn(ops: KvOp[]): Promise<void> {
-    this.requireLeader();
-    const r = await this.node.propose({ t: 'txn', compare: [], success: ops, failure: [] });
-    if (r.t === 'error') throw new UnavailableError(r.message);
   }
 
   /** Leads, and what is held in memory belongs to this term (a new term starts afresh). */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ASSIGNORS } from './assignors.js';
+import type { ClassicRecord } from './classic-group.js';
 
 const tp = z.object({ topic: z.string(), partition: z.number().int().min(0) });
 
@@ -28,3 +29,49 @@ export const GroupRecordSchema = z.object({
   topicCounts: z.record(z.string(), z.number().int().min(0)),
   heldBack: z.boolean(),
 });
+
+const base64 = z
+  .string()
+  .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'not base64')
+  .transform((s) => Buffer.from(s, 'base64'));
+
+/** A classic (Kafka clients') group record: opaque metadata and assignments as base64. */
+export const ClassicRecordSchema = z.object({
+  kind: z.literal('classic'),
+  group: z.string(),
+  generation: z.number().int().min(0),
+  protocolType: z.string(),
+  protocol: z.string(),
+  leader: z.string(),
+  synced: z.boolean(),
+  members: z.array(
+    z.object({
+      memberId: z.string().min(1),
+      instanceId: z.string(),
+      clientId: z.string(),
+      clientHost: z.string(),
+      sessionTimeoutMs: z.number().int().positive(),
+      rebalanceTimeoutMs: z.number().int().positive(),
+      protocols: z.array(z.object({ name: z.string(), metadata: base64 })).min(1),
+      assignment: base64,
+    }),
+  ),
+});
+
+/** The stored form of a classic record: Buffers as base64 (Buffer's own JSON is a list of numbers). */
+export function classicRecordJson(r: ClassicRecord): string {
+  return JSON.stringify({
+    ...r,
+    members: r.members.map((m) => ({
+      ...m,
+      protocols: m.protocols.map((p) => ({
+        name: p.name,
+        metadata: p.metadata.toString('base64'),
+      })),
+      assignment: m.assignment.toString('base64'),
+    })),
+  });
+}
+
+/** Either kind of group record (Strand's own records have no `kind`). */
+export const StoredGroupSchema = z.union([ClassicRecordSchema, GroupRecordSchema]);

@@ -9,8 +9,10 @@ import {
 } from '@strand/wire';
 import { z } from 'zod';
 import { ASSIGNORS, type AssignorName, type TopicPartition } from './assignors.js';
-import type { GroupCoordinator, StoredOffset } from './coordinator.js';
-import type { Group, Subscription } from './group.js';
+import { ClassicGroup } from './classic-group.js';
+import { classicHandlers, classicMemberOut } from './classic-service.js';
+import type { AnyGroup, GroupCoordinator, StoredOffset } from './coordinator.js';
+import type { Subscription } from './group.js';
 
 const u32 = z
   .number()
@@ -93,13 +95,25 @@ const subscriptionOut = (s: Subscription) => ({
   pattern_flags: s.patternFlags,
 });
 
-const summary = (g: Group) => ({
+const summary = (g: AnyGroup) => ({
   group_id: g.id,
   state: g.state,
   protocol: g.protocol,
   generation: g.generation,
   members: g.members.size,
+  protocol_type: g instanceof ClassicGroup ? g.protocolType : '',
 });
+
+function membersOut(g: AnyGroup) {
+  if (g instanceof ClassicGroup) return [...g.members.values()].map((m) => classicMemberOut(g, m));
+  return [...g.members.values()].map((m) => ({
+    member_id: m.memberId,
+    group_instance_id: m.instanceId,
+    client_id: m.clientId,
+    subscription: subscriptionOut(m.subscription),
+    assignment: byTopic(m.assignment),
+  }));
+}
 
 const offsetOut = (o: StoredOffset) => ({
   topic: o.topic,
@@ -173,21 +187,12 @@ export function addGroupService(server: grpc.Server, groups: GroupCoordinator): 
     })),
     DescribeGroup: unaryHandler(async (raw) => {
       const g = await groups.describeGroup(parseRequest(GroupRequest, raw).group_id);
-      return {
-        group: summary(g),
-        leader_id: g.leader,
-        members: [...g.members.values()].map((m) => ({
-          member_id: m.memberId,
-          group_instance_id: m.instanceId,
-          client_id: m.clientId,
-          subscription: subscriptionOut(m.subscription),
-          assignment: byTopic(m.assignment),
-        })),
-      };
+      return { group: summary(g), leader_id: g.leader, members: membersOut(g) };
     }),
     DeleteGroup: unaryHandler(async (raw) => {
       await groups.deleteGroup(parseRequest(GroupRequest, raw).group_id);
       return {};
     }),
+    ...classicHandlers(groups),
   });
 }
