@@ -50,6 +50,7 @@ export class GroupAdmin {
         memberId: m.member_id,
         groupInstanceId: m.group_instance_id,
         clientId: m.client_id,
+        clientHost: m.client_host,
         subscription: {
           topics: m.subscription?.topics ?? [],
           pattern: m.subscription?.pattern ?? '',
@@ -75,6 +76,7 @@ export class GroupAdmin {
       protocol: '',
       generation: 0,
       members: 0,
+      protocol_type: '',
     };
     return { ...summary(g), lag: total(offsets), leaderId: res.leader_id, members, offsets };
   }
@@ -178,6 +180,7 @@ export class GroupAdmin {
 const summary = (g: RawGroupSummary) => ({
   groupId: g.group_id,
   state: g.state,
+  protocolType: g.protocol_type,
   protocol: g.protocol,
   generation: g.generation,
   members: g.members,

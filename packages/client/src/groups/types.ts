@@ -24,11 +24,14 @@ export interface CommittedOffset extends TopicPartition {
   commitTimestamp: number;
 }
 
-export type GroupState = 'EMPTY' | 'PREPARING_REBALANCE' | 'STABLE';
+/** COMPLETING_REBALANCE: a group of Kafka clients waiting for its leader's assignment. */
+export type GroupState = 'EMPTY' | 'PREPARING_REBALANCE' | 'COMPLETING_REBALANCE' | 'STABLE';
 
 export interface GroupSummary {
   groupId: string;
   state: GroupState;
+  /** '' for a group of Strand consumers; Kafka's protocol type (e.g. 'consumer') for Kafka clients. */
+  protocolType: string;
   protocol: string;
   generation: number;
   members: number;
@@ -40,6 +43,8 @@ export interface GroupMemberDescription {
   memberId: string;
   groupInstanceId: string;
   clientId: string;
+  /** Where a Kafka client connected from ('' for Strand consumers). */
+  clientHost: string;
   subscription: { topics: string[]; pattern: string };
   assignment: TopicPartition[];
 }

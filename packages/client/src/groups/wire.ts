@@ -1,7 +1,7 @@
 import { tpKey } from '../topics/list-offsets.js';
 import type { TopicPartition } from '../topics/types.js';
 import type { GroupClient } from './coordinator-client.js';
-import type { CommittedOffset } from './types.js';
+import type { CommittedOffset, GroupState } from './types.js';
 
 // group.proto messages as proto-loader hands them over (keepCase, longs as numbers).
 
@@ -20,10 +20,11 @@ export interface RawOffset {
 
 export interface RawGroupSummary {
   group_id: string;
-  state: 'EMPTY' | 'PREPARING_REBALANCE' | 'STABLE';
+  state: GroupState;
   protocol: string;
   generation: number;
   members: number;
+  protocol_type: string;
 }
 
 export interface RawDescribeGroup {
@@ -33,6 +34,7 @@ export interface RawDescribeGroup {
     member_id: string;
     group_instance_id: string;
     client_id: string;
+    client_host: string;
     subscription: { topics: string[]; pattern: string } | null;
     assignment: RawTopicPartitions[];
   }[];
