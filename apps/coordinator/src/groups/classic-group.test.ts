@@ -1,4 +1,4 @@
-import { ErrorCode, MemberIdRequiredError, type StrandError } from '@strand/wire';
+import { ErrorCode, MemberIdRequiredError } from '@strand/wire';
 import { describe, expect, it } from 'vitest';
 import {
   ClassicGroup,
@@ -8,6 +8,7 @@ import {
   type Effects,
   type Protocol,
 } from './classic-group.js';
+import { code } from './codes.test-util.js';
 import { ClassicRecordSchema, classicRecordJson } from './records.js';
 
 let ids = 0;
@@ -26,15 +27,6 @@ const req = (over: Partial<ClassicJoin> = {}): ClassicJoin => ({
   requireKnownMemberId: false,
   ...over,
 });
-
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return (err as StrandError).code;
-  }
-  return undefined;
-}
 
 const joins = (fx: Effects) =>
   new Map(

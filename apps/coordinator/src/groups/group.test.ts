@@ -1,6 +1,7 @@
-import { ErrorCode, type StrandError } from '@strand/wire';
+import { ErrorCode } from '@strand/wire';
 import { describe, expect, it } from 'vitest';
 import type { AssignorName } from './assignors.js';
+import { code } from './codes.test-util.js';
 import { Group, type MemberMeta } from './group.js';
 
 const catalog = new Map([
@@ -22,15 +23,6 @@ const meta = (over: Partial<MemberMeta> = {}): MemberMeta => ({
   assignors: ['range'],
   ...over,
 });
-
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return (err as StrandError).code;
-  }
-  return undefined;
-}
 
 /** Joins `n` members into a fresh group and completes its first generation. */
 function stableGroup(n: number, assignors: AssignorName[] = ['range']) {
