@@ -92,6 +92,11 @@ export const KAFKA_ERROR_FOR: Readonly<Record<ErrorCode, KafkaErrorCode>> = {
   [ErrorCode.RebalanceInProgress]: KafkaError.REBALANCE_IN_PROGRESS,
   [ErrorCode.GroupNotEmpty]: KafkaError.NON_EMPTY_GROUP,
   [ErrorCode.NoCommittedOffset]: KafkaError.UNKNOWN_SERVER_ERROR,
+  [ErrorCode.MemberIdRequired]: KafkaError.MEMBER_ID_REQUIRED,
+  [ErrorCode.FencedInstanceId]: KafkaError.FENCED_INSTANCE_ID,
+  [ErrorCode.InconsistentGroupProtocol]: KafkaError.INCONSISTENT_GROUP_PROTOCOL,
+  [ErrorCode.InvalidSessionTimeout]: KafkaError.INVALID_SESSION_TIMEOUT,
+  [ErrorCode.OffsetMetadataTooLarge]: KafkaError.OFFSET_METADATA_TOO_LARGE,
   [ErrorCode.Internal]: KafkaError.UNKNOWN_SERVER_ERROR,
 };
 
