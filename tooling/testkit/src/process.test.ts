@@ -28,7 +28,26 @@ const isAlive = (pid: number) => {
   }
 };
 
+const chatty = join(dir.path, 'chatty.mjs');
+writeFileSync(
+  chatty,
+  // More lines than the buffer keeps, twice, then the ready line.
+  `const burst = (from) => process.stdout.write(Array.from({ length: 600 }, (_, i) => 'line ' + (from + i) + '\\n').join(''));
+burst(0);
+setTimeout(() => burst(600), 100);
+setTimeout(() => console.log('ready at last'), 200);
+setInterval(() => undefined, 1000);
+`,
+);
+
 describe('ProcessRegistry', () => {
+  it('sees a ready line that follows more output than it keeps', async () => {
+    const p = await registry.start(chatty, { readyLine: /^ready at last$/ });
+    expect(p.lines.length).toBeLessThanOrEqual(500);
+    expect(p.lines.at(-1)).toBe('ready at last');
+    expect(p.lines).toContain('line 1199');
+  });
+
   it('starts a process, waits for its ready line and kills it by pid', async () => {
     const p = await registry.start(script, { readyLine: /^ready/ });
     expect(isAlive(p.pid)).toBe(true);

@@ -35,9 +35,12 @@ const MAX_LINES = 500;
 
 /** A node process started by a test; ended by pid through `kill9`, `terminate` or the registry. */
 export class NodeProcess {
+  /** The most recent lines of output (stdout and stderr), at most 500. */
   readonly lines: string[] = [];
   readonly exited: Promise<number | null>;
   private exitCode: number | null | undefined;
+  /** Called with every line as it arrives (waitFor sees each one, however many come at once). */
+  private readonly watchers = new Set<(line: string) => void>();
 
   constructor(
     readonly name: string,
@@ -49,15 +52,20 @@ export class NodeProcess {
         resolve(this.exitCode);
       });
     });
-    const onData = (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line.length === 0) continue;
-        this.lines.push(line);
-        if (this.lines.length > MAX_LINES) this.lines.shift();
-      }
+    const follow = (stream: NodeJS.ReadableStream | null) => {
+      let partial = '';
+      stream?.on('data', (chunk: Buffer) => {
+        const parts = (partial + chunk.toString('utf8')).split('\n');
+        partial = parts.pop() ?? '';
+        for (const line of parts) if (line.length > 0) this.addLine(line);
+      });
+      stream?.on('end', () => {
+        if (partial.length > 0) this.addLine(partial);
+        partial = '';
+      });
     };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
+    follow(child.stdout);
+    follow(child.stderr);
   }
 
   get pid(): number {
@@ -74,19 +82,37 @@ export class NodeProcess {
 
   /** Waits for a line matching `pattern`; fails with the recent output after `timeoutMs`. */
   async waitFor(pattern: RegExp, timeoutMs = 15_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    let seen = 0;
-    while (Date.now() < deadline) {
-      for (; seen < this.lines.length; seen++) {
-        const line = this.lines[seen]!;
-        if (pattern.test(line)) return line;
-      }
-      if (!this.running) break;
-      await new Promise((r) => setTimeout(r, 20));
+    const seen = this.lines.find((line) => pattern.test(line));
+    if (seen !== undefined) return seen;
+    let watcher: ((line: string) => void) | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const found = await Promise.race([
+        new Promise<string>((resolve) => {
+          watcher = (line) => {
+            if (pattern.test(line)) resolve(line);
+          };
+          this.watchers.add(watcher);
+        }),
+        new Promise<undefined>((resolve) => {
+          timer = setTimeout(() => resolve(undefined), timeoutMs);
+        }),
+        this.exited.then(() => undefined),
+      ]);
+      if (found !== undefined) return found;
+    } finally {
+      if (watcher) this.watchers.delete(watcher);
+      clearTimeout(timer);
     }
     throw new Error(
       `${this.name} (pid ${this.pid}) did not print ${pattern} (${this.running ? 'timeout' : `exited ${this.exitCode}`}); last output:\n${this.lines.slice(-30).join('\n')}`,
     );
+  }
+
+  private addLine(line: string): void {
+    this.lines.push(line);
+    if (this.lines.length > MAX_LINES) this.lines.shift();
+    for (const w of this.watchers) w(line);
   }
 
   kill9(): Promise<number | null> {
