@@ -10,6 +10,15 @@ afterEach(() => {
   for (const d of dirs.splice(0)) d.cleanup();
 });
 
+/** A promise and its resolve (Node 20 has no Promise.withResolvers). */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
 describe('FdCache', () => {
   it('never holds more than maxOpen descriptors, even when every one is busy', async () => {
     const d = tempDir();
@@ -47,5 +56,75 @@ describe('FdCache', () => {
     await expect(cache.use(join(d.path, 'missing.log'), async () => 1)).rejects.toThrow();
     expect(await cache.use(ok, async (fd) => (await readAt(fd, 0, 2)).toString())).toBe('ok');
     await cache.closeAll();
+  });
+
+  it('serves waiting accesses in arrival order, one freed place at a time', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const paths = Array.from({ length: 6 }, (_, i) => {
+      const p = join(d.path, `f${i}.log`);
+      writeFileSync(p, `file ${i}`);
+      return p;
+    });
+    const cache = new FdCache(2);
+    const order: number[] = [];
+    const gate = deferred();
+    // Two long accesses take both places; four more queue behind them.
+    const held = [0, 1].map((i) => cache.use(paths[i]!, () => gate.promise));
+    const queued = [2, 3, 4, 5].map((i) =>
+      cache.use(paths[i]!, async () => {
+        order.push(i);
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    expect(cache.queued).toBe(4);
+    expect(order).toEqual([]);
+    gate.resolve();
+    await Promise.all([...held, ...queued]);
+    expect(order).toEqual([2, 3, 4, 5]);
+    expect(cache.peakOpen).toBeLessThanOrEqual(2);
+    await cache.closeAll();
+  });
+
+  it('thousands of files through a small bound: every access completes, the bound holds', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const paths = Array.from({ length: 2000 }, (_, i) => {
+      const p = join(d.path, `f${i}.log`);
+      writeFileSync(p, `${i}`);
+      return p;
+    });
+    const cache = new FdCache(16);
+    const texts = await Promise.all(
+      Array.from({ length: 6000 }, (_, k) =>
+        cache.use(paths[k % paths.length]!, async (fd) => (await readAt(fd, 0, 8)).toString()),
+      ),
+    );
+    expect(texts).toEqual(Array.from({ length: 6000 }, (_, k) => `${k % paths.length}`));
+    expect(cache.peakOpen).toBeLessThanOrEqual(16);
+    expect(cache.queued).toBe(0);
+    await cache.closeAll();
+    expect(openFilesUnder(d.path)).toBe(0);
+  });
+
+  it('forgetting a file someone is reading closes it only when they are done', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const path = join(d.path, 'busy.log');
+    writeFileSync(path, 'still here');
+    const cache = new FdCache(4);
+    const gate = deferred();
+    const reading = cache.use(path, async (fd) => {
+      await gate.promise;
+      return (await readAt(fd, 0, 10)).toString();
+    });
+    await new Promise((r) => setTimeout(r, 10));
+    await cache.forget(path);
+    expect(openFilesUnder(d.path)).toBe(1);
+    gate.resolve();
+    expect(await reading).toBe('still here');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(openFilesUnder(d.path)).toBe(0);
+    expect(cache.openCount).toBe(0);
   });
 });
