@@ -1,11 +1,12 @@
 import { join } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
-import { fsyncDir, readFileIfExists, removeIfExists, writeFileAtomic } from './io.js';
+import { type FileContent, readFileIfExists, writeFileAtomic } from './io.js';
 
 /**
  * Per-partition checkpoint, replaced atomically:
  * - `recoveryPoint`: every batch below it is synced and its segment's index is durable, so
- *   an unclean start only needs to verify from there;
+ *   a start only needs to verify from there (after a clean close it is the log end, and the
+ *   active segment's index describes all of its data: nothing is verified);
  * - `logStartOffset`: the first offset readers may see (retention and deleteRecords move it).
  * A line of JSON followed by its CRC32C; a damaged file reads as absent (verify everything).
  */
@@ -15,7 +16,8 @@ export interface Checkpoint {
 }
 
 const CHECKPOINT = 'checkpoint';
-const CLEAN_SHUTDOWN = '.clean-shutdown';
+/** Left by earlier versions at a clean close; the checkpoint alone says as much now. */
+const OLD_CLEAN_SHUTDOWN_MARKER = '.clean-shutdown';
 
 export async function readCheckpoint(dir: string): Promise<Checkpoint | undefined> {
   const raw = await readFileIfExists(join(dir, CHECKPOINT));
@@ -38,23 +40,19 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint | undefine
   }
 }
 
-export async function writeCheckpoint(dir: string, cp: Checkpoint): Promise<void> {
+/** The checkpoint file's path and content (to be written with other files at once). */
+export function checkpointFile(dir: string, cp: Checkpoint): FileContent {
   const json = JSON.stringify(cp);
   const body = `${json}\n${crc32c(Buffer.from(json)) >>> 0}\n`;
-  await writeFileAtomic(join(dir, CHECKPOINT), Buffer.from(body));
+  return { path: join(dir, CHECKPOINT), data: Buffer.from(body) };
 }
 
-/** Whether the last close was clean; consumes the marker so a crash from now on is unclean. */
-export async function takeCleanShutdownMarker(dir: string): Promise<boolean> {
-  const path = join(dir, CLEAN_SHUTDOWN);
-  const present = (await readFileIfExists(path)) !== undefined;
-  if (present) {
-    await removeIfExists(path);
-    await fsyncDir(dir);
-  }
-  return present;
+export async function writeCheckpoint(dir: string, cp: Checkpoint): Promise<void> {
+  const { path, data } = checkpointFile(dir, cp);
+  await writeFileAtomic(path, data);
 }
 
-export async function writeCleanShutdownMarker(dir: string): Promise<void> {
-  await writeFileAtomic(join(dir, CLEAN_SHUTDOWN), Buffer.from('clean\n'));
+/** Files of a partition directory that only earlier versions read: safe to remove. */
+export function isObsoleteFile(name: string): boolean {
+  return name === OLD_CLEAN_SHUTDOWN_MARKER;
 }

@@ -20,6 +20,7 @@ export {
   partitionDirName,
 } from './log-manager.js';
 export { FdCache } from './fd-cache.js';
+export { forEachLimit } from './concurrency.js';
 export { Mutex } from './mutex.js';
 
 // Pure retention rule (for tools and the broker's reporting)

@@ -59,21 +59,41 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+export interface FileContent {
+  path: string;
+  data: Buffer;
+}
+
 /**
  * Replaces `path` with `data` so that a crash leaves either the old or the new content:
  * write a temp file, fsync it, rename over the target, fsync the directory.
  */
-export async function writeFileAtomic(path: string, data: Buffer): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const fd = await openP(tmp, 'w');
-  try {
-    await writeFully(fd, data, 0);
-    await fsyncP(fd);
-  } finally {
-    await closeP(fd);
+export function writeFileAtomic(path: string, data: Buffer): Promise<void> {
+  return writeFilesAtomic([{ path, data }]);
+}
+
+/**
+ * Replaces several files of one directory, each atomically (old or new content after a
+ * crash, in the order given), with one directory sync for all of them. With `durable: false`
+ * nothing is synced: after a power failure each file may be its old content, its new one or
+ * damaged — for files that check themselves (a CRC) and whose loss costs only time.
+ */
+export async function writeFilesAtomic(
+  files: readonly FileContent[],
+  opts: { durable: boolean } = { durable: true },
+): Promise<void> {
+  for (const { path, data } of files) {
+    const fd = await openP(`${path}.tmp`, 'w');
+    try {
+      await writeFully(fd, data, 0);
+      if (opts.durable) await fsyncP(fd);
+    } finally {
+      await closeP(fd);
+    }
   }
-  await fs.promises.rename(tmp, path);
-  await fsyncDir(dirname(path));
+  for (const { path } of files) await fs.promises.rename(`${path}.tmp`, path);
+  const first = files[0];
+  if (first && opts.durable) await fsyncDir(dirname(first.path));
 }
 
 export async function readFileIfExists(path: string): Promise<Buffer | undefined> {
@@ -85,6 +105,11 @@ export async function readFileIfExists(path: string): Promise<Buffer | undefined
   }
 }
 
+/** Unlinks a file; one that is not there is fine (fs.rm would stat it first). */
 export async function removeIfExists(path: string): Promise<void> {
-  await fs.promises.rm(path, { force: true });
+  try {
+    await fs.promises.unlink(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
 }

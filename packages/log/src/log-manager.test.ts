@@ -1,3 +1,5 @@
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { InvalidRequestError, splitBatches } from '@strand/wire';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openFilesUnder, simpleBatch, tempDir } from './batches.test-util.js';
@@ -48,6 +50,43 @@ describe('LogManager', () => {
     await again.delete({ topic: 'events', partition: 7 });
     expect((await again.listOnDisk()).length).toBe(20);
     await again.close();
+  });
+
+  it('an idle partition costs no timer, no descriptor and no write, even across restarts', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const config = { durability: { mode: 'interval' as const, intervalMs: 20, bytes: 1 << 20 } };
+    const ids = Array.from({ length: 100 }, (_, p) => ({ topic: 'idle', partition: p }));
+    let mgr = await LogManager.open(d.path, { maxOpenFiles: 8 });
+    for (const id of ids) await mgr.getOrCreate(id, config);
+    const busy = await mgr.getOrCreate({ topic: 'busy', partition: 0 }, config);
+    expect(mgr.background.waiting).toBe(0);
+    await busy.append(simpleBatch(1, 10, 0));
+    // A sync within the interval and a checkpoint later: the busy log's work only.
+    expect(mgr.background.waiting).toBe(2);
+    const deadline = Date.now() + 5000;
+    while (busy.flushedOffset < 1 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 5));
+    expect(busy.flushedOffset).toBe(1);
+    await mgr.close();
+
+    // Reopened after the clean close and closed again unchanged: no file of an idle partition
+    // is written (its checkpoint and index files stay as they were).
+    const stamp = (p: number) => {
+      const dir = join(d.path, `idle-${p}`);
+      return readdirSync(dir)
+        .sort()
+        .map((f) => `${f}@${statSync(join(dir, f)).mtimeMs}`)
+        .join(',');
+    };
+    const before = ids.map((id) => stamp(id.partition));
+    expect(before[0]).toMatch(/\.index@.*\.log@.*\.timeindex@.*checkpoint@/);
+    mgr = await LogManager.open(d.path, { maxOpenFiles: 8 });
+    for (const id of ids) await mgr.getOrCreate(id, config);
+    expect(mgr.background.waiting).toBe(0);
+    expect(mgr.fds.openCount).toBe(0);
+    await mgr.close();
+    expect(ids.map((id) => stamp(id.partition))).toEqual(before);
   });
 
   it('rejects bad topic names and partitions', async () => {

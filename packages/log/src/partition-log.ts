@@ -1,4 +1,5 @@
 import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
 import {
   CorruptBatchError,
   InvalidRequestError,
@@ -10,14 +11,11 @@ import {
   setPartitionLeaderEpoch,
   splitBatches,
 } from '@strand/wire';
-import {
-  readCheckpoint,
-  takeCleanShutdownMarker,
-  writeCheckpoint,
-  writeCleanShutdownMarker,
-} from './checkpoint.js';
+import { BackgroundWork } from './background.js';
+import { checkpointFile, isObsoleteFile, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { type LogConfig, type LogConfigInput, parseLogConfig } from './config.js';
 import { FdCache } from './fd-cache.js';
+import { removeIfExists, writeFilesAtomic } from './io.js';
 import { Mutex } from './mutex.js';
 import { type RetainedSegment, segmentsToDelete } from './retention.js';
 import { type AppendedBatch, LogSegment, type OpenMode } from './segment.js';
@@ -49,6 +47,8 @@ export interface ReadResult {
 export interface OpenOptions {
   /** Shared fd cache (a LogManager passes its own); a private one is made otherwise. */
   fds?: FdCache;
+  /** Shared scheduler of background syncs and checkpoints (likewise). */
+  background?: BackgroundWork;
   now?: () => number;
   /** How often the active segment's index and the recovery point are made durable. */
   checkpointIntervalMs?: number;
@@ -78,9 +78,14 @@ export class PartitionLog {
   private flushed = 0;
   private recoveryPoint = 0;
   private unflushedBytes = 0;
-  private lastCheckpointAt: number;
   private closed = false;
-  private timer: NodeJS.Timeout | undefined;
+  /**
+   * Changes made (appends, truncations, retention...), and how many of them the checkpoint on
+   * disk covers: when they are equal the files say everything (the checkpoint's recovery point
+   * is the log end and the active index describes all of its data), so closing costs nothing.
+   */
+  private changes = 0;
+  private checkpointed = -1;
   private readonly writeLock = new Mutex();
   private readonly queue: PendingAppend[] = [];
   private draining = false;
@@ -88,16 +93,19 @@ export class PartitionLog {
   private flushError: unknown;
   private readonly flushLock = new Mutex();
 
+  /** Background work of this log: one function each, so the scheduler queues each once. */
+  private readonly syncTask = () => this.backgroundSync();
+  private readonly checkpointTask = () => this.checkpoint();
+
   private constructor(
     readonly dir: string,
     private config: LogConfig,
     private readonly fds: FdCache,
-    private readonly ownsFds: boolean,
+    private readonly background: BackgroundWork,
+    private readonly owned: { fds: boolean; background: boolean },
     private readonly now: () => number,
     private readonly checkpointIntervalMs: number,
-  ) {
-    this.lastCheckpointAt = now();
-  }
+  ) {}
 
   static async open(
     dir: string,
@@ -108,11 +116,17 @@ export class PartitionLog {
       dir,
       parseLogConfig(config),
       opts.fds ?? new FdCache(16),
-      opts.fds === undefined,
+      opts.background ?? new BackgroundWork(),
+      { fds: opts.fds === undefined, background: opts.background === undefined },
       opts.now ?? Date.now,
       opts.checkpointIntervalMs ?? 10_000,
     );
-    await log.load();
+    try {
+      await log.load();
+    } catch (err) {
+      await log.abandon();
+      throw err;
+    }
     return log;
   }
 
@@ -156,7 +170,6 @@ export class PartitionLog {
   /** Applies new settings to an open log (segment size, retention, durability...). */
   reconfigure(config: LogConfigInput): void {
     this.config = parseLogConfig(config);
-    this.startTimer();
   }
 
   /**
@@ -232,6 +245,7 @@ export class PartitionLog {
 
   private async writeGroup(group: PendingAppend[], bytes: number): Promise<AppendResult[]> {
     this.ensureOpen();
+    this.changes += 1;
     const now = this.now();
     await this.maybeRoll(bytes, now);
     const results: AppendResult[] = [];
@@ -271,6 +285,7 @@ export class PartitionLog {
     }
     this.written = next;
     this.unflushedBytes += bytes;
+    this.scheduleAfterWrite();
     return results;
   }
 
@@ -320,6 +335,7 @@ export class PartitionLog {
     return this.writeLock.run(async () => {
       this.ensureOpen();
       if (offset >= this.end) return this.end;
+      this.changes += 1;
       const first = this.segments[0]!;
       if (offset < first.baseOffset) {
         for (const s of this.segments) await s.remove();
@@ -350,6 +366,7 @@ export class PartitionLog {
       this.ensureOpen();
       if (!Number.isSafeInteger(offset) || offset < 0)
         throw new InvalidRequestError(`cannot reset a log to offset ${offset}`);
+      this.changes += 1;
       for (const s of this.segments) await s.remove();
       this.segments = [await this.newSegment(offset)];
       this.startOffset = this.end = this.written = this.flushed = offset;
@@ -365,6 +382,7 @@ export class PartitionLog {
       if (offset > this.written)
         throw new OffsetOutOfRangeError(offset, this.startOffset, this.written);
       if (offset <= this.startOffset) return;
+      this.changes += 1;
       this.startOffset = offset;
       await this.saveCheckpoint();
     });
@@ -385,6 +403,7 @@ export class PartitionLog {
         logStartOffset: this.startOffset,
       });
       if (count === 0) return 0;
+      this.changes += 1;
       const doomed = this.segments.slice(0, count);
       this.segments = this.segments.slice(count);
       // Persist the new start before unlinking, so a crash in between never exposes a gap.
@@ -407,28 +426,27 @@ export class PartitionLog {
     });
   }
 
-  /** Clean shutdown: sync, persist indexes and checkpoint, leave the clean-shutdown marker. */
+  /**
+   * Clean shutdown: sync, persist the active index and a checkpoint at the log end, so the
+   * next start verifies nothing. A log unchanged since its last checkpoint writes nothing.
+   */
   close(): Promise<void> {
     return this.writeLock.run(async () => {
       if (this.closed) return;
-      this.stopTimer();
-      await this.flush();
-      await this.active().persistIndex();
-      this.recoveryPoint = this.written;
-      await writeCheckpoint(this.dir, {
-        recoveryPoint: this.written,
-        logStartOffset: this.startOffset,
-      });
-      await writeCleanShutdownMarker(this.dir);
-      this.closed = true;
-      await this.releaseFds();
+      this.stopBackground();
+      try {
+        if (this.changes !== this.checkpointed) await this.checkpointNow();
+      } finally {
+        this.closed = true;
+        await this.releaseFds();
+      }
     });
   }
 
   /** Deletes the whole partition directory (topic deletion). */
   async destroy(): Promise<void> {
     await this.writeLock.run(async () => {
-      this.stopTimer();
+      this.stopBackground();
       this.closed = true;
       await this.releaseFds();
       await fsp.rm(this.dir, { recursive: true, force: true });
@@ -437,37 +455,32 @@ export class PartitionLog {
 
   /** Simulates a crash for tests: drop everything in memory without syncing or marking. */
   async abandon(): Promise<void> {
-    this.stopTimer();
+    this.stopBackground();
     this.closed = true;
     await this.releaseFds();
   }
 
   private async load(): Promise<void> {
     await fsp.mkdir(this.dir, { recursive: true });
-    const clean = await takeCleanShutdownMarker(this.dir);
     const checkpoint = await readCheckpoint(this.dir);
     const names = await fsp.readdir(this.dir);
     for (const n of names)
-      if (n.endsWith('.tmp')) await fsp.rm(`${this.dir}/${n}`, { force: true });
+      if (n.endsWith('.tmp') || isObsoleteFile(n)) await removeIfExists(join(this.dir, n));
     const bases = names
       .filter((n) => /^\d{20}\.log$/.test(n))
       .map((n) => Number(n.slice(0, 20)))
       .sort((a, b) => a - b);
     const now = this.now();
-    const recoveryPoint = clean ? Number.POSITIVE_INFINITY : (checkpoint?.recoveryPoint ?? 0);
+    const recoveryPoint = checkpoint?.recoveryPoint ?? 0;
+    let cut = false;
+    let activeIndexed = false;
     for (let i = 0; i < bases.length; i++) {
       const base = bases[i]!;
       const last = i === bases.length - 1;
       const nextBase = bases[i + 1] ?? Number.POSITIVE_INFINITY;
-      const mode: OpenMode = clean
-        ? 'exact'
-        : last
-          ? 'prefix'
-          : nextBase <= recoveryPoint
-            ? 'exact'
-            : 'verify';
+      const mode: OpenMode = last ? 'prefix' : nextBase <= recoveryPoint ? 'exact' : 'verify';
       const prev = this.segments[this.segments.length - 1];
-      const { segment, truncated } = await LogSegment.open(
+      const { segment, truncated, indexed } = await LogSegment.open(
         this.dir,
         base,
         this.fds,
@@ -479,27 +492,43 @@ export class PartitionLog {
         // A gap (the previous segment lost its tail): keep only the longest valid prefix.
         await segment.remove();
         for (const b of bases.slice(i + 1)) await this.removeUnopened(b);
+        cut = true;
         break;
       }
       this.segments.push(segment);
+      activeIndexed = indexed;
       if (truncated) {
         for (const b of bases.slice(i + 1)) await this.removeUnopened(b);
+        cut = true;
         break;
       }
     }
     if (this.segments.length === 0) {
       this.segments.push(await this.newSegment(checkpoint?.logStartOffset ?? 0));
     }
-    await this.active().removeIndexFiles();
-    await this.active().flush();
     this.end = this.written = this.flushed = this.active().nextOffset;
     this.startOffset = Math.min(
       Math.max(checkpoint?.logStartOffset ?? 0, this.segments[0]!.baseOffset),
       this.end,
     );
     this.recoveryPoint = this.end;
+    // After a clean close the files already say all of this: nothing to write.
+    const clean =
+      !cut &&
+      activeIndexed &&
+      checkpoint?.recoveryPoint === this.end &&
+      checkpoint.logStartOffset === this.startOffset;
+    if (clean) {
+      this.checkpointed = this.changes;
+      return;
+    }
+    // A new log: an empty segment at 0 is what a missing checkpoint means anyway.
+    if (bases.length === 0 && !checkpoint) return;
+    // What was verified becomes the recovery point; the active index is rebuilt in memory
+    // (files describing another length would mislead the next start).
+    await this.active().removeIndexFiles();
+    await this.active().flush();
     await this.saveCheckpoint();
-    this.startTimer();
   }
 
   private async removeUnopened(base: number): Promise<void> {
@@ -535,16 +564,50 @@ export class PartitionLog {
         this.flushError = err;
       });
     }
-    if (this.now() - this.lastCheckpointAt >= this.checkpointIntervalMs) {
-      this.lastCheckpointAt = this.now();
-      await this.writeLock.run(async () => {
-        if (this.closed) return;
-        await this.active().persistIndex();
-        this.recoveryPoint = this.active().nextOffset;
-        this.flushed = Math.max(this.flushed, this.recoveryPoint);
-        await this.saveCheckpoint();
-      });
-    }
+  }
+
+  /** Written data gets synced within the interval (group commit) and checkpointed later. */
+  private scheduleAfterWrite(): void {
+    const d = this.config.durability;
+    if (d.mode === 'interval') this.background.after(d.intervalMs, this.syncTask);
+    this.background.after(this.checkpointIntervalMs, this.checkpointTask);
+  }
+
+  private async backgroundSync(): Promise<void> {
+    if (this.closed || this.written <= this.flushed) return;
+    await this.flush().catch(() => undefined);
+  }
+
+  /**
+   * Makes the active segment's index and the recovery point durable, so that an unclean
+   * start verifies only what was written since.
+   */
+  private checkpoint(): Promise<void> {
+    return this.writeLock.run(async () => {
+      if (!this.closed && this.changes !== this.checkpointed) await this.checkpointNow();
+    });
+  }
+
+  /**
+   * Under the write lock: syncs the data, then writes the active segment's index and a
+   * recovery point at the log end. Those two files are not synced themselves: each checks
+   * itself (a CRC), so a power failure leaves it old (an earlier, still true prefix), new or
+   * visibly damaged (verify from an earlier point) — never a claim the data does not back.
+   */
+  private async checkpointNow(): Promise<void> {
+    const changes = this.changes;
+    const active = this.active();
+    const end = active.nextOffset;
+    await this.flush();
+    await writeFilesAtomic(
+      [
+        ...active.indexFiles(),
+        checkpointFile(this.dir, { recoveryPoint: end, logStartOffset: this.startOffset }),
+      ],
+      { durable: false },
+    );
+    this.recoveryPoint = end;
+    this.checkpointed = changes;
   }
 
   private newSegment(base: number): Promise<LogSegment> {
@@ -582,23 +645,14 @@ export class PartitionLog {
     if (this.flushError !== undefined) throw this.flushError;
   }
 
-  private startTimer(): void {
-    this.stopTimer();
-    const d = this.config.durability;
-    if (d.mode !== 'interval') return;
-    this.timer = setInterval(() => {
-      if (this.written > this.flushed && !this.closed) this.flush().catch(() => undefined);
-    }, d.intervalMs);
-    this.timer.unref();
-  }
-
-  private stopTimer(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+  private stopBackground(): void {
+    if (this.owned.background) this.background.close();
+    this.background.cancel(this.syncTask);
+    this.background.cancel(this.checkpointTask);
   }
 
   private async releaseFds(): Promise<void> {
-    if (this.ownsFds) await this.fds.closeAll();
+    if (this.owned.fds) await this.fds.closeAll();
     else for (const s of this.segments) await this.fds.forget(s.dataPath);
   }
 }

@@ -63,7 +63,7 @@ describe('crash recovery', () => {
           const total = batches[batches.length - 1]!.end;
           const cut = Math.floor(where * total);
           truncateSync(join(d.path, '00000000000000000000.log'), cut);
-          rmSync(join(d.path, 'checkpoint')); // no recovery point: verify everything
+          rmSync(join(d.path, 'checkpoint'), { force: true }); // no recovery point: verify everything
           const kept = batches.filter((b) => b.end <= cut);
           const expectedEnd = kept.length === 0 ? 0 : kept[kept.length - 1]!.next;
           const log = await PartitionLog.open(d.path, CONFIG);
@@ -94,7 +94,7 @@ describe('crash recovery', () => {
           const at = Math.floor(where * bytes.length);
           bytes[at]! ^= 1 << bit;
           writeFileSync(file, bytes);
-          rmSync(join(d.path, 'checkpoint'));
+          rmSync(join(d.path, 'checkpoint'), { force: true });
           const damaged = batches.findIndex((b) => b.end > at);
           const log = await PartitionLog.open(d.path, CONFIG);
           const got = await readAll(log);
@@ -145,7 +145,7 @@ describe('crash recovery', () => {
     const second = join(d.path, segs[1]!);
     truncateSync(second, 100);
     rmSync(join(d.path, segs[1]!.replace('.log', '.index')), { force: true });
-    rmSync(join(d.path, 'checkpoint'));
+    rmSync(join(d.path, 'checkpoint'), { force: true });
     const again = await PartitionLog.open(d.path, { segmentBytes: 2048 });
     expect(again.logEndOffset).toBe(Number(segs[1]!.slice(0, 20)));
     expect(readdirSync(d.path).filter((n) => n.endsWith('.log')).length).toBe(2);

@@ -11,6 +11,7 @@ import {
 import type { FdCache } from './fd-cache.js';
 import {
   closeFile,
+  type FileContent,
   fdatasync,
   ftruncate,
   openFile,
@@ -18,7 +19,7 @@ import {
   readFileIfExists,
   removeIfExists,
   storageError,
-  writeFileAtomic,
+  writeFilesAtomic,
   writeFully,
 } from './io.js';
 import { scanBatches } from './scan.js';
@@ -95,7 +96,10 @@ export class LogSegment {
     return seg;
   }
 
-  /** Opens an existing segment; returns it and whether its data had to be cut short. */
+  /**
+   * Opens an existing segment; returns it, whether its data had to be cut short, and whether
+   * its index files described all of its data (nothing needed verifying).
+   */
   static async open(
     dir: string,
     baseOffset: number,
@@ -103,7 +107,7 @@ export class LogSegment {
     now: number,
     indexIntervalBytes: number,
     mode: OpenMode,
-  ): Promise<{ segment: LogSegment; truncated: boolean }> {
+  ): Promise<{ segment: LogSegment; truncated: boolean; indexed: boolean }> {
     const seg = new LogSegment(dir, baseOffset, fds, now, indexIntervalBytes);
     const fileSize = (await fsp.stat(seg.dataPath)).size;
     let verifiedFrom = 0;
@@ -121,13 +125,13 @@ export class LogSegment {
         seg.lastAppendTime = decoded.summary.lastAppendTime;
         const last = seg.index.length > 0 ? seg.index.positionAt(seg.index.length - 1) : 0;
         seg.bytesSinceEntry = seg.size - last;
-        if (seg.size === fileSize) return { segment: seg, truncated: false };
+        if (seg.size === fileSize) return { segment: seg, truncated: false, indexed: true };
         verifiedFrom = seg.size;
       }
     }
     if (verifiedFrom === 0) seg.resetIndex();
     const truncated = await seg.recoverTail(verifiedFrom, fileSize);
-    return { segment: seg, truncated };
+    return { segment: seg, truncated, indexed: false };
   }
 
   /** Appends already-validated, offset-patched batches held in `buf`. */
@@ -260,20 +264,28 @@ export class LogSegment {
 
   /**
    * Makes the segment's state durable: data synced, then index files written atomically.
-   * Used on roll (the segment is closed for good), on clean shutdown and, for the active
-   * segment, at checkpoints (then the index describes a prefix that recovery trusts).
+   * Used on roll (the segment is closed for good); the active segment's index is written
+   * with its log's checkpoint instead (see PartitionLog).
    */
   async persistIndex(): Promise<void> {
     // Capture first: appends after this point are not covered by the sync below.
+    const files = this.indexFiles();
+    await this.flush();
+    await writeFilesAtomic(files);
+  }
+
+  /** The index files describing the data written so far (the time index first). */
+  indexFiles(): FileContent[] {
     const { offsetIndex, timeIndex } = this.index.encode({
       dataSize: this.size,
       nextOffset: this.nextOffset,
       maxTimestamp: this.maxTimestamp,
       lastAppendTime: this.lastAppendTime,
     });
-    await this.flush();
-    await writeFileAtomic(this.timeIndexPath, timeIndex);
-    await writeFileAtomic(this.offsetIndexPath, offsetIndex);
+    return [
+      { path: this.timeIndexPath, data: timeIndex },
+      { path: this.offsetIndexPath, data: offsetIndex },
+    ];
   }
 
   async removeIndexFiles(): Promise<void> {
