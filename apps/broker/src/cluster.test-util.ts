@@ -41,6 +41,8 @@ export async function startTopicCluster(
     coordinators?: number;
     /** Every connection to a broker, and from it to the coordinators, through a FaultProxy. */
     proxied?: boolean;
+    /** How long a broker may take to start (default 15 s). */
+    brokerReadyTimeoutMs?: number;
   } = {},
 ): Promise<TopicCluster> {
   const dir = tempDir('strand-topics-');
@@ -113,6 +115,7 @@ export async function startTopicCluster(
         ...extra,
       ],
       readyLine: /broker \d+ listening on/,
+      readyTimeoutMs: opts.brokerReadyTimeoutMs,
     });
     brokers.set(id, { address, proc });
     return proc;

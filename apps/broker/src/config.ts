@@ -30,6 +30,11 @@ export const BrokerConfigSchema = z
     /** Log durability: fsync every append, group commit on an interval, or leave it to the OS. */
     flush: z.enum(['always', 'interval', 'os']).default('interval'),
     flushIntervalMs: z.coerce.number().int().min(1).default(50),
+    /**
+     * Segment files kept open at once, across every partition (more are opened and closed as
+     * needed): keep it well below the process's descriptor limit (`ulimit -n`).
+     */
+    maxOpenFiles: z.coerce.number().int().min(8).max(1_000_000).default(1024),
     /** Largest gRPC message accepted (a produce request with every partition's batches). */
     maxRequestBytes: z.coerce
       .number()
@@ -62,6 +67,7 @@ const FIELDS: readonly ConfigField[] = [
   { key: 'flush', flag: 'flush' },
   { key: 'flushIntervalMs', flag: 'flush-interval-ms' },
   { key: 'maxRequestBytes', flag: 'max-request-bytes' },
+  { key: 'maxOpenFiles', flag: 'max-open-files' },
   { key: 'replicaLagTimeMaxMs', flag: 'replica-lag-time-max-ms' },
 ];
 

@@ -34,7 +34,9 @@ async function claimDataDir(dir: string, id: number): Promise<void> {
 async function main(): Promise<void> {
   const config = loadBrokerConfig(process.argv.slice(2), process.env);
   await claimDataDir(config.dataDir, config.id);
-  const logs = await LogManager.open(join(config.dataDir, 'logs'));
+  const logs = await LogManager.open(join(config.dataDir, 'logs'), {
+    maxOpenFiles: config.maxOpenFiles,
+  });
   const kv = new KvClient({ bootstrap: config.coordinators, timeoutMs: 5000 });
   const controller = new ControllerClient(config.coordinators);
   const meta = new MetadataCache(kv, log);
@@ -83,10 +85,17 @@ async function main(): Promise<void> {
     peers.close();
     meta.stop();
     server.forceShutdown();
-    await partitions.close();
+    let code = 0;
+    try {
+      await partitions.close();
+    } catch (err) {
+      // Whatever could not be saved is rebuilt from the logs at the next start.
+      log(`broker ${config.id} could not close every partition cleanly: ${(err as Error).message}`);
+      code = 1;
+    }
     kv.close();
     controller.close();
-    process.exit(0);
+    process.exit(code);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));

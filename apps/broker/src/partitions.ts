@@ -2,6 +2,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import {
   type Durability,
+  forEachLimit,
   type LogConfigInput,
   type LogManager,
   Mutex,
@@ -14,6 +15,7 @@ import {
   type PartitionRecord,
   TimeoutError,
   type TopicConfig,
+  type TopicRecord,
   topicConfig,
   UnknownPartitionError,
   UnknownTopicError,
@@ -77,6 +79,11 @@ const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 const TOPIC_ID_FILE = 'topic.id';
 /** How often changed high watermarks are saved (Kafka: replica.high.watermark.checkpoint.interval.ms). */
 const HW_CHECKPOINT_MS = 1000;
+/**
+ * Partitions opened, closed or saved at once: enough to keep the disk busy, few enough that
+ * a broker with thousands of them still answers everything else meanwhile.
+ */
+const PARALLEL = 16;
 
 /**
  * The partition replicas this broker hosts, kept in step with the metadata: every partition
@@ -243,15 +250,17 @@ export class Partitions {
       h.closed = true;
       this.notifyAppend(h);
     }
-    for (const h of this.hosted.values()) {
-      await h.lock
+    await forEachLimit(this.hosted.values(), PARALLEL, (h) =>
+      h.lock
         .run(() => saveProducerSnapshot(h.dir, h.log, h.producers))
-        .catch((err: unknown) =>
-          this.opts.log(
-            `saving the producer state of ${h.topic}-${h.partition} failed: ${(err as Error).message}`,
-          ),
-        );
-    }
+        .then(
+          () => undefined,
+          (err: unknown) =>
+            this.opts.log(
+              `saving the producer state of ${h.topic}-${h.partition} failed: ${(err as Error).message}`,
+            ),
+        ),
+    );
     await this.logs.close();
   }
 
@@ -259,6 +268,7 @@ export class Partitions {
 
   private async reconcile(): Promise<void> {
     const me = this.opts.brokerId;
+    const gone: Hosted[] = [];
     for (const [k, h] of this.hosted) {
       const t = this.meta.topics.get(h.topic);
       const rec = this.meta.partition(h.topic, h.partition);
@@ -266,26 +276,30 @@ export class Partitions {
       h.closed = true;
       this.hosted.delete(k);
       this.notifyAppend(h);
-      await this.saving; // no watermark file lands in a directory being removed
+      gone.push(h);
+    }
+    if (gone.length > 0) await this.saving; // no watermark file lands in a directory being removed
+    await forEachLimit(gone, PARALLEL, async (h) => {
       await this.logs.delete({ topic: h.topic, partition: h.partition });
       this.opts.log(`deleted ${h.topic}-${h.partition}`);
+    });
+    const wanted: { rec: PartitionRecord; topic: TopicRecord }[] = [];
+    for (const [name, parts] of this.meta.partitions) {
+      const topic = this.meta.topics.get(name);
+      if (!topic) continue;
+      for (const rec of parts.values()) if (rec.replicas.includes(me)) wanted.push({ rec, topic });
     }
-    for (const [topic, parts] of this.meta.partitions) {
-      const t = this.meta.topics.get(topic);
-      if (!t) continue;
-      for (const rec of parts.values()) {
-        if (!rec.replicas.includes(me)) continue;
-        let h = this.hosted.get(key(topic, rec.partition));
-        if (!h) h = await this.host(rec, t.id, t.configs);
-        const config = topicConfig(t.configs);
-        if (JSON.stringify(config) !== JSON.stringify(h.config)) {
-          h.log.reconfigure(this.logConfig(config));
-          h.config = config;
-        }
-        const hosted = h;
-        await h.lock.run(() => this.applyRecord(hosted, rec));
+    await forEachLimit(wanted, PARALLEL, async ({ rec, topic }) => {
+      const h =
+        this.hosted.get(key(rec.topic, rec.partition)) ??
+        (await this.host(rec, topic.id, topic.configs));
+      const config = topicConfig(topic.configs);
+      if (JSON.stringify(config) !== JSON.stringify(h.config)) {
+        h.log.reconfigure(this.logConfig(config));
+        h.config = config;
       }
-    }
+      await h.lock.run(() => this.applyRecord(h, rec));
+    });
   }
 
   /** Takes up the role the record gives this broker; a new epoch restarts it. */
@@ -459,20 +473,20 @@ export class Partitions {
   /** Saves every watermark that moved since it was last saved; one round at a time. */
   private async saveHighWatermarks(): Promise<void> {
     while (this.saving) await this.saving;
-    this.saving = (async () => {
-      for (const h of this.hosted.values()) {
-        if (h.closed || h.highWatermark === h.savedHighWatermark) continue;
-        const hw = h.highWatermark;
-        try {
-          await saveHighWatermark(h.dir, hw);
-          h.savedHighWatermark = hw;
-        } catch (err) {
-          this.opts.log(
-            `saving the high watermark of ${h.topic}-${h.partition} failed: ${(err as Error).message}`,
-          );
-        }
+    const moved = [...this.hosted.values()].filter(
+      (h) => !h.closed && h.highWatermark !== h.savedHighWatermark,
+    );
+    this.saving = forEachLimit(moved, PARALLEL, async (h) => {
+      const hw = h.highWatermark;
+      try {
+        await saveHighWatermark(h.dir, hw);
+        h.savedHighWatermark = hw;
+      } catch (err) {
+        this.opts.log(
+          `saving the high watermark of ${h.topic}-${h.partition} failed: ${(err as Error).message}`,
+        );
       }
-    })().finally(() => {
+    }).finally(() => {
       this.saving = undefined;
     });
     return this.saving;

@@ -58,7 +58,7 @@ export async function takeProducerSnapshot(
   const path = join(dir, FILE);
   const text = await fsp.readFile(path, 'utf8').catch(() => undefined);
   if (text === undefined) return undefined;
-  await fsp.rm(path, { force: true });
+  await fsp.unlink(path).catch(() => undefined);
   let parsed: z.infer<typeof SnapshotSchema>;
   try {
     parsed = SnapshotSchema.parse(JSON.parse(text));
