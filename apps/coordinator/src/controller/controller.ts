@@ -69,6 +69,12 @@ export class Controller {
   private activeSince: number | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private checking = false;
+  /**
+   * The metadata revision at which reconcile() last found nothing to change. Its decisions
+   * depend on the metadata alone, so until the revision moves there is nothing to look at
+   * again (with thousands of partitions, decoding them all every check is most of the work).
+   */
+  private settledAt = -1;
   private readonly timer: NodeJS.Timeout;
   private readonly now: () => number;
 
@@ -386,6 +392,8 @@ export class Controller {
   }
 
   private async reconcile(): Promise<void> {
+    const revision = this.node.sm.revision;
+    if (revision === this.settledAt) return;
     const live = new Set(this.liveBrokers());
     const unclean = new Map(
       this.topics().map((t) => [t.name, topicConfig(t.configs).uncleanLeaderElection]),
@@ -401,6 +409,7 @@ export class Controller {
       );
       if (next !== stored.record) changes.push({ stored, next });
     }
+    if (changes.length === 0) this.settledAt = revision;
     for (let i = 0; i < changes.length; i += UPDATES_PER_TXN) {
       const chunk = changes.slice(i, i + UPDATES_PER_TXN);
       await this.cas(
