@@ -467,7 +467,7 @@ describe('bad input and strand dev itself', () => {
       readyTimeoutMs: 30_000,
     });
     expect(dev.output()).toContain(`127.0.0.1:${brokerPort}`);
-    expect(dev.output()).toMatch(/strand topic create/);
+    await dev.waitFor(/strand topic create/); // printed after the ready line
     const code = await dev.terminate(20_000);
     expect(code).toBe(0);
     expect(dev.output()).toMatch(/stopped/);
