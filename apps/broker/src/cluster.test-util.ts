@@ -43,6 +43,8 @@ export async function startTopicCluster(
     proxied?: boolean;
     /** How long a broker may take to start (default 15 s). */
     brokerReadyTimeoutMs?: number;
+    /** Prepares coordinator `id`'s data directory before its first start. */
+    seedCoordinator?: (id: number, dataDir: string) => Promise<void>;
   } = {},
 ): Promise<TopicCluster> {
   const dir = tempDir('strand-topics-');
@@ -51,6 +53,8 @@ export async function startTopicCluster(
   for (const id of ids) addresses.set(id, `127.0.0.1:${await freePort()}`);
   const peers = ids.map((id) => `${id}=${addresses.get(id)}`).join(',');
   const coordinators = new Map<number, { address: string; proc: NodeProcess }>();
+  const coordinatorDir = (id: number) => join(dir.path, `coordinator-${id}`);
+  for (const id of ids) await opts.seedCoordinator?.(id, coordinatorDir(id));
   const startCoordinator = async (id: number) => {
     const proc = await registry.start(COORDINATOR_MAIN, {
       name: `coordinator-${id}`,
@@ -62,7 +66,7 @@ export async function startTopicCluster(
         '--peers',
         peers,
         '--data',
-        join(dir.path, `coordinator-${id}`),
+        coordinatorDir(id),
         ...(opts.coordinatorArgs ?? []),
       ],
       readyLine: /listening on/,

@@ -1,14 +1,15 @@
 import type { KeyValue, KvClient, WatchEvent } from '@strand/client';
 import {
   type BrokerRecord,
-  BrokerRecordSchema,
+  BrokerRecords,
   decodeRecord,
   MetaKeys,
   type PartitionRecord,
-  PartitionRecordSchema,
+  PartitionRecords,
   parseMetaKey,
+  type RecordKind,
   type TopicRecord,
-  TopicRecordSchema,
+  TopicRecords,
 } from '@strand/wire';
 
 /**
@@ -21,6 +22,11 @@ export class MetadataCache {
   readonly brokers = new Map<number, BrokerRecord>();
   readonly topics = new Map<string, TopicRecord>();
   readonly partitions = new Map<string, Map<number, PartitionRecord>>();
+  /**
+   * Topics whose record does not decode. Their last good record (if any) stays in use, and
+   * their data on disk is never taken for an orphan's.
+   */
+  readonly malformedTopics = new Set<string>();
   private readonly listeners = new Set<() => void>();
   private readonly revisionWaiters = new Set<{ revision: number; done: () => void }>();
   private readonly abort = new AbortController();
@@ -90,6 +96,7 @@ export class MetadataCache {
       this.log(`metadata watch failed (${(err as Error).message}); reloading`);
       this.brokers.clear();
       this.topics.clear();
+      this.malformedTopics.clear();
       this.partitions.clear();
       await new Promise((r) => setTimeout(r, 200));
       await this.start().catch(() => undefined);
@@ -105,36 +112,47 @@ export class MetadataCache {
   private apply(type: WatchEvent['type'], kv: KeyValue, _event?: WatchEvent): void {
     const key = parseMetaKey(kv.key.toString('utf8'));
     if (!key) return;
-    try {
-      switch (key.kind) {
-        case 'broker':
-          if (type === 'delete') this.brokers.delete(key.id);
-          else this.brokers.set(key.id, decodeRecord(BrokerRecordSchema, kv.value));
-          break;
-        case 'topic':
-          if (type === 'delete') {
-            this.topics.delete(key.name);
-            this.partitions.delete(key.name);
-          } else this.topics.set(key.name, decodeRecord(TopicRecordSchema, kv.value));
-          break;
-        case 'partition': {
-          let parts = this.partitions.get(key.topic);
-          if (type === 'delete') {
-            parts?.delete(key.partition);
-            break;
-          }
-          if (!parts) {
-            parts = new Map();
-            this.partitions.set(key.topic, parts);
-          }
-          parts.set(key.partition, decodeRecord(PartitionRecordSchema, kv.value));
+    // A record that does not decode is logged and skipped: the last good one stays in use.
+    const decode = <T>(kind: RecordKind<T>): T | undefined => {
+      const r = decodeRecord(kind, kv);
+      if (r.ok) return r.record;
+      this.log(`ignoring a malformed metadata record ${kv.key.toString()}: ${r.error}`);
+      return undefined;
+    };
+    switch (key.kind) {
+      case 'broker': {
+        if (type === 'delete') this.brokers.delete(key.id);
+        const b = type === 'put' ? decode(BrokerRecords) : undefined;
+        if (b) this.brokers.set(key.id, b);
+        break;
+      }
+      case 'topic': {
+        this.malformedTopics.delete(key.name);
+        if (type === 'delete') {
+          this.topics.delete(key.name);
+          this.partitions.delete(key.name);
           break;
         }
+        const t = decode(TopicRecords);
+        if (t) this.topics.set(key.name, t);
+        else this.malformedTopics.add(key.name);
+        break;
       }
-    } catch (err) {
-      this.log(
-        `ignoring a malformed metadata record ${kv.key.toString()}: ${(err as Error).message}`,
-      );
+      case 'partition': {
+        if (type === 'delete') {
+          this.partitions.get(key.topic)?.delete(key.partition);
+          break;
+        }
+        const p = decode(PartitionRecords);
+        if (!p) break;
+        let parts = this.partitions.get(key.topic);
+        if (!parts) {
+          parts = new Map();
+          this.partitions.set(key.topic, parts);
+        }
+        parts.set(key.partition, p);
+        break;
+      }
     }
   }
 }

@@ -236,6 +236,8 @@ export class Partitions {
     for (const id of await this.logs.listOnDisk()) {
       const t = this.meta.topics.get(id.topic);
       if (t && id.partition < t.partitions) continue;
+      // A topic whose record does not decode still exists: its data is not an orphan's.
+      if (this.meta.malformedTopics.has(id.topic)) continue;
       if (this.hosted.has(key(id.topic, id.partition))) continue;
       this.opts.log(`removing ${partitionDirName(id)}: its topic no longer exists`);
       await this.logs.delete(id);

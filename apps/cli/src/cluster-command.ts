@@ -72,6 +72,19 @@ function clusterText(c: ClusterDescription, topics: TopicHealth[]): string {
         'under-replicated': t.underReplicated,
       })),
     ),
+    ...(c.malformedRecords.length === 0
+      ? []
+      : [
+          '',
+          'Malformed metadata records (skipped; a topic record goes with `strand topic delete`)',
+          table(
+            c.malformedRecords.map((m) => ({
+              key: m.key,
+              revision: m.modRevision,
+              error: m.error,
+            })),
+          ),
+        ]),
   ].join('\n');
 }
 
@@ -89,6 +102,7 @@ export async function runCluster(p: Parsed, out: (line: string) => void): Promis
             brokers: cluster.brokers,
             coordinators: cluster.coordinators,
             topics: health,
+            malformedRecords: cluster.malformedRecords,
           })
         : clusterText(cluster, health),
     );

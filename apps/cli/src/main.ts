@@ -36,7 +36,11 @@ strand kv it is $STRAND_KV_BOOTSTRAP, then 127.0.0.1:2379 (coordinators).
 Exit status: 0 on success, 2 for bad input, 1 for any other error (one line on stderr).`;
 
 /** Errors caused by what the user typed (exit status 2); everything else is 1. */
-const BAD_INPUT = new Set<string>([ErrorCode.InvalidRequest, ErrorCode.InvalidConfig]);
+const BAD_INPUT = new Set<string>([
+  ErrorCode.InvalidRequest,
+  ErrorCode.InvalidConfig,
+  ErrorCode.ReservedKey,
+]);
 
 async function main(argv: string[]): Promise<number> {
   const p = parseCli(argv, process.env);

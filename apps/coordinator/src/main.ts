@@ -7,6 +7,7 @@ import { Controller } from './controller/controller.js';
 import { addControllerService } from './controller/service.js';
 import { GroupCoordinator } from './groups/coordinator.js';
 import { addGroupService } from './groups/service.js';
+import { MalformedRecords } from './malformed.js';
 import { createServer } from './server.js';
 import { GrpcTransport } from './transport.js';
 
@@ -27,14 +28,17 @@ async function main(): Promise<void> {
     snapshotEvery: config.snapshotEvery,
   });
   const server = createServer(node);
+  const malformed = new MalformedRecords();
   const controller = new Controller(node, {
     sessionTimeoutMs: config.brokerSessionTimeoutMs,
     heartbeatIntervalMs: config.brokerHeartbeatMs,
+    malformed,
   });
   addControllerService(server, controller, node);
   const groups = new GroupCoordinator(node, {
     initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
     commitFlushMs: config.offsetCommitFlushMs,
+    malformed,
   });
   addGroupService(server, groups);
   const port = await new Promise<number>((resolve, reject) =>

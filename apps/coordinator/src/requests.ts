@@ -1,5 +1,5 @@
 import { type KvCommand, type KvOp, prefixEnd } from '@strand/kv';
-import { parseRequest } from '@strand/wire';
+import { checkUserWrite, parseRequest } from '@strand/wire';
 import { z } from 'zod';
 
 // Decoded protobuf requests, validated before anything touches the store.
@@ -77,6 +77,27 @@ export function rangeEnd(r: {
   return r.range_end.length > 0 ? r.range_end : undefined;
 }
 
+/** A user's put: validated, and refused when it reaches into the metadata keyspace. */
+export function toPut(raw: unknown): Extract<KvOp, { t: 'put' }> {
+  const p = parseRequest(PutRequest, raw);
+  checkUserWrite(p.key);
+  return {
+    t: 'put',
+    key: p.key,
+    value: p.value,
+    ...(p.lease ? { lease: p.lease } : {}),
+    prevKv: p.prev_kv,
+  };
+}
+
+/** A user's delete of a key or range, refused when it reaches into the metadata keyspace. */
+export function toDelete(raw: unknown): Extract<KvOp, { t: 'del' }> {
+  const d = parseRequest(DeleteRangeRequest, raw);
+  const end = rangeEnd(d);
+  checkUserWrite(d.key, end);
+  return { t: 'del', key: d.key, ...(end ? { end } : {}), prevKv: d.prev_kv };
+}
+
 function toOp(op: z.infer<typeof RequestOp>): KvOp {
   switch (op.request) {
     case 'range': {
@@ -84,21 +105,10 @@ function toOp(op: z.infer<typeof RequestOp>): KvOp {
       const end = rangeEnd(r);
       return { t: 'get', key: r.key, ...(end ? { end } : {}), limit: r.limit };
     }
-    case 'put': {
-      const p = parseRequest(PutRequest, op.put);
-      return {
-        t: 'put',
-        key: p.key,
-        value: p.value,
-        ...(p.lease ? { lease: p.lease } : {}),
-        prevKv: p.prev_kv,
-      };
-    }
-    case 'delete_range': {
-      const d = parseRequest(DeleteRangeRequest, op.delete_range);
-      const end = rangeEnd(d);
-      return { t: 'del', key: d.key, ...(end ? { end } : {}), prevKv: d.prev_kv };
-    }
+    case 'put':
+      return toPut(op.put);
+    case 'delete_range':
+      return toDelete(op.delete_range);
   }
 }
 

@@ -21,13 +21,13 @@ import {
 } from '@strand/wire';
 import {
   CompactRequest,
-  DeleteRangeRequest,
   LeaseGrantRequest,
   LeaseIdRequest,
-  PutRequest,
   RangeRequest,
   rangeEnd,
   TxnRequest,
+  toDelete,
+  toPut,
   toTxn,
   WatchRequest,
 } from './requests.js';
@@ -91,20 +91,11 @@ export function createServer(node: KvNode): grpc.Server {
       return { header: header(), kvs: out.kvs.map(kvOut), count: out.count, more: out.more };
     },
     Put: async (raw: unknown) => {
-      const p = parseRequest(PutRequest, raw);
-      const r = await propose({
-        t: 'put',
-        key: p.key,
-        value: p.value,
-        ...(p.lease ? { lease: p.lease } : {}),
-        prevKv: p.prev_kv,
-      });
+      const r = await propose(toPut(raw));
       return { header: header(), prev_kv: r.t === 'put' && r.prevKv ? kvOut(r.prevKv) : null };
     },
     DeleteRange: async (raw: unknown) => {
-      const d = parseRequest(DeleteRangeRequest, raw);
-      const end = rangeEnd(d);
-      const r = await propose({ t: 'del', key: d.key, ...(end ? { end } : {}), prevKv: d.prev_kv });
+      const r = await propose(toDelete(raw));
       return r.t === 'del'
         ? { header: header(), deleted: r.deleted, prev_kvs: r.prevKvs.map(kvOut) }
         : { header: header() };

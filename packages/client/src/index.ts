@@ -62,6 +62,7 @@ export {
   OffsetOutOfRangeError,
   RebalanceInProgressError,
   RecordTooLargeError,
+  ReservedKeyError,
   StaleGenerationError,
   StrandError,
   TimeoutError,

@@ -1,10 +1,9 @@
 import { type KvNode, type KvOp, prefixEnd, Role } from '@strand/kv';
 import {
   type BrokerRecord,
-  BrokerRecordSchema,
+  BrokerRecords,
   checkTopicConfigs,
   checkTopicName,
-  decodeRecord,
   encodeRecord,
   FencedLeaderEpochError,
   InvalidReplicationFactorError,
@@ -13,17 +12,19 @@ import {
   MetaKeys,
   NotLeaderError,
   type PartitionRecord,
-  PartitionRecordSchema,
+  PartitionRecords,
+  type RecordKind,
   StaleBrokerEpochError,
   TOPIC_CONFIG_NAMES,
   TopicExistsError,
   type TopicRecord,
-  TopicRecordSchema,
+  TopicRecords,
   topicConfig,
   UnavailableError,
   UnknownPartitionError,
   UnknownTopicError,
 } from '@strand/wire';
+import { type MalformedRecord, MalformedRecords } from '../malformed.js';
 import {
   completeReassignment,
   newPartition,
@@ -39,6 +40,8 @@ export interface ControllerOptions {
   /** How often the active controller checks sessions and partition leadership. */
   checkIntervalMs?: number;
   now?: () => number;
+  /** Where records that do not decode are noted (shared with the group coordinator). */
+  malformed?: MalformedRecords;
 }
 
 export interface TopicChange {
@@ -77,12 +80,14 @@ export class Controller {
   private settledAt = -1;
   private readonly timer: NodeJS.Timeout;
   private readonly now: () => number;
+  private readonly malformed: MalformedRecords;
 
   constructor(
     private readonly node: KvNode,
     readonly opts: ControllerOptions,
   ) {
     this.now = opts.now ?? Date.now;
+    this.malformed = opts.malformed ?? new MalformedRecords();
     this.timer = setInterval(() => this.check(), opts.checkIntervalMs ?? 100);
     this.timer.unref();
   }
@@ -101,12 +106,12 @@ export class Controller {
   ): Promise<BrokerRecord> {
     return this.serial(async () => {
       await this.ready();
-      const prev = this.broker(id);
+      const prev = this.stored(MetaKeys.broker(id), BrokerRecords);
       const record: BrokerRecord = {
         id,
         address,
         incarnation,
-        epoch: (prev?.record.epoch ?? 0) + 1,
+        epoch: this.nextEpoch(prev),
         fenced: false,
         rack,
       };
@@ -130,7 +135,7 @@ export class Controller {
   }
 
   brokers(): BrokerRecord[] {
-    return this.list(MetaKeys.brokers, BrokerRecordSchema).map((s) => s.record);
+    return this.list(MetaKeys.brokers, BrokerRecords).map((s) => s.record);
   }
 
   // ---- topics ----
@@ -151,7 +156,7 @@ export class Controller {
       if (this.topic(name)) throw new TopicExistsError(name);
       const live = this.liveBrokers();
       requireBrokers(live, req.replicationFactor);
-      const start = this.list(MetaKeys.topics, TopicRecordSchema).length;
+      const start = this.list(MetaKeys.topics, TopicRecords).length;
       const topic: TopicRecord = {
         name,
         id: crypto.randomUUID(),
@@ -176,7 +181,8 @@ export class Controller {
     checkTopicName(name);
     return this.serial(async () => {
       await this.ready();
-      const current = this.topic(name);
+      // A record that does not decode can still be deleted: that is how it is repaired.
+      const current = this.stored(MetaKeys.topic(name), TopicRecords);
       if (!current) throw new UnknownTopicError(name);
       const revision = await this.cas(
         [{ key: MetaKeys.topic(name), modRevision: current.modRevision }],
@@ -264,7 +270,7 @@ export class Controller {
         );
       const stored = this.list(
         MetaKeys.partition(req.topic, req.partition),
-        PartitionRecordSchema,
+        PartitionRecords,
         true,
       )[0];
       if (!stored) throw new UnknownPartitionError(req.topic, req.partition);
@@ -306,7 +312,7 @@ export class Controller {
       const t = this.topic(topic);
       if (!t) throw new UnknownTopicError(topic);
       const key = MetaKeys.partition(topic, partition);
-      const stored = this.list(key, PartitionRecordSchema, true)[0];
+      const stored = this.list(key, PartitionRecords, true)[0];
       if (!stored) throw new UnknownPartitionError(topic, partition, t.record.partitions);
       const live = new Set(this.liveBrokers());
       if (replicas.length === 0 || new Set(replicas).size !== replicas.length)
@@ -334,7 +340,12 @@ export class Controller {
       await this.ready();
       const key = Buffer.from(PRODUCER_IDS);
       const kv = this.node.sm.range(key).kvs[0];
-      const producerId = kv ? Number(kv.value.toString()) : 1;
+      let producerId = kv ? Number(kv.value.toString()) : 1;
+      if (kv && !(Number.isSafeInteger(producerId) && producerId >= 1)) {
+        this.malformed.note(PRODUCER_IDS, kv.modRevision, 'not a positive integer');
+        // Every id handed out took a revision of its own, so none is above the revision now.
+        producerId = this.node.sm.revision + 1;
+      }
       await this.cas(
         [{ key: PRODUCER_IDS, modRevision: kv?.modRevision ?? 0 }],
         [{ t: 'put', key, value: Buffer.from(String(producerId + 1)) }],
@@ -345,11 +356,11 @@ export class Controller {
   }
 
   topics(): TopicRecord[] {
-    return this.list(MetaKeys.topics, TopicRecordSchema).map((s) => s.record);
+    return this.list(MetaKeys.topics, TopicRecords).map((s) => s.record);
   }
 
   partitions(topic: string): PartitionRecord[] {
-    return this.list(MetaKeys.partitions(topic), PartitionRecordSchema)
+    return this.list(MetaKeys.partitions(topic), PartitionRecords)
       .map((s) => s.record)
       .sort((a, b) => a.partition - b.partition);
   }
@@ -378,7 +389,7 @@ export class Controller {
 
   private async fenceExpired(): Promise<void> {
     const now = this.now();
-    for (const b of this.list(MetaKeys.brokers, BrokerRecordSchema)) {
+    for (const b of this.list(MetaKeys.brokers, BrokerRecords)) {
       if (b.record.fenced) continue;
       const seen = this.lastSeen.get(b.record.id) ?? this.activeSince ?? now;
       if (now - seen <= this.opts.sessionTimeoutMs) continue;
@@ -399,7 +410,7 @@ export class Controller {
       this.topics().map((t) => [t.name, topicConfig(t.configs).uncleanLeaderElection]),
     );
     const changes: { stored: Stored<PartitionRecord>; next: PartitionRecord }[] = [];
-    for (const stored of this.list('/strand/partitions/', PartitionRecordSchema)) {
+    for (const stored of this.list('/strand/partitions/', PartitionRecords)) {
       const next = completeReassignment(
         reconcilePartition(stored.record, live, {
           unclean: unclean.get(stored.record.topic) ?? false,
@@ -433,20 +444,48 @@ export class Controller {
   }
 
   private broker(id: number): Stored<BrokerRecord> | undefined {
-    return this.list(MetaKeys.broker(id), BrokerRecordSchema, true)[0];
+    return this.list(MetaKeys.broker(id), BrokerRecords, true)[0];
   }
 
   private topic(name: string): Stored<TopicRecord> | undefined {
-    return this.list(MetaKeys.topic(name), TopicRecordSchema, true)[0];
+    return this.list(MetaKeys.topic(name), TopicRecords, true)[0];
   }
 
-  private list<T>(key: string, schema: { parse: (v: unknown) => T }, exact = false): Stored<T>[] {
+  private list<T>(key: string, kind: RecordKind<T>, exact = false): Stored<T>[] {
     const k = Buffer.from(key);
     const { kvs } = this.node.sm.range(k, exact ? undefined : prefixEnd(k));
-    return kvs.map((kv) => ({
-      record: decodeRecord(schema as never, kv.value) as T,
-      modRevision: kv.modRevision,
-    }));
+    return kvs.flatMap((kv) => {
+      const record = this.malformed.decode(kind, kv);
+      return record === undefined ? [] : [{ record, modRevision: kv.modRevision }];
+    });
+  }
+
+  /** The record at `key`: absent, or its revision and, when it decodes, the record. */
+  private stored<T>(
+    key: string,
+    kind: RecordKind<T>,
+  ): { record?: T; modRevision: number } | undefined {
+    const kv = this.node.sm.range(Buffer.from(key)).kvs[0];
+    if (!kv) return undefined;
+    const record = this.malformed.decode(kind, kv);
+    return record === undefined
+      ? { modRevision: kv.modRevision }
+      : { record, modRevision: kv.modRevision };
+  }
+
+  /**
+   * A broker's next epoch. Epochs only grow, so a stale process never matches a new one; when
+   * the old record does not decode, the revision now is above every epoch handed out (each
+   * registration took a revision of its own).
+   */
+  private nextEpoch(prev: { record?: BrokerRecord } | undefined): number {
+    if (!prev) return 1;
+    return prev.record ? prev.record.epoch + 1 : this.node.sm.revision + 1;
+  }
+
+  /** Metadata records that did not decode and still stand (for DescribeCluster). */
+  malformedRecords(): MalformedRecord[] {
+    return this.malformed.list((key) => this.node.sm.range(Buffer.from(key)).kvs[0]?.modRevision);
   }
 
   private requireLeader(): void {

@@ -139,6 +139,11 @@ export function addControllerService(
         })),
         controller_id: s.leader,
         revision: s.revision,
+        malformed_records: controller.malformedRecords().map((m) => ({
+          key: m.key,
+          mod_revision: m.modRevision,
+          error: m.error,
+        })),
       };
     }),
   });

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type KvNode, Role } from '@strand/kv';
 import {
-  decodeRecord,
   GroupNotEmptyError,
   InconsistentGroupProtocolError,
   NotLeaderError,
@@ -10,6 +9,7 @@ import {
   UnknownGroupError,
   UnknownMemberIdError,
 } from '@strand/wire';
+import { MalformedRecords } from '../malformed.js';
 import type { TopicPartition } from './assignors.js';
 import {
   ClassicGroup,
@@ -28,7 +28,7 @@ import {
   type MemberMeta,
 } from './group.js';
 import { GroupStore, type OffsetCommit, type StoredOffset } from './group-store.js';
-import { classicRecordJson, StoredGroupSchema } from './records.js';
+import { classicRecordJson } from './records.js';
 import { Waiters } from './waiters.js';
 
 export type { OffsetCommit, StoredOffset } from './group-store.js';
@@ -40,6 +40,8 @@ export interface GroupCoordinatorOptions {
   commitFlushMs: number;
   tickMs?: number;
   now?: () => number;
+  /** Where records that do not decode are noted (shared with the controller). */
+  malformed?: MalformedRecords;
 }
 
 /** A group of Strand SDK members (assigned here) or of Kafka clients (assigned by their leader). */
@@ -80,7 +82,13 @@ export class GroupCoordinator {
   ) {
     this.now = opts.now ?? Date.now;
     this.groupOpts = { initialDelayMs: opts.initialRebalanceDelayMs };
-    this.store = new GroupStore(node, opts.commitFlushMs, this.now, () => this.requireLeader());
+    this.store = new GroupStore(
+      node,
+      opts.commitFlushMs,
+      this.now,
+      () => this.requireLeader(),
+      opts.malformed ?? new MalformedRecords(),
+    );
     this.timer = setInterval(() => this.tick(), opts.tickMs ?? 50);
     this.timer.unref();
   }
@@ -386,9 +394,11 @@ export class GroupCoordinator {
     await this.ready();
     const kv = this.store.groupRecord(groupId);
     if (!kv) return undefined;
-    const record = decodeRecord(StoredGroupSchema, kv.value);
-    const group =
-      'kind' in record
+    const record = this.store.decodeGroupRecord(kv);
+    // A record that does not decode starts the group afresh; its next write replaces it.
+    const group = !record
+      ? new Group(groupId, this.groupOpts)
+      : 'kind' in record
         ? ClassicGroup.restore(record as ClassicRecord, this.groupOpts, this.now())
         : Group.restore(record as GroupRecord, this.groupOpts, this.now());
     const e = this.groups.get(groupId) ?? this.newEntry(group, kv.modRevision);

@@ -1,20 +1,23 @@
 import { type KvNode, type KvOp, prefixEnd } from '@strand/kv';
 import {
   type CommittedOffset,
-  CommittedOffsetSchema,
-  decodeRecord,
+  CommittedOffsets,
   GroupKeys,
   MetaKeys,
   OffsetMetadataTooLargeError,
   parseOffsetKey,
   type StrandError,
-  TopicRecordSchema,
+  TopicRecords,
   UnavailableError,
   UnknownPartitionError,
   UnknownTopicError,
 } from '@strand/wire';
+import type { MalformedRecords } from '../malformed.js';
 import type { TopicPartition } from './assignors.js';
+import type { ClassicRecord } from './classic-group.js';
+import type { GroupRecord } from './group.js';
 import { OffsetBatcher } from './offset-batcher.js';
+import { GroupRecords } from './records.js';
 
 export interface OffsetCommit extends TopicPartition {
   offset: number;
@@ -44,6 +47,8 @@ export class GroupStore {
     commitFlushMs: number,
     private readonly now: () => number,
     private readonly guard: () => void,
+    /** Records that do not decode are skipped and noted here, never thrown. */
+    private readonly malformed: MalformedRecords,
   ) {
     this.batcher = new OffsetBatcher((ops) => this.txn(ops), commitFlushMs);
   }
@@ -54,8 +59,17 @@ export class GroupStore {
     this.catalogCache = undefined;
   }
 
-  groupRecord(groupId: string): { value: Buffer; modRevision: number } | undefined {
+  groupRecord(groupId: string): { key: string; value: Buffer; modRevision: number } | undefined {
     return this.range(GroupKeys.group(groupId), true)[0];
+  }
+
+  /** The group record in `kv`, or undefined (noted) when it does not decode. */
+  decodeGroupRecord(kv: {
+    key: string;
+    value: Buffer;
+    modRevision: number;
+  }): GroupRecord | ClassicRecord | undefined {
+    return this.malformed.decode(GroupRecords, kv);
   }
 
   /** Writes a group's record if it is still at `modRevision`; returns the new revision. */
@@ -99,9 +113,8 @@ export class GroupStore {
     const out: StoredOffset[] = [];
     for (const kv of this.range(GroupKeys.groupOffsets(groupId))) {
       const k = parseOffsetKey(kv.key);
-      if (!k) continue;
-      const v = decodeRecord(CommittedOffsetSchema, kv.value);
-      out.push({ topic: k.topic, partition: k.partition, ...v });
+      const v = k && this.malformed.decode(CommittedOffsets, kv);
+      if (k && v) out.push({ topic: k.topic, partition: k.partition, ...v });
     }
     return out.sort((a, b) =>
       a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition,
@@ -148,8 +161,8 @@ export class GroupStore {
       return this.catalogCache.catalog;
     const catalog = new Map<string, number>();
     for (const kv of this.range(MetaKeys.topics)) {
-      const t = decodeRecord(TopicRecordSchema, kv.value);
-      catalog.set(t.name, t.partitions);
+      const t = this.malformed.decode(TopicRecords, kv);
+      if (t) catalog.set(t.name, t.partitions);
     }
     this.catalogCache = { at: now, catalog };
     return catalog;

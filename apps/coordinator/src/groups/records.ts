@@ -1,6 +1,8 @@
+import { GroupKeys, type RecordKind } from '@strand/wire';
 import { z } from 'zod';
 import { ASSIGNORS } from './assignors.js';
 import type { ClassicRecord } from './classic-group.js';
+import type { GroupRecord } from './group.js';
 
 const tp = z.object({ topic: z.string(), partition: z.number().int().min(0) });
 
@@ -75,3 +77,9 @@ export function classicRecordJson(r: ClassicRecord): string {
 
 /** Either kind of group record (Strand's own records have no `kind`). */
 export const StoredGroupSchema = z.union([ClassicRecordSchema, GroupRecordSchema]);
+
+/** A stored group record of either kind, at the key of the group it names. */
+export const GroupRecords: RecordKind<GroupRecord | ClassicRecord> = {
+  schema: StoredGroupSchema as z.ZodType<GroupRecord | ClassicRecord>,
+  keyOf: (r) => GroupKeys.group(r.group),
+};

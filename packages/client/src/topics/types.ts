@@ -80,6 +80,11 @@ export interface ClusterDescription {
   brokers: BrokerDescription[];
   coordinators: { id: number; address: string; isLeader: boolean }[];
   controllerId: number;
+  /**
+   * Metadata records the controller could not decode (every reader skips them until they are
+   * rewritten or deleted; a topic's record goes with `deleteTopic`). Empty when all is well.
+   */
+  malformedRecords: { key: string; modRevision: number; error: string }[];
 }
 
 export interface PartitionOffsets {

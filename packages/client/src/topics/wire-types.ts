@@ -48,6 +48,7 @@ export interface RawCluster {
   coordinators: { id: number; address: string; is_leader: boolean }[];
   controller_id: number;
   revision: number;
+  malformed_records?: { key: string; mod_revision: number; error: string }[];
 }
 
 export interface RawProducePartitionResult {
@@ -122,4 +123,9 @@ export const toCluster = (c: RawCluster): ClusterDescription => ({
     isLeader: x.is_leader,
   })),
   controllerId: c.controller_id,
+  malformedRecords: (c.malformed_records ?? []).map((m) => ({
+    key: m.key,
+    modRevision: m.mod_revision,
+    error: m.error,
+  })),
 });

@@ -37,6 +37,7 @@ export const ErrorCode = {
   InconsistentGroupProtocol: 'INCONSISTENT_GROUP_PROTOCOL',
   InvalidSessionTimeout: 'INVALID_SESSION_TIMEOUT',
   OffsetMetadataTooLarge: 'OFFSET_METADATA_TOO_LARGE',
+  ReservedKey: 'RESERVED_KEY',
   Internal: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -305,6 +306,13 @@ export class OffsetMetadataTooLargeError extends StrandError {
   }
 }
 
+/** A user write into the keyspace the cluster keeps its own metadata in (`/strand/`). */
+export class ReservedKeyError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.ReservedKey, message);
+  }
+}
+
 /** Rebuilds the typed error a server meant from its code and message (clients use this). */
 export function errorFromCode(code: string, message: string): StrandError {
   switch (code) {
@@ -362,6 +370,8 @@ export function errorFromCode(code: string, message: string): StrandError {
       return new InvalidSessionTimeoutError(message);
     case ErrorCode.OffsetMetadataTooLarge:
       return new OffsetMetadataTooLargeError(message);
+    case ErrorCode.ReservedKey:
+      return new ReservedKeyError(message);
     default:
       return new StrandError(code as ErrorCode, message);
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { InvalidRequestError } from '../errors/errors.js';
+import type { RecordKind } from '../topic/metadata.js';
 
 /** Kafka's rule for group ids: 1..249 of letters, digits, '.', '_' and '-'. */
 export const GroupIdSchema = z
@@ -35,6 +36,7 @@ export const CommittedOffsetSchema = z.object({
   commitTimestamp: z.number(),
 });
 export type CommittedOffset = z.infer<typeof CommittedOffsetSchema>;
+export const CommittedOffsets: RecordKind<CommittedOffset> = { schema: CommittedOffsetSchema };
 
 export function parseOffsetKey(
   key: string,

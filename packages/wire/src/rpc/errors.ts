@@ -47,6 +47,7 @@ const STATUS: Record<string, grpc.status> = {
   [ErrorCode.InconsistentGroupProtocol]: grpc.status.FAILED_PRECONDITION,
   [ErrorCode.InvalidSessionTimeout]: grpc.status.INVALID_ARGUMENT,
   [ErrorCode.OffsetMetadataTooLarge]: grpc.status.INVALID_ARGUMENT,
+  [ErrorCode.ReservedKey]: grpc.status.PERMISSION_DENIED,
   [ErrorCode.Internal]: grpc.status.INTERNAL,
 };
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ReservedKeyError } from '../errors/errors.js';
 import { TopicNameSchema } from './topic-config.js';
 
 /**
@@ -14,6 +15,28 @@ export const MetaKeys = {
   partitions: (topic: string) => `/strand/partitions/${topic}/`,
   partition: (topic: string, partition: number) => `/strand/partitions/${topic}/${partition}`,
 } as const;
+
+const ROOT = Buffer.from(MetaKeys.root);
+/** The first key after every key under `/strand/` ('0' follows '/'). */
+const ROOT_END = Buffer.from('/strand0');
+
+/**
+ * Whether the key range [key, end) — just `key` without an end — holds any key under
+ * `/strand/`, the keyspace only the coordinators themselves write.
+ */
+export function touchesMetadata(key: Uint8Array, end?: Uint8Array): boolean {
+  if (Buffer.compare(key, ROOT_END) >= 0) return false;
+  if (end === undefined) return Buffer.compare(key, ROOT) >= 0;
+  return Buffer.compare(end, ROOT) > 0 && Buffer.compare(end, key) > 0;
+}
+
+/** Refuses a user's write (put, delete, lease attachment) that would reach into `/strand/`. */
+export function checkUserWrite(key: Uint8Array, end?: Uint8Array): void {
+  if (touchesMetadata(key, end))
+    throw new ReservedKeyError(
+      `keys under "${MetaKeys.root}" hold the cluster's metadata and only the coordinators write them (use the topic and group commands, or another prefix); "${Buffer.from(key).toString()}"${end ? ` to "${Buffer.from(end).toString()}"` : ''} reaches into it`,
+    );
+}
 
 export type MetaKey =
   | { kind: 'broker'; id: number }
@@ -82,6 +105,51 @@ export function encodeRecord(r: BrokerRecord | TopicRecord | PartitionRecord): B
   return Buffer.from(JSON.stringify(r));
 }
 
-export function decodeRecord<T>(schema: z.ZodType<T>, value: Uint8Array): T {
-  return schema.parse(JSON.parse(Buffer.from(value).toString('utf8')));
+/** How one kind of stored record is read: its schema, and the key a record must sit at. */
+export interface RecordKind<T> {
+  schema: z.ZodType<T>;
+  /** The key the record names itself by (a record at any other key is malformed). */
+  keyOf?: (record: T) => string;
+}
+
+export const BrokerRecords: RecordKind<BrokerRecord> = {
+  schema: BrokerRecordSchema,
+  keyOf: (r) => MetaKeys.broker(r.id),
+};
+export const TopicRecords: RecordKind<TopicRecord> = {
+  schema: TopicRecordSchema,
+  keyOf: (r) => MetaKeys.topic(r.name),
+};
+export const PartitionRecords: RecordKind<PartitionRecord> = {
+  schema: PartitionRecordSchema,
+  keyOf: (r) => MetaKeys.partition(r.topic, r.partition),
+};
+
+export type Decoded<T> = { ok: true; record: T } | { ok: false; error: string };
+
+/**
+ * A stored metadata record, or why it cannot be used: not JSON, not what its schema says, or
+ * sitting at a key other than its own. Never throws: a reader logs and skips what it cannot
+ * decode, it does not crash.
+ */
+export function decodeRecord<T>(
+  kind: RecordKind<T>,
+  kv: { key: Uint8Array | string; value: Uint8Array },
+): Decoded<T> {
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(kv.value).toString('utf8'));
+  } catch (err) {
+    return { ok: false, error: `not JSON (${(err as Error).message})` };
+  }
+  const r = kind.schema.safeParse(json);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    return { ok: false, error: `${issue?.path.join('.') || 'record'}: ${issue?.message}` };
+  }
+  const own = kind.keyOf?.(r.data);
+  const key = Buffer.from(kv.key).toString('utf8');
+  if (own !== undefined && own !== key)
+    return { ok: false, error: `the record belongs at ${own}, not here` };
+  return { ok: true, record: r.data };
 }
