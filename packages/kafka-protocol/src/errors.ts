@@ -97,6 +97,8 @@ export const KAFKA_ERROR_FOR: Readonly<Record<ErrorCode, KafkaErrorCode>> = {
   [ErrorCode.InconsistentGroupProtocol]: KafkaError.INCONSISTENT_GROUP_PROTOCOL,
   [ErrorCode.InvalidSessionTimeout]: KafkaError.INVALID_SESSION_TIMEOUT,
   [ErrorCode.OffsetMetadataTooLarge]: KafkaError.OFFSET_METADATA_TOO_LARGE,
+  // Only the KV API raises it (a write into /strand/); no Kafka request can.
+  [ErrorCode.ReservedKey]: KafkaError.UNKNOWN_SERVER_ERROR,
   [ErrorCode.Internal]: KafkaError.UNKNOWN_SERVER_ERROR,
 };
 
