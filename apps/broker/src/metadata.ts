@@ -38,6 +38,11 @@ export class MetadataCache {
 
   async start(): Promise<void> {
     const { kvs, revision } = await this.kv.range(MetaKeys.root);
+    // Replaced only once the new state is at hand: meanwhile the old one keeps serving.
+    this.brokers.clear();
+    this.topics.clear();
+    this.partitions.clear();
+    this.malformedTopics.clear();
     for (const kv of kvs) this.apply('put', kv);
     this.advance(revision);
     void this.follow(revision + 1);
@@ -92,14 +97,17 @@ export class MetadataCache {
       }
     } catch (err) {
       if (this.abort.signal.aborted) return;
-      // A compacted history (or another fatal watch error): reload everything.
+      // A compacted history (or another fatal watch error): reload everything, until it works.
       this.log(`metadata watch failed (${(err as Error).message}); reloading`);
-      this.brokers.clear();
-      this.topics.clear();
-      this.malformedTopics.clear();
-      this.partitions.clear();
-      await new Promise((r) => setTimeout(r, 200));
-      await this.start().catch(() => undefined);
+      for (let attempt = 0; !this.abort.signal.aborted; attempt++) {
+        await new Promise((r) => setTimeout(r, Math.min(2000, 200 * 2 ** Math.min(attempt, 4))));
+        try {
+          await this.start();
+          return;
+        } catch (e) {
+          if (attempt % 10 === 0) this.log(`metadata reload failed: ${(e as Error).message}`);
+        }
+      }
     }
   }
 

@@ -275,6 +275,7 @@ export class Partitions {
       const t = this.meta.topics.get(h.topic);
       const rec = this.meta.partition(h.topic, h.partition);
       if (t && t.id === h.topicId && rec?.replicas.includes(me)) continue;
+      if (this.meta.malformedTopics.has(h.topic)) continue; // unreadable is not deleted
       h.closed = true;
       this.hosted.delete(k);
       this.notifyAppend(h);

@@ -60,29 +60,37 @@ describe('leases, watches and compaction on a real coordinator', () => {
     await expect(old.next()).rejects.toBeInstanceOf(CompactedError);
   });
 
-  it('a watch resumes after its coordinator is killed and restarts, with no gap and no duplicate', async () => {
-    const start = await client.put('resume/a', '1');
-    const controller = new AbortController();
-    const seen: string[] = [];
-    const watching = (async () => {
-      for await (const events of client.watch('resume/', {
-        prefix: true,
-        fromRevision: start.revision,
-        signal: controller.signal,
-      })) {
-        for (const e of events) seen.push(`${e.kv.key}=${e.kv.value}@${e.kv.modRevision}`);
-        if (seen.length >= 3) controller.abort();
-      }
-    })();
-    await client.put('resume/b', '2');
-    await sleep(300);
-    await cluster.procs.get(1)!.kill9();
-    await cluster.start(1);
-    await cluster.leader();
-    await client.put('resume/c', '3');
-    await watching;
-    expect(seen.map((s) => s.split('@')[0])).toEqual(['resume/a=1', 'resume/b=2', 'resume/c=3']);
-  });
+  it.each([
+    ['killed (kill -9)', () => cluster.procs.get(1)!.kill9()],
+    // A clean stop cancels the watch streams on the server: the client must take that as "gone".
+    ['stopped (SIGTERM)', () => cluster.procs.get(1)!.terminate()],
+  ])(
+    'a watch resumes after its coordinator is %s and restarts, with no gap and no duplicate',
+    async (_how, stop) => {
+      const start = await client.put('resume/a', '1');
+      const controller = new AbortController();
+      const seen: string[] = [];
+      const watching = (async () => {
+        for await (const events of client.watch('resume/', {
+          prefix: true,
+          fromRevision: start.revision,
+          signal: controller.signal,
+        })) {
+          for (const e of events) seen.push(`${e.kv.key}=${e.kv.value}@${e.kv.modRevision}`);
+          if (seen.length >= 3) controller.abort();
+        }
+      })();
+      await client.put('resume/b', '2');
+      await sleep(300);
+      await stop();
+      await cluster.start(1);
+      await cluster.leader();
+      await client.put('resume/c', '3');
+      await watching;
+      expect(seen.map((s) => s.split('@')[0])).toEqual(['resume/a=1', 'resume/b=2', 'resume/c=3']);
+      await client.delete('resume/', { prefix: true });
+    },
+  );
 
   it('compare-and-set succeeds once per expected value', async () => {
     expect(await client.compareAndSet('lock', null, 'me')).toBe(true);
