@@ -320,7 +320,9 @@ export class KvClient {
       } catch (err) {
         if (opts.signal?.aborted) return;
         const e = fromGrpcError(err);
-        if (!e.retriable) throw e;
+        // CANCELLED that we did not ask for: the server shut its streams (a clean stop).
+        const serverGone = (err as { code?: number }).code === grpc.status.CANCELLED;
+        if (!e.retriable && !serverGone) throw e;
         failures += 1;
         await sleep(Math.min(1000, 50 * 2 ** Math.min(failures, 5)));
       } finally {

@@ -142,8 +142,6 @@ export function fromGrpcError(err: unknown): StrandError {
   }
   // No Strand code: a transport-level failure.
   if (e.code === grpc.status.UNAVAILABLE) return new UnavailableError(`unreachable: ${message}`);
-  // The server went away under the call (a shutdown cancels its streams): try again elsewhere.
-  if (e.code === grpc.status.CANCELLED) return new UnavailableError(`cancelled: ${message}`);
   if (e.code === grpc.status.DEADLINE_EXCEEDED)
     return new TimeoutError(`deadline exceeded: ${message}`);
   if (e.code === grpc.status.INVALID_ARGUMENT) return new InvalidRequestError(message);
