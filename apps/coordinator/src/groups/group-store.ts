@@ -159,11 +159,14 @@ export class GroupStore {
     const now = this.now();
     if (!fresh && this.catalogCache && now - this.catalogCache.at < CATALOG_MAX_AGE_MS)
       return this.catalogCache.catalog;
-    const catalog = new Map<string, number>();
+    let catalog = new Map<string, number>();
     for (const kv of this.range(MetaKeys.topics)) {
       const t = this.malformed.decode(TopicRecords, kv);
       if (t) catalog.set(t.name, t.partitions);
     }
+    // The same object while nothing changed: what is derived from it (pattern matches) stays.
+    const old = this.catalogCache?.catalog;
+    if (old && sameCatalog(old, catalog)) catalog = old;
     this.catalogCache = { at: now, catalog };
     return catalog;
   }
@@ -182,4 +185,10 @@ export class GroupStore {
     const r = await this.node.propose({ t: 'txn', compare: [], success: ops, failure: [] });
     if (r.t === 'error') throw new UnavailableError(r.message);
   }
+}
+
+function sameCatalog(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [t, n] of a) if (b.get(t) !== n) return false;
+  return true;
 }

@@ -14,6 +14,7 @@ import {
   sortTps,
   type TopicPartition,
 } from './assignors.js';
+import { topicsMatching } from './pattern.js';
 
 export interface Subscription {
   topics: string[];
@@ -227,8 +228,8 @@ export class Group {
   topicsOf(m: MemberMeta, catalog: Catalog): string[] {
     const out = new Set(m.subscription.topics.filter((t) => catalog.has(t)));
     if (m.subscription.pattern) {
-      const re = new RegExp(m.subscription.pattern, m.subscription.patternFlags);
-      for (const t of catalog.keys()) if (re.test(t)) out.add(t);
+      const { pattern, patternFlags } = m.subscription;
+      for (const t of topicsMatching(pattern, patternFlags, catalog)) out.add(t);
     }
     return [...out].sort();
   }

@@ -13,6 +13,7 @@ import { ClassicGroup } from './classic-group.js';
 import { classicHandlers, classicMemberOut } from './classic-service.js';
 import type { AnyGroup, GroupCoordinator, StoredOffset } from './coordinator.js';
 import type { Subscription } from './group.js';
+import { compilePattern, MAX_PATTERN_LENGTH } from './pattern.js';
 
 const u32 = z
   .number()
@@ -24,7 +25,7 @@ const partition = z.number().int().min(0).max(1_000_000);
 const SubscriptionSchema = z
   .object({
     topics: z.array(TopicNameSchema).max(10_000).default([]),
-    pattern: z.string().max(1000).default(''),
+    pattern: z.string().max(MAX_PATTERN_LENGTH).default(''),
     pattern_flags: z
       .string()
       .regex(/^[imsu]*$/, 'pattern flags may only be i, m, s and u')
@@ -35,7 +36,7 @@ const SubscriptionSchema = z
       ctx.addIssue({ code: 'custom', message: 'subscribe to at least one topic or a pattern' });
     if (s.pattern) {
       try {
-        new RegExp(s.pattern, s.pattern_flags);
+        compilePattern(s.pattern, s.pattern_flags);
       } catch (err) {
         ctx.addIssue({ code: 'custom', path: ['pattern'], message: (err as Error).message });
       }
