@@ -1,6 +1,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  coordinatorLayout,
   FaultProxy,
   freePort,
   type NodeProcess,
@@ -48,27 +49,15 @@ export async function startTopicCluster(
   } = {},
 ): Promise<TopicCluster> {
   const dir = tempDir('strand-topics-');
-  const ids = Array.from({ length: opts.coordinators ?? 1 }, (_, i) => i + 1);
-  const addresses = new Map<number, string>();
-  for (const id of ids) addresses.set(id, `127.0.0.1:${await freePort()}`);
-  const peers = ids.map((id) => `${id}=${addresses.get(id)}`).join(',');
+  const layout = await coordinatorLayout(opts.coordinators ?? 1);
+  const { ids, clients: addresses } = layout;
   const coordinators = new Map<number, { address: string; proc: NodeProcess }>();
   const coordinatorDir = (id: number) => join(dir.path, `coordinator-${id}`);
   for (const id of ids) await opts.seedCoordinator?.(id, coordinatorDir(id));
   const startCoordinator = async (id: number) => {
     const proc = await registry.start(COORDINATOR_MAIN, {
       name: `coordinator-${id}`,
-      args: [
-        '--id',
-        String(id),
-        '--listen',
-        addresses.get(id)!,
-        '--peers',
-        peers,
-        '--data',
-        coordinatorDir(id),
-        ...(opts.coordinatorArgs ?? []),
-      ],
+      args: [...layout.args(id), '--data', coordinatorDir(id), ...(opts.coordinatorArgs ?? [])],
       readyLine: /listening on/,
     });
     coordinators.set(id, { address: addresses.get(id)!, proc });

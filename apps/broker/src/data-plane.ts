@@ -133,6 +133,8 @@ export class DataPlane {
 
   /** Long-poll: answers once `min_bytes` are available, or after `max_wait_ms`. */
   async fetch(req: FetchRequest): Promise<FetchPartitionResult[]> {
+    if (req.replica_id > 0)
+      this.partitions.checkFollower(req.replica_id, req.replica_epoch, req.replica_token);
     const deadline = Date.now() + req.max_wait_ms;
     for (;;) {
       const results = await this.readAll(req);
@@ -211,6 +213,11 @@ export class DataPlane {
 
   /** A follower's fetch: it must follow this leader's epoch; its offset is its progress. */
   private checkReplica(h: Hosted, replica: number, epoch: number, offset: number): void {
+    // Only a replica copies the log, and only its fetches move the high watermark.
+    if (!h.replicas.includes(replica))
+      throw new FencedLeaderEpochError(
+        `${h.topic}-${h.partition}: broker ${replica} is not one of its replicas [${h.replicas}]`,
+      );
     if (epoch < h.leaderEpoch)
       throw new FencedLeaderEpochError(
         `${h.topic}-${h.partition}: replica ${replica} follows epoch ${epoch}, the leader is at ${h.leaderEpoch}`,

@@ -1,13 +1,13 @@
 #!/usr/bin/env node
-import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { KvClient } from '@strand/client';
 import { LogManager } from '@strand/log';
-import { InvalidConfigError, StrandError } from '@strand/wire';
+import { bindServer, StrandError } from '@strand/wire';
 import { loadBrokerConfig } from './config.js';
 import { ControllerClient } from './controller-client.js';
 import { DataPlane } from './data-plane.js';
+import { BrokerIdentity } from './identity.js';
 import { Membership } from './membership.js';
 import { MetadataCache } from './metadata.js';
 import { Partitions } from './partitions.js';
@@ -16,24 +16,9 @@ import { addBrokerService } from './service.js';
 
 const log = (line: string) => console.log(line);
 
-/** A data directory belongs to one broker id for life. */
-async function claimDataDir(dir: string, id: number): Promise<void> {
-  await fsp.mkdir(dir, { recursive: true });
-  const file = join(dir, 'broker.id');
-  const owner = await fsp.readFile(file, 'utf8').catch(() => undefined);
-  if (owner !== undefined && owner.trim() !== String(id))
-    throw new InvalidConfigError(
-      `data directory ${dir} belongs to broker ${owner.trim()}, not ${id}`,
-    );
-  if (owner === undefined) {
-    await fsp.writeFile(`${file}.tmp`, String(id));
-    await fsp.rename(`${file}.tmp`, file);
-  }
-}
-
 async function main(): Promise<void> {
   const config = loadBrokerConfig(process.argv.slice(2), process.env);
-  await claimDataDir(config.dataDir, config.id);
+  const identity = await BrokerIdentity.open(config.dataDir, config.id);
   const logs = await LogManager.open(join(config.dataDir, 'logs'), {
     maxOpenFiles: config.maxOpenFiles,
   });
@@ -45,6 +30,7 @@ async function main(): Promise<void> {
   const partitions = new Partitions(logs, meta, {
     brokerId: config.id,
     brokerEpoch: () => membership?.epoch ?? 0,
+    brokerToken: identity.token,
     replicaLagMs: config.replicaLagTimeMaxMs,
     controller,
     peers,
@@ -68,12 +54,8 @@ async function main(): Promise<void> {
     controller,
     settle: () => partitions.sync(),
   });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(config.listen, grpc.ServerCredentials.createInsecure(), (err, p) =>
-      err ? reject(err) : resolve(p),
-    ),
-  );
-  membership = new Membership(controller, config.id, config.advertise, config.rack, log);
+  const port = await bindServer(server, config.listen, 'client');
+  membership = new Membership(controller, config.id, config.advertise, config.rack, identity, log);
   const member = membership;
 
   let stopping = false;

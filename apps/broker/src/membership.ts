@@ -1,12 +1,16 @@
 import { randomUUID } from 'node:crypto';
+import { InconsistentClusterIdError, type StrandError } from '@strand/wire';
 import type { ControllerClient } from './controller-client.js';
+import type { BrokerIdentity } from './identity.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * This broker's registration with the controller and its heartbeats. A new incarnation id
- * per process start; a heartbeat answered "fenced" (session expired, or a newer
- * registration exists) makes it register again and get a new epoch.
+ * This broker's registration with the controller and its heartbeats, each carrying the token
+ * from its data folder. A new incarnation id per process start; a heartbeat answered
+ * "fenced" (session expired, or a newer registration exists) makes it register again and get
+ * a new epoch. Coordinators of another cluster than the one its data folder joined are
+ * refused: start() fails.
  */
 export class Membership {
   epoch = 0;
@@ -21,6 +25,7 @@ export class Membership {
     readonly id: number,
     private readonly address: string,
     private readonly rack: string,
+    private readonly identity: BrokerIdentity,
     private readonly log: (line: string) => void,
   ) {}
 
@@ -39,15 +44,28 @@ export class Membership {
     this.registering ??= (async () => {
       for (let attempt = 0; !this.stopped; attempt++) {
         try {
-          const r = await this.controller.call<{ epoch: number; heartbeat_interval_ms: number }>(
-            'RegisterBroker',
-            { id: this.id, address: this.address, incarnation: this.incarnation, rack: this.rack },
-          );
+          const r = await this.controller.call<{
+            epoch: number;
+            heartbeat_interval_ms: number;
+            cluster_id: string;
+          }>('RegisterBroker', {
+            id: this.id,
+            address: this.address,
+            incarnation: this.incarnation,
+            rack: this.rack,
+            cluster_id: this.identity.clusterId,
+            token: this.identity.token,
+          });
+          await this.identity.joined(r.cluster_id);
           this.epoch = r.epoch;
           this.intervalMs = r.heartbeat_interval_ms || 500;
           this.log(`broker ${this.id} registered (epoch ${this.epoch})`);
           return;
         } catch (err) {
+          if (err instanceof InconsistentClusterIdError) {
+            this.log(`broker ${this.id} cannot join: ${err.message}`);
+            throw err;
+          }
           if (attempt % 10 === 0)
             this.log(`broker ${this.id} cannot register yet: ${(err as Error).message}`);
           await sleep(Math.min(2000, 100 * 2 ** Math.min(attempt, 5)));
@@ -68,15 +86,18 @@ export class Membership {
     try {
       const r = await this.controller.call<{ fenced: boolean }>(
         'Heartbeat',
-        { id: this.id, epoch: this.epoch },
+        { id: this.id, epoch: this.epoch, token: this.identity.token },
         { attempts: 2, timeoutMs: Math.max(this.intervalMs, 1000) },
       );
       if (r.fenced && !this.stopped) {
         this.log(`broker ${this.id} was fenced; registering again`);
         await this.register();
       }
-    } catch {
-      // The controller may be moving; the next beat tries again.
+    } catch (err) {
+      // The controller may be moving; the next beat tries again. Another process that took
+      // this id over (after this one was silent for a session) is worth saying.
+      if (!(err as StrandError).retriable)
+        this.log(`broker ${this.id} heartbeat refused: ${(err as Error).message}`);
     }
     this.schedule();
   }

@@ -10,9 +10,12 @@ import {
   partitionDirName,
 } from '@strand/log';
 import {
+  AuthenticationFailedError,
+  brokerTokenHash,
   NO_LEADER,
   NotLeaderError,
   type PartitionRecord,
+  StaleBrokerEpochError,
   TimeoutError,
   type TopicConfig,
   type TopicRecord,
@@ -66,6 +69,8 @@ export interface Hosted {
 export interface PartitionsOptions {
   brokerId: number;
   brokerEpoch: () => number;
+  /** This broker's token: its ISR changes and follower fetches carry it. */
+  brokerToken: Buffer;
   durability: Durability;
   maxAppendBytes: number;
   retentionCheckMs: number;
@@ -116,6 +121,7 @@ export class Partitions {
     this.follower = {
       brokerId: opts.brokerId,
       brokerEpoch: opts.brokerEpoch,
+      brokerToken: opts.brokerToken,
       peers: opts.peers,
       addressOf: (id) => this.meta.brokers.get(id)?.address,
       wake: (h) => this.notifyAppend(h),
@@ -192,6 +198,19 @@ export class Partitions {
   }
 
   /** A follower fetched from `offset` at the leader's epoch: it holds everything below. */
+  /**
+   * A follower's fetch must come from the broker it names: registered, with its token (this
+   * cluster's brokers only), at its current epoch.
+   */
+  checkFollower(id: number, epoch: number, token: Buffer): void {
+    const b = this.meta.brokers.get(id);
+    if (!b) throw new AuthenticationFailedError(`broker ${id} is not registered in this cluster`);
+    if (b.tokenHash && b.tokenHash !== brokerTokenHash(token))
+      throw new AuthenticationFailedError(`not broker ${id}: its token does not match`);
+    if (b.epoch !== epoch)
+      throw new StaleBrokerEpochError(`broker ${id} is at epoch ${b.epoch}, not ${epoch}`);
+  }
+
   replicaFetched(h: Hosted, replica: number, offset: number): void {
     if (!h.followers || !h.replicas.includes(replica)) return;
     h.followers.followerFetched(replica, offset, h.log.writtenOffset, Date.now());
@@ -436,6 +455,7 @@ export class Partitions {
         {
           broker_id: this.opts.brokerId,
           broker_epoch: this.opts.brokerEpoch(),
+          broker_token: this.opts.brokerToken,
           topic: h.topic,
           partition: h.partition,
           leader_epoch: h.leaderEpoch,

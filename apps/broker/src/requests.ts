@@ -37,6 +37,7 @@ export const FetchRequest = z.object({
     .min(1, 'a fetch request needs at least one partition'),
   replica_id: u32.default(0),
   replica_epoch: z.number().int().default(0),
+  replica_token: z.instanceof(Buffer).default(Buffer.alloc(0)),
   allow_follower: z.boolean().default(false),
 });
 export type FetchRequest = z.infer<typeof FetchRequest>;

@@ -417,7 +417,7 @@ describe('strand cluster', () => {
       leadersByBroker: { 1: 2 },
     });
     const text = (await strand('cluster')).stdout;
-    expect(text).toMatch(/^controller 1$/m);
+    expect(text).toMatch(/^cluster [0-9a-f-]{36}, controller 1$/m);
     expect(text).toMatch(/ID\s+ADDRESS\s+STATE\s+EPOCH/);
     expect(text).toMatch(/^1\s+\S+\s+alive/m);
     expect(text).toMatch(/^status\s+2\s+1:2\s+0\s+0$/m);

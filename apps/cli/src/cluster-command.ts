@@ -38,7 +38,7 @@ export function topicHealth(t: TopicDescription): TopicHealth {
 
 function clusterText(c: ClusterDescription, topics: TopicHealth[]): string {
   return [
-    `controller ${c.controllerId < 0 ? 'none' : c.controllerId}`,
+    `cluster ${c.clusterId}, controller ${c.controllerId < 0 ? 'none' : c.controllerId}`,
     '',
     'Brokers',
     table(
@@ -98,6 +98,7 @@ export async function runCluster(p: Parsed, out: (line: string) => void): Promis
     out(
       p.global.json
         ? JSON.stringify({
+            clusterId: cluster.clusterId,
             controllerId: cluster.controllerId,
             brokers: cluster.brokers,
             coordinators: cluster.coordinators,

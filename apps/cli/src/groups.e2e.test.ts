@@ -11,7 +11,13 @@ import {
   type RebalanceListener,
   type TopicPartition,
 } from '@strand/client';
-import { freePort, type NodeProcess, ProcessRegistry, tempDir } from '@strand/testkit';
+import {
+  coordinatorLayout,
+  freePort,
+  type NodeProcess,
+  ProcessRegistry,
+  tempDir,
+} from '@strand/testkit';
 import { fromGrpcError, groupService } from '@strand/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -88,20 +94,17 @@ async function startCoordinator(id: number): Promise<void> {
 }
 
 beforeAll(async () => {
-  const ids = [1, 2, 3];
-  for (const id of ids)
+  const layout = await coordinatorLayout(3);
+  for (const id of layout.ids)
     coordinators.set(id, {
-      address: `127.0.0.1:${await freePort()}`,
-      args: [],
+      address: layout.clients.get(id)!,
+      args: [
+        ...layout.args(id),
+        ...['--data', join(dir.path, `c${id}`), '--group-initial-rebalance-delay-ms', '300'],
+      ],
       proc: undefined as never,
     });
-  const peers = ids.map((id) => `${id}=${coordinators.get(id)!.address}`).join(',');
-  for (const id of ids)
-    coordinators.get(id)!.args = [
-      ...['--id', String(id), '--listen', coordinators.get(id)!.address, '--peers', peers],
-      ...['--data', join(dir.path, `c${id}`), '--group-initial-rebalance-delay-ms', '300'],
-    ];
-  await Promise.all(ids.map(startCoordinator));
+  await Promise.all(layout.ids.map(startCoordinator));
   const brokers: string[] = [];
   for (const id of [1, 2]) {
     const address = `127.0.0.1:${await freePort()}`;

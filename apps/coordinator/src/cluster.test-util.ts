@@ -2,7 +2,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KvClient } from '@strand/client';
 import {
-  freePort,
+  type CoordinatorLayout,
+  coordinatorLayout,
   type NodeProcess,
   type ProcessRegistry,
   ProxyMesh,
@@ -13,9 +14,16 @@ export const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 
 
 export interface TestCluster {
   ids: number[];
+  /** Client addresses. */
   addresses: Map<number, string>;
+  layout: CoordinatorLayout;
   procs: Map<number, NodeProcess>;
   mesh: ProxyMesh;
+  /** Where each node keeps its data: `n<id>` under it. */
+  dataDir: string;
+  mainScript: string;
+  /** Every flag node `id` starts with. */
+  argsFor(id: number): string[];
   start(id: number): Promise<NodeProcess>;
   client(ids?: number[]): KvClient;
   /** The leader as the cluster reports it, waiting for one that is not in `not`. */
@@ -24,43 +32,32 @@ export interface TestCluster {
 }
 
 /**
- * `n` coordinators on loopback as separate processes. Raft traffic between them goes through
- * a fault-injecting proxy per directed pair; clients talk to the nodes directly.
+ * `n` coordinators on loopback as separate processes. Raft traffic between them goes from
+ * each to the others' peer listeners through a fault-injecting proxy per directed pair;
+ * clients talk to the nodes' client listeners directly.
  */
 export async function startCluster(registry: ProcessRegistry, n: number): Promise<TestCluster> {
-  const ids = Array.from({ length: n }, (_, i) => i + 1);
-  const addresses = new Map<number, string>();
-  for (const id of ids) addresses.set(id, `127.0.0.1:${await freePort()}`);
+  const layout = await coordinatorLayout(n);
+  const { ids, clients: addresses } = layout;
   const mesh = await ProxyMesh.start(
     new Map(
-      ids.map((id) => [id, { host: '127.0.0.1', port: Number(addresses.get(id)!.split(':')[1]) }]),
+      ids.map((id) => [
+        id,
+        { host: '127.0.0.1', port: Number(layout.peers.get(id)!.split(':')[1]) },
+      ]),
     ),
   );
   const dir = tempDir('strand-coord-');
-  const peers = ids.map((id) => `${id}=${addresses.get(id)}`).join(',');
   const procs = new Map<number, NodeProcess>();
   const clients: KvClient[] = [];
+  const argsFor = (id: number) => [
+    ...layout.args(id, (to) => mesh.addressFor(id, to)),
+    ...['--data', join(dir.path, `n${id}`), '--tick-ms', '50'],
+  ];
   const start = async (id: number) => {
-    const raftPeers = ids
-      .filter((p) => p !== id)
-      .map((p) => `${p}=${mesh.addressFor(id, p)}`)
-      .join(',');
     const proc = await registry.start(MAIN, {
       name: `coordinator-${id}`,
-      args: [
-        '--id',
-        String(id),
-        '--listen',
-        addresses.get(id)!,
-        '--peers',
-        peers,
-        '--raft-peers',
-        raftPeers,
-        '--data',
-        join(dir.path, `n${id}`),
-        '--tick-ms',
-        '50',
-      ],
+      args: argsFor(id),
       readyLine: /listening on/,
     });
     procs.set(id, proc);
@@ -70,8 +67,12 @@ export async function startCluster(registry: ProcessRegistry, n: number): Promis
   const cluster: TestCluster = {
     ids,
     addresses,
+    layout,
     procs,
     mesh,
+    dataDir: dir.path,
+    mainScript: MAIN,
+    argsFor,
     start,
     client(only = ids) {
       const c = new KvClient({

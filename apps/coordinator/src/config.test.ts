@@ -48,6 +48,24 @@ describe('coordinator config', () => {
     );
     expect(c.peers).toEqual({ '1': '127.0.0.1:4', '2': '127.0.0.1:5' });
     expect(c.raftPeers).toEqual({ '1': '127.0.0.1:9' });
+    expect(c.peerListen).toBe('127.0.0.1:6');
+  });
+
+  it('puts Raft on a port of its own: the client port + 1 unless told, only with other voters', () => {
+    const three = loadConfig(['--id', '1', '--listen', '0.0.0.0:2379', '--data', 'd'], {
+      STRAND_PEERS: '1=10.0.0.1:2379,2=10.0.0.2:2379,3=10.0.0.3:4000',
+    });
+    expect(three.peerListen).toBe('0.0.0.0:2380');
+    expect(three.raftPeers).toEqual({ '2': '10.0.0.2:2380', '3': '10.0.0.3:4001' });
+    const alone = loadConfig(['--id', '1', '--listen', '127.0.0.1:2379', '--data', 'd'], {});
+    expect(alone.peerListen).toBeUndefined();
+    expect(alone.raftPeers).toEqual({});
+    const told = loadConfig(
+      ['--id', '1', '--listen', '127.0.0.1:2379', '--data', 'd', '--peer-listen', '10.1.1.1:7000'],
+      { STRAND_CLUSTER_ID: 'prod-eu' },
+    );
+    expect(told.peerListen).toBe('10.1.1.1:7000');
+    expect(told.clusterId).toBe('prod-eu');
   });
 
   it('rejects bad config with a clear, typed error', () => {
@@ -61,6 +79,14 @@ describe('coordinator config', () => {
       ],
       [['--id', '1', '--listen', '127.0.0.1:5', '--data', 'd', '--peers', 'garbage'], /bad peer/],
       [['--id', '1', '--bogus'], /Unknown option/],
+      [
+        ['--id', '1', '--listen', '127.0.0.1:5', '--data', 'd', '--peer-listen', '127.0.0.1:5'],
+        /peerListen: must differ from listen/,
+      ],
+      [
+        ['--id', '1', '--listen', '127.0.0.1:5', '--data', 'd', '--cluster-id', 'a b'],
+        /cluster id/,
+      ],
       [['--config', '/no/such/file.json'], /cannot read config file/],
     ];
     for (const [argv, message] of bad) {

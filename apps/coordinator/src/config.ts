@@ -11,11 +11,31 @@ const hostPort = HostPortSchema;
 export const CoordinatorConfigSchema = z
   .object({
     id: z.coerce.number().int().min(1),
+    /** host:port for clients, tools and brokers (the KV API, groups, the controller). */
     listen: hostPort,
+    /**
+     * host:port for Raft traffic from the other coordinators only (default: `listen`'s host
+     * and port + 1, as etcd's 2379/2380). Not opened when this node is the only voter, unless
+     * given.
+     */
+    peerListen: hostPort.optional(),
     /** `id=host:port` for every voter, this node included; defaults to just this node. */
     peers: z.record(z.string().regex(/^\d+$/), hostPort).optional(),
-    /** Where to send Raft traffic for each peer, when not its client address (e.g. via a proxy). */
+    /**
+     * Where each peer's Raft listener is (default: its `peers` host and port + 1); e.g. a
+     * proxy, or a port of its own.
+     */
     raftPeers: z.record(z.string().regex(/^\d+$/), hostPort).optional(),
+    /**
+     * The cluster's id, carried by every Raft message and broker registration (a node or
+     * broker of another cluster is refused). Default: the one in the data folder, else made
+     * at the first start (random for one voter; from the peer list for several, so that all
+     * of them agree).
+     */
+    clusterId: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, 'a cluster id is 1..64 letters, digits, ".", "_" or "-"')
+      .optional(),
     dataDir: z.string().min(1),
     tickMs: z.coerce.number().int().min(5).max(10_000).default(30),
     electionTicks: z.coerce.number().int().min(3).max(1000).default(10),
@@ -38,6 +58,13 @@ export const CoordinatorConfigSchema = z
         message: 'must be at most half of brokerSessionTimeoutMs',
       });
     }
+    if (c.peerListen && c.peerListen === c.listen) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['peerListen'],
+        message: 'must differ from listen: Raft traffic has a listener of its own',
+      });
+    }
     if (c.peers && !(String(c.id) in c.peers)) {
       ctx.addIssue({
         code: 'custom',
@@ -49,7 +76,20 @@ export const CoordinatorConfigSchema = z
 
 export type CoordinatorConfig = z.infer<typeof CoordinatorConfigSchema> & {
   peers: Record<string, string>;
+  /** Where to dial each other voter's Raft listener. */
+  raftPeers: Record<string, string>;
 };
+
+/** The peer port beside a client address: the same host, the next port. */
+export function peerAddressOf(clientAddress: string): string {
+  const at = clientAddress.lastIndexOf(':');
+  const port = Number(clientAddress.slice(at + 1));
+  if (port >= 65535)
+    throw new InvalidConfigError(
+      `no port after ${clientAddress} for Raft traffic: give --peer-listen / --raft-peers`,
+    );
+  return `${clientAddress.slice(0, at)}:${port + 1}`;
+}
 
 function parsePeers(text: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -65,7 +105,9 @@ const FIELDS: readonly ConfigField[] = [
   { key: 'id', flag: 'id', env: 'STRAND_NODE_ID' },
   { key: 'listen', flag: 'listen', env: 'STRAND_LISTEN' },
   { key: 'peers', flag: 'peers', env: 'STRAND_PEERS', parse: parsePeers },
+  { key: 'peerListen', flag: 'peer-listen', env: 'STRAND_PEER_LISTEN' },
   { key: 'raftPeers', flag: 'raft-peers', env: 'STRAND_RAFT_PEERS', parse: parsePeers },
+  { key: 'clusterId', flag: 'cluster-id', env: 'STRAND_CLUSTER_ID' },
   { key: 'dataDir', flag: 'data', env: 'STRAND_DATA_DIR' },
   { key: 'tickMs', flag: 'tick-ms', env: 'STRAND_TICK_MS' },
   { key: 'electionTicks', flag: 'election-ticks' },
@@ -89,5 +131,15 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     fields: FIELDS,
     schema: CoordinatorConfigSchema,
   });
-  return { ...c, peers: c.peers ?? { [String(c.id)]: c.listen } };
+  const peers = c.peers ?? { [String(c.id)]: c.listen };
+  const raftPeers: Record<string, string> = {};
+  for (const [id, address] of Object.entries(peers))
+    if (id !== String(c.id)) raftPeers[id] = c.raftPeers?.[id] ?? peerAddressOf(address);
+  const several = Object.keys(peers).length > 1;
+  return {
+    ...c,
+    peers,
+    raftPeers,
+    ...(several || c.peerListen ? { peerListen: c.peerListen ?? peerAddressOf(c.listen) } : {}),
+  };
 }

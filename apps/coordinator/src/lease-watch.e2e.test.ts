@@ -1,4 +1,4 @@
-import { CompactedError, type KvClient } from '@strand/client';
+import { CompactedError, type KvClient, LeaseNotFoundError } from '@strand/client';
 import { ProcessRegistry } from '@strand/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type TestCluster } from './cluster.test-util.js';
@@ -32,6 +32,25 @@ describe('leases, watches and compaction on a real coordinator', () => {
     expect(await client.get('session/dropped')).toBeUndefined();
     await client.leaseRevoke(kept);
     expect(await client.get('session/kept')).toBeUndefined();
+  });
+
+  it('an unknown, expired or revoked lease is LEASE_NOT_FOUND at once, for keep-alive, revoke and put alike', async () => {
+    const gone = await client.leaseGrant(60_000);
+    await client.leaseRevoke(gone);
+    for (const attempt of [
+      () => client.leaseKeepAlive(gone),
+      () => client.leaseKeepAlive(123456789),
+      () => client.leaseRevoke(gone),
+      () => client.put('session/orphan', 'x', { lease: gone }),
+    ]) {
+      // Not retriable, so never retried (keep-alive said UNAVAILABLE after 1.9 s of retries).
+      const err = await attempt().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(LeaseNotFoundError);
+      expect((err as LeaseNotFoundError).retriable).toBe(false);
+    }
   });
 
   it('watch replays from a revision, streams live events, and reports a compacted start', async () => {

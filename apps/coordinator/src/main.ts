@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import * as grpc from '@grpc/grpc-js';
 import { KvNode } from '@strand/kv';
-import { StrandError } from '@strand/wire';
+import { bindServer, StrandError } from '@strand/wire';
+import { loadClusterId } from './cluster-id.js';
 import { loadConfig } from './config.js';
 import { Controller } from './controller/controller.js';
 import { addControllerService } from './controller/service.js';
@@ -9,15 +10,20 @@ import { GroupCoordinator } from './groups/coordinator.js';
 import { addGroupService } from './groups/service.js';
 import { MalformedRecords } from './malformed.js';
 import { createServer } from './server.js';
-import { GrpcTransport } from './transport.js';
+import { addRaftService, GrpcTransport } from './transport.js';
+
+const log = (line: string) => console.log(line);
+const hostOf = (address: string) => address.slice(0, address.lastIndexOf(':'));
 
 async function main(): Promise<void> {
   const config = loadConfig(process.argv.slice(2), process.env);
   const peers = new Map(Object.entries(config.peers).map(([id, addr]) => [Number(id), addr]));
-  const raftAddresses = new Map(peers);
-  for (const [id, addr] of Object.entries(config.raftPeers ?? {}))
-    raftAddresses.set(Number(id), addr);
-  const transport = new GrpcTransport(raftAddresses);
+  const raftAddresses = new Map(
+    Object.entries(config.raftPeers).map(([id, addr]) => [Number(id), addr]),
+  );
+  const clusterId = await loadClusterId(config.dataDir, config.clusterId, peers);
+  const identity = { clusterId, id: config.id, log };
+  const transport = new GrpcTransport(raftAddresses, identity);
   const node = await KvNode.open({
     id: config.id,
     peers,
@@ -32,6 +38,7 @@ async function main(): Promise<void> {
   const controller = new Controller(node, {
     sessionTimeoutMs: config.brokerSessionTimeoutMs,
     heartbeatIntervalMs: config.brokerHeartbeatMs,
+    clusterId,
     malformed,
   });
   addControllerService(server, controller, node);
@@ -41,11 +48,16 @@ async function main(): Promise<void> {
     malformed,
   });
   addGroupService(server, groups);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(config.listen, grpc.ServerCredentials.createInsecure(), (err, p) =>
-      err ? reject(err) : resolve(p),
-    ),
-  );
+  const port = await bindServer(server, config.listen, 'client');
+  // Raft has a listener of its own, which nothing but the Raft service answers on.
+  let peerServer: grpc.Server | undefined;
+  let peerAt = 'no peer listener: the only voter';
+  if (config.peerListen) {
+    peerServer = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+    addRaftService(peerServer, node, identity);
+    const peerPort = await bindServer(peerServer, config.peerListen, 'peer');
+    peerAt = `peers on ${hostOf(config.peerListen)}:${peerPort}`;
+  }
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -54,6 +66,7 @@ async function main(): Promise<void> {
     controller.close();
     groups.close();
     server.forceShutdown();
+    peerServer?.forceShutdown();
     transport.close();
     await node.close();
     process.exit(0);
@@ -61,9 +74,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   // Announce readiness only once a signal can stop us cleanly.
-  const host = config.listen.slice(0, config.listen.lastIndexOf(':'));
-  console.log(
-    `coordinator ${config.id} listening on ${host}:${port} (data in ${config.dataDir}, ${peers.size} voter${peers.size > 1 ? 's' : ''})`,
+  log(
+    `coordinator ${config.id} listening on ${hostOf(config.listen)}:${port} (${peerAt}; cluster ${clusterId}; data in ${config.dataDir}, ${peers.size} voter${peers.size > 1 ? 's' : ''})`,
   );
 }
 

@@ -223,15 +223,5 @@ export function createServer(node: KvNode): grpc.Server {
       };
     }),
   });
-  server.addService(kvService('Raft').service, {
-    Stream: (
-      call: grpc.ServerReadableStream<{ data: Buffer }, unknown>,
-      cb: grpc.sendUnaryData<unknown>,
-    ) => {
-      call.on('data', (env: { data: Buffer }) => node.receive(env.data));
-      call.on('end', () => cb(null, {}));
-      call.on('error', () => undefined);
-    },
-  });
   return server;
 }

@@ -1,22 +1,63 @@
 import * as grpc from '@grpc/grpc-js';
-import type { Transport } from '@strand/kv';
-import { kvService } from '@strand/wire';
+import type { KvNode, Transport } from '@strand/kv';
+import {
+  AuthenticationFailedError,
+  channelCredentials,
+  fromGrpcError,
+  InconsistentClusterIdError,
+  kvService,
+  type StrandError,
+  toGrpcError,
+} from '@strand/wire';
 
 const MAX_MESSAGE = 64 * 1024 * 1024;
 
 /** Messages queued on one stream beyond which new ones are dropped (Raft retransmits). */
 const MAX_QUEUED = 8192;
 
+/** The same complaint about the same peer is logged at most this often. */
+const LOG_EVERY_MS = 30_000;
+
+/** Who a Raft stream comes from, in its call metadata. */
+const CLUSTER_HEADER = 'strand-cluster-id';
+const FROM_HEADER = 'strand-from';
+
+export interface PeerIdentity {
+  clusterId: string;
+  /** This node's id. */
+  id: number;
+  log: (line: string) => void;
+}
+
+/** Logs each distinct line at most once per LOG_EVERY_MS. */
+function throttled(log: (line: string) => void): (key: string, line: string) => void {
+  const last = new Map<string, number>();
+  return (key, line) => {
+    const now = Date.now();
+    if (now - (last.get(key) ?? -Infinity) < LOG_EVERY_MS) return;
+    if (last.size > 1000) last.clear();
+    last.set(key, now);
+    log(line);
+  };
+}
+
 /**
- * Raft messages to each peer over one long-lived gRPC client stream. A broken stream is
- * replaced on the next send; when a stream's queue passes MAX_QUEUED (an unreachable or
- * stalled peer), messages are dropped, so memory stays bounded.
+ * Raft messages to each peer over one long-lived gRPC client stream to its peer listener,
+ * opened with this node's cluster id and node id. A broken stream is replaced on the next
+ * send; when a stream's queue passes MAX_QUEUED (an unreachable or stalled peer), messages
+ * are dropped, so memory stays bounded. A peer that refuses us (another cluster) is logged.
  */
 export class GrpcTransport implements Transport {
   private readonly clients = new Map<number, grpc.Client>();
   private readonly streams = new Map<number, grpc.ClientWritableStream<unknown>>();
+  private readonly complain: (key: string, line: string) => void;
 
-  constructor(private readonly peers: Map<number, string>) {}
+  constructor(
+    private readonly peers: ReadonlyMap<number, string>,
+    private readonly identity: PeerIdentity,
+  ) {
+    this.complain = throttled(identity.log);
+  }
 
   send(to: number, data: Uint8Array): void {
     const stream = this.stream(to);
@@ -39,7 +80,7 @@ export class GrpcTransport implements Transport {
     let client = this.clients.get(to);
     if (!client) {
       const Raft = kvService('Raft');
-      client = new Raft(address, grpc.credentials.createInsecure(), {
+      client = new Raft(address, channelCredentials('peer'), {
         'grpc.max_send_message_length': MAX_MESSAGE,
         'grpc.keepalive_time_ms': 2000,
         'grpc.keepalive_timeout_ms': 2000,
@@ -48,18 +89,74 @@ export class GrpcTransport implements Transport {
       });
       this.clients.set(to, client);
     }
+    const metadata = new grpc.Metadata();
+    metadata.set(CLUSTER_HEADER, this.identity.clusterId);
+    metadata.set(FROM_HEADER, String(this.identity.id));
     const method = (
       client as unknown as {
-        Stream: (cb: (err: unknown) => void) => grpc.ClientWritableStream<unknown>;
+        Stream: (
+          md: grpc.Metadata,
+          cb: (err: unknown) => void,
+        ) => grpc.ClientWritableStream<unknown>;
       }
     ).Stream;
-    const stream = method.call(client, () => {
+    const forget = () => {
       if (this.streams.get(to) === stream) this.streams.delete(to);
+    };
+    const stream = method.call(client, metadata, (err: unknown) => {
+      forget();
+      const e = err ? fromGrpcError(err) : undefined;
+      if (e instanceof InconsistentClusterIdError || e instanceof AuthenticationFailedError)
+        this.complain(`out:${to}`, `Raft peer ${to} at ${address} refused us: ${e.message}`);
     });
-    stream.on('error', () => {
-      if (this.streams.get(to) === stream) this.streams.delete(to);
-    });
+    stream.on('error', forget);
     this.streams.set(to, stream);
     return stream;
   }
+}
+
+/**
+ * The Raft service, for the peer listener only: a stream is taken only from a voter of this
+ * cluster that says so (cluster id and node id in its metadata), and every message on it must
+ * come from that node to this one. Anything else ends the stream with a typed error, logged.
+ * (Without TLS a stream's claims cannot be proven: the peer port must be reachable by the
+ * coordinators alone. Mutual TLS on this listener will prove them.)
+ */
+export function addRaftService(server: grpc.Server, node: KvNode, identity: PeerIdentity): void {
+  const complain = throttled(identity.log);
+  server.addService(kvService('Raft').service, {
+    Stream: (
+      call: grpc.ServerReadableStream<{ data: Buffer }, unknown>,
+      cb: grpc.sendUnaryData<unknown>,
+    ) => {
+      const peer = call.getPeer();
+      let done = false;
+      const refuse = (err: StrandError) => {
+        if (done) return;
+        done = true;
+        complain(`in:${peer}:${err.code}`, `refused Raft traffic from ${peer}: ${err.message}`);
+        cb(toGrpcError(err));
+      };
+      const clusterId = String(call.metadata.get(CLUSTER_HEADER)[0] ?? '');
+      const from = Number(call.metadata.get(FROM_HEADER)[0] ?? Number.NaN);
+      if (clusterId !== identity.clusterId)
+        refuse(
+          new InconsistentClusterIdError(
+            `node ${from} belongs to cluster "${clusterId}", this node (${identity.id}) to "${identity.clusterId}"`,
+          ),
+        );
+      else if (!node.isPeer(from))
+        refuse(new AuthenticationFailedError(`node "${from}" is not a voter of this cluster`));
+      call.on('data', (env: { data: Buffer }) => {
+        if (done) return;
+        const dropped = node.receive(env.data, from);
+        if (dropped) refuse(new AuthenticationFailedError(dropped));
+      });
+      call.on('end', () => {
+        if (!done) cb(null, {});
+        done = true;
+      });
+      call.on('error', () => undefined);
+    },
+  });
 }

@@ -57,6 +57,7 @@ export {
   GroupNotEmptyError,
   InvalidConfigError,
   InvalidRequestError,
+  LeaseNotFoundError,
   NoCommittedOffsetError,
   NotLeaderError,
   OffsetOutOfRangeError,

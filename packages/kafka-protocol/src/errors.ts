@@ -38,6 +38,7 @@ export const KafkaError = {
   INVALID_PRODUCER_EPOCH: 47,
   TRANSACTIONAL_ID_AUTHORIZATION_FAILED: 53,
   KAFKA_STORAGE_ERROR: 56,
+  SASL_AUTHENTICATION_FAILED: 58,
   UNKNOWN_PRODUCER_ID: 59,
   NON_EMPTY_GROUP: 68,
   GROUP_ID_NOT_FOUND: 69,
@@ -52,6 +53,8 @@ export const KafkaError = {
   PRODUCER_FENCED: 90,
   RESOURCE_NOT_FOUND: 91,
   UNKNOWN_TOPIC_ID: 100,
+  DUPLICATE_BROKER_REGISTRATION: 101,
+  INCONSISTENT_CLUSTER_ID: 104,
 } as const;
 export type KafkaErrorCode = (typeof KafkaError)[keyof typeof KafkaError];
 
@@ -82,6 +85,7 @@ export const KAFKA_ERROR_FOR: Readonly<Record<ErrorCode, KafkaErrorCode>> = {
   [ErrorCode.Unavailable]: KafkaError.LEADER_NOT_AVAILABLE,
   [ErrorCode.Timeout]: KafkaError.REQUEST_TIMED_OUT,
   [ErrorCode.KeyNotFound]: KafkaError.UNKNOWN_SERVER_ERROR,
+  [ErrorCode.LeaseNotFound]: KafkaError.UNKNOWN_SERVER_ERROR,
   [ErrorCode.Compacted]: KafkaError.UNKNOWN_SERVER_ERROR,
   [ErrorCode.StorageFull]: KafkaError.KAFKA_STORAGE_ERROR,
   // The partition was closed under the request (deleted, or leadership moved): ask again.
@@ -99,6 +103,9 @@ export const KAFKA_ERROR_FOR: Readonly<Record<ErrorCode, KafkaErrorCode>> = {
   [ErrorCode.OffsetMetadataTooLarge]: KafkaError.OFFSET_METADATA_TOO_LARGE,
   // Only the KV API raises it (a write into /strand/); no Kafka request can.
   [ErrorCode.ReservedKey]: KafkaError.UNKNOWN_SERVER_ERROR,
+  [ErrorCode.InconsistentClusterId]: KafkaError.INCONSISTENT_CLUSTER_ID,
+  [ErrorCode.DuplicateBrokerRegistration]: KafkaError.DUPLICATE_BROKER_REGISTRATION,
+  [ErrorCode.AuthenticationFailed]: KafkaError.SASL_AUTHENTICATION_FAILED,
   [ErrorCode.Internal]: KafkaError.UNKNOWN_SERVER_ERROR,
 };
 

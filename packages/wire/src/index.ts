@@ -38,6 +38,12 @@ export {
 } from './rpc/errors.js';
 export { parseRequest, type UnaryHandler, unaryHandler } from './rpc/serve.js';
 export {
+  bindServer,
+  channelCredentials,
+  type ListenerKind,
+  serverCredentials,
+} from './rpc/credentials.js';
+export {
   BULK_OPTIONS,
   ClientPool,
   RECONNECT_OPTIONS,

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Admin, type AssignorName, Consumer } from '@strand/client';
-import { freePort, ProcessRegistry, tempDir } from '@strand/testkit';
+import { coordinatorLayout, freePort, ProcessRegistry, tempDir } from '@strand/testkit';
 import { envNumber } from './util.js';
 
 const COORDINATOR = fileURLToPath(import.meta.resolve('@strand/coordinator/main'));
@@ -19,15 +19,13 @@ export default async function groupsBench(): Promise<void> {
   const registry = new ProcessRegistry();
   const dir = tempDir('strand-groups-bench-');
   try {
-    const ids = [1, 2, 3];
-    const addr = new Map<number, string>();
-    for (const id of ids) addr.set(id, `127.0.0.1:${await freePort()}`);
-    const peers = ids.map((id) => `${id}=${addr.get(id)}`).join(',');
+    const layout = await coordinatorLayout(3);
+    const { ids, clients: addr } = layout;
     await Promise.all(
       ids.map((id) =>
         registry.start(COORDINATOR, {
           args: [
-            ...['--id', String(id), '--listen', addr.get(id)!, '--peers', peers],
+            ...layout.args(id),
             ...['--data', join(dir.path, `c${id}`), '--group-initial-rebalance-delay-ms', '0'],
           ],
           readyLine: /listening on/,

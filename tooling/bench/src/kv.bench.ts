@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KvClient } from '@strand/client';
-import { freePort, ProcessRegistry, tempDir } from '@strand/testkit';
+import { coordinatorLayout, ProcessRegistry, tempDir } from '@strand/testkit';
 import { envNumber } from './util.js';
 
 const MAIN = fileURLToPath(import.meta.resolve('@strand/coordinator/main'));
@@ -17,25 +17,14 @@ export default async function kvBench(): Promise<void> {
   const registry = new ProcessRegistry();
   const dir = tempDir('strand-kv-bench-');
   try {
-    const ids = [1, 2, 3];
-    const addr = new Map<number, string>();
-    for (const id of ids) addr.set(id, `127.0.0.1:${await freePort()}`);
-    const peers = ids.map((id) => `${id}=${addr.get(id)}`).join(',');
+    const layout = await coordinatorLayout(3);
+    const { ids, clients: addr } = layout;
     const procs = new Map<number, Awaited<ReturnType<ProcessRegistry['start']>>>();
     for (const id of ids) {
       procs.set(
         id,
         await registry.start(MAIN, {
-          args: [
-            '--id',
-            String(id),
-            '--listen',
-            addr.get(id)!,
-            '--peers',
-            peers,
-            '--data',
-            join(dir.path, `n${id}`),
-          ],
+          args: [...layout.args(id), '--data', join(dir.path, `n${id}`)],
           readyLine: /listening on/,
         }),
       );

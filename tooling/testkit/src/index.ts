@@ -6,5 +6,8 @@ export * from './linearizability/index.js';
 // Real processes: spawn, wait for a line, kill -9 / pause / terminate, all by pid
 export * from './process.js';
 
+// Where a test cluster's coordinators listen (client and peer ports) and the flags for it
+export { type CoordinatorLayout, coordinatorLayout } from './coordinators.js';
+
 // Fault-injecting TCP proxy and a mesh of them for (asymmetric) partitions
 export * from './proxy.js';

@@ -6,6 +6,7 @@ import { recoverProducers } from './producer-state.js';
 export interface FollowerContext {
   brokerId: number;
   brokerEpoch: () => number;
+  brokerToken: Buffer;
   peers: PeerClients;
   /** The leader's address, or undefined when unknown. */
   addressOf: (brokerId: number) => string | undefined;
@@ -56,6 +57,7 @@ export async function follow(
         {
           replica_id: ctx.brokerId,
           replica_epoch: ctx.brokerEpoch(),
+          replica_token: ctx.brokerToken,
           max_wait_ms: 500,
           min_bytes: 1,
           max_bytes: 8 * 1024 * 1024,

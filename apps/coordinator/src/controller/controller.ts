@@ -1,11 +1,15 @@
 import { type KvNode, type KvOp, prefixEnd, Role } from '@strand/kv';
 import {
+  AuthenticationFailedError,
   type BrokerRecord,
   BrokerRecords,
+  brokerTokenHash,
   checkTopicConfigs,
   checkTopicName,
+  DuplicateBrokerRegistrationError,
   encodeRecord,
   FencedLeaderEpochError,
+  InconsistentClusterIdError,
   InvalidReplicationFactorError,
   InvalidRequestError,
   MAX_PARTITIONS,
@@ -36,6 +40,8 @@ import {
 export interface ControllerOptions {
   /** A broker with no heartbeat for this long is fenced. */
   sessionTimeoutMs: number;
+  /** This cluster's id: a broker whose data folder belongs to another is refused. */
+  clusterId: string;
   heartbeatIntervalMs: number;
   /** How often the active controller checks sessions and partition leadership. */
   checkIntervalMs?: number;
@@ -98,22 +104,42 @@ export class Controller {
 
   // ---- brokers ----
 
-  registerBroker(
-    id: number,
-    address: string,
-    incarnation: string,
-    rack = '',
-  ): Promise<BrokerRecord> {
+  /**
+   * A broker (re)starts. Its token (from its data folder) says who it is: a registration of a
+   * broker id that a live broker holds is refused unless it carries that broker's token (a
+   * restart of the same broker, even after kill -9, registers at once). A broker silent for
+   * the session timeout, or fenced, may be taken over (a replacement with a new disk).
+   */
+  registerBroker(req: {
+    id: number;
+    address: string;
+    incarnation: string;
+    rack: string;
+    clusterId: string;
+    token: Buffer;
+  }): Promise<BrokerRecord> {
+    const { id } = req;
+    if (req.clusterId && req.clusterId !== this.opts.clusterId)
+      throw new InconsistentClusterIdError(
+        `broker ${id}'s data folder belongs to cluster ${req.clusterId}; this is cluster ${this.opts.clusterId}`,
+      );
+    const tokenHash = brokerTokenHash(req.token);
     return this.serial(async () => {
       await this.ready();
       const prev = this.stored(MetaKeys.broker(id), BrokerRecords);
+      const held = prev?.record;
+      if (held && this.isLive(held) && held.tokenHash !== tokenHash)
+        throw new DuplicateBrokerRegistrationError(
+          `broker ${id} is registered and alive (at ${held.address}); another process cannot take its id before it has been silent for ${this.opts.sessionTimeoutMs} ms`,
+        );
       const record: BrokerRecord = {
         id,
-        address,
-        incarnation,
+        address: req.address,
+        incarnation: req.incarnation,
         epoch: this.nextEpoch(prev),
         fenced: false,
-        rack,
+        rack: req.rack,
+        tokenHash,
       };
       await this.cas(
         [{ key: MetaKeys.broker(id), modRevision: prev?.modRevision ?? 0 }],
@@ -126,10 +152,11 @@ export class Controller {
   }
 
   /** Soft state only. Returns false when the broker must register again. */
-  heartbeat(id: number, epoch: number): boolean {
+  heartbeat(id: number, epoch: number, token: Buffer): boolean {
     this.requireLeader();
     const b = this.broker(id)?.record;
     if (!b || b.fenced || b.epoch !== epoch) return false;
+    checkToken(b, token);
     this.lastSeen.set(id, this.now());
     return true;
   }
@@ -255,6 +282,7 @@ export class Controller {
   alterPartition(req: {
     brokerId: number;
     brokerEpoch: number;
+    brokerToken: Buffer;
     topic: string;
     partition: number;
     leaderEpoch: number;
@@ -268,6 +296,7 @@ export class Controller {
         throw new StaleBrokerEpochError(
           `broker ${req.brokerId} epoch ${req.brokerEpoch} is not the registered, live one`,
         );
+      checkToken(broker, req.brokerToken);
       const stored = this.list(
         MetaKeys.partition(req.topic, req.partition),
         PartitionRecords,
@@ -436,6 +465,13 @@ export class Controller {
 
   // ---- plumbing ----
 
+  /** Not fenced, and heard from within the session (a new controller gives everyone one). */
+  private isLive(b: BrokerRecord): boolean {
+    if (b.fenced) return false;
+    const now = this.now();
+    return now - (this.lastSeen.get(b.id) ?? this.activeSince ?? now) <= this.opts.sessionTimeoutMs;
+  }
+
   private liveBrokers(): number[] {
     return this.brokers()
       .filter((b) => !b.fenced)
@@ -529,6 +565,12 @@ export class Controller {
       throw typeof onConflict === 'string' ? new UnavailableError(onConflict) : onConflict();
     return r.revision;
   }
+}
+
+/** A broker's request must carry its token (records from before tokens accept any). */
+function checkToken(b: BrokerRecord, token: Buffer): void {
+  if (b.tokenHash && b.tokenHash !== brokerTokenHash(token))
+    throw new AuthenticationFailedError(`not broker ${b.id}: its token does not match`);
 }
 
 function put(key: string, record: BrokerRecord | TopicRecord | PartitionRecord): KvOp {

@@ -18,8 +18,15 @@ const u32 = z
   .max(2 ** 32 - 1);
 const configs = z.record(z.string(), z.string()).default({});
 
+/** A broker's token: the secret in its data folder. */
+const token = z
+  .instanceof(Buffer)
+  .refine((b) => b.length >= 16 && b.length <= 256, 'a broker token is 16..256 bytes');
+
 const RegisterBroker = z.object({
   id: u32.min(1),
+  cluster_id: z.string().max(64).default(''),
+  token,
   address: z.string().regex(/^[^:\s]+:\d{1,5}$/, 'expected host:port'),
   incarnation: z.string().min(1).max(200),
   rack: z
@@ -28,7 +35,7 @@ const RegisterBroker = z.object({
     .regex(/^[\w.-]*$/, 'a rack is letters, digits, ".", "_" or "-"')
     .default(''),
 });
-const Heartbeat = z.object({ id: u32.min(1), epoch: z.number().int().min(0) });
+const Heartbeat = z.object({ id: u32.min(1), epoch: z.number().int().min(0), token });
 const CreateTopic = z.object({
   name: z.string(),
   partitions: u32,
@@ -49,6 +56,7 @@ const AlterPartition = z.object({
   leader_epoch: u32,
   partition_epoch: u32,
   new_isr: z.array(u32.min(1)).min(1),
+  broker_token: token,
 });
 const AlterTopic = z.object({
   name: z.string(),
@@ -71,8 +79,16 @@ export function addControllerService(
   server.addService(brokerService('Controller').service, {
     RegisterBroker: unaryHandler(async (raw) => {
       const r = parseRequest(RegisterBroker, raw);
-      const b = await controller.registerBroker(r.id, r.address, r.incarnation, r.rack);
+      const b = await controller.registerBroker({
+        id: r.id,
+        address: r.address,
+        incarnation: r.incarnation,
+        rack: r.rack,
+        clusterId: r.cluster_id,
+        token: r.token,
+      });
       return {
+        cluster_id: controller.opts.clusterId,
         epoch: b.epoch,
         heartbeat_interval_ms: controller.opts.heartbeatIntervalMs,
         session_timeout_ms: controller.opts.sessionTimeoutMs,
@@ -80,7 +96,7 @@ export function addControllerService(
     }),
     Heartbeat: unaryHandler((raw) => {
       const h = parseRequest(Heartbeat, raw);
-      return { fenced: !controller.heartbeat(h.id, h.epoch) };
+      return { fenced: !controller.heartbeat(h.id, h.epoch, h.token) };
     }),
     CreateTopic: unaryHandler(async (raw) => {
       const c = parseRequest(CreateTopic, raw);
@@ -112,6 +128,7 @@ export function addControllerService(
       const p = await controller.alterPartition({
         brokerId: a.broker_id,
         brokerEpoch: a.broker_epoch,
+        brokerToken: a.broker_token,
         topic: a.topic,
         partition: a.partition,
         leaderEpoch: a.leader_epoch,
@@ -139,6 +156,7 @@ export function addControllerService(
         })),
         controller_id: s.leader,
         revision: s.revision,
+        cluster_id: controller.opts.clusterId,
         malformed_records: controller.malformedRecords().map((m) => ({
           key: m.key,
           mod_revision: m.modRevision,

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import {
+  channelCredentials,
   fromGrpcError,
   InvalidRequestError,
   type KeyValue,
@@ -354,7 +355,7 @@ export class KvClient {
     let c = byAddress.get(address);
     if (!c) {
       const Ctor = kvService(service);
-      c = new Ctor(address, grpc.credentials.createInsecure(), {
+      c = new Ctor(address, channelCredentials('client'), {
         'grpc.initial_reconnect_backoff_ms': 100,
         'grpc.max_reconnect_backoff_ms': 1000,
       }) as AnyClient;

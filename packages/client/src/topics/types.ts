@@ -77,6 +77,8 @@ export interface BrokerDescription {
 }
 
 export interface ClusterDescription {
+  /** The id every node and broker of the cluster carries (made at its first start). */
+  clusterId: string;
   brokers: BrokerDescription[];
   coordinators: { id: number; address: string; isLeader: boolean }[];
   controllerId: number;

@@ -49,6 +49,7 @@ export interface RawCluster {
   controller_id: number;
   revision: number;
   malformed_records?: { key: string; mod_revision: number; error: string }[];
+  cluster_id?: string;
 }
 
 export interface RawProducePartitionResult {
@@ -116,6 +117,7 @@ export const toBroker = (b: RawBroker): BrokerDescription => ({
 });
 
 export const toCluster = (c: RawCluster): ClusterDescription => ({
+  clusterId: c.cluster_id ?? '',
   brokers: c.brokers.map(toBroker),
   coordinators: c.coordinators.map((x) => ({
     id: x.id,

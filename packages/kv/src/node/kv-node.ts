@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { NotLeaderError, TimeoutError, UnavailableError } from '@strand/wire';
+import { LeaseNotFoundError, NotLeaderError, TimeoutError, UnavailableError } from '@strand/wire';
 import { decodeMessage, encodeMessage } from '../raft/codec.js';
 import { decodeConfChange, RaftNode } from '../raft/raft.js';
 import { EntryType, type Ready, Role, type Snapshot } from '../raft/types.js';
@@ -161,18 +161,32 @@ export class KvNode {
     return node;
   }
 
-  /** A Raft message from a peer (bytes from the transport); garbage is dropped. */
-  receive(data: Uint8Array): void {
-    if (this.closed) return;
+  /**
+   * A Raft message from a peer (bytes from the transport). Returns why it was dropped, if it
+   * was: garbage, not addressed to this node, or not from a voter (or not from `from`, the
+   * peer the transport knows it came from).
+   */
+  receive(data: Uint8Array, from?: number): string | undefined {
+    if (this.closed) return 'this node is shutting down';
     let msg: ReturnType<typeof decodeMessage>;
     try {
       msg = decodeMessage(data);
-    } catch {
-      return;
+    } catch (err) {
+      return `undecodable Raft message: ${(err as Error).message}`;
     }
-    if (msg.to !== this.opts.id || !this.opts.peers.has(msg.from)) return;
+    if (msg.to !== this.opts.id) return `a message for node ${msg.to} reached node ${this.opts.id}`;
+    if (msg.from === this.opts.id || !this.opts.peers.has(msg.from))
+      return `node ${msg.from} is not a voter of this cluster`;
+    if (from !== undefined && msg.from !== from)
+      return `a message from node ${msg.from} came on node ${from}'s stream`;
     this.raft.step(msg);
     this.schedule();
+    return undefined;
+  }
+
+  /** Whether `id` is another voter of this cluster (one this node may take messages from). */
+  isPeer(id: number): boolean {
+    return id !== this.opts.id && this.opts.peers.has(id);
   }
 
   status(): NodeStatus {
@@ -264,7 +278,7 @@ export class KvNode {
     this.checkOpen();
     if (this.raft.role !== Role.Leader) throw this.notLeader();
     const lease = this.sm.listLeases().find((l) => l.id === id);
-    if (!lease) throw new UnavailableError(`lease ${id} not found`);
+    if (!lease) throw new LeaseNotFoundError(`lease ${id} not found (expired or revoked)`);
     this.leaseExpiry.set(id, Date.now() + lease.ttlMs);
     return { id, ttlMs: lease.ttlMs };
   }

@@ -300,7 +300,11 @@ export class KvStateMachine {
       }
       case 'leaseRevoke': {
         const lease = this.leases.get(cmd.id);
-        if (!lease) return this.error(ErrorCode.KeyNotFound, `lease ${cmd.id} not found`);
+        if (!lease)
+          return this.error(
+            ErrorCode.LeaseNotFound,
+            `lease ${cmd.id} not found (expired or revoked)`,
+          );
         for (const name of [...lease.keys]) this.deleteKey(name, m);
         this.leases.delete(cmd.id);
         m.ops.push({ type: 'del', key: Buffer.concat([LEASE, u64(cmd.id)]) });
@@ -338,7 +342,10 @@ export class KvStateMachine {
       }
       case 'put': {
         if (op.lease && !this.leases.has(op.lease))
-          return this.error(ErrorCode.KeyNotFound, `lease ${op.lease} not found`);
+          return this.error(
+            ErrorCode.LeaseNotFound,
+            `lease ${op.lease} not found (expired or revoked)`,
+          );
         const name = op.key.toString('latin1');
         const prev = this.keys.get(name);
         const kv: KeyValue = {

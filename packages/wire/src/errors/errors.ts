@@ -23,6 +23,7 @@ export const ErrorCode = {
   Unavailable: 'UNAVAILABLE',
   Timeout: 'TIMEOUT',
   KeyNotFound: 'KEY_NOT_FOUND',
+  LeaseNotFound: 'LEASE_NOT_FOUND',
   Compacted: 'COMPACTED',
   StorageFull: 'STORAGE_FULL',
   LogClosed: 'LOG_CLOSED',
@@ -38,6 +39,9 @@ export const ErrorCode = {
   InvalidSessionTimeout: 'INVALID_SESSION_TIMEOUT',
   OffsetMetadataTooLarge: 'OFFSET_METADATA_TOO_LARGE',
   ReservedKey: 'RESERVED_KEY',
+  InconsistentClusterId: 'INCONSISTENT_CLUSTER_ID',
+  DuplicateBrokerRegistration: 'DUPLICATE_BROKER_REGISTRATION',
+  AuthenticationFailed: 'AUTHENTICATION_FAILED',
   Internal: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -306,10 +310,38 @@ export class OffsetMetadataTooLargeError extends StrandError {
   }
 }
 
+/** No such lease: it expired or was revoked (or never existed). Not worth retrying. */
+export class LeaseNotFoundError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.LeaseNotFound, message);
+  }
+}
+
 /** A user write into the keyspace the cluster keeps its own metadata in (`/strand/`). */
 export class ReservedKeyError extends StrandError {
   constructor(message: string) {
     super(ErrorCode.ReservedKey, message);
+  }
+}
+
+/** A node or broker of another cluster (its cluster id is not this cluster's). */
+export class InconsistentClusterIdError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.InconsistentClusterId, message);
+  }
+}
+
+/** A broker id that a live broker holds: a second process cannot take its registration over. */
+export class DuplicateBrokerRegistrationError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.DuplicateBrokerRegistration, message);
+  }
+}
+
+/** The sender is not who it says: not a configured peer, or without the broker's credential. */
+export class AuthenticationFailedError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.AuthenticationFailed, message);
   }
 }
 
@@ -372,6 +404,14 @@ export function errorFromCode(code: string, message: string): StrandError {
       return new OffsetMetadataTooLargeError(message);
     case ErrorCode.ReservedKey:
       return new ReservedKeyError(message);
+    case ErrorCode.LeaseNotFound:
+      return new LeaseNotFoundError(message);
+    case ErrorCode.InconsistentClusterId:
+      return new InconsistentClusterIdError(message);
+    case ErrorCode.DuplicateBrokerRegistration:
+      return new DuplicateBrokerRegistrationError(message);
+    case ErrorCode.AuthenticationFailed:
+      return new AuthenticationFailedError(message);
     default:
       return new StrandError(code as ErrorCode, message);
   }

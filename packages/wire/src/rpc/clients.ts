@@ -1,5 +1,6 @@
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { UnavailableError } from '../errors/errors.js';
+import { channelCredentials } from './credentials.js';
 import { fromGrpcError } from './errors.js';
 
 export type RpcClient = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
@@ -45,7 +46,7 @@ export class ClientPool {
     if (this.isClosed) throw new UnavailableError('the client is closed');
     let c = this.clients.get(address);
     if (!c) {
-      c = new this.service(address, grpc.credentials.createInsecure(), {
+      c = new this.service(address, channelCredentials('client'), {
         ...RECONNECT_OPTIONS,
         ...this.options,
       }) as RpcClient;

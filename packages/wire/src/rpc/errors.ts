@@ -31,6 +31,7 @@ const STATUS: Record<string, grpc.status> = {
   [ErrorCode.OutOfOrderSequence]: grpc.status.FAILED_PRECONDITION,
   [ErrorCode.ProducerFenced]: grpc.status.FAILED_PRECONDITION,
   [ErrorCode.KeyNotFound]: grpc.status.NOT_FOUND,
+  [ErrorCode.LeaseNotFound]: grpc.status.NOT_FOUND,
   [ErrorCode.NotLeader]: grpc.status.FAILED_PRECONDITION,
   [ErrorCode.Unavailable]: grpc.status.UNAVAILABLE,
   [ErrorCode.Timeout]: grpc.status.DEADLINE_EXCEEDED,
@@ -48,6 +49,9 @@ const STATUS: Record<string, grpc.status> = {
   [ErrorCode.InvalidSessionTimeout]: grpc.status.INVALID_ARGUMENT,
   [ErrorCode.OffsetMetadataTooLarge]: grpc.status.INVALID_ARGUMENT,
   [ErrorCode.ReservedKey]: grpc.status.PERMISSION_DENIED,
+  [ErrorCode.InconsistentClusterId]: grpc.status.FAILED_PRECONDITION,
+  [ErrorCode.DuplicateBrokerRegistration]: grpc.status.ALREADY_EXISTS,
+  [ErrorCode.AuthenticationFailed]: grpc.status.UNAUTHENTICATED,
   [ErrorCode.Internal]: grpc.status.INTERNAL,
 };
 

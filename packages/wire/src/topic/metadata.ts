@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ReservedKeyError } from '../errors/errors.js';
 import { TopicNameSchema } from './topic-config.js';
@@ -64,6 +65,12 @@ export const BrokerRecordSchema = z.object({
   fenced: z.boolean(),
   /** Where the broker runs ('' for none): consumers in the same rack may fetch from it. */
   rack: z.string().default(''),
+  /**
+   * SHA-256 (hex) of the secret token kept in the broker's data folder: the broker proves it
+   * is itself with it (registration, heartbeats, ISR changes, follower fetches). '' in records
+   * from before tokens.
+   */
+  tokenHash: z.string().default(''),
 });
 export type BrokerRecord = z.infer<typeof BrokerRecordSchema>;
 
@@ -100,6 +107,11 @@ export const PartitionRecordSchema = z.object({
 export type PartitionRecord = z.infer<typeof PartitionRecordSchema>;
 
 export const NO_LEADER = -1;
+
+/** What a broker record keeps of a broker's token (never the token itself: records are readable). */
+export function brokerTokenHash(token: Uint8Array): string {
+  return createHash('sha256').update(token).digest('hex');
+}
 
 export function encodeRecord(r: BrokerRecord | TopicRecord | PartitionRecord): Buffer {
   return Buffer.from(JSON.stringify(r));
