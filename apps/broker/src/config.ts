@@ -1,4 +1,11 @@
-import { type ConfigField, commaList, HostPortSchema, loadLayeredConfig } from '@strand/wire';
+import {
+  CONNECTION_LIMIT_FLAGS,
+  type ConfigField,
+  ConnectionLimitsSchema,
+  commaList,
+  HostPortSchema,
+  loadLayeredConfig,
+} from '@strand/wire';
 import { z } from 'zod';
 
 const hostPort = HostPortSchema;
@@ -42,6 +49,7 @@ export const BrokerConfigSchema = z
       .min(1024)
       .max(1024 * 1024 * 1024)
       .default(64 * 1024 * 1024),
+    ...ConnectionLimitsSchema.shape,
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -69,6 +77,7 @@ const FIELDS: readonly ConfigField[] = [
   { key: 'maxRequestBytes', flag: 'max-request-bytes' },
   { key: 'maxOpenFiles', flag: 'max-open-files' },
   { key: 'replicaLagTimeMaxMs', flag: 'replica-lag-time-max-ms' },
+  ...CONNECTION_LIMIT_FLAGS,
 ];
 
 /**

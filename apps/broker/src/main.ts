@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { KvClient } from '@strand/client';
 import { LogManager } from '@strand/log';
-import { bindServer, StrandError } from '@strand/wire';
+import { ConnectionGate, grpcServerOptions, listenGated, StrandError } from '@strand/wire';
 import { loadBrokerConfig } from './config.js';
 import { ControllerClient } from './controller-client.js';
 import { DataPlane } from './data-plane.js';
@@ -42,7 +42,13 @@ async function main(): Promise<void> {
     retentionCheckMs: config.retentionCheckMs,
     log,
   });
+  const limits = {
+    maxConnections: config.maxConnections,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    connectionsMaxIdleMs: config.connectionsMaxIdleMs,
+  };
   const server = new grpc.Server({
+    ...grpcServerOptions(limits),
     'grpc.max_receive_message_length': config.maxRequestBytes,
     'grpc.max_send_message_length': 256 * 1024 * 1024,
   });
@@ -54,7 +60,13 @@ async function main(): Promise<void> {
     controller,
     settle: () => partitions.sync(),
   });
-  const port = await bindServer(server, config.listen, 'client');
+  const listener = await listenGated(
+    server,
+    config.listen,
+    'client',
+    new ConnectionGate(limits, log),
+  );
+  const port = listener.port;
   membership = new Membership(controller, config.id, config.advertise, config.rack, identity, log);
   const member = membership;
 
@@ -66,6 +78,7 @@ async function main(): Promise<void> {
     member.stop();
     peers.close();
     meta.stop();
+    listener.close();
     server.forceShutdown();
     let code = 0;
     try {

@@ -36,7 +36,11 @@ export interface TestCluster {
  * each to the others' peer listeners through a fault-injecting proxy per directed pair;
  * clients talk to the nodes' client listeners directly.
  */
-export async function startCluster(registry: ProcessRegistry, n: number): Promise<TestCluster> {
+export async function startCluster(
+  registry: ProcessRegistry,
+  n: number,
+  extraArgs: string[] = [],
+): Promise<TestCluster> {
   const layout = await coordinatorLayout(n);
   const { ids, clients: addresses } = layout;
   const mesh = await ProxyMesh.start(
@@ -53,6 +57,7 @@ export async function startCluster(registry: ProcessRegistry, n: number): Promis
   const argsFor = (id: number) => [
     ...layout.args(id, (to) => mesh.addressFor(id, to)),
     ...['--data', join(dir.path, `n${id}`), '--tick-ms', '50'],
+    ...extraArgs,
   ];
   const start = async (id: number) => {
     const proc = await registry.start(MAIN, {

@@ -1,5 +1,7 @@
 import {
+  CONNECTION_LIMIT_FLAGS,
   type ConfigField,
+  ConnectionLimitsSchema,
   HostPortSchema,
   InvalidConfigError,
   loadLayeredConfig,
@@ -48,6 +50,7 @@ export const CoordinatorConfigSchema = z
     groupInitialRebalanceDelayMs: z.coerce.number().int().min(0).max(300_000).default(300),
     /** Offset commits gather this long, then go to Raft as one transaction. */
     offsetCommitFlushMs: z.coerce.number().int().min(0).max(1000).default(10),
+    ...ConnectionLimitsSchema.shape,
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -116,6 +119,7 @@ const FIELDS: readonly ConfigField[] = [
   { key: 'brokerHeartbeatMs', flag: 'broker-heartbeat-ms' },
   { key: 'groupInitialRebalanceDelayMs', flag: 'group-initial-rebalance-delay-ms' },
   { key: 'offsetCommitFlushMs', flag: 'offset-commit-flush-ms' },
+  ...CONNECTION_LIMIT_FLAGS,
 ];
 
 /**

@@ -1,7 +1,13 @@
 #!/usr/bin/env node
 import * as grpc from '@grpc/grpc-js';
 import { KvNode } from '@strand/kv';
-import { bindServer, StrandError } from '@strand/wire';
+import {
+  ConnectionGate,
+  type GatedListener,
+  grpcServerOptions,
+  listenGated,
+  StrandError,
+} from '@strand/wire';
 import { loadClusterId } from './cluster-id.js';
 import { loadConfig } from './config.js';
 import { Controller } from './controller/controller.js';
@@ -33,7 +39,12 @@ async function main(): Promise<void> {
     electionTicks: config.electionTicks,
     snapshotEvery: config.snapshotEvery,
   });
-  const server = createServer(node);
+  const limits = {
+    maxConnections: config.maxConnections,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    connectionsMaxIdleMs: config.connectionsMaxIdleMs,
+  };
+  const server = createServer(node, grpcServerOptions(limits));
   const malformed = new MalformedRecords();
   const controller = new Controller(node, {
     sessionTimeoutMs: config.brokerSessionTimeoutMs,
@@ -48,15 +59,27 @@ async function main(): Promise<void> {
     malformed,
   });
   addGroupService(server, groups);
-  const port = await bindServer(server, config.listen, 'client');
+  const listeners: GatedListener[] = [];
+  const gate = new ConnectionGate(limits, log);
+  listeners.push(await listenGated(server, config.listen, 'client', gate));
+  const port = listeners[0]!.port;
   // Raft has a listener of its own, which nothing but the Raft service answers on.
   let peerServer: grpc.Server | undefined;
   let peerAt = 'no peer listener: the only voter';
   if (config.peerListen) {
-    peerServer = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+    peerServer = new grpc.Server({
+      ...grpcServerOptions(limits),
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    });
     addRaftService(peerServer, node, identity);
-    const peerPort = await bindServer(peerServer, config.peerListen, 'peer');
-    peerAt = `peers on ${hostOf(config.peerListen)}:${peerPort}`;
+    const peer = await listenGated(
+      peerServer,
+      config.peerListen,
+      'peer',
+      new ConnectionGate(limits, log),
+    );
+    listeners.push(peer);
+    peerAt = `peers on ${hostOf(config.peerListen)}:${peer.port}`;
   }
   let stopping = false;
   const stop = async (signal: string) => {
@@ -65,6 +88,7 @@ async function main(): Promise<void> {
     console.log(`coordinator ${config.id} stopping (${signal})`);
     controller.close();
     groups.close();
+    for (const l of listeners) l.close();
     server.forceShutdown();
     peerServer?.forceShutdown();
     transport.close();

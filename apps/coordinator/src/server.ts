@@ -52,7 +52,7 @@ function check(r: KvResult): Exclude<KvResult, { t: 'error' }> {
 
 const MAX_WATCH_BACKLOG = 16 * 1024 * 1024;
 
-export function createServer(node: KvNode): grpc.Server {
+export function createServer(node: KvNode, options: grpc.ServerOptions = {}): grpc.Server {
   const header = () => {
     const s = node.status();
     return {
@@ -82,7 +82,10 @@ export function createServer(node: KvNode): grpc.Server {
     }
   };
 
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+  const server = new grpc.Server({
+    ...options,
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  });
   const kv = {
     Range: async (raw: unknown) => {
       const r = parseRequest(RangeRequest, raw);

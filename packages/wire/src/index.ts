@@ -44,6 +44,15 @@ export {
   serverCredentials,
 } from './rpc/credentials.js';
 export {
+  CONNECTION_LIMIT_FLAGS,
+  ConnectionGate,
+  type ConnectionLimits,
+  ConnectionLimitsSchema,
+  type GatedListener,
+  grpcServerOptions,
+  listenGated,
+} from './rpc/gate.js';
+export {
   BULK_OPTIONS,
   ClientPool,
   RECONNECT_OPTIONS,

@@ -1,0 +1,151 @@
+import net from 'node:net';
+import type * as grpc from '@grpc/grpc-js';
+import { z } from 'zod';
+import { type ListenerKind, serverCredentials } from './credentials.js';
+
+/** What a listener allows its clients (flags and config keys shared by both apps). */
+export const ConnectionLimitsSchema = z.object({
+  /** Connections open at once, from everyone; a new one beyond it is closed at once. */
+  maxConnections: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  /** Connections open at once from one IP address (Kafka's max.connections.per.ip). */
+  maxConnectionsPerIp: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  /**
+   * A connection with no call in flight for this long is closed, and one that has sent
+   * nothing at all within it (Kafka's connections.max.idle.ms, 10 minutes).
+   */
+  connectionsMaxIdleMs: z.coerce.number().int().min(100).max(86_400_000).default(600_000),
+});
+export type ConnectionLimits = z.infer<typeof ConnectionLimitsSchema>;
+
+export const CONNECTION_LIMIT_FLAGS = [
+  { key: 'maxConnections', flag: 'max-connections' },
+  { key: 'maxConnectionsPerIp', flag: 'max-connections-per-ip' },
+  { key: 'connectionsMaxIdleMs', flag: 'connections-max-idle-ms' },
+] as const;
+
+/** A socket must send its first bytes within this long (or the idle time, if shorter). */
+const FIRST_BYTES_MS = 10_000;
+/** Refusals are logged at most this often per listener. */
+const LOG_EVERY_MS = 10_000;
+
+/**
+ * Counts a listener's open connections, in all and per IP address, and refuses (closes at
+ * once) a new one past a limit; a connection that says nothing is closed after a while. The
+ * one place both apps' listeners (gRPC, and Kafka's beside it) admit a socket.
+ */
+export class ConnectionGate {
+  private total = 0;
+  private readonly perIp = new Map<string, number>();
+  private refused = 0;
+  private lastLog = 0;
+
+  constructor(
+    readonly limits: ConnectionLimits,
+    private readonly log: (line: string) => void = () => undefined,
+  ) {}
+
+  get open(): number {
+    return this.total;
+  }
+
+  /** Counts `socket` until it closes; false (and the socket destroyed) past a limit. */
+  admit(socket: net.Socket): boolean {
+    const ip = socket.remoteAddress ?? '?';
+    const fromIp = this.perIp.get(ip) ?? 0;
+    if (this.total >= this.limits.maxConnections || fromIp >= this.limits.maxConnectionsPerIp) {
+      this.refuse(ip, fromIp);
+      socket.destroy();
+      return false;
+    }
+    this.total += 1;
+    this.perIp.set(ip, fromIp + 1);
+    socket.once('close', () => {
+      this.total -= 1;
+      const n = (this.perIp.get(ip) ?? 1) - 1;
+      if (n > 0) this.perIp.set(ip, n);
+      else this.perIp.delete(ip);
+    });
+    return true;
+  }
+
+  /**
+   * Calls `then` with the socket once its first bytes arrived (they are put back first); a
+   * socket silent that long is closed. Past them, the protocol's own idle rule holds.
+   */
+  firstBytes(socket: net.Socket, then: (socket: net.Socket) => void): void {
+    const timer = setTimeout(
+      () => socket.destroy(),
+      Math.min(FIRST_BYTES_MS, this.limits.connectionsMaxIdleMs),
+    );
+    const done = () => clearTimeout(timer);
+    socket.once('close', done);
+    socket.once('data', (chunk: Buffer) => {
+      done();
+      socket.pause();
+      socket.unshift(chunk);
+      then(socket);
+    });
+  }
+
+  private refuse(ip: string, fromIp: number): void {
+    this.refused += 1;
+    const now = Date.now();
+    if (now - this.lastLog < LOG_EVERY_MS) return;
+    this.lastLog = now;
+    this.log(
+      `refusing connections (${this.refused} so far): ${this.total} open (at most ${this.limits.maxConnections}), ${fromIp} from ${ip} (at most ${this.limits.maxConnectionsPerIp})`,
+    );
+  }
+}
+
+/**
+ * gRPC server options for a listener: a connection with no call in flight for the idle time
+ * is closed, and every connection is pinged now and then so dead peers are found.
+ */
+export function grpcServerOptions(limits: ConnectionLimits): grpc.ServerOptions {
+  return {
+    'grpc.max_connection_idle_ms': limits.connectionsMaxIdleMs,
+    'grpc.keepalive_time_ms': 60_000,
+    'grpc.keepalive_timeout_ms': 20_000,
+  };
+}
+
+export interface GatedListener {
+  port: number;
+  close(): void;
+}
+
+/**
+ * Serves `server` on `address` (host:port) through `gate`: a TCP listener of our own admits
+ * each socket and hands it to grpc-js, which then speaks HTTP/2 on it as on its own port.
+ */
+export function listenGated(
+  server: grpc.Server,
+  address: string,
+  kind: ListenerKind,
+  gate: ConnectionGate,
+): Promise<GatedListener> {
+  const injector = server.createConnectionInjector(serverCredentials(kind));
+  const sockets = new Set<net.Socket>();
+  const tcp = net.createServer((socket) => {
+    if (!gate.admit(socket)) return;
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    gate.firstBytes(socket, (s) => injector.injectConnection(s));
+  });
+  const at = address.lastIndexOf(':');
+  const host = address.slice(0, at).replace(/^\[(.*)\]$/, '$1');
+  return new Promise((resolve, reject) => {
+    tcp.once('error', reject);
+    tcp.listen(Number(address.slice(at + 1)), host, () => {
+      tcp.off('error', reject);
+      resolve({
+        port: (tcp.address() as net.AddressInfo).port,
+        close: () => {
+          tcp.close();
+          for (const s of sockets) s.destroy();
+        },
+      });
+    });
+  });
+}
