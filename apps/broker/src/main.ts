@@ -42,13 +42,8 @@ async function main(): Promise<void> {
     retentionCheckMs: config.retentionCheckMs,
     log,
   });
-  const limits = {
-    maxConnections: config.maxConnections,
-    maxConnectionsPerIp: config.maxConnectionsPerIp,
-    connectionsMaxIdleMs: config.connectionsMaxIdleMs,
-  };
   const server = new grpc.Server({
-    ...grpcServerOptions(limits),
+    ...grpcServerOptions(config),
     'grpc.max_receive_message_length': config.maxRequestBytes,
     'grpc.max_send_message_length': 256 * 1024 * 1024,
   });
@@ -64,7 +59,7 @@ async function main(): Promise<void> {
     server,
     config.listen,
     'client',
-    new ConnectionGate(limits, log),
+    new ConnectionGate(config, log),
   );
   const port = listener.port;
   membership = new Membership(controller, config.id, config.advertise, config.rack, identity, log);

@@ -39,12 +39,7 @@ async function main(): Promise<void> {
     electionTicks: config.electionTicks,
     snapshotEvery: config.snapshotEvery,
   });
-  const limits = {
-    maxConnections: config.maxConnections,
-    maxConnectionsPerIp: config.maxConnectionsPerIp,
-    connectionsMaxIdleMs: config.connectionsMaxIdleMs,
-  };
-  const server = createServer(node, grpcServerOptions(limits));
+  const server = createServer(node, grpcServerOptions(config));
   const malformed = new MalformedRecords();
   const controller = new Controller(node, {
     sessionTimeoutMs: config.brokerSessionTimeoutMs,
@@ -60,7 +55,7 @@ async function main(): Promise<void> {
   });
   addGroupService(server, groups);
   const listeners: GatedListener[] = [];
-  const gate = new ConnectionGate(limits, log);
+  const gate = new ConnectionGate(config, log);
   listeners.push(await listenGated(server, config.listen, 'client', gate));
   const port = listeners[0]!.port;
   // Raft has a listener of its own, which nothing but the Raft service answers on.
@@ -68,7 +63,7 @@ async function main(): Promise<void> {
   let peerAt = 'no peer listener: the only voter';
   if (config.peerListen) {
     peerServer = new grpc.Server({
-      ...grpcServerOptions(limits),
+      ...grpcServerOptions(config),
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
     });
     addRaftService(peerServer, node, identity);
@@ -76,7 +71,7 @@ async function main(): Promise<void> {
       peerServer,
       config.peerListen,
       'peer',
-      new ConnectionGate(limits, log),
+      new ConnectionGate(config, log),
     );
     listeners.push(peer);
     peerAt = `peers on ${hostOf(config.peerListen)}:${peer.port}`;

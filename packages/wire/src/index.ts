@@ -38,7 +38,6 @@ export {
 } from './rpc/errors.js';
 export { parseRequest, type UnaryHandler, unaryHandler } from './rpc/serve.js';
 export {
-  bindServer,
   channelCredentials,
   type ListenerKind,
   serverCredentials,

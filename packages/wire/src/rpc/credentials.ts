@@ -18,16 +18,3 @@ export function serverCredentials(_kind: ListenerKind): grpc.ServerCredentials {
 export function channelCredentials(_kind: ListenerKind): grpc.ChannelCredentials {
   return grpc.credentials.createInsecure();
 }
-
-/** Binds `server` to `address` (host:port) with `kind`'s credentials; resolves to the port. */
-export function bindServer(
-  server: grpc.Server,
-  address: string,
-  kind: ListenerKind,
-): Promise<number> {
-  return new Promise((resolve, reject) =>
-    server.bindAsync(address, serverCredentials(kind), (err, port) =>
-      err ? reject(err) : resolve(port),
-    ),
-  );
-}
