@@ -62,11 +62,19 @@ describe('the controller on 3 coordinators', () => {
         fenced = c.brokers.find((b) => b.id === 2)!.fenced;
       }
       expect(fenced).toBe(true);
-      const meta = await call<{
-        topics: { partitions: { leader: number; replicas: number[] }[] }[];
-      }>(1, 'Metadata', { topics: ['f'] });
-      for (const p of meta.topics[0]!.partitions)
-        expect(p.leader).toBe(p.replicas[0] === 2 ? -1 : p.replicas[0]);
+      // Broker 1 learns of the fencing through its watch: wait for it rather than race it.
+      const due = (p: { leader: number; replicas: number[] }) =>
+        p.leader === (p.replicas[0] === 2 ? -1 : p.replicas[0]);
+      let partitions: { leader: number; replicas: number[] }[] = [];
+      for (let i = 0; i < 50; i++) {
+        const meta = await call<{
+          topics: { partitions: { leader: number; replicas: number[] }[] }[];
+        }>(1, 'Metadata', { topics: ['f'] });
+        partitions = meta.topics[0]!.partitions;
+        if (partitions.every(due)) break;
+        await sleep(200);
+      }
+      for (const p of partitions) expect(p.leader).toBe(p.replicas[0] === 2 ? -1 : p.replicas[0]);
     } finally {
       proc.resume();
     }
