@@ -29,7 +29,7 @@ async function exec(
       ...opts,
       encoding: 'utf8',
       maxBuffer: 16 * 1024 * 1024,
-      timeout: timeoutMs,
+      timeout: 300_000,
       killSignal: 'SIGKILL',
     });
   } catch (err) {
@@ -111,12 +111,17 @@ describe('@strand/client as users install it', () => {
 
     const app = join(dir.path, 'app');
     mkdirSync(app);
+    // The two tarballs stand in for the registry: `overrides` makes the client's dependency on
+    // @strand/wire (an exact version once packed) the wire tarball too. Without it npm asks the
+    // registry for a @strand/wire that is not published yet, and retries for minutes.
     writeFileSync(
       join(app, 'package.json'),
       JSON.stringify({
         name: 'app',
         private: true,
         type: 'module',
+        dependencies: { '@strand/client': `file:${client}`, '@strand/wire': `file:${wire}` },
+        overrides: { '@strand/wire': '$@strand/wire' },
         devDependencies: { typescript: '~5.9.3', '@types/node': '^20.19.0' },
       }),
     );
@@ -134,27 +139,13 @@ describe('@strand/client as users install it', () => {
       }),
     );
     const npm = { cwd: app, env: userEnv() };
-    // --prefer-offline: what npm's cache has already is not asked for again; a request that
-    // stalls is retried after a minute (npm's default waits five).
-    const install = [
-      'install',
-      '--no-audit',
-      '--no-fund',
-      '--prefer-offline',
-      '--fetch-timeout=60000',
-      '--fetch-retries=4',
-      '--foreground-scripts',
-      wire,
-      client,
-    ];
-    let installed: { stdout: string; stderr: string };
-    try {
-      installed = await exec('npm install', 'npm', install, { ...npm, timeoutMs: 150_000 });
-    } catch {
-      // On Node 24 in CI's second pass (a loaded machine) npm has sat for minutes with no
-      // socket open before going on; not understood. One more try, then the step's own error.
-      installed = await exec('npm install, second try', 'npm', install, npm);
-    }
+    // --prefer-offline: what npm's cache has already is not asked for again.
+    const installed = await exec(
+      'npm install',
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts'],
+      npm,
+    );
     expect(`${installed.stdout}${installed.stderr}`).not.toMatch(/gyp|prebuild-install|g\+\+/);
 
     const tree = JSON.parse(
