@@ -215,4 +215,18 @@ describe('PartitionLog', () => {
     expect(again.logEndOffset).toBe(12);
     await again.close();
   });
+  it('never counts as flushed what a truncation removed while a sync was running', async () => {
+    // A sync that started before truncateTo/resetTo must not raise the flushed offset past the
+    // new end when it finishes (it did: flushed 6 > written 3 under load).
+    const log = await PartitionLog.open(dir(), { segmentBytes: 1024 });
+    for (let round = 0; round < 30; round++) {
+      for (let i = 0; i < 6; i++) await log.append(simpleBatch(2, 60, 1000 + i));
+      const sync = log.flush();
+      const end = log.logEndOffset;
+      const cut = round % 2 === 0 ? log.truncateTo(end - 5) : log.resetTo(end + 1);
+      await Promise.all([sync, cut]);
+      checkInvariant(log);
+    }
+    await log.close();
+  });
 });

@@ -92,6 +92,8 @@ export class PartitionLog {
   /** A failed background sync; the next append reports it (and the log needs a restart). */
   private flushError: unknown;
   private readonly flushLock = new Mutex();
+  /** Bumped when the end moves back (truncateTo, resetTo): a sync begun before proves nothing. */
+  private rewinds = 0;
 
   /** Background work of this log: one function each, so the scheduler queues each once. */
   private readonly syncTask = () => this.backgroundSync();
@@ -336,6 +338,7 @@ export class PartitionLog {
       this.ensureOpen();
       if (offset >= this.end) return this.end;
       this.changes += 1;
+      this.rewinds += 1;
       const first = this.segments[0]!;
       if (offset < first.baseOffset) {
         for (const s of this.segments) await s.remove();
@@ -367,6 +370,7 @@ export class PartitionLog {
       if (!Number.isSafeInteger(offset) || offset < 0)
         throw new InvalidRequestError(`cannot reset a log to offset ${offset}`);
       this.changes += 1;
+      this.rewinds += 1;
       for (const s of this.segments) await s.remove();
       this.segments = [await this.newSegment(offset)];
       this.startOffset = this.end = this.written = this.flushed = offset;
@@ -420,7 +424,10 @@ export class PartitionLog {
       const target = this.written;
       if (target <= this.flushed) return;
       const bytes = this.unflushedBytes;
+      const rewinds = this.rewinds;
       for (const s of this.segments) if (s.nextOffset > this.flushed) await s.flush();
+      // The end moved back meanwhile: what was synced may be gone and rewritten since.
+      if (rewinds !== this.rewinds) return;
       this.unflushedBytes = Math.max(0, this.unflushedBytes - bytes);
       this.flushed = Math.max(this.flushed, target);
     });
