@@ -58,6 +58,22 @@ describe('PartitionLog', () => {
     await log.close();
   });
 
+  it('without minOneBatch reads nothing when the first batch is too big, and says how big it is', async () => {
+    const log = await PartitionLog.open(dir());
+    const batch = simpleBatch(2, 500, 1000);
+    for (let i = 0; i < 3; i++) await log.append(Buffer.from(batch));
+    const none = await log.read(2, 100, { minOneBatch: false });
+    expect(none.records.length).toBe(0);
+    expect(none.firstBatchBytes).toBe(batch.length);
+    const exact = await log.read(2, batch.length, { minOneBatch: false });
+    expect(offsetsOf(exact.records)).toEqual([2]);
+    expect(exact.firstBatchBytes).toBeUndefined();
+    // Past the high watermark it is not reported at all.
+    const above = await log.read(2, 100, { minOneBatch: false, maxOffset: 3 });
+    expect([above.records.length, above.firstBatchBytes]).toEqual([0, undefined]);
+    await log.close();
+  });
+
   it('rejects a bad batch and changes nothing', async () => {
     const log = await PartitionLog.open(dir());
     await log.append(simpleBatch(1, 10, 1));

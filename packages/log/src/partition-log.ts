@@ -42,6 +42,8 @@ export interface ReadResult {
   records: Buffer;
   logStartOffset: number;
   logEndOffset: number;
+  /** Without `minOneBatch`: nothing was read, the first batch alone is this many bytes. */
+  firstBatchBytes?: number;
 }
 
 export interface OpenOptions {
@@ -293,12 +295,14 @@ export class PartitionLog {
 
   /**
    * Raw batches from `offset`: the batch holding it comes first; whole batches up to
-   * `maxBytes` (at least one); none at or above `maxOffset` (e.g. the high watermark).
+   * `maxBytes`; none at or above `maxOffset` (e.g. the high watermark). A first batch larger
+   * than `maxBytes` comes whole (`minOneBatch`, the default) or not at all, its size in
+   * `firstBatchBytes`. Corrupt batches are never served: the good ones before them are.
    */
   async read(
     offset: number,
     maxBytes: number,
-    opts: { maxOffset?: number } = {},
+    opts: { maxOffset?: number; minOneBatch?: boolean } = {},
   ): Promise<ReadResult> {
     this.ensureOpen();
     const upper = Math.min(opts.maxOffset ?? Number.POSITIVE_INFINITY, this.written);
@@ -314,8 +318,14 @@ export class PartitionLog {
     const segment = this.segmentFor(offset);
     const at = segment && (await segment.positionOf(offset));
     if (!segment || !at) return empty;
-    const records = await segment.read(at.position, at.header.baseOffset, maxBytes, upper);
-    return { records, logStartOffset: this.startOffset, logEndOffset: this.written };
+    const read = await segment.read(
+      at.position,
+      at.header.baseOffset,
+      maxBytes,
+      upper,
+      opts.minOneBatch ?? true,
+    );
+    return { ...read, logStartOffset: this.startOffset, logEndOffset: this.written };
   }
 
   /** First offset whose record timestamp is >= t, or undefined when every record is older. */

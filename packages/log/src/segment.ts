@@ -1,10 +1,12 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import {
+  BATCH_HEADER_SIZE,
   type BatchHeader,
   batchSize,
   CorruptBatchError,
   lastOffsetOf,
+  Offsets,
   readBatchHeader,
   verifyBatchCrc,
 } from '@strand/wire';
@@ -150,43 +152,56 @@ export class LogSegment {
   }
 
   /**
-   * Raw batches from `position`: whole batches only, at most `maxBytes` unless the first batch
-   * alone is larger (it is returned whole), none whose last offset is >= `maxOffset`.
-   * Every batch's CRC is checked: corrupt bytes are never served.
+   * Raw batches from `position`: whole batches only, none whose last offset is >= `maxOffset`,
+   * at most `maxBytes`. A first batch larger than that is read whole with `minOneBatch`;
+   * without it nothing is read and `firstBatchBytes` says how large it is (so a caller can
+   * make room first). Every batch's CRC is checked: corrupt bytes are never served — the
+   * good batches before them are, and the error is thrown only when the first one is bad.
    */
   async read(
     position: number,
     expectedOffset: number,
     maxBytes: number,
     maxOffset: number,
-  ): Promise<Buffer> {
+    minOneBatch = true,
+  ): Promise<{ records: Buffer; firstBatchBytes?: number }> {
     const limit = this.size;
-    if (position >= limit) return Buffer.alloc(0);
+    if (position >= limit) return { records: Buffer.alloc(0) };
     return this.fds.use(this.dataPath, async (fd) => {
       let buf: Buffer = await readAt(
         fd,
         position,
-        Math.min(Math.max(maxBytes, 61), limit - position),
+        Math.min(Math.max(maxBytes, BATCH_HEADER_SIZE), limit - position),
       );
       let pos = 0;
-      while (pos + 61 <= buf.length) {
+      while (pos + BATCH_HEADER_SIZE <= buf.length) {
         const size = 12 + buf.readInt32BE(pos + 8);
-        if (pos + size > buf.length) {
-          if (pos > 0 || size > limit - position) break;
+        if (pos > 0 && (size < BATCH_HEADER_SIZE || pos + size > buf.length)) break;
+        if (pos === 0 && size > buf.length) {
+          if (size > limit - position || size < BATCH_HEADER_SIZE)
+            throw new CorruptBatchError(`batch at ${position} claims ${size} bytes`);
+          // Only its header is here: its last offset, for the bound.
+          const last = Number(buf.readBigInt64BE(0)) + buf.readInt32BE(Offsets.lastOffsetDelta);
+          if (last >= maxOffset) break;
+          if (!minOneBatch) return { records: Buffer.alloc(0), firstBatchBytes: size };
           buf = await readAt(fd, position, size);
         }
         const h = readBatchHeader(buf, pos);
         if (lastOffsetOf(h) >= maxOffset) break;
-        verifyBatchCrc(buf, h, pos);
-        if (h.baseOffset !== expectedOffset) {
-          throw new CorruptBatchError(
-            `batch at ${position + pos} has baseOffset ${h.baseOffset}, expected ${expectedOffset}`,
-          );
+        try {
+          verifyBatchCrc(buf, h, pos);
+          if (h.baseOffset !== expectedOffset)
+            throw new CorruptBatchError(
+              `batch at ${position + pos} has baseOffset ${h.baseOffset}, expected ${expectedOffset}`,
+            );
+        } catch (err) {
+          if (pos === 0) throw err;
+          break; // serve what precedes it; the next read, from there, reports it
         }
         expectedOffset = lastOffsetOf(h) + 1;
         pos += size;
       }
-      return buf.subarray(0, pos);
+      return { records: buf.subarray(0, pos) };
     });
   }
 
