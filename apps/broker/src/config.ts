@@ -42,6 +42,26 @@ export const BrokerConfigSchema = z
      * needed): keep it well below the process's descriptor limit (`ulimit -n`).
      */
     maxOpenFiles: z.coerce.number().int().min(8).max(1_000_000).default(1024),
+    /**
+     * The most record bytes one fetch answer holds, whatever the request asks (Kafka's
+     * fetch.max.bytes); the first batch of an answer comes whole even when larger.
+     */
+    maxFetchBytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 * 1024 * 1024)
+      .default(50 * 1024 * 1024),
+    /**
+     * Record bytes of all fetch answers held in memory at once (being read, or sent and not yet
+     * taken by the client); a quarter of it (at least one answer's worth) per connection.
+     */
+    fetchMemoryBytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024 * 1024)
+      .default(256 * 1024 * 1024),
     /** Largest gRPC message accepted (a produce request with every partition's batches). */
     maxRequestBytes: z.coerce
       .number()
@@ -76,6 +96,8 @@ const FIELDS: readonly ConfigField[] = [
   { key: 'flushIntervalMs', flag: 'flush-interval-ms' },
   { key: 'maxRequestBytes', flag: 'max-request-bytes' },
   { key: 'maxOpenFiles', flag: 'max-open-files' },
+  { key: 'maxFetchBytes', flag: 'max-fetch-bytes' },
+  { key: 'fetchMemoryBytes', flag: 'fetch-memory-bytes' },
   { key: 'replicaLagTimeMaxMs', flag: 'replica-lag-time-max-ms' },
   ...CONNECTION_LIMIT_FLAGS,
 ];

@@ -1,6 +1,7 @@
 import {
   type BatchHeader,
   batchSize,
+  CorruptBatchError,
   type ErrorFields,
   FencedLeaderEpochError,
   NotEnoughReplicasError,
@@ -12,6 +13,7 @@ import {
   splitBatches,
   toErrorFields,
 } from '@strand/wire';
+import type { FetchLease } from './fetch-memory.js';
 import type { Hosted, Partitions } from './partitions.js';
 import type { Admission } from './replica/producer-state.js';
 import type { FetchRequest, ProduceRequest } from './requests.js';
@@ -37,6 +39,16 @@ export interface FetchPartitionResult {
 const DEFAULT_PARTITION_BYTES = 1024 * 1024;
 const DEFAULT_FETCH_BYTES = 50 * 1024 * 1024;
 const DEFAULT_ACK_TIMEOUT_MS = 30_000;
+/** A fetch waits at least this long for fetch memory before answering with nothing. */
+const MIN_MEMORY_WAIT_MS = 100;
+const EMPTY = Buffer.alloc(0);
+
+export interface FetchLimits {
+  /** The most record bytes one fetch answer holds, whatever the request asks (its first batch aside). */
+  maxFetchBytes: number;
+  /** The largest batch this broker accepts: no batch on disk can be larger. */
+  maxBatchBytes: number;
+}
 
 /**
  * Produce and fetch on the partitions this broker leads. The broker reads only batch
@@ -44,7 +56,10 @@ const DEFAULT_ACK_TIMEOUT_MS = 30_000;
  * never decoded. A bad partition fails alone, with a typed error, and changes nothing.
  */
 export class DataPlane {
-  constructor(private readonly partitions: Partitions) {}
+  constructor(
+    private readonly partitions: Partitions,
+    private readonly limits: FetchLimits,
+  ) {}
 
   produce(req: ProduceRequest): Promise<ProducePartitionResult[]> {
     return Promise.all(
@@ -131,18 +146,22 @@ export class DataPlane {
     return out;
   }
 
-  /** Long-poll: answers once `min_bytes` are available, or after `max_wait_ms`. */
-  async fetch(req: FetchRequest): Promise<FetchPartitionResult[]> {
+  /**
+   * Long-poll: answers once `min_bytes` are available, or after `max_wait_ms`. The records in
+   * the answer are reserved in `lease` (freed once the answer has been sent).
+   */
+  async fetch(req: FetchRequest, lease: FetchLease): Promise<FetchPartitionResult[]> {
     if (req.replica_id > 0)
       this.partitions.checkFollower(req.replica_id, req.replica_epoch, req.replica_token);
     const deadline = Date.now() + req.max_wait_ms;
     for (;;) {
-      const results = await this.readAll(req);
+      const results = await this.readAll(req, lease);
       const bytes = results.reduce((n, r) => n + r.records.length, 0);
       const failed = results.some((r) => r.error);
       const left = deadline - Date.now();
       if (failed || bytes >= Math.max(1, req.min_bytes) || left <= 0) return results;
       if (this.watermarkNews(req, results)) return results;
+      lease.unreserve(lease.bytes); // nothing is kept while waiting
       await this.waitForData(req, left);
     }
   }
@@ -165,8 +184,16 @@ export class DataPlane {
       : undefined;
   }
 
-  private async readAll(req: FetchRequest): Promise<FetchPartitionResult[]> {
-    let budget = req.max_bytes || DEFAULT_FETCH_BYTES;
+  /**
+   * Every partition's records, at most `max_bytes` in all (capped by the broker's own bound)
+   * and each partition's `max_bytes`. A batch never splits: one that does not fit is left for
+   * the next fetch, except the answer's first, which comes alone whatever its size (Kafka's
+   * KIP-74: a consumer always makes progress).
+   */
+  private async readAll(req: FetchRequest, lease: FetchLease): Promise<FetchPartitionResult[]> {
+    let budget = Math.min(req.max_bytes || DEFAULT_FETCH_BYTES, this.limits.maxFetchBytes);
+    let first = true;
+    const waitMs = Math.max(req.max_wait_ms, MIN_MEMORY_WAIT_MS);
     const out: FetchPartitionResult[] = [];
     for (const p of req.partitions) {
       const base = { topic: p.topic, partition: p.partition };
@@ -186,11 +213,12 @@ export class DataPlane {
           );
         if (p.offset < start || p.offset > end)
           throw new OffsetOutOfRangeError(p.offset, start, end);
-        let records: Buffer = Buffer.alloc(0);
+        let records: Buffer = EMPTY;
         if (budget > 0 && p.offset < upper) {
           const max = Math.min(p.max_bytes || DEFAULT_PARTITION_BYTES, budget);
-          records = (await h.log.read(p.offset, max, { maxOffset: upper })).records;
+          records = await this.readPartition(h, p.offset, max, upper, first, lease, waitMs);
           budget -= records.length;
+          if (records.length > 0) first = false;
         }
         out.push({ ...base, ...this.offsetsOf(h), records });
       } catch (err) {
@@ -201,6 +229,37 @@ export class DataPlane {
       }
     }
     return out;
+  }
+
+  /** Up to `max` bytes of whole batches from `offset`, reserved in `lease` before they are read. */
+  private async readPartition(
+    h: Hosted,
+    offset: number,
+    max: number,
+    upper: number,
+    first: boolean,
+    lease: FetchLease,
+    waitMs: number,
+  ): Promise<Buffer> {
+    const read = async (bytes: number): Promise<{ records: Buffer; firstBatchBytes?: number }> => {
+      if (!(await lease.reserve(bytes, waitMs))) return { records: EMPTY }; // no room now
+      try {
+        const r = await h.log.read(offset, bytes, { maxOffset: upper, minOneBatch: false });
+        lease.unreserve(bytes - r.records.length);
+        return r;
+      } catch (err) {
+        lease.unreserve(bytes);
+        throw err;
+      }
+    };
+    const r = await read(max);
+    const size = r.firstBatchBytes;
+    if (size === undefined || !first) return r.records;
+    if (size > this.limits.maxBatchBytes)
+      throw new CorruptBatchError(
+        `${h.topic}-${h.partition}: the batch at offset ${offset} claims ${size} bytes, more than any batch this broker accepts (${this.limits.maxBatchBytes})`,
+      );
+    return (await read(size)).records;
   }
 
   private offsetsOf(h: Hosted) {

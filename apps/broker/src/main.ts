@@ -7,6 +7,7 @@ import { ConnectionGate, grpcServerOptions, listenGated, StrandError } from '@st
 import { loadBrokerConfig } from './config.js';
 import { ControllerClient } from './controller-client.js';
 import { DataPlane } from './data-plane.js';
+import { FetchMemory, releaseFetchLeases } from './fetch-memory.js';
 import { BrokerIdentity } from './identity.js';
 import { Membership } from './membership.js';
 import { MetadataCache } from './metadata.js';
@@ -42,14 +43,33 @@ async function main(): Promise<void> {
     retentionCheckMs: config.retentionCheckMs,
     log,
   });
+  // A fetch answer: its records (one batch at most when larger than maxFetchBytes) and up to
+  // MAX_FETCH_PARTITIONS partitions' offsets and errors.
+  const maxAnswerBytes = Math.max(config.maxFetchBytes, config.maxRequestBytes) + 16 * 1024 * 1024;
   const server = new grpc.Server({
     ...grpcServerOptions(config),
     'grpc.max_receive_message_length': config.maxRequestBytes,
-    'grpc.max_send_message_length': 256 * 1024 * 1024,
+    'grpc.max_send_message_length': maxAnswerBytes,
+    interceptors: [releaseFetchLeases],
   });
+  const fetchMemory = new FetchMemory(
+    config.fetchMemoryBytes,
+    Math.max(config.maxFetchBytes, Math.floor(config.fetchMemoryBytes / 4)),
+  );
   addBrokerService(server, {
     brokerId: config.id,
-    data: new DataPlane(partitions),
+    data: new DataPlane(partitions, {
+      maxFetchBytes: config.maxFetchBytes,
+      maxBatchBytes: config.maxRequestBytes,
+    }),
+    fetchMemory,
+    stats: () => ({
+      fetch_bytes_in_flight: fetchMemory.inFlight,
+      fetch_bytes_peak: fetchMemory.peak,
+      fetch_memory_bytes: fetchMemory.limit,
+      open_files: logs.fds.openCount,
+      partitions: partitions.hostedCount,
+    }),
     meta,
     kv,
     controller,

@@ -181,6 +181,10 @@ export class Partitions {
     return this.leader(topic, partition);
   }
 
+  get hostedCount(): number {
+    return this.hosted.size;
+  }
+
   highWatermark(h: Hosted): number {
     return h.highWatermark;
   }

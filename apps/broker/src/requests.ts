@@ -19,6 +19,9 @@ export const ProduceRequest = z.object({
 });
 export type ProduceRequest = z.infer<typeof ProduceRequest>;
 
+/** Partitions one fetch may name (its answer grows with their number, whatever max_bytes says). */
+export const MAX_FETCH_PARTITIONS = 20_000;
+
 export const FetchRequest = z.object({
   max_wait_ms: u32.max(60_000).default(0),
   min_bytes: u32.default(0),
@@ -34,7 +37,23 @@ export const FetchRequest = z.object({
         known_high_watermark: z.number().int().default(0),
       }),
     )
-    .min(1, 'a fetch request needs at least one partition'),
+    .min(1, 'a fetch request needs at least one partition')
+    .max(MAX_FETCH_PARTITIONS, `a fetch request names at most ${MAX_FETCH_PARTITIONS} partitions`)
+    .superRefine((parts, ctx) => {
+      // Each would be read (and answered) again: one request could ask for a partition's
+      // bytes any number of times.
+      const seen = new Set<string>();
+      for (const [i, p] of parts.entries()) {
+        const k = `${p.topic}\u0000${p.partition}`;
+        if (seen.has(k))
+          ctx.addIssue({
+            code: 'custom',
+            path: [i],
+            message: `${p.topic}-${p.partition} is listed twice`,
+          });
+        seen.add(k);
+      }
+    }),
   replica_id: u32.default(0),
   replica_epoch: z.number().int().default(0),
   replica_token: z.instanceof(Buffer).default(Buffer.alloc(0)),

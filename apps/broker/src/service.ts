@@ -7,12 +7,14 @@ import {
   parseRequest,
   TimeoutError,
   toErrorFields,
+  toGrpcError,
   topicInfo,
   UnknownTopicError,
   unaryHandler,
 } from '@strand/wire';
 import type { ControllerClient } from './controller-client.js';
 import type { DataPlane } from './data-plane.js';
+import { FETCH_LEASE, type FetchMemory } from './fetch-memory.js';
 import type { MetadataCache } from './metadata.js';
 import {
   EpochEndRequest,
@@ -30,6 +32,9 @@ export interface BrokerServiceDeps {
   controller: ControllerClient;
   /** Resolves once the partitions this broker hosts match its metadata. */
   settle: () => Promise<void>;
+  fetchMemory: FetchMemory;
+  /** This broker's gauges (the Stats call). */
+  stats: () => Record<string, number>;
 }
 
 /** How long a broker waits for its own metadata to show a change it forwarded. */
@@ -82,9 +87,19 @@ export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): 
       call.on('end', () => call.end());
       call.on('error', () => undefined);
     },
-    Fetch: unaryHandler(async (raw) => ({
-      partitions: await data.fetch(parseRequest(FetchRequest, raw)),
-    })),
+    // The answer carries its lease: the records stay counted until they have been sent.
+    Fetch: (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      const lease = deps.fetchMemory.lease(call.getPeer());
+      Promise.resolve()
+        .then(() => data.fetch(parseRequest(FetchRequest, call.request), lease))
+        .then(
+          (partitions) => cb(null, { partitions, [FETCH_LEASE]: lease }),
+          (err: unknown) => {
+            lease.release();
+            cb(toGrpcError(err));
+          },
+        );
+    },
     ListOffsets: unaryHandler(async (raw) => {
       const req = parseRequest(ListOffsetsRequest, raw);
       const partitions = await Promise.all(
@@ -140,5 +155,6 @@ export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): 
     DescribeCluster: unaryHandler((raw) =>
       controller.call('DescribeCluster', raw ?? {}, { attempts: 4 }),
     ),
+    Stats: unaryHandler(() => deps.stats()),
   });
 }
