@@ -18,6 +18,9 @@ export const KafkaError = {
   INVALID_TOPIC_EXCEPTION: 17,
   NOT_ENOUGH_REPLICAS: 19,
   INVALID_REQUIRED_ACKS: 21,
+  TOPIC_AUTHORIZATION_FAILED: 29,
+  GROUP_AUTHORIZATION_FAILED: 30,
+  CLUSTER_AUTHORIZATION_FAILED: 31,
   ILLEGAL_GENERATION: 22,
   INCONSISTENT_GROUP_PROTOCOL: 23,
   INVALID_GROUP_ID: 24,
@@ -106,6 +109,14 @@ export const KAFKA_ERROR_FOR: Readonly<Record<ErrorCode, KafkaErrorCode>> = {
   [ErrorCode.InconsistentClusterId]: KafkaError.INCONSISTENT_CLUSTER_ID,
   [ErrorCode.DuplicateBrokerRegistration]: KafkaError.DUPLICATE_BROKER_REGISTRATION,
   [ErrorCode.AuthenticationFailed]: KafkaError.SASL_AUTHENTICATION_FAILED,
+  [ErrorCode.TopicAuthorizationFailed]: KafkaError.TOPIC_AUTHORIZATION_FAILED,
+  [ErrorCode.GroupAuthorizationFailed]: KafkaError.GROUP_AUTHORIZATION_FAILED,
+  [ErrorCode.ClusterAuthorizationFailed]: KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+  // Only the KV API checks keys; no Kafka request names one.
+  [ErrorCode.KeyAuthorizationFailed]: KafkaError.UNKNOWN_SERVER_ERROR,
+  // Kafka's user admin (AlterUserScramCredentials) says RESOURCE_NOT_FOUND for an unknown user.
+  [ErrorCode.UserExists]: KafkaError.INVALID_REQUEST,
+  [ErrorCode.UnknownUser]: KafkaError.RESOURCE_NOT_FOUND,
   [ErrorCode.Internal]: KafkaError.UNKNOWN_SERVER_ERROR,
 };
 

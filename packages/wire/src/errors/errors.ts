@@ -42,6 +42,12 @@ export const ErrorCode = {
   InconsistentClusterId: 'INCONSISTENT_CLUSTER_ID',
   DuplicateBrokerRegistration: 'DUPLICATE_BROKER_REGISTRATION',
   AuthenticationFailed: 'AUTHENTICATION_FAILED',
+  TopicAuthorizationFailed: 'TOPIC_AUTHORIZATION_FAILED',
+  GroupAuthorizationFailed: 'GROUP_AUTHORIZATION_FAILED',
+  ClusterAuthorizationFailed: 'CLUSTER_AUTHORIZATION_FAILED',
+  KeyAuthorizationFailed: 'KEY_AUTHORIZATION_FAILED',
+  UserExists: 'USER_EXISTS',
+  UnknownUser: 'UNKNOWN_USER',
   Internal: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -345,6 +351,36 @@ export class AuthenticationFailedError extends StrandError {
   }
 }
 
+/**
+ * The principal may not do this (ACLs, or no ACL at all): the resource type is in the code, as
+ * Kafka has TOPIC_, GROUP_ and CLUSTER_AUTHORIZATION_FAILED; the KV store's keys have their own.
+ */
+export class AuthorizationFailedError extends StrandError {
+  constructor(
+    code:
+      | typeof ErrorCode.TopicAuthorizationFailed
+      | typeof ErrorCode.GroupAuthorizationFailed
+      | typeof ErrorCode.ClusterAuthorizationFailed
+      | typeof ErrorCode.KeyAuthorizationFailed,
+    message: string,
+  ) {
+    super(code, message);
+  }
+}
+
+/** A user of that name exists already (create it once; change its password with passwd). */
+export class UserExistsError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.UserExists, message);
+  }
+}
+
+export class UnknownUserError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.UnknownUser, message);
+  }
+}
+
 /** Rebuilds the typed error a server meant from its code and message (clients use this). */
 export function errorFromCode(code: string, message: string): StrandError {
   switch (code) {
@@ -412,6 +448,15 @@ export function errorFromCode(code: string, message: string): StrandError {
       return new DuplicateBrokerRegistrationError(message);
     case ErrorCode.AuthenticationFailed:
       return new AuthenticationFailedError(message);
+    case ErrorCode.TopicAuthorizationFailed:
+    case ErrorCode.GroupAuthorizationFailed:
+    case ErrorCode.ClusterAuthorizationFailed:
+    case ErrorCode.KeyAuthorizationFailed:
+      return new AuthorizationFailedError(code, message);
+    case ErrorCode.UserExists:
+      return new UserExistsError(message);
+    case ErrorCode.UnknownUser:
+      return new UnknownUserError(message);
     default:
       return new StrandError(code as ErrorCode, message);
   }

@@ -52,6 +52,12 @@ const STATUS: Record<string, grpc.status> = {
   [ErrorCode.InconsistentClusterId]: grpc.status.FAILED_PRECONDITION,
   [ErrorCode.DuplicateBrokerRegistration]: grpc.status.ALREADY_EXISTS,
   [ErrorCode.AuthenticationFailed]: grpc.status.UNAUTHENTICATED,
+  [ErrorCode.TopicAuthorizationFailed]: grpc.status.PERMISSION_DENIED,
+  [ErrorCode.GroupAuthorizationFailed]: grpc.status.PERMISSION_DENIED,
+  [ErrorCode.ClusterAuthorizationFailed]: grpc.status.PERMISSION_DENIED,
+  [ErrorCode.KeyAuthorizationFailed]: grpc.status.PERMISSION_DENIED,
+  [ErrorCode.UserExists]: grpc.status.ALREADY_EXISTS,
+  [ErrorCode.UnknownUser]: grpc.status.NOT_FOUND,
   [ErrorCode.Internal]: grpc.status.INTERNAL,
 };
 

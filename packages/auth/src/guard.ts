@@ -1,0 +1,89 @@
+import { AuthorizationFailedError, ErrorCode } from '@strand/wire';
+import { ANONYMOUS, CLUSTER_NAME, type Operation, type ResourceType } from './acl.js';
+import type { Authorizer, Session } from './authorizer.js';
+import type { KeyRange } from './key-ranges.js';
+import { REQUIREMENTS, type RequestKind, type Requirement } from './requirements.js';
+
+const CODE = {
+  topic: ErrorCode.TopicAuthorizationFailed,
+  group: ErrorCode.GroupAuthorizationFailed,
+  cluster: ErrorCode.ClusterAuthorizationFailed,
+  kv: ErrorCode.KeyAuthorizationFailed,
+  'transactional-id': ErrorCode.ClusterAuthorizationFailed,
+} as const;
+
+/**
+ * The check each protocol's edge makes, once per request and resource: REQUIREMENTS says
+ * which operation the request needs on that resource, the Authorizer whether the session may.
+ * Without an Authorizer (authorization off) everything is allowed.
+ */
+export class Guard {
+  constructor(readonly authorizer: Authorizer | undefined) {}
+
+  get enabled(): boolean {
+    return this.authorizer !== undefined;
+  }
+
+  /** May `session` make request `kind` on the resource of `type` named `name`? */
+  allowed(session: Session, kind: RequestKind, type: ResourceType, name: string): boolean {
+    const a = this.authorizer;
+    const r: Requirement = REQUIREMENTS[kind];
+    if (!a || r.open) return true;
+    if (r.authenticated) return session.principal !== ANONYMOUS;
+    const op = r[type];
+    if (op === undefined) throw new Error(`request ${kind} is not checked on a ${type}`);
+    return (
+      a.authorize(session, type, name, op) ||
+      (r.orCluster !== undefined && a.authorize(session, 'cluster', CLUSTER_NAME, r.orCluster)) ||
+      (r.orAnyTopic !== undefined && a.authorizeAny(session, 'topic', r.orAnyTopic))
+    );
+  }
+
+  /** Throws the resource type's AuthorizationFailedError unless allowed. */
+  require(session: Session, kind: RequestKind, type: ResourceType, name: string): void {
+    if (!this.allowed(session, kind, type, name))
+      throw denied(session, kind, type, name, REQUIREMENTS[kind]);
+  }
+
+  /** For requests checked on the cluster alone. */
+  requireCluster(session: Session, kind: RequestKind): void {
+    this.require(session, kind, 'cluster', CLUSTER_NAME);
+  }
+
+  allowedCluster(session: Session, kind: RequestKind): boolean {
+    return this.allowed(session, kind, 'cluster', CLUSTER_NAME);
+  }
+
+  /** For the KV store: every key of `range` must be allowed. */
+  requireKeys(session: Session, kind: 'kvRead' | 'kvWrite', range: KeyRange, what: string): void {
+    const a = this.authorizer;
+    if (!a) return;
+    const op = REQUIREMENTS[kind].kv;
+    if (!a.authorizeKeys(session, range, op))
+      throw new AuthorizationFailedError(
+        ErrorCode.KeyAuthorizationFailed,
+        `${session.principal} may not ${op} ${what} (no kv ACL allows it)`,
+      );
+  }
+}
+
+function denied(
+  session: Session,
+  kind: RequestKind,
+  type: ResourceType,
+  name: string,
+  r: Requirement,
+): AuthorizationFailedError {
+  if (r.authenticated)
+    return new AuthorizationFailedError(
+      CODE[type],
+      `${kind} needs an authenticated user (this connection is ${ANONYMOUS})`,
+    );
+  const op = r[type] as Operation;
+  const what = type === 'cluster' ? 'the cluster' : `${type} "${name}"`;
+  const alt = r.orCluster ? ` (or ${r.orCluster} on the cluster)` : '';
+  return new AuthorizationFailedError(
+    CODE[type],
+    `${session.principal} may not ${op} ${what}${alt}: ${kind} needs it and no ACL allows it`,
+  );
+}
