@@ -46,9 +46,12 @@ export async function startTopicCluster(
     brokerReadyTimeoutMs?: number;
     /** Prepares coordinator `id`'s data directory before its first start. */
     seedCoordinator?: (id: number, dataDir: string) => Promise<void>;
+    /** Every process with an admin listener on a free port (see adminUrlOf). */
+    admin?: boolean;
   } = {},
 ): Promise<TopicCluster> {
   const dir = tempDir('strand-topics-');
+  const adminArgs = opts.admin ? ['--admin-listen', '127.0.0.1:0'] : [];
   const layout = await coordinatorLayout(opts.coordinators ?? 1);
   const { ids, clients: addresses } = layout;
   const coordinators = new Map<number, { address: string; proc: NodeProcess }>();
@@ -57,7 +60,12 @@ export async function startTopicCluster(
   const startCoordinator = async (id: number) => {
     const proc = await registry.start(COORDINATOR_MAIN, {
       name: `coordinator-${id}`,
-      args: [...layout.args(id), '--data', coordinatorDir(id), ...(opts.coordinatorArgs ?? [])],
+      args: [
+        ...layout.args(id),
+        ...['--data', coordinatorDir(id)],
+        ...adminArgs,
+        ...(opts.coordinatorArgs ?? []),
+      ],
       readyLine: /listening on/,
     });
     coordinators.set(id, { address: addresses.get(id)!, proc });
@@ -103,6 +111,7 @@ export async function startTopicCluster(
         coordinatorsFor,
         '--data',
         join(dir.path, `broker-${id}`),
+        ...adminArgs,
         ...(opts.brokerArgs ?? []),
         ...(opts.brokerArgsFor?.(id) ?? []),
         ...extra,

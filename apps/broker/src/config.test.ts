@@ -31,6 +31,18 @@ describe('broker config', () => {
     }
   });
 
+  it('takes the admin listener and the log settings from flags, env or the file', () => {
+    const c = loadBrokerConfig([...base, '--data', 'd', '--admin-listen', '127.0.0.1:0'], {
+      STRAND_LOG_LEVEL: 'debug',
+    });
+    expect(c).toMatchObject({ adminListen: '127.0.0.1:0', logLevel: 'debug', logFormat: 'auto' });
+    expect(loadBrokerConfig([...base, '--data', 'd'], {})).toMatchObject({ logLevel: 'info' });
+    expect(loadBrokerConfig([...base, '--data', 'd'], {}).adminListen).toBeUndefined();
+    expect(() =>
+      loadBrokerConfig([...base, '--data', 'd', '--log-level', 'loud', '--admin-listen', 'x'], {}),
+    ).toThrow(/adminListen: expected host:port; logLevel: /);
+  });
+
   it('refuses bad config with one error naming every problem', () => {
     const bad = (argv: string[]) => () => loadBrokerConfig(argv, {});
     expect(bad([...base, '--data', 'd', '--rack', 'no spaces'])).toThrow(/rack: a rack is/);

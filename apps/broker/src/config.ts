@@ -1,3 +1,4 @@
+import { OPS_FLAGS, OpsConfigSchema } from '@strand/ops';
 import {
   CONNECTION_LIMIT_FLAGS,
   type ConfigField,
@@ -70,6 +71,7 @@ export const BrokerConfigSchema = z
       .max(1024 * 1024 * 1024)
       .default(64 * 1024 * 1024),
     ...ConnectionLimitsSchema.shape,
+    ...OpsConfigSchema.shape,
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -100,6 +102,7 @@ const FIELDS: readonly ConfigField[] = [
   { key: 'fetchMemoryBytes', flag: 'fetch-memory-bytes' },
   { key: 'replicaLagTimeMaxMs', flag: 'replica-lag-time-max-ms' },
   ...CONNECTION_LIMIT_FLAGS,
+  ...OPS_FLAGS,
 ];
 
 /**

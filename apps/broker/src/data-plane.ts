@@ -14,6 +14,7 @@ import {
   toErrorFields,
 } from '@strand/wire';
 import type { FetchLease } from './fetch-memory.js';
+import type { BrokerMetrics } from './broker-metrics.js';
 import type { Hosted, Partitions } from './partitions.js';
 import type { Admission } from './replica/producer-state.js';
 import type { FetchRequest, ProduceRequest } from './requests.js';
@@ -59,10 +60,12 @@ export class DataPlane {
   constructor(
     private readonly partitions: Partitions,
     private readonly limits: FetchLimits,
+    private readonly metrics: BrokerMetrics,
   ) {}
 
-  produce(req: ProduceRequest): Promise<ProducePartitionResult[]> {
-    return Promise.all(
+  async produce(req: ProduceRequest): Promise<ProducePartitionResult[]> {
+    const done = this.metrics.produceTimer(req.acks);
+    const results = await Promise.all(
       req.partitions.map((p) =>
         this.produceOne(
           p.topic,
@@ -73,6 +76,9 @@ export class DataPlane {
         ),
       ),
     );
+    done();
+    for (const r of results) if (r.error) this.metrics.error('Produce', r.error.code);
+    return results;
   }
 
   private async produceOne(
@@ -126,6 +132,7 @@ export class DataPlane {
         this.partitions.leaderAppended(h);
         base = r.baseOffset;
         end = r.lastOffset + 1;
+        this.metrics.produced(topic, records.length, end - base);
       }
       if (acks === -1) await this.partitions.waitForHighWatermark(h, end, timeoutMs);
       return { topic, partition, base_offset: base, log_start_offset: h.log.logStartOffset };
@@ -151,6 +158,18 @@ export class DataPlane {
    * the answer are reserved in `lease` (freed once the answer has been sent).
    */
   async fetch(req: FetchRequest, lease: FetchLease): Promise<FetchPartitionResult[]> {
+    const fetcher = req.replica_id > 0 ? 'follower' : 'consumer';
+    const done = this.metrics.fetchTimer(fetcher);
+    const results = await this.longPoll(req, lease);
+    done();
+    for (const r of results) {
+      if (r.error) this.metrics.error('Fetch', r.error.code);
+      else this.metrics.fetched(r.topic, fetcher, r.records);
+    }
+    return results;
+  }
+
+  private async longPoll(req: FetchRequest, lease: FetchLease): Promise<FetchPartitionResult[]> {
     if (req.replica_id > 0)
       this.partitions.checkFollower(req.replica_id, req.replica_epoch, req.replica_token);
     const deadline = Date.now() + req.max_wait_ms;

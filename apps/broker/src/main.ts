@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { KvClient } from '@strand/client';
 import { LogManager } from '@strand/log';
+import { type AdminServer, Metrics, startAdminServer } from '@strand/ops';
 import { ConnectionGate, grpcServerOptions, listenGated, StrandError } from '@strand/wire';
+import { BrokerMetrics } from './broker-metrics.js';
 import { loadBrokerConfig } from './config.js';
 import { ControllerClient } from './controller-client.js';
 import { DataPlane } from './data-plane.js';
@@ -12,16 +14,21 @@ import { BrokerIdentity } from './identity.js';
 import { Membership } from './membership.js';
 import { MetadataCache } from './metadata.js';
 import { Partitions } from './partitions.js';
+import { brokerReadiness } from './readiness.js';
 import { PeerClients } from './replica/peer-clients.js';
 import { addBrokerService } from './service.js';
 
 const log = (line: string) => console.log(line);
+const hostOf = (address: string) => address.slice(0, address.lastIndexOf(':'));
 
 async function main(): Promise<void> {
   const config = loadBrokerConfig(process.argv.slice(2), process.env);
   const identity = await BrokerIdentity.open(config.dataDir, config.id);
+  const metrics = new Metrics();
+  const brokerMetrics = new BrokerMetrics(metrics);
   const logs = await LogManager.open(join(config.dataDir, 'logs'), {
     maxOpenFiles: config.maxOpenFiles,
+    onFlush: (s) => brokerMetrics.flushed(s),
   });
   const kv = new KvClient({ bootstrap: config.coordinators, timeoutMs: 5000 });
   const controller = new ControllerClient(config.coordinators);
@@ -42,6 +49,7 @@ async function main(): Promise<void> {
     maxAppendBytes: config.maxRequestBytes,
     retentionCheckMs: config.retentionCheckMs,
     log,
+    isrChanged: (before, after) => brokerMetrics.isrChanged(before, after),
   });
   // A fetch answer: its records (one batch at most when larger than maxFetchBytes) and up to
   // MAX_FETCH_PARTITIONS partitions' offsets and errors.
@@ -61,7 +69,7 @@ async function main(): Promise<void> {
     data: new DataPlane(partitions, {
       maxFetchBytes: config.maxFetchBytes,
       maxBatchBytes: config.maxRequestBytes,
-    }),
+    }, brokerMetrics),
     fetchMemory,
     stats: () => ({
       fetch_bytes_in_flight: fetchMemory.inFlight,
@@ -74,16 +82,41 @@ async function main(): Promise<void> {
     kv,
     controller,
     settle: () => partitions.sync(),
+    metrics: brokerMetrics,
   });
-  const listener = await listenGated(
-    server,
-    config.listen,
-    'client',
-    new ConnectionGate(config, log),
-  );
+  const gate = new ConnectionGate(config, log);
+  const listener = await listenGated(server, config.listen, 'client', gate);
   const port = listener.port;
-  membership = new Membership(controller, config.id, config.advertise, config.rack, identity, log);
+  // The admin listener comes up first: its URL goes into the registration.
+  let admin: AdminServer | undefined;
+  if (config.adminListen) {
+    admin = await startAdminServer({
+      listen: config.adminListen,
+      advertiseHost: hostOf(config.advertise),
+      metrics,
+      about: { app: 'broker', id: config.id },
+      ready: () =>
+        membership
+          ? brokerReadiness(config.id, membership, meta)
+          : { ready: false, checks: { registered: { ok: false, detail: 'starting' } } },
+    });
+  }
+  membership = new Membership(
+    controller,
+    config.id,
+    config.advertise,
+    config.rack,
+    identity,
+    log,
+    admin?.url ?? '',
+  );
   const member = membership;
+  brokerMetrics.sample(config.id, {
+    hosted: () => partitions.hostedReplicas(),
+    registered: () => brokerReadiness(config.id, member, meta).checks.registered?.ok === true,
+    metadataRevision: () => meta.revision,
+    connectionsOpen: () => gate.open,
+  });
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -95,6 +128,7 @@ async function main(): Promise<void> {
     meta.stop();
     listener.close();
     server.forceShutdown();
+    await admin?.close();
     let code = 0;
     try {
       await partitions.close();
@@ -115,9 +149,8 @@ async function main(): Promise<void> {
   meta.onChange(() => void partitions.sync());
   await partitions.sync();
   await partitions.removeOrphans();
-  const host = config.listen.slice(0, config.listen.lastIndexOf(':'));
   log(
-    `broker ${config.id} listening on ${host}:${port} (advertised as ${config.advertise}, data in ${config.dataDir}, coordinators ${config.coordinators.join(',')})`,
+    `broker ${config.id} listening on ${hostOf(config.listen)}:${port} (advertised as ${config.advertise}, admin ${admin?.url ?? 'off'}, data in ${config.dataDir}, coordinators ${config.coordinators.join(',')})`,
   );
 }
 

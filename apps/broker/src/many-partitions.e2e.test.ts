@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { Admin, Producer } from '@strand/client';
-import { ProcessRegistry } from '@strand/testkit';
+import { adminUrlOf, ProcessRegistry, scrapeMetrics } from '@strand/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTopicCluster, type TopicCluster } from './cluster.test-util.js';
 
@@ -21,6 +21,7 @@ beforeAll(async () => {
   cluster = await startTopicCluster(registry, 1, {
     brokerArgs: ['--max-open-files', String(MAX_OPEN_FILES)],
     brokerReadyTimeoutMs: 120_000,
+    admin: true,
   });
 }, 60_000);
 
@@ -71,6 +72,24 @@ describe(`${TOPICS * PARTITIONS} partitions on one broker with ${MAX_OPEN_FILES}
     expect(openFds(broker.pid)).toBeLessThan(MAX_OPEN_FILES + 100);
     await produceToEach(1);
     expect(await endOffsets()).toEqual(Array(TOPICS * PARTITIONS).fill(2));
+
+    // A scrape stays cheap: its gauges come from one pass over the partitions, per topic.
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const s = await scrapeMetrics(adminUrlOf(broker));
+      times.push(s.ms);
+      expect(s.value('strand_broker_leader_partitions')).toBe(TOPICS * PARTITIONS);
+      for (const topic of names) {
+        expect(s.value('strand_broker_records_in_total', { topic })).toBe(2 * PARTITIONS);
+        expect(s.value('strand_log_segments', { topic })).toBe(PARTITIONS);
+      }
+      // Nothing is labelled by partition.
+      expect(s.samples.some((x) => 'partition' in x.labels)).toBe(false);
+    }
+    times.sort((a, b) => a - b);
+    console.log(
+      `scrape of /metrics on a broker with ${TOPICS * PARTITIONS} partitions: median ${times[2]!.toFixed(1)} ms (${times.map((t) => t.toFixed(1)).join(', ')} ms)`,
+    );
 
     // SIGTERM in this state stops it, cleanly, and it comes back with everything.
     expect(await broker.terminate(60_000)).toBe(0);

@@ -14,6 +14,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export class Membership {
   epoch = 0;
+  /** When the controller last accepted a registration or heartbeat of this epoch (0: never). */
+  lastAcceptedAt = 0;
+  /** The controller answered that this registration is fenced; registering again. */
+  fenced = false;
   private readonly incarnation = randomUUID();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -27,12 +31,19 @@ export class Membership {
     private readonly rack: string,
     private readonly identity: BrokerIdentity,
     private readonly log: (line: string) => void,
+    /** Its admin listener's URL ('' for none): registered so tools can find it. */
+    private readonly adminUrl = '',
   ) {}
 
   /** Registers, retrying until a controller accepts, then heartbeats until stop(). */
   async start(): Promise<void> {
     await this.register();
     this.schedule();
+  }
+
+  /** How long without an accepted heartbeat this broker still takes itself for registered. */
+  get staleAfterMs(): number {
+    return Math.max(3000, 6 * this.intervalMs);
   }
 
   stop(): void {
@@ -55,10 +66,13 @@ export class Membership {
             rack: this.rack,
             cluster_id: this.identity.clusterId,
             token: this.identity.token,
+            admin_url: this.adminUrl,
           });
           await this.identity.joined(r.cluster_id);
           this.epoch = r.epoch;
           this.intervalMs = r.heartbeat_interval_ms || 500;
+          this.fenced = false;
+          this.lastAcceptedAt = Date.now();
           this.log(`broker ${this.id} registered (epoch ${this.epoch})`);
           return;
         } catch (err) {
@@ -89,7 +103,9 @@ export class Membership {
         { id: this.id, epoch: this.epoch, token: this.identity.token },
         { attempts: 2, timeoutMs: Math.max(this.intervalMs, 1000) },
       );
-      if (r.fenced && !this.stopped) {
+      if (!r.fenced) this.lastAcceptedAt = Date.now();
+      else if (!this.stopped) {
+        this.fenced = true;
         this.log(`broker ${this.id} was fenced; registering again`);
         await this.register();
       }

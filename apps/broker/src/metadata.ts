@@ -19,6 +19,8 @@ import {
  */
 export class MetadataCache {
   revision = 0;
+  /** Loaded and followed by a live watch (false until start() and while reloading). */
+  live = false;
   readonly brokers = new Map<number, BrokerRecord>();
   readonly topics = new Map<string, TopicRecord>();
   readonly partitions = new Map<string, Map<number, PartitionRecord>>();
@@ -44,6 +46,7 @@ export class MetadataCache {
     this.partitions.clear();
     this.malformedTopics.clear();
     for (const kv of kvs) this.apply('put', kv);
+    this.live = true;
     this.advance(revision);
     void this.follow(revision + 1);
   }
@@ -97,6 +100,7 @@ export class MetadataCache {
       }
     } catch (err) {
       if (this.abort.signal.aborted) return;
+      this.live = false;
       // A compacted history (or another fatal watch error): reload everything, until it works.
       this.log(`metadata watch failed (${(err as Error).message}); reloading`);
       for (let attempt = 0; !this.abort.signal.aborted; attempt++) {

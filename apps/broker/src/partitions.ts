@@ -78,6 +78,8 @@ export interface PartitionsOptions {
   controller: ControllerClient;
   peers: PeerClients;
   log: (line: string) => void;
+  /** Told of every ISR change this leader made (the ISR shrink/expand counters). */
+  isrChanged?: (before: readonly number[], after: readonly number[]) => void;
 }
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
@@ -183,6 +185,11 @@ export class Partitions {
 
   get hostedCount(): number {
     return this.hosted.size;
+  }
+
+  /** Every replica hosted here (the metrics read it at scrape time). */
+  hostedReplicas(): IterableIterator<Hosted> {
+    return this.hosted.values();
   }
 
   highWatermark(h: Hosted): number {
@@ -333,6 +340,10 @@ export class Partitions {
     const me = this.opts.brokerId;
     const sameTerm = h.leader === rec.leader && h.leaderEpoch === rec.leaderEpoch;
     h.replicas = rec.replicas;
+    // The controller changed the ISR of a partition this broker goes on leading (it fenced a
+    // follower): counted like the leader's own changes.
+    if (sameTerm && h.role === 'leader' && rec.partitionEpoch > h.partitionEpoch)
+      this.opts.isrChanged?.(h.isr, rec.isr);
     // An ISR this leader changed itself may be newer than the record the watch brings.
     if (rec.partitionEpoch >= h.partitionEpoch) {
       h.partitionEpoch = rec.partitionEpoch;
@@ -471,6 +482,7 @@ export class Partitions {
       .then(
         (res) => {
           if (h.leaderEpoch !== epoch || res.partition.partition_epoch <= h.partitionEpoch) return;
+          this.opts.isrChanged?.(h.isr, res.partition.isr);
           h.isr = res.partition.isr;
           h.partitionEpoch = res.partition.partition_epoch;
           this.opts.log(`${h.topic}-${h.partition} ISR is now [${h.isr}]`);

@@ -12,6 +12,7 @@ import {
   UnknownTopicError,
   unaryHandler,
 } from '@strand/wire';
+import type { BrokerMetrics } from './broker-metrics.js';
 import type { ControllerClient } from './controller-client.js';
 import type { DataPlane } from './data-plane.js';
 import { FETCH_LEASE, type FetchMemory } from './fetch-memory.js';
@@ -35,6 +36,7 @@ export interface BrokerServiceDeps {
   fetchMemory: FetchMemory;
   /** This broker's gauges (the Stats call). */
   stats: () => Record<string, number>;
+  metrics: BrokerMetrics;
 }
 
 /** How long a broker waits for its own metadata to show a change it forwarded. */
@@ -42,6 +44,16 @@ const PROPAGATION_MS = 5000;
 
 export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): void {
   const { data, meta, kv, controller } = deps;
+  /** A handler whose refusals are counted by API and error code. */
+  const unary = (api: string, fn: (raw: unknown) => unknown) =>
+    unaryHandler(async (raw) => {
+      try {
+        return await fn(raw);
+      } catch (err) {
+        deps.metrics.error(api, toErrorFields(err).code);
+        throw err;
+      }
+    });
 
   const produce = async (raw: unknown) => {
     const req = parseRequest(ProduceRequest, raw);
@@ -71,7 +83,7 @@ export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): 
   };
 
   server.addService(brokerService('Broker').service, {
-    Produce: unaryHandler(produce),
+    Produce: unary('Produce', produce),
     ProduceStream: (call: grpc.ServerDuplexStream<{ id?: number; acks?: number }, unknown>) => {
       call.on('data', (raw: { id?: number; acks?: number }) => {
         produce(raw).then(
@@ -79,8 +91,9 @@ export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): 
             if (raw.acks !== 0 && !call.cancelled) call.write(res);
           },
           (err: unknown) => {
-            if (!call.cancelled)
-              call.write({ id: raw.id ?? 0, partitions: [], error: toErrorFields(err) });
+            const error = toErrorFields(err);
+            deps.metrics.error('Produce', error.code);
+            if (!call.cancelled) call.write({ id: raw.id ?? 0, partitions: [], error });
           },
         );
       });
@@ -96,11 +109,12 @@ export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): 
           (partitions) => cb(null, { partitions, [FETCH_LEASE]: lease }),
           (err: unknown) => {
             lease.release();
+            deps.metrics.error('Fetch', toErrorFields(err).code);
             cb(toGrpcError(err));
           },
         );
     },
-    ListOffsets: unaryHandler(async (raw) => {
+    ListOffsets: unary('ListOffsets', async (raw) => {
       const req = parseRequest(ListOffsetsRequest, raw);
       const partitions = await Promise.all(
         req.partitions.map(async (p) => {
@@ -122,7 +136,7 @@ export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): 
       );
       return { partitions };
     }),
-    Metadata: unaryHandler(async (raw) => {
+    Metadata: unary('Metadata', async (raw) => {
       const req = parseRequest(MetadataRequest, raw);
       await catchUp(req.topics);
       const names = req.topics.length > 0 ? req.topics : [...meta.topics.keys()].sort();
@@ -137,11 +151,11 @@ export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): 
         revision: meta.revision,
       };
     }),
-    CreateTopic: unaryHandler((raw) => forward('CreateTopic', raw)),
-    ReassignPartition: unaryHandler((raw) => forward('ReassignPartition', raw)),
-    AlterTopic: unaryHandler((raw) => forward('AlterTopic', raw)),
-    DeleteTopic: unaryHandler((raw) => forward('DeleteTopic', raw)),
-    EpochEnd: unaryHandler((raw) => {
+    CreateTopic: unary('CreateTopic', (raw) => forward('CreateTopic', raw)),
+    ReassignPartition: unary('ReassignPartition', (raw) => forward('ReassignPartition', raw)),
+    AlterTopic: unary('AlterTopic', (raw) => forward('AlterTopic', raw)),
+    DeleteTopic: unary('DeleteTopic', (raw) => forward('DeleteTopic', raw)),
+    EpochEnd: unary('EpochEnd', (raw) => {
       const r = parseRequest(EpochEndRequest, raw);
       try {
         return data.epochEnd(r.topic, r.partition, r.leader_epoch, r.current_leader_epoch);
@@ -149,10 +163,10 @@ export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): 
         return { leader_epoch: 0, end_offset: -1, error: toErrorFields(err) };
       }
     }),
-    InitProducerId: unaryHandler((raw) =>
+    InitProducerId: unary('InitProducerId', (raw) =>
       controller.call('InitProducerId', raw ?? {}, { attempts: 8 }),
     ),
-    DescribeCluster: unaryHandler((raw) =>
+    DescribeCluster: unary('DescribeCluster', (raw) =>
       controller.call('DescribeCluster', raw ?? {}, { attempts: 4 }),
     ),
     Stats: unaryHandler(() => deps.stats()),

@@ -1,3 +1,4 @@
+import { OPS_FLAGS, OpsConfigSchema } from '@strand/ops';
 import {
   CONNECTION_LIMIT_FLAGS,
   type ConfigField,
@@ -51,6 +52,7 @@ export const CoordinatorConfigSchema = z
     /** Offset commits gather this long, then go to Raft as one transaction. */
     offsetCommitFlushMs: z.coerce.number().int().min(0).max(1000).default(10),
     ...ConnectionLimitsSchema.shape,
+    ...OpsConfigSchema.shape,
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -120,6 +122,7 @@ const FIELDS: readonly ConfigField[] = [
   { key: 'groupInitialRebalanceDelayMs', flag: 'group-initial-rebalance-delay-ms' },
   { key: 'offsetCommitFlushMs', flag: 'offset-commit-flush-ms' },
   ...CONNECTION_LIMIT_FLAGS,
+  ...OPS_FLAGS,
 ];
 
 /**

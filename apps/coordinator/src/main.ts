@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import * as grpc from '@grpc/grpc-js';
 import { KvNode } from '@strand/kv';
+import { type AdminServer, Metrics, startAdminServer } from '@strand/ops';
 import {
   ConnectionGate,
   type GatedListener,
@@ -12,9 +13,11 @@ import { loadClusterId } from './cluster-id.js';
 import { loadConfig } from './config.js';
 import { Controller } from './controller/controller.js';
 import { addControllerService } from './controller/service.js';
+import { CoordinatorMetrics } from './coordinator-metrics.js';
 import { GroupCoordinator } from './groups/coordinator.js';
 import { addGroupService } from './groups/service.js';
 import { MalformedRecords } from './malformed.js';
+import { coordinatorReadiness } from './readiness.js';
 import { createServer } from './server.js';
 import { addRaftService, GrpcTransport } from './transport.js';
 
@@ -30,7 +33,10 @@ async function main(): Promise<void> {
   const clusterId = await loadClusterId(config.dataDir, config.clusterId, peers);
   const identity = { clusterId, id: config.id, log };
   const transport = new GrpcTransport(raftAddresses, identity);
+  const metrics = new Metrics();
+  const coordinatorMetrics = new CoordinatorMetrics(metrics, config.dataDir);
   const node = await KvNode.open({
+    events: coordinatorMetrics.nodeEvents(),
     id: config.id,
     peers,
     dataDir: config.dataDir,
@@ -39,7 +45,16 @@ async function main(): Promise<void> {
     electionTicks: config.electionTicks,
     snapshotEvery: config.snapshotEvery,
   });
-  const server = createServer(node, grpcServerOptions(config));
+  let admin: AdminServer | undefined;
+  if (config.adminListen)
+    admin = await startAdminServer({
+      listen: config.adminListen,
+      advertiseHost: hostOf(config.peers[String(config.id)] ?? config.listen),
+      metrics,
+      about: { app: 'coordinator', id: config.id },
+      ready: () => coordinatorReadiness(node),
+    });
+  const server = createServer(node, grpcServerOptions(config), admin?.url ?? '');
   const malformed = new MalformedRecords();
   const controller = new Controller(node, {
     sessionTimeoutMs: config.brokerSessionTimeoutMs,
@@ -52,7 +67,9 @@ async function main(): Promise<void> {
     initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
     commitFlushMs: config.offsetCommitFlushMs,
     malformed,
+    rebalanced: (g) => coordinatorMetrics.rebalanced(g.id),
   });
+  coordinatorMetrics.sample(node, controller, groups);
   addGroupService(server, groups);
   const listeners: GatedListener[] = [];
   const gate = new ConnectionGate(config, log);
@@ -83,6 +100,8 @@ async function main(): Promise<void> {
     console.log(`coordinator ${config.id} stopping (${signal})`);
     controller.close();
     groups.close();
+    coordinatorMetrics.close();
+    await admin?.close();
     for (const l of listeners) l.close();
     server.forceShutdown();
     peerServer?.forceShutdown();
@@ -94,7 +113,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   // Announce readiness only once a signal can stop us cleanly.
   log(
-    `coordinator ${config.id} listening on ${hostOf(config.listen)}:${port} (${peerAt}; cluster ${clusterId}; data in ${config.dataDir}, ${peers.size} voter${peers.size > 1 ? 's' : ''})`,
+    `coordinator ${config.id} listening on ${hostOf(config.listen)}:${port} (${peerAt}; admin ${admin?.url ?? 'off'}; cluster ${clusterId}; data in ${config.dataDir}, ${peers.size} voter${peers.size > 1 ? 's' : ''})`,
   );
 }
 

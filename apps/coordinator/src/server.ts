@@ -52,7 +52,12 @@ function check(r: KvResult): Exclude<KvResult, { t: 'error' }> {
 
 const MAX_WATCH_BACKLOG = 16 * 1024 * 1024;
 
-export function createServer(node: KvNode, options: grpc.ServerOptions = {}): grpc.Server {
+export function createServer(
+  node: KvNode,
+  options: grpc.ServerOptions = {},
+  /** This node's admin listener (its Members answer names it), '' for none. */
+  adminUrl = '',
+): grpc.Server {
   const header = () => {
     const s = node.status();
     return {
@@ -223,6 +228,7 @@ export function createServer(node: KvNode, options: grpc.ServerOptions = {}): gr
         })),
         commit_index: s.commit,
         role: s.role,
+        admin_url: adminUrl,
       };
     }),
   });

@@ -44,4 +44,11 @@ export {
 export { type KeyValue, type KvResult, KvStateMachine, type WatchEvent } from './store/kv-store.js';
 
 // The node that drives it all (transport supplied by the coordinator app)
-export { KvNode, type KvNodeOptions, type NodeStatus, type Transport } from './node/kv-node.js';
+export {
+  KvNode,
+  type KvNodeEvents,
+  type KvNodeOptions,
+  type KvNodeStats,
+  type NodeStatus,
+  type Transport,
+} from './node/kv-node.js';

@@ -12,6 +12,8 @@ export interface LogManagerOptions {
   maxOpenFiles?: number;
   now?: () => number;
   checkpointIntervalMs?: number;
+  /** Told how long each flush (fsync) of any partition took, in seconds. */
+  onFlush?: (seconds: number) => void;
 }
 
 /** Logs closed at once at shutdown (each syncs and writes a few small files). */
@@ -78,6 +80,7 @@ export class LogManager {
         background: this.background,
         now: this.opts.now,
         checkpointIntervalMs: this.opts.checkpointIntervalMs,
+        onFlush: this.opts.onFlush,
       });
       this.logs.set(name, log);
       log.catch(() => this.logs.delete(name));

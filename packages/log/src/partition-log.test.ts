@@ -33,6 +33,23 @@ function checkInvariant(log: PartitionLog): void {
 }
 
 describe('PartitionLog', () => {
+  it('reports its size in bytes and how long each flush took', async () => {
+    const flushes: number[] = [];
+    const log = await PartitionLog.open(dir(), {}, { onFlush: (s) => flushes.push(s) });
+    expect(log.sizeBytes).toBe(0);
+    const a = simpleBatch(3, 10, 1000);
+    const b = simpleBatch(2, 10, 1001);
+    await log.append(Buffer.from(a));
+    await log.append(Buffer.from(b));
+    expect(log.sizeBytes).toBe(a.length + b.length);
+    await log.flush();
+    expect(flushes).toHaveLength(1);
+    expect(flushes[0]).toBeGreaterThanOrEqual(0);
+    await log.flush(); // nothing new: no sync, nothing reported
+    expect(flushes).toHaveLength(1);
+    await log.close();
+  });
+
   it('assigns dense offsets from the log start and reads them back', async () => {
     const log = await PartitionLog.open(dir());
     const a = await log.append(simpleBatch(3, 10, 1000));

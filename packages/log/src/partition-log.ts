@@ -54,6 +54,8 @@ export interface OpenOptions {
   now?: () => number;
   /** How often the active segment's index and the recovery point are made durable. */
   checkpointIntervalMs?: number;
+  /** Told how long each flush (fsync) took, in seconds (the broker's latency histogram). */
+  onFlush?: (seconds: number) => void;
 }
 
 export interface OffsetsSnapshot {
@@ -109,6 +111,7 @@ export class PartitionLog {
     private readonly owned: { fds: boolean; background: boolean },
     private readonly now: () => number,
     private readonly checkpointIntervalMs: number,
+    private readonly onFlush: ((seconds: number) => void) | undefined,
   ) {}
 
   static async open(
@@ -124,6 +127,7 @@ export class PartitionLog {
       { fds: opts.fds === undefined, background: opts.background === undefined },
       opts.now ?? Date.now,
       opts.checkpointIntervalMs ?? 10_000,
+      opts.onFlush,
     );
     try {
       await log.load();
@@ -149,6 +153,12 @@ export class PartitionLog {
   }
   get segmentCount(): number {
     return this.segments.length;
+  }
+  /** Bytes in the segments' data files (what retention.bytes counts). */
+  get sizeBytes(): number {
+    let n = 0;
+    for (const s of this.segments) n += s.size;
+    return n;
   }
 
   offsets(): OffsetsSnapshot {
@@ -435,7 +445,9 @@ export class PartitionLog {
       if (target <= this.flushed) return;
       const bytes = this.unflushedBytes;
       const rewinds = this.rewinds;
+      const t0 = performance.now();
       for (const s of this.segments) if (s.nextOffset > this.flushed) await s.flush();
+      this.onFlush?.((performance.now() - t0) / 1000);
       // The end moved back meanwhile: what was synced may be gone and rewritten since.
       if (rewinds !== this.rewinds) return;
       this.unflushedBytes = Math.max(0, this.unflushedBytes - bytes);

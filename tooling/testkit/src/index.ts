@@ -11,3 +11,6 @@ export { type CoordinatorLayout, coordinatorLayout } from './coordinators.js';
 
 // Fault-injecting TCP proxy and a mesh of them for (asymmetric) partitions
 export * from './proxy.js';
+
+// Prometheus scrapes and readiness probes of the admin port, and polling for a condition
+export * from './metrics.js';

@@ -37,6 +37,8 @@ const MAX_LINES = 500;
 export class NodeProcess {
   /** The most recent lines of output (stdout and stderr), at most 500. */
   readonly lines: string[] = [];
+  /** The line start() waited for (kept: `lines` holds only the most recent ones). */
+  readyLine: string | undefined;
   readonly exited: Promise<number | null>;
   private exitCode: number | null | undefined;
   /** Called with every line as it arrives (waitFor sees each one, however many come at once). */
@@ -162,7 +164,7 @@ export class ProcessRegistry {
 
   async start(script: string, opts: SpawnOptions & { readyLine: RegExp }): Promise<NodeProcess> {
     const proc = this.spawnNode(script, opts);
-    await proc.waitFor(opts.readyLine, opts.readyTimeoutMs);
+    proc.readyLine = await proc.waitFor(opts.readyLine, opts.readyTimeoutMs);
     return proc;
   }
 

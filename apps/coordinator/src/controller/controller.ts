@@ -56,6 +56,17 @@ export interface TopicChange {
   partitions: PartitionRecord[];
 }
 
+export interface ClusterHealth {
+  brokersAlive: number;
+  brokersFenced: number;
+  topics: number;
+  partitions: number;
+  /** Partitions with no leader: nobody can produce to them or read them. */
+  offlinePartitions: number;
+  /** Partitions whose ISR is smaller than their replica set. */
+  underReplicatedPartitions: number;
+}
+
 interface Stored<T> {
   record: T;
   modRevision: number;
@@ -87,6 +98,7 @@ export class Controller {
   private readonly timer: NodeJS.Timeout;
   private readonly now: () => number;
   private readonly malformed: MalformedRecords;
+  private healthAt: { revision: number; health: ClusterHealth } | undefined;
 
   constructor(
     private readonly node: KvNode,
@@ -115,6 +127,8 @@ export class Controller {
     address: string;
     incarnation: string;
     rack: string;
+    /** Its admin HTTP listener ('' for none), for tools that scrape or probe it. */
+    adminUrl?: string;
     clusterId: string;
     token: Buffer;
   }): Promise<BrokerRecord> {
@@ -140,6 +154,7 @@ export class Controller {
         fenced: false,
         rack: req.rack,
         tokenHash,
+        adminUrl: req.adminUrl ?? '',
       };
       await this.cas(
         [{ key: MetaKeys.broker(id), modRevision: prev?.modRevision ?? 0 }],
@@ -386,6 +401,28 @@ export class Controller {
 
   topics(): TopicRecord[] {
     return this.list(MetaKeys.topics, TopicRecords).map((s) => s.record);
+  }
+
+  /**
+   * The cluster as an operator watches it (the controller's metrics): brokers alive and
+   * fenced, topics, partitions, those without a leader and those with a short ISR. Computed
+   * once per metadata revision.
+   */
+  health(): ClusterHealth {
+    const revision = this.node.sm.revision;
+    if (this.healthAt?.revision === revision) return this.healthAt.health;
+    const brokers = this.brokers();
+    const parts = this.list('/strand/partitions/', PartitionRecords).map((s) => s.record);
+    const health: ClusterHealth = {
+      brokersAlive: brokers.filter((b) => !b.fenced).length,
+      brokersFenced: brokers.filter((b) => b.fenced).length,
+      topics: this.list(MetaKeys.topics, TopicRecords).length,
+      partitions: parts.length,
+      offlinePartitions: parts.filter((p) => p.leader < 0).length,
+      underReplicatedPartitions: parts.filter((p) => p.isr.length < p.replicas.length).length,
+    };
+    this.healthAt = { revision, health };
+    return health;
   }
 
   partitions(topic: string): PartitionRecord[] {

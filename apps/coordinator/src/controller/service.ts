@@ -34,6 +34,10 @@ const RegisterBroker = z.object({
     .max(100)
     .regex(/^[\w.-]*$/, 'a rack is letters, digits, ".", "_" or "-"')
     .default(''),
+  admin_url: z
+    .string()
+    .regex(/^(https?:\/\/[^\s/]+:\d{1,5})?$/, 'expected http://host:port or nothing')
+    .default(''),
 });
 const Heartbeat = z.object({ id: u32.min(1), epoch: z.number().int().min(0), token });
 const CreateTopic = z.object({
@@ -84,6 +88,7 @@ export function addControllerService(
         address: r.address,
         incarnation: r.incarnation,
         rack: r.rack,
+        adminUrl: r.admin_url,
         clusterId: r.cluster_id,
         token: r.token,
       });

@@ -42,6 +42,17 @@ export interface GroupCoordinatorOptions {
   now?: () => number;
   /** Where records that do not decode are noted (shared with the controller). */
   malformed?: MalformedRecords;
+  /** Told when a group's new generation is stored: a rebalance completed. */
+  rebalanced?: (group: { id: string; generation: number; members: number }) => void;
+}
+
+/** What an operator sees of a group on the active coordinator (its metrics). */
+export interface GroupSnapshot {
+  id: string;
+  state: string;
+  members: number;
+  generation: number;
+  offsets: StoredOffset[];
 }
 
 /** A group of Strand SDK members (assigned here) or of Kafka clients (assigned by their leader). */
@@ -54,6 +65,8 @@ interface Entry {
   waiters: Waiters;
   /** The chain of this group's record writes (never rejects). */
   writes: Promise<unknown>;
+  /** The generation of the record last written (a rebalance writes a newer one). */
+  storedGeneration: number;
 }
 
 /** Who may be in a group: Strand's members, or Kafka's classic protocol members. */
@@ -75,6 +88,7 @@ export class GroupCoordinator {
   private readonly timer: NodeJS.Timeout;
   private readonly now: () => number;
   private readonly groupOpts;
+  private readonly rebalanced: GroupCoordinatorOptions['rebalanced'];
 
   constructor(
     private readonly node: KvNode,
@@ -82,6 +96,7 @@ export class GroupCoordinator {
   ) {
     this.now = opts.now ?? Date.now;
     this.groupOpts = { initialDelayMs: opts.initialRebalanceDelayMs };
+    this.rebalanced = opts.rebalanced;
     this.store = new GroupStore(
       node,
       opts.commitFlushMs,
@@ -238,6 +253,27 @@ export class GroupCoordinator {
   }
 
   // ---- administration ----
+
+  /**
+   * Every group this leader knows, from what it holds (no Raft round): in memory, or stored
+   * (a group not loaded since this node became leader shows its stored offsets only).
+   * Empty on a follower.
+   */
+  snapshot(): GroupSnapshot[] {
+    if (this.node.status().role !== Role.Leader) return [];
+    const ids = this.store.groupIds();
+    for (const id of this.groups.keys()) ids.add(id);
+    return [...ids].sort().map((id) => {
+      const g = this.groups.get(id)?.group;
+      return {
+        id,
+        state: g?.state ?? 'EMPTY',
+        members: g?.members.size ?? 0,
+        generation: g?.generation ?? 0,
+        offsets: this.store.offsets(id),
+      };
+    });
+  }
 
   async listGroups(): Promise<AnyGroup[]> {
     await this.ready();
@@ -407,7 +443,13 @@ export class GroupCoordinator {
   }
 
   private newEntry(group: AnyGroup, modRevision: number): Entry {
-    return { group, modRevision, waiters: new Waiters(), writes: Promise.resolve() };
+    return {
+      group,
+      modRevision,
+      waiters: new Waiters(),
+      writes: Promise.resolve(),
+      storedGeneration: group.generation,
+    };
   }
 
   /** Writes the group record, in order per group, each a compare-and-set on the last one. */
@@ -417,6 +459,10 @@ export class GroupCoordinator {
       const json =
         g instanceof ClassicGroup ? classicRecordJson(g.record()) : JSON.stringify(g.record());
       e.modRevision = await this.store.putGroupRecord(g.id, json, e.modRevision);
+      if (g.generation > e.storedGeneration) {
+        e.storedGeneration = g.generation;
+        this.rebalanced?.({ id: g.id, generation: g.generation, members: g.members.size });
+      }
     });
     e.writes = run.catch(() => undefined);
     return run;

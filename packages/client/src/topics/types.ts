@@ -74,6 +74,8 @@ export interface BrokerDescription {
   epoch: number;
   /** Where the broker runs ('' when it was given none). */
   rack: string;
+  /** `http://host:port` of its admin listener (metrics, readiness); '' when it has none. */
+  adminUrl: string;
 }
 
 export interface ClusterDescription {

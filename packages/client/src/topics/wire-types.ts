@@ -12,6 +12,7 @@ export interface RawBroker {
   fenced: boolean;
   epoch: number;
   rack: string;
+  admin_url: string;
 }
 
 export interface RawTopic {
@@ -114,6 +115,7 @@ export const toBroker = (b: RawBroker): BrokerDescription => ({
   fenced: b.fenced,
   epoch: b.epoch,
   rack: b.rack ?? '',
+  adminUrl: b.admin_url ?? '',
 });
 
 export const toCluster = (c: RawCluster): ClusterDescription => ({

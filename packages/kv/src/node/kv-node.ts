@@ -54,6 +54,26 @@ export interface KvNodeOptions {
   heartbeatTicks?: number;
   /** Take a snapshot and compact the Raft log every this many applied entries. */
   snapshotEvery?: number;
+  /** Told of what an operator watches (the coordinator turns it into metrics and logs). */
+  events?: KvNodeEvents;
+}
+
+export interface KvNodeEvents {
+  /** A write Raft needed durable (hard state, entries) was synced; how long it took. */
+  walSynced?(seconds: number): void;
+  /** The leader this node knows, or its own role, changed (leader 0: none known). */
+  roleChanged?(change: { leader: number; role: Role; term: number }): void;
+}
+
+/** Counts since this node started (exported as metrics by the coordinator). */
+export interface KvNodeStats {
+  /** Proposals made on this node that were committed and applied. */
+  proposalsCommitted: number;
+  /** Proposals made on this node that failed (no leader, timed out, shutting down). */
+  proposalsFailed: number;
+  proposalsPending: number;
+  /** Times the leader this node knows changed (to another node or to none). */
+  leaderChanges: number;
 }
 
 interface PendingProposal {
@@ -96,6 +116,8 @@ export class KvNode {
   private readonly readsWaitingApply: { index: number; waiters: ReadWaiter[] }[] = [];
   private readonly leaseExpiry = new Map<number, number>();
   private requestCounter = 0;
+  private readonly counts = { committed: 0, failed: 0, leaderChanges: 0 };
+  private knownLeader = 0;
   private readCounter = 0;
   private processing = false;
   private again = false;
@@ -105,7 +127,10 @@ export class KvNode {
   private readonly leaseTimer: NodeJS.Timeout;
 
   private constructor(
-    private readonly opts: Required<Omit<KvNodeOptions, 'transport'>> & { transport: Transport },
+    private readonly opts: Required<Omit<KvNodeOptions, 'transport' | 'events'>> & {
+      transport: Transport;
+      events?: KvNodeEvents;
+    },
     private readonly db: KvDb,
     private readonly store: RaftLogStore,
     sm: KvStateMachine,
@@ -204,16 +229,29 @@ export class KvNode {
     };
   }
 
+  stats(): KvNodeStats {
+    return {
+      proposalsCommitted: this.counts.committed,
+      proposalsFailed: this.counts.failed,
+      proposalsPending: this.pending.size + this.proposalQueue.length,
+      leaderChanges: this.counts.leaderChanges,
+    };
+  }
+
   /** Replicates a command through Raft; resolves with its result once applied here. */
   propose(cmd: KvCommand, timeoutMs = 3000): Promise<KvResult> {
     this.checkOpen();
-    if (this.raft.role !== Role.Leader) throw this.notLeader();
+    if (this.raft.role !== Role.Leader) {
+      this.counts.failed += 1;
+      throw this.notLeader();
+    }
     const requestId = `${this.opts.id}-${Date.now().toString(36)}-${++this.requestCounter}`;
     this.proposalQueue.push({ requestId, command: cmd });
     if (this.proposalQueue.length === 1) setImmediate(() => this.flushProposals());
     return new Promise<KvResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(requestId);
+        this.counts.failed += 1;
         reject(new TimeoutError(`not committed within ${timeoutMs} ms (it may still be applied)`));
       }, timeoutMs);
       this.pending.set(requestId, { resolve, reject, timer });
@@ -232,6 +270,7 @@ export class KvNode {
         if (!p) continue;
         this.pending.delete(requestId);
         clearTimeout(p.timer);
+        this.counts.failed += 1;
         p.reject(err instanceof NotLeaderError ? this.notLeader() : (err as Error));
       }
       return;
@@ -290,6 +329,7 @@ export class KvNode {
     clearInterval(this.leaseTimer);
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
+      this.counts.failed += 1;
       p.reject(new UnavailableError('node is shutting down'));
     }
     this.pending.clear();
@@ -336,14 +376,17 @@ export class KvNode {
   }
 
   private async handle(rd: Ready): Promise<void> {
+    const sync = rd.mustSync || rd.snapshot !== undefined;
+    const t0 = sync ? performance.now() : 0;
     await this.store.save(
       {
         ...(rd.hardState ? { hardState: rd.hardState } : {}),
         entries: rd.entries,
         ...(rd.snapshot ? { snapshot: rd.snapshot } : {}),
       },
-      rd.mustSync || rd.snapshot !== undefined,
+      sync,
     );
+    if (sync) this.opts.events?.walSynced?.((performance.now() - t0) / 1000);
     if (rd.snapshot) {
       await this.sm.restore(
         rd.snapshot.data,
@@ -354,7 +397,15 @@ export class KvNode {
     }
     for (const m of rd.messages) this.opts.transport.send(m.to, encodeMessage(m));
     if (rd.committedEntries.length > 0) await this.apply(rd);
-    if (rd.softState) this.onRoleChange(rd.softState.role);
+    if (rd.softState) {
+      const { leader, role } = rd.softState;
+      if (leader !== this.knownLeader) {
+        this.knownLeader = leader;
+        this.counts.leaderChanges += 1;
+      }
+      this.opts.events?.roleChanged?.({ leader, role, term: this.raft.status().term });
+      this.onRoleChange(role);
+    }
     for (const rs of rd.readStates) {
       const key = Buffer.from(rs.context).toString();
       const waiters = this.readsInFlight.get(key);
@@ -379,6 +430,7 @@ export class KvNode {
       if (!p) continue;
       this.pending.delete(requestId);
       clearTimeout(p.timer);
+      this.counts.committed += 1;
       p.resolve(result);
     }
   }

@@ -36,6 +36,23 @@ async function apply(sm: KvStateMachine, ...cmds: KvCommand[]): Promise<KvResult
 }
 
 describe('KvStateMachine', () => {
+  it('counts its keys, leases and open watches', async () => {
+    index = 0;
+    const { sm } = await open();
+    expect(sm.stats()).toEqual({ keys: 0, leases: 0, watches: 0 });
+    await apply(sm, { t: 'leaseGrant', id: 7, ttlMs: 60_000 });
+    await apply(
+      sm,
+      { t: 'put', key: b('a'), value: b('1') },
+      { t: 'put', key: b('b'), value: b('2') },
+    );
+    const cancel = await sm.watch(b('a'), undefined, 0, () => undefined);
+    expect(sm.stats()).toEqual({ keys: 2, leases: 1, watches: 1 });
+    cancel();
+    await apply(sm, { t: 'del', key: b('a') });
+    expect(sm.stats()).toEqual({ keys: 1, leases: 1, watches: 0 });
+  });
+
   it('tracks revision, createRevision, modRevision and version like etcd', async () => {
     index = 0;
     const { sm } = await open();

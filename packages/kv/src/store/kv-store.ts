@@ -181,6 +181,11 @@ export class KvStateMachine {
     return [...this.leases].map(([id, l]) => ({ id, ttlMs: l.ttlMs, keys: l.keys.size }));
   }
 
+  /** How much the store holds now: live keys, leases and open watches. */
+  stats(): { keys: number; leases: number; watches: number } {
+    return { keys: this.keys.size, leases: this.leases.size, watches: this.watchers.size };
+  }
+
   hasLease(id: number): boolean {
     return this.leases.has(id);
   }

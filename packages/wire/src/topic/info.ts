@@ -3,7 +3,14 @@ import { effectiveTopicConfigs } from './topic-config.js';
 
 /** A broker record as broker.proto's BrokerInfo. */
 export function brokerInfo(b: BrokerRecord) {
-  return { id: b.id, address: b.address, fenced: b.fenced, epoch: b.epoch, rack: b.rack };
+  return {
+    id: b.id,
+    address: b.address,
+    fenced: b.fenced,
+    epoch: b.epoch,
+    rack: b.rack,
+    admin_url: b.adminUrl,
+  };
 }
 
 /** A partition record as broker.proto's PartitionInfo. */

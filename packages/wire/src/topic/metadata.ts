@@ -71,6 +71,8 @@ export const BrokerRecordSchema = z.object({
    * from before tokens.
    */
   tokenHash: z.string().default(''),
+  /** http://host:port of its admin listener (metrics, readiness); '' when it has none. */
+  adminUrl: z.string().default(''),
 });
 export type BrokerRecord = z.infer<typeof BrokerRecordSchema>;
 

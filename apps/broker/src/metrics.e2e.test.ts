@@ -1,0 +1,204 @@
+import { Admin, Consumer, Producer } from '@strand/client';
+import {
+  adminUrlOf,
+  eventually,
+  ProcessRegistry,
+  readiness,
+  type Scrape,
+  scrapeMetrics,
+} from '@strand/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTopicCluster, type TopicCluster } from './cluster.test-util.js';
+
+// The admin port of real processes: what /metrics says moves as the cluster does (bytes in
+// by what was produced, lag as log end minus committed, under-replicated partitions while a
+// follower is down), and /readyz follows a broker's life.
+
+const registry = new ProcessRegistry();
+let cluster: TopicCluster;
+let admin: Admin;
+const TOPIC = 'metered';
+const RECORDS = 500;
+const VALUE = 'v'.repeat(100);
+
+const brokerUrl = (id: number) => adminUrlOf(cluster.brokers.get(id)!.proc);
+const coordinatorUrl = () => adminUrlOf(cluster.coordinators.get(1)!.proc);
+const scrapeBrokers = async (ids = [1, 2, 3]) =>
+  new Map(
+    await Promise.all(ids.map(async (id) => [id, await scrapeMetrics(brokerUrl(id))] as const)),
+  );
+const total = (scrapes: Map<number, Scrape>, name: string, labels: Record<string, string> = {}) =>
+  [...scrapes.values()].reduce((n, s) => n + s.sum(name, labels), 0);
+
+beforeAll(async () => {
+  cluster = await startTopicCluster(registry, 3, {
+    admin: true,
+    coordinatorArgs: ['--broker-session-timeout-ms', '2000', '--broker-heartbeat-ms', '300'],
+    brokerArgs: ['--replica-lag-time-max-ms', '1500'],
+  });
+  admin = new Admin({ bootstrap: cluster.bootstrap });
+}, 60_000);
+
+afterAll(async () => {
+  await admin?.close();
+  await registry.stopAll();
+  cluster?.cleanup();
+});
+
+describe('metrics and readiness on the admin port', () => {
+  it('every broker and the coordinator are ready, and say so in JSON', async () => {
+    for (const id of [1, 2, 3]) {
+      const r = await eventually(`broker ${id} ready`, async () => {
+        const x = await readiness(brokerUrl(id));
+        return x.status === 200 ? x : undefined;
+      });
+      expect(r.body).toMatchObject({
+        app: 'broker',
+        id,
+        ready: true,
+        checks: { registered: { ok: true }, unfenced: { ok: true }, metadata: { ok: true } },
+      });
+    }
+    const c = await readiness(coordinatorUrl());
+    expect(c).toMatchObject({ status: 200, body: { app: 'coordinator', ready: true, leader: 1 } });
+    // Tools find every broker's admin port through the cluster description.
+    const { brokers } = await admin.describeCluster();
+    expect(brokers.map((b) => b.adminUrl).sort()).toEqual([1, 2, 3].map(brokerUrl).sort());
+  });
+
+  it('counts what is produced, replicated and consumed, and the lag a group has left', async () => {
+    await admin.createTopic({ name: TOPIC, partitions: 1, replicationFactor: 3 });
+    const leader = await eventually('a full ISR', async () => {
+      const p = (await admin.describeTopic(TOPIC)).partitions[0]!;
+      return p.isr.length === 3 ? p.leader : undefined;
+    });
+    const before = await scrapeBrokers();
+
+    const producer = new Producer({ bootstrap: cluster.bootstrap, lingerMs: 5 });
+    await Promise.all(
+      Array.from({ length: RECORDS }, (_, i) =>
+        producer.send({ topic: TOPIC, key: `k${i}`, value: VALUE }),
+      ),
+    );
+    await producer.close();
+
+    const after = await eventually('every follower copied everything', async () => {
+      const s = await scrapeBrokers();
+      const sizes = [1, 2, 3].map((id) =>
+        s.get(id)!.sum('strand_log_size_bytes', { topic: TOPIC }),
+      );
+      return sizes.every((n) => n > 0 && n === sizes[0]) ? s : undefined;
+    });
+    const t = { topic: TOPIC };
+    const recordsIn =
+      total(after, 'strand_broker_records_in_total', t) -
+      total(before, 'strand_broker_records_in_total', t);
+    const bytesIn =
+      total(after, 'strand_broker_bytes_in_total', t) -
+      total(before, 'strand_broker_bytes_in_total', t);
+    expect(recordsIn).toBe(RECORDS);
+    expect(bytesIn).toBeGreaterThan(RECORDS * VALUE.length);
+    // A new topic's log holds exactly the bytes appended, on the leader and on each copy.
+    const led = after.get(leader)!;
+    expect(led.sum('strand_log_size_bytes', t)).toBe(bytesIn);
+    expect(led.sum('strand_broker_bytes_out_total', { ...t, fetcher: 'follower' })).toBe(
+      2 * bytesIn,
+    );
+    expect(led.sum('strand_broker_records_out_total', { ...t, fetcher: 'follower' })).toBe(
+      2 * RECORDS,
+    );
+    expect(led.value('strand_broker_leader_partitions')).toBeGreaterThanOrEqual(1);
+    expect(
+      led.sum('strand_broker_produce_duration_seconds_count', { acks: 'all' }),
+    ).toBeGreaterThan(
+      before.get(leader)!.sum('strand_broker_produce_duration_seconds_count', { acks: 'all' }),
+    );
+    expect(total(after, 'strand_broker_under_replicated_partitions')).toBe(0);
+
+    // A group reads part of it and commits where it stopped.
+    const consumer = new Consumer({
+      bootstrap: cluster.bootstrap,
+      groupId: 'metered-group',
+      autoCommit: false,
+      autoOffsetReset: 'earliest',
+      maxPollRecords: 50,
+    });
+    consumer.subscribe(TOPIC);
+    let read = 0;
+    while (read < 200) read += (await consumer.poll(500)).length;
+    await consumer.commit();
+    await consumer.close();
+
+    const consumed = (await scrapeMetrics(brokerUrl(leader))).sum(
+      'strand_broker_records_out_total',
+      {
+        ...t,
+        fetcher: 'consumer',
+      },
+    );
+    expect(consumed).toBeGreaterThanOrEqual(read);
+    const group = await admin.describeGroup('metered-group');
+    const committed = group.offsets.find((o) => o.topic === TOPIC)!.committed!;
+    const [end] = await admin.listOffsets(TOPIC, 'latest');
+    expect(committed).toBe(read);
+    const c = await eventually('the group lag', async () => {
+      const s = await scrapeMetrics(coordinatorUrl());
+      return s.has('strand_group_lag') ? s : undefined;
+    });
+    const labels = { group: 'metered-group', topic: TOPIC };
+    expect(c.value('strand_group_lag', labels)).toBe(end!.offset - committed);
+    expect(c.value('strand_group_max_lag', labels)).toBe(end!.offset - committed);
+    expect(c.value('strand_group_generation', { group: 'metered-group' })).toBeGreaterThanOrEqual(
+      1,
+    );
+    expect(
+      c.sum('strand_group_rebalances_total', { group: 'metered-group' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(c.value('strand_controller_brokers', { state: 'alive' })).toBe(3);
+    expect(c.value('strand_controller_partitions')).toBe(1);
+    expect(c.value('strand_raft_has_leader')).toBe(1);
+    expect(c.value('strand_kv_keys')).toBeGreaterThan(0);
+  });
+
+  it('reports a partition under-replicated while a follower is down, and not once it is back', async () => {
+    const p = (await admin.describeTopic(TOPIC)).partitions[0]!;
+    const follower = p.replicas.find((b) => b !== p.leader)!;
+    const shrinksBefore = (await scrapeMetrics(brokerUrl(p.leader))).sum(
+      'strand_broker_isr_shrinks_total',
+    );
+    await cluster.brokers.get(follower)!.proc.kill9();
+
+    const live = [1, 2, 3].filter((b) => b !== follower);
+    await eventually('under-replicated = 1', async () => {
+      const s = await scrapeBrokers(live);
+      return total(s, 'strand_broker_under_replicated_partitions') === 1 || undefined;
+    });
+    await eventually('the controller sees it too, and the broker fenced', async () => {
+      const s = await scrapeMetrics(coordinatorUrl());
+      return (
+        (s.value('strand_controller_under_replicated_partitions') === 1 &&
+          s.value('strand_controller_brokers', { state: 'fenced' }) === 1) ||
+        undefined
+      );
+    });
+    // Whoever took the follower out of the ISR (the leader, or the controller fencing it), the
+    // leader counts the shrink.
+    await eventually('the leader counts the ISR shrink', async () => {
+      const s = await scrapeMetrics(brokerUrl(p.leader));
+      return s.sum('strand_broker_isr_shrinks_total') > shrinksBefore || undefined;
+    });
+
+    await cluster.startBroker(follower);
+    await eventually(
+      `broker ${follower} ready again`,
+      async () => (await readiness(brokerUrl(follower))).status === 200 || undefined,
+    );
+    await eventually('under-replicated back to 0', async () => {
+      const s = await scrapeBrokers();
+      return total(s, 'strand_broker_under_replicated_partitions') === 0 || undefined;
+    });
+    const s = await scrapeBrokers();
+    expect(total(s, 'strand_broker_isr_expands_total')).toBeGreaterThanOrEqual(1);
+    expect(s.get(follower)!.value('strand_broker_registered')).toBe(1);
+  });
+});

@@ -1,0 +1,39 @@
+// @strand/ops — what every Strand server shares for being operated: the admin HTTP port,
+// Prometheus metrics and structured logs. Private to the workspace (the SDK never loads it).
+
+// Metrics: a prom-client registry with Node's defaults, names checked for one style
+export {
+  type Counter,
+  type Gauge,
+  type Histogram,
+  LATENCY_BUCKETS,
+  Metrics,
+  metricName,
+} from './metrics.js';
+
+// The admin listener: GET /metrics, /healthz, /readyz
+export {
+  type AdminServer,
+  type AdminServerOptions,
+  type Readiness,
+  startAdminServer,
+} from './admin-server.js';
+
+// Structured logs (pino): JSON lines, or readable lines on a terminal
+export {
+  createLogger,
+  formatRecord,
+  LOG_LEVELS,
+  type LogFormat,
+  LogFormatSchema,
+  type Logger,
+  type LoggerOptions,
+  type LogLevel,
+  LogLevelSchema,
+  parseRecord,
+  REDACTED,
+  silentLogger,
+} from './logger.js';
+
+// Flags and config keys both apps take: --admin-listen, --log-level, --log-format
+export { OPS_FLAGS, type OpsConfig, OpsConfigSchema } from './config.js';
