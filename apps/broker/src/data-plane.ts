@@ -13,8 +13,8 @@ import {
   splitBatches,
   toErrorFields,
 } from '@strand/wire';
-import type { FetchLease } from './fetch-memory.js';
 import type { BrokerMetrics } from './broker-metrics.js';
+import type { FetchLease } from './fetch-memory.js';
 import type { Hosted, Partitions } from './partitions.js';
 import type { Admission } from './replica/producer-state.js';
 import type { FetchRequest, ProduceRequest } from './requests.js';

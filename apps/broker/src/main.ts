@@ -66,10 +66,14 @@ async function main(): Promise<void> {
   );
   addBrokerService(server, {
     brokerId: config.id,
-    data: new DataPlane(partitions, {
-      maxFetchBytes: config.maxFetchBytes,
-      maxBatchBytes: config.maxRequestBytes,
-    }, brokerMetrics),
+    data: new DataPlane(
+      partitions,
+      {
+        maxFetchBytes: config.maxFetchBytes,
+        maxBatchBytes: config.maxRequestBytes,
+      },
+      brokerMetrics,
+    ),
     fetchMemory,
     stats: () => ({
       fetch_bytes_in_flight: fetchMemory.inFlight,
