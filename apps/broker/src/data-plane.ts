@@ -111,8 +111,10 @@ export class DataPlane {
             'a request mixes retried and new batches of a producer',
           );
         // A retry of batches this partition already has: the original offsets, nothing appended.
-        base = await duplicates[0]!;
-        end = base + batches.reduce((n, b) => n + b.header.lastOffsetDelta + 1, 0);
+        ({ base, end } = spanOf(
+          await Promise.all(duplicates as Promise<number>[]),
+          batches.map((b) => b.header),
+        ));
       } else {
         const admissions = this.admit(
           h,
@@ -365,4 +367,22 @@ export class DataPlane {
     const r = h.epochs.endOf(epoch, h.log.writtenOffset);
     return { leader_epoch: r.epoch, end_offset: r.endOffset };
   }
+}
+
+/**
+ * Where retried batches lie: an answer names one base offset, from which the producer counts
+ * each batch's records, so it is only true when the batches were written next to each other.
+ * Ones sent in separate requests may have another producer's batches between them: refused,
+ * and the producer resends them one at a time.
+ */
+function spanOf(bases: number[], headers: BatchHeader[]): { base: number; end: number } {
+  let end = bases[0]!;
+  for (let i = 0; i < headers.length; i++) {
+    if (bases[i] !== end)
+      throw new OutOfOrderSequenceError(
+        `the retried batches were not written next to each other (at ${bases.join(', ')}); send each alone`,
+      );
+    end += headers[i]!.lastOffsetDelta + 1;
+  }
+  return { base: bases[0]!, end };
 }

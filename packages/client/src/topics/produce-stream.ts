@@ -18,8 +18,11 @@ interface Pending {
  * Produce requests to one broker, many in flight on one bidirectional ProduceStream and
  * matched to their answers by id (a call per request would cost too much in grpc-js).
  * With acks=0 the broker does not answer: such a request is done once written.
- * When the stream breaks, every request in flight fails with a retriable error; the producer
- * resends them, so records may be appended twice (until idempotent producers exist).
+ * When the stream breaks (the broker stopped, cancelled its calls, or the connection dropped),
+ * every request in flight fails with a retriable error and the producer resends them, as
+ * Kafka's clients do on a disconnect: an idempotent producer's retry of a batch the broker
+ * already has is answered with its offset, not written again; without idempotence it may be
+ * written twice.
  */
 export class ProduceStream {
   private readonly call: grpc.ClientDuplexStream<unknown, RawProduceResponse>;

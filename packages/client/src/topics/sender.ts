@@ -41,8 +41,8 @@ interface Sent {
  *
  * Order: a partition normally pipelines (several of its batches in flight, on one stream, so
  * the broker appends them in order). After a retriable failure the partition switches to one
- * batch at a time, resending in order, until a batch succeeds. Batches that were already in
- * flight behind the failed one may still land first: without idempotence (a later issue)
+ * batch at a time, resending in order, until every retried batch has succeeded. Batches that
+ * were already in flight behind the failed one may still land first: without idempotence
  * ordering across a retry is best effort, as in Kafka with max.in.flight > 1.
  */
 export class Sender {
@@ -259,7 +259,9 @@ export class Sender {
           this.complete(b, offset);
           offset += b.count;
         }
-        if (q.inFlight === 0) q.retrying = false;
+        // Retried batches go one at a time until none is left: an answer names one base
+        // offset, which holds for several batches only if they were written side by side.
+        if (q.inFlight === 0) q.retrying = (q.ready[0]?.attempts ?? 0) > 0;
       }
     }
     this.wake();
