@@ -233,9 +233,23 @@ describe('chaos: replicated topic under kill -9, pauses and controller failover'
         lastSeq.set(r.key, seq);
       }
     }
+    const lostOnes: string[] = [];
     for (const [value, at] of acked) {
       const r = logs.get(1)![at.partition]![at.offset];
-      if (r?.value !== value) lost += 1;
+      if (r?.value === value) continue;
+      lost += 1;
+      const found = logs.get(1)![at.partition]!.find((x) => x.value === value);
+      lostOnes.push(
+        `${value} acked at ${at.partition}/${at.offset}, there ${r ? `${r.value} (${r.batch})` : 'nothing'}, found ${found ? `at ${found.offset} (${found.batch})` : 'nowhere'}`,
+      );
+    }
+    if (lostOnes.length > 0) {
+      console.log(`lost:\n${lostOnes.slice(0, 20).join('\n')}`);
+      const partitions = new Set([...acked.values()].map((a) => a.partition));
+      for (const [id, b] of c.brokers)
+        console.log(
+          `broker ${id}:\n${b.proc.lines.filter((l) => [...partitions].some((p) => l.includes(`chaos-${p}`))).join('\n')}`,
+        );
     }
     console.log(
       `chaos (seed ${SEED}): ${acked.size} acknowledged, ${failed} failed to send, ${lost} lost, ${duplicated} duplicated, ${disordered} out of order; ${faults.length} faults: ${faults.join(', ')}`,
