@@ -14,3 +14,6 @@ export * from './proxy.js';
 
 // Prometheus scrapes and readiness probes of the admin port, and polling for a condition
 export * from './metrics.js';
+
+// A small filesystem of its own (tmpfs) to fill up, for disk-full tests
+export * from './small-fs.js';
