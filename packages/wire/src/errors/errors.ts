@@ -107,6 +107,24 @@ export class RecordTooLargeError extends StrandError {
   }
 }
 
+/**
+ * The disk is full: nothing was written. Retriable: writes resume by themselves once space is
+ * freed (reads, deletes and the process itself carry on meanwhile).
+ */
+export class StorageFullError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.StorageFull, message, true);
+  }
+}
+
+/** Whether an error from the OS or RocksDB says the disk (or a quota) is full. */
+export function isNoSpaceError(err: unknown): boolean {
+  if (err instanceof StrandError) return err.code === ErrorCode.StorageFull;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return true;
+  return err instanceof Error && /No space left on device|Disk quota exceeded/i.test(err.message);
+}
+
 /** An operation on a log that was closed (or a partition that was deleted). */
 export class LogClosedError extends StrandError {
   constructor(what: string) {
@@ -416,6 +434,8 @@ export function errorFromCode(code: string, message: string): StrandError {
       return new ProducerFencedError(message);
     case ErrorCode.LogClosed:
       return new StrandError(ErrorCode.LogClosed, message, true);
+    case ErrorCode.StorageFull:
+      return new StorageFullError(message);
     case ErrorCode.UnknownGroup:
       return new UnknownGroupError('', message);
     case ErrorCode.UnknownMemberId:

@@ -4,8 +4,10 @@ import {
   ErrorCode,
   errorFromCode,
   InvalidRequestError,
+  isNoSpaceError,
   MemberIdRequiredError,
   NotLeaderError,
+  StorageFullError,
   StrandError,
   TimeoutError,
   UnavailableError,
@@ -76,11 +78,16 @@ export interface ErrorFields {
   compact_revision?: number;
 }
 
+/** Any thrown value as the Strand error it means: a full disk anywhere is STORAGE_FULL. */
+function asStrandError(err: unknown): StrandError {
+  if (err instanceof StrandError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (isNoSpaceError(err)) return new StorageFullError(message);
+  return new StrandError(ErrorCode.Internal, message);
+}
+
 export function toErrorFields(err: unknown): ErrorFields {
-  const strand =
-    err instanceof StrandError
-      ? err
-      : new StrandError(ErrorCode.Internal, err instanceof Error ? err.message : String(err));
+  const strand = asStrandError(err);
   return {
     code: strand.code,
     message: strand.message,
@@ -104,10 +111,7 @@ export function fromErrorFields(f: ErrorFields): StrandError {
 
 /** For servers: any thrown value becomes a gRPC error carrying the Strand code in metadata. */
 export function toGrpcError(err: unknown): GrpcServerError {
-  const strand =
-    err instanceof StrandError
-      ? err
-      : new StrandError(ErrorCode.Internal, err instanceof Error ? err.message : String(err));
+  const strand = asStrandError(err);
   const metadata = new grpc.Metadata();
   metadata.set('strand-code', strand.code);
   if (strand instanceof NotLeaderError) {
