@@ -63,6 +63,16 @@ export const BrokerConfigSchema = z
       .min(1024)
       .max(64 * 1024 * 1024 * 1024)
       .default(256 * 1024 * 1024),
+    /**
+     * Disk space kept back: below this much free space the broker refuses new records
+     * (STORAGE_FULL) and this much is held in a reserve file for what must still be written.
+     */
+    diskReserveBytes: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(64 * 1024 * 1024 * 1024)
+      .default(16 * 1024 * 1024),
     /** Largest gRPC message accepted (a produce request with every partition's batches). */
     maxRequestBytes: z.coerce
       .number()
@@ -99,6 +109,7 @@ const FIELDS: readonly ConfigField[] = [
   { key: 'maxRequestBytes', flag: 'max-request-bytes' },
   { key: 'maxOpenFiles', flag: 'max-open-files' },
   { key: 'maxFetchBytes', flag: 'max-fetch-bytes' },
+  { key: 'diskReserveBytes', flag: 'disk-reserve-bytes' },
   { key: 'fetchMemoryBytes', flag: 'fetch-memory-bytes' },
   { key: 'replicaLagTimeMaxMs', flag: 'replica-lag-time-max-ms' },
   ...CONNECTION_LIMIT_FLAGS,

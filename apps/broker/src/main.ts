@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { KvClient } from '@strand/client';
+import { DiskGuard } from '@strand/disk';
 import { LogManager } from '@strand/log';
 import { type AdminServer, Metrics, startAdminServer } from '@strand/ops';
 import { ConnectionGate, grpcServerOptions, listenGated, StrandError } from '@strand/wire';
@@ -26,9 +27,14 @@ async function main(): Promise<void> {
   const identity = await BrokerIdentity.open(config.dataDir, config.id);
   const metrics = new Metrics();
   const brokerMetrics = new BrokerMetrics(metrics);
+  const space = await DiskGuard.open(config.dataDir, {
+    reserveBytes: config.diskReserveBytes,
+    log,
+  });
   const logs = await LogManager.open(join(config.dataDir, 'logs'), {
     maxOpenFiles: config.maxOpenFiles,
     onFlush: (s) => brokerMetrics.flushed(s),
+    space,
   });
   const kv = new KvClient({ bootstrap: config.coordinators, timeoutMs: 5000 });
   const controller = new ControllerClient(config.coordinators);
@@ -50,6 +56,7 @@ async function main(): Promise<void> {
     retentionCheckMs: config.retentionCheckMs,
     log,
     isrChanged: (before, after) => brokerMetrics.isrChanged(before, after),
+    space,
   });
   // A fetch answer: its records (one batch at most when larger than maxFetchBytes) and up to
   // MAX_FETCH_PARTITIONS partitions' offsets and errors.
@@ -141,6 +148,7 @@ async function main(): Promise<void> {
       log(`broker ${config.id} could not close every partition cleanly: ${(err as Error).message}`);
       code = 1;
     }
+    space.close();
     kv.close();
     controller.close();
     process.exit(code);

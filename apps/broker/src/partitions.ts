@@ -1,5 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
+import type { DiskGuard } from '@strand/disk';
 import {
   type Durability,
   forEachLimit,
@@ -25,7 +26,7 @@ import {
 } from '@strand/wire';
 import type { ControllerClient } from './controller-client.js';
 import type { MetadataCache } from './metadata.js';
-import { LeaderEpochCache } from './replica/epoch-cache.js';
+import { type Essential, LeaderEpochCache } from './replica/epoch-cache.js';
 import { type FollowerContext, follow } from './replica/follower.js';
 import { loadHighWatermark, saveHighWatermark } from './replica/hw-checkpoint.js';
 import { LeaderState } from './replica/leader-state.js';
@@ -80,6 +81,8 @@ export interface PartitionsOptions {
   log: (line: string) => void;
   /** Told of every ISR change this leader made (the ISR shrink/expand counters). */
   isrChanged?: (before: readonly number[], after: readonly number[]) => void;
+  /** The data disk's guard: the small files kept beside each log are written through it. */
+  space?: DiskGuard;
 }
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
@@ -192,6 +195,10 @@ export class Partitions {
     return this.hosted.values();
   }
 
+  /** A small write beside a log that must go through even on a full disk. */
+  private readonly essential: Essential = (fn) =>
+    this.opts.space ? this.opts.space.essential(fn) : fn();
+
   highWatermark(h: Hosted): number {
     return h.highWatermark;
   }
@@ -284,7 +291,7 @@ export class Partitions {
     }
     await forEachLimit(this.hosted.values(), PARALLEL, (h) =>
       h.lock
-        .run(() => saveProducerSnapshot(h.dir, h.log, h.producers))
+        .run(() => this.essential(() => saveProducerSnapshot(h.dir, h.log, h.producers)))
         .then(
           () => undefined,
           (err: unknown) =>
@@ -393,8 +400,10 @@ export class Partitions {
     const config = topicConfig(overrides);
     const log = await this.logs.getOrCreate(id, this.logConfig(config));
     if (onDisk !== topicId) {
-      await fsp.writeFile(join(dir, `${TOPIC_ID_FILE}.tmp`), topicId);
-      await fsp.rename(join(dir, `${TOPIC_ID_FILE}.tmp`), join(dir, TOPIC_ID_FILE));
+      await this.essential(async () => {
+        await fsp.writeFile(join(dir, `${TOPIC_ID_FILE}.tmp`), topicId);
+        await fsp.rename(join(dir, `${TOPIC_ID_FILE}.tmp`), join(dir, TOPIC_ID_FILE));
+      });
     }
     const h: Hosted = {
       topic: rec.topic,
@@ -411,7 +420,7 @@ export class Partitions {
       highWatermark: Math.min(await loadHighWatermark(dir), log.logEndOffset),
       dir,
       savedHighWatermark: -1,
-      epochs: await LeaderEpochCache.load(dir),
+      epochs: await LeaderEpochCache.load(dir, this.essential),
       producers: await this.openProducers(id, dir, log),
       followers: undefined,
       isrChangeInFlight: false,
@@ -518,7 +527,7 @@ export class Partitions {
     this.saving = forEachLimit(moved, PARALLEL, async (h) => {
       const hw = h.highWatermark;
       try {
-        await saveHighWatermark(h.dir, hw);
+        await this.essential(() => saveHighWatermark(h.dir, hw));
         h.savedHighWatermark = hw;
       } catch (err) {
         this.opts.log(

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
-import { ErrorCode, StrandError } from '@strand/wire';
+import { ErrorCode, isNoSpaceError, StorageFullError, StrandError } from '@strand/wire';
 
 const writeP = promisify(fs.write);
 const readP = promisify(fs.read);
@@ -14,9 +14,9 @@ const closeP = promisify(fs.close);
 /** Turns an fs error into a typed StrandError; ENOSPC and EDQUOT become STORAGE_FULL. */
 export function storageError(err: unknown, what: string): StrandError {
   if (err instanceof StrandError) return err;
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new StrandError(ErrorCode.StorageFull, `${what}: disk full (${code})`, true);
+  if (isNoSpaceError(err)) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'ENOSPC';
+    return new StorageFullError(`${what}: disk full (${code})`);
   }
   const message = err instanceof Error ? err.message : String(err);
   return new StrandError(ErrorCode.Internal, `${what}: ${message}`);

@@ -1,5 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
+import type { DiskGuard } from '@strand/disk';
 import { InvalidRequestError } from '@strand/wire';
 import { BackgroundWork } from './background.js';
 import { forEachLimit } from './concurrency.js';
@@ -14,6 +15,8 @@ export interface LogManagerOptions {
   checkpointIntervalMs?: number;
   /** Told how long each flush (fsync) of any partition took, in seconds. */
   onFlush?: (seconds: number) => void;
+  /** The disk's guard (see PartitionLog's OpenOptions). */
+  space?: DiskGuard;
 }
 
 /** Logs closed at once at shutdown (each syncs and writes a few small files). */
@@ -78,6 +81,7 @@ export class LogManager {
       log = PartitionLog.open(join(this.dataDir, name), config, {
         fds: this.fds,
         background: this.background,
+        space: this.opts.space,
         now: this.opts.now,
         checkpointIntervalMs: this.opts.checkpointIntervalMs,
         onFlush: this.opts.onFlush,

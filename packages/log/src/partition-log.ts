@@ -1,12 +1,15 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
+import type { DiskGuard } from '@strand/disk';
 import {
   CorruptBatchError,
   InvalidRequestError,
+  isNoSpaceError,
   LogClosedError,
   lastOffsetOf,
   OffsetOutOfRangeError,
   RecordTooLargeError,
+  type StrandError,
   setBaseOffset,
   setPartitionLeaderEpoch,
   splitBatches,
@@ -15,7 +18,7 @@ import { BackgroundWork } from './background.js';
 import { checkpointFile, isObsoleteFile, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { type LogConfig, type LogConfigInput, parseLogConfig } from './config.js';
 import { FdCache } from './fd-cache.js';
-import { removeIfExists, writeFilesAtomic } from './io.js';
+import { removeIfExists, storageError, writeFilesAtomic } from './io.js';
 import { Mutex } from './mutex.js';
 import { type RetainedSegment, segmentsToDelete } from './retention.js';
 import { type AppendedBatch, LogSegment, type OpenMode } from './segment.js';
@@ -51,6 +54,11 @@ export interface OpenOptions {
   fds?: FdCache;
   /** Shared scheduler of background syncs and checkpoints (likewise). */
   background?: BackgroundWork;
+  /**
+   * The disk's guard: while the disk is full appends are refused at once (STORAGE_FULL), and
+   * the checkpoints that keep the log consistent still find room.
+   */
+  space?: DiskGuard;
   now?: () => number;
   /** How often the active segment's index and the recovery point are made durable. */
   checkpointIntervalMs?: number;
@@ -112,6 +120,7 @@ export class PartitionLog {
     private readonly now: () => number,
     private readonly checkpointIntervalMs: number,
     private readonly onFlush: ((seconds: number) => void) | undefined,
+    private readonly space: DiskGuard | undefined,
   ) {}
 
   static async open(
@@ -128,6 +137,7 @@ export class PartitionLog {
       opts.now ?? Date.now,
       opts.checkpointIntervalMs ?? 10_000,
       opts.onFlush,
+      opts.space,
     );
     try {
       await log.load();
@@ -194,6 +204,7 @@ export class PartitionLog {
    */
   async append(batches: Buffer, opts: { leaderEpoch?: number } = {}): Promise<AppendResult> {
     this.ensureOpen();
+    this.space?.check(`append to ${this.dir}`);
     if (batches.length > this.config.maxAppendBytes) {
       throw new RecordTooLargeError(batches.length, this.config.maxAppendBytes);
     }
@@ -257,11 +268,16 @@ export class PartitionLog {
       });
   }
 
+  /** Writes a group; a failure (of the roll before it too) leaves nothing of it behind. */
   private async writeGroup(group: PendingAppend[], bytes: number): Promise<AppendResult[]> {
     this.ensureOpen();
     this.changes += 1;
     const now = this.now();
-    await this.maybeRoll(bytes, now);
+    try {
+      await this.maybeRoll(bytes, now);
+    } catch (err) {
+      throw this.failure(err, `roll ${this.dir}`);
+    }
     const results: AppendResult[] = [];
     const all: AppendedBatch[] = [];
     let next = this.end;
@@ -291,14 +307,17 @@ export class PartitionLog {
             group.map((p) => p.buf),
             bytes,
           );
+    // Under `always` the write is synced before it counts: a failed sync undoes it.
+    const sync = this.config.durability.mode === 'always';
     try {
-      await this.active().append(buf, all, now);
+      await this.active().append(buf, all, now, sync);
     } catch (err) {
       this.end = this.written;
-      throw err;
+      throw this.failure(err, `append to ${this.dir}`);
     }
     this.written = next;
-    this.unflushedBytes += bytes;
+    if (sync) this.flushed = next;
+    else this.unflushedBytes += bytes;
     this.scheduleAfterWrite();
     return results;
   }
@@ -465,6 +484,8 @@ export class PartitionLog {
       this.stopBackground();
       try {
         if (this.changes !== this.checkpointed) await this.checkpointNow();
+      } catch (err) {
+        throw this.failure(err, `close ${this.dir}`);
       } finally {
         this.closed = true;
         await this.releaseFds();
@@ -586,13 +607,30 @@ export class PartitionLog {
 
   private async afterAppend(): Promise<void> {
     const d = this.config.durability;
-    if (d.mode === 'always') await this.flush();
-    else if (d.mode === 'interval' && this.unflushedBytes >= d.bytes) {
-      // Group commit: acknowledge after the write, sync in the background.
+    if (d.mode === 'interval' && this.unflushedBytes >= d.bytes) {
+      // Group commit: acknowledge after the write, sync in the background. A full disk passes
+      // (the next sync retries); any other failed sync may have lost pages: the log stops.
       this.flush().catch((err: unknown) => {
-        this.flushError = err;
+        if (!this.noticedNoSpace(err)) this.flushError = err;
       });
     }
+  }
+
+  /** A failure as the typed error it is (STORAGE_FULL for a full disk, which the guard hears of). */
+  private failure(err: unknown, what: string): StrandError {
+    const typed = storageError(err, what);
+    this.space?.noticed(typed);
+    return typed;
+  }
+
+  private noticedNoSpace(err: unknown): boolean {
+    this.space?.noticed(err);
+    return isNoSpaceError(err);
+  }
+
+  /** A small write the log cannot do without: it finds room even on a full disk. */
+  private essential<T>(fn: () => Promise<T>): Promise<T> {
+    return this.space ? this.space.essential(fn) : fn();
   }
 
   /** Written data gets synced within the interval (group commit) and checkpointed later. */
@@ -604,7 +642,7 @@ export class PartitionLog {
 
   private async backgroundSync(): Promise<void> {
     if (this.closed || this.written <= this.flushed) return;
-    await this.flush().catch(() => undefined);
+    await this.flush().catch((err: unknown) => this.noticedNoSpace(err));
   }
 
   /**
@@ -628,13 +666,11 @@ export class PartitionLog {
     const active = this.active();
     const end = active.nextOffset;
     await this.flush();
-    await writeFilesAtomic(
-      [
-        ...active.indexFiles(),
-        checkpointFile(this.dir, { recoveryPoint: end, logStartOffset: this.startOffset }),
-      ],
-      { durable: false },
-    );
+    const files = [
+      ...active.indexFiles(),
+      checkpointFile(this.dir, { recoveryPoint: end, logStartOffset: this.startOffset }),
+    ];
+    await this.essential(() => writeFilesAtomic(files, { durable: false }));
     this.recoveryPoint = end;
     this.checkpointed = changes;
   }
@@ -644,10 +680,8 @@ export class PartitionLog {
   }
 
   private saveCheckpoint(): Promise<void> {
-    return writeCheckpoint(this.dir, {
-      recoveryPoint: this.recoveryPoint,
-      logStartOffset: this.startOffset,
-    });
+    const cp = { recoveryPoint: this.recoveryPoint, logStartOffset: this.startOffset };
+    return this.essential(() => writeCheckpoint(this.dir, cp));
   }
 
   private segmentFor(offset: number): LogSegment | undefined {

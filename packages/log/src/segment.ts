@@ -136,11 +136,17 @@ export class LogSegment {
     return { segment: seg, truncated, indexed: false };
   }
 
-  /** Appends already-validated, offset-patched batches held in `buf`. */
-  async append(buf: Buffer, batches: AppendedBatch[], now: number): Promise<void> {
+  /**
+   * Appends already-validated, offset-patched batches held in `buf`, synced first with `sync`.
+   * On any failure nothing of it stays: the file is cut back to where it started.
+   */
+  async append(buf: Buffer, batches: AppendedBatch[], now: number, sync = false): Promise<void> {
     const position = this.size;
     try {
-      await this.fds.use(this.dataPath, (fd) => writeFully(fd, buf, position));
+      await this.fds.use(this.dataPath, async (fd) => {
+        await writeFully(fd, buf, position);
+        if (sync) await fdatasync(fd);
+      });
     } catch (err) {
       // Leave no partial batch behind: cut the file back to where this append started.
       await this.fds.use(this.dataPath, (fd) => ftruncate(fd, position)).catch(() => undefined);

@@ -8,6 +8,9 @@ export interface EpochEntry {
 
 const FILE = 'leader-epochs.json';
 
+/** Runs a small write that must go through (see DiskGuard.essential). */
+export type Essential = <T>(fn: () => Promise<T>) => Promise<T>;
+
 /**
  * Which leader epoch wrote which part of a replica's log: epoch → first offset, ascending in
  * both. A follower that comes back compares its latest epoch with the leader's history and
@@ -19,9 +22,11 @@ export class LeaderEpochCache {
   private constructor(
     private readonly dir: string,
     private entries: EpochEntry[],
+    private readonly write: Essential,
   ) {}
 
-  static async load(dir: string): Promise<LeaderEpochCache> {
+  /** `write` runs each save (a disk guard's `essential`: it must go through on a full disk). */
+  static async load(dir: string, write: Essential = (fn) => fn()): Promise<LeaderEpochCache> {
     const text = await fsp.readFile(join(dir, FILE), 'utf8').catch(() => undefined);
     let entries: EpochEntry[] = [];
     try {
@@ -29,7 +34,7 @@ export class LeaderEpochCache {
     } catch {
       entries = []; // a torn file: the history restarts from the next leader change
     }
-    return new LeaderEpochCache(dir, entries);
+    return new LeaderEpochCache(dir, entries, write);
   }
 
   get all(): readonly EpochEntry[] {
@@ -44,11 +49,10 @@ export class LeaderEpochCache {
   async assign(epoch: number, startOffset: number): Promise<void> {
     const last = this.latest();
     if (last && epoch <= last.epoch) return;
-    this.entries = [
+    await this.save([
       ...this.entries.filter((e) => e.startOffset < startOffset),
       { epoch, startOffset },
-    ];
-    await this.save();
+    ]);
   }
 
   /**
@@ -67,13 +71,16 @@ export class LeaderEpochCache {
   async truncateTo(offset: number): Promise<void> {
     const kept = this.entries.filter((e) => e.startOffset < offset);
     if (kept.length === this.entries.length) return;
-    this.entries = kept;
-    await this.save();
+    await this.save(kept);
   }
 
-  private async save(): Promise<void> {
+  /** Saved first, then kept: a save that fails changes nothing, and can be tried again. */
+  private async save(entries: EpochEntry[]): Promise<void> {
     const tmp = join(this.dir, `${FILE}.tmp`);
-    await fsp.writeFile(tmp, JSON.stringify(this.entries));
-    await fsp.rename(tmp, join(this.dir, FILE));
+    await this.write(async () => {
+      await fsp.writeFile(tmp, JSON.stringify(entries));
+      await fsp.rename(tmp, join(this.dir, FILE));
+    });
+    this.entries = entries;
   }
 }
