@@ -43,6 +43,17 @@ export const CoordinatorConfigSchema = z
     tickMs: z.coerce.number().int().min(5).max(10_000).default(30),
     electionTicks: z.coerce.number().int().min(3).max(1000).default(10),
     snapshotEvery: z.coerce.number().int().min(10).default(10_000),
+    /**
+     * Disk space kept back: below this much free space the coordinator refuses writes that add
+     * data (STORAGE_FULL), and this much is held in a reserve file so that deletes, RocksDB's
+     * compactions and a restart can still write.
+     */
+    diskReserveBytes: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(64 * 1024 * 1024 * 1024)
+      .default(16 * 1024 * 1024),
     /** A broker with no heartbeat for this long is fenced (its partitions get new leaders). */
     brokerSessionTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(6000),
     /** How often brokers are told to heartbeat. */
@@ -117,6 +128,7 @@ const FIELDS: readonly ConfigField[] = [
   { key: 'tickMs', flag: 'tick-ms', env: 'STRAND_TICK_MS' },
   { key: 'electionTicks', flag: 'election-ticks' },
   { key: 'snapshotEvery', flag: 'snapshot-every' },
+  { key: 'diskReserveBytes', flag: 'disk-reserve-bytes' },
   { key: 'brokerSessionTimeoutMs', flag: 'broker-session-timeout-ms' },
   { key: 'brokerHeartbeatMs', flag: 'broker-heartbeat-ms' },
   { key: 'groupInitialRebalanceDelayMs', flag: 'group-initial-rebalance-delay-ms' },

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import * as grpc from '@grpc/grpc-js';
+import { DiskGuard } from '@strand/disk';
 import { KvNode } from '@strand/kv';
 import { type AdminServer, Metrics, startAdminServer } from '@strand/ops';
 import {
@@ -35,11 +36,16 @@ async function main(): Promise<void> {
   const transport = new GrpcTransport(raftAddresses, identity);
   const metrics = new Metrics();
   const coordinatorMetrics = new CoordinatorMetrics(metrics, config.dataDir);
+  const space = await DiskGuard.open(config.dataDir, {
+    reserveBytes: config.diskReserveBytes,
+    log,
+  });
   const node = await KvNode.open({
     events: coordinatorMetrics.nodeEvents(),
     id: config.id,
     peers,
     dataDir: config.dataDir,
+    space,
     transport,
     tickMs: config.tickMs,
     electionTicks: config.electionTicks,
@@ -107,6 +113,7 @@ async function main(): Promise<void> {
     peerServer?.forceShutdown();
     transport.close();
     await node.close();
+    space.close();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -74,6 +74,13 @@ interface Stored<T> {
 
 const PRODUCER_IDS = '/strand/producer-ids';
 
+/**
+ * What keeps the cluster running goes through even on a full disk (a few small records):
+ * registrations, fencing, ISR changes and leadership. New topics, partitions, moves and
+ * producer ids wait for space.
+ */
+const ESSENTIAL = true;
+
 /** Partition updates per Raft entry when many partitions change at once. */
 const UPDATES_PER_TXN = 200;
 
@@ -160,6 +167,7 @@ export class Controller {
         [{ key: MetaKeys.broker(id), modRevision: prev?.modRevision ?? 0 }],
         [put(MetaKeys.broker(id), record)],
         'broker registration raced with another change; retry',
+        ESSENTIAL,
       );
       this.lastSeen.set(id, this.now());
       return record;
@@ -341,6 +349,7 @@ export class Controller {
         [{ key: MetaKeys.partition(cur.topic, cur.partition), modRevision: stored.modRevision }],
         [putPartition(next)],
         'the partition changed meanwhile; retry',
+        ESSENTIAL,
       );
       return next;
     });
@@ -463,6 +472,7 @@ export class Controller {
         [{ key: MetaKeys.broker(b.record.id), modRevision: b.modRevision }],
         [put(MetaKeys.broker(b.record.id), { ...b.record, fenced: true })],
         'broker changed meanwhile',
+        ESSENTIAL,
       );
       this.lastSeen.delete(b.record.id);
     }
@@ -496,6 +506,7 @@ export class Controller {
         })),
         chunk.map((c) => putPartition(c.next)),
         'partitions changed meanwhile',
+        ESSENTIAL,
       );
     }
   }
@@ -580,23 +591,31 @@ export class Controller {
     return run;
   }
 
-  /** A transaction that applies `ops` only if every key still has the given modRevision. */
+  /**
+   * A transaction that applies `ops` only if every key still has the given modRevision.
+   * `essential` ones (see ESSENTIAL) go through on a full disk; the others are then refused.
+   */
   private async cas(
     expect: { key: string; modRevision: number }[],
     ops: KvOp[],
     onConflict: string | (() => Error),
+    essential = false,
   ): Promise<number> {
-    const r = await this.node.propose({
-      t: 'txn',
-      compare: expect.map((e) => ({
-        key: Buffer.from(e.key),
-        target: 'mod' as const,
-        result: '=' as const,
-        value: e.modRevision,
-      })),
-      success: ops,
-      failure: [],
-    });
+    const r = await this.node.propose(
+      {
+        t: 'txn',
+        compare: expect.map((e) => ({
+          key: Buffer.from(e.key),
+          target: 'mod' as const,
+          result: '=' as const,
+          value: e.modRevision,
+        })),
+        success: ops,
+        failure: [],
+      },
+      undefined,
+      { essential },
+    );
     if (r.t === 'error') throw new UnavailableError(r.message);
     if (r.t !== 'txn' || !r.succeeded)
       throw typeof onConflict === 'string' ? new UnavailableError(onConflict) : onConflict();

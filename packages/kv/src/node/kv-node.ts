@@ -1,13 +1,19 @@
 import { randomInt } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { LeaseNotFoundError, NotLeaderError, TimeoutError, UnavailableError } from '@strand/wire';
+import type { DiskGuard } from '@strand/disk';
+import {
+  LeaseNotFoundError,
+  NotLeaderError,
+  StorageFullError,
+  TimeoutError,
+  UnavailableError,
+} from '@strand/wire';
 import { decodeMessage, encodeMessage } from '../raft/codec.js';
 import { decodeConfChange, RaftNode } from '../raft/raft.js';
 import { EntryType, type Ready, Role, type Snapshot } from '../raft/types.js';
 import { KvDb } from '../storage/db.js';
 import { RaftLogStore } from '../storage/raft-store.js';
-import type { KvCommand } from '../store/command.js';
-import { encodeKvCommands } from '../store/command.js';
+import { addsData, encodeKvCommands, type KvCommand } from '../store/command.js';
 
 /** Bounds on one Raft entry's commands: one encode, one log row, one slot for all of them. */
 const ENTRY_COMMANDS = 64;
@@ -56,6 +62,8 @@ export interface KvNodeOptions {
   snapshotEvery?: number;
   /** Told of what an operator watches (the coordinator turns it into metrics and logs). */
   events?: KvNodeEvents;
+  /** The data disk's guard: while the disk is full, commands that add data are refused. */
+  space?: DiskGuard;
 }
 
 export interface KvNodeEvents {
@@ -127,9 +135,10 @@ export class KvNode {
   private readonly leaseTimer: NodeJS.Timeout;
 
   private constructor(
-    private readonly opts: Required<Omit<KvNodeOptions, 'transport' | 'events'>> & {
+    private readonly opts: Required<Omit<KvNodeOptions, 'transport' | 'events' | 'space'>> & {
       transport: Transport;
       events?: KvNodeEvents;
+      space?: DiskGuard;
     },
     private readonly db: KvDb,
     private readonly store: RaftLogStore,
@@ -155,7 +164,7 @@ export class KvNode {
       ...options,
     };
     mkdirSync(opts.dataDir, { recursive: true });
-    const db = await KvDb.open(opts.dataDir);
+    const db = await KvDb.open(opts.dataDir, opts.space);
     const store = new RaftLogStore(db);
     const persisted = await store.load();
     const sm = await KvStateMachine.open(db);
@@ -238,12 +247,23 @@ export class KvNode {
     };
   }
 
-  /** Replicates a command through Raft; resolves with its result once applied here. */
-  propose(cmd: KvCommand, timeoutMs = 3000): Promise<KvResult> {
+  /**
+   * Replicates a command through Raft; resolves with its result once applied here. While the
+   * disk is full a command that adds data is refused (STORAGE_FULL) unless `essential` (the
+   * controller's own small writes: registrations, fencing, leadership), since what it adds
+   * would take the room left for those and for deletes.
+   */
+  propose(cmd: KvCommand, timeoutMs = 3000, opts: { essential?: boolean } = {}): Promise<KvResult> {
     this.checkOpen();
     if (this.raft.role !== Role.Leader) {
       this.counts.failed += 1;
       throw this.notLeader();
+    }
+    if (!opts.essential && this.opts.space?.full && addsData(cmd)) {
+      this.counts.failed += 1;
+      throw new StorageFullError(
+        `coordinator ${this.opts.id}: the disk is full; deletes still work, writes resume once space is freed`,
+      );
     }
     const requestId = `${this.opts.id}-${Date.now().toString(36)}-${++this.requestCounter}`;
     this.proposalQueue.push({ requestId, command: cmd });
@@ -349,6 +369,7 @@ export class KvNode {
     setImmediate(() => {
       this.loop()
         .catch((err: unknown) => {
+          if (this.closed) return; // writes in flight at shutdown
           // A storage failure: stop rather than run on with state we could not persist.
           console.error(
             `coordinator ${this.opts.id}: fatal storage error: ${(err as Error).message}`,

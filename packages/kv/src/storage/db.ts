@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
-import { ErrorCode, StrandError } from '@strand/wire';
+import type { DiskGuard } from '@strand/disk';
+import { ErrorCode, isNoSpaceError, StorageFullError, StrandError } from '@strand/wire';
 import type { RocksDB } from './rocksdb-api.js';
 
 export type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
@@ -11,6 +12,8 @@ export interface Range {
 }
 
 const BINDING = '@salto-io/rocksdb';
+/** How often a write waiting for disk space tries again. */
+const NO_SPACE_RETRY_MS = 200;
 let binding: ((location: string) => RocksDB) | undefined;
 
 /**
@@ -47,7 +50,10 @@ export class KvDb {
   private readonly inFlight = new Set<Promise<unknown>>();
   private closed = false;
 
-  private constructor(private readonly db: RocksDB) {}
+  private constructor(
+    private readonly db: RocksDB,
+    private readonly space: DiskGuard | undefined,
+  ) {}
 
   private track<T>(p: Promise<T>): Promise<T> {
     if (this.closed)
@@ -60,17 +66,21 @@ export class KvDb {
     return p;
   }
 
-  static async open(path: string): Promise<KvDb> {
-    const db = loadBinding()(path);
-    try {
+  /** Opens (creating) the database; on a full disk its new manifest goes in the guard's reserve. */
+  static async open(path: string, space?: DiskGuard): Promise<KvDb> {
+    const open = async () => {
+      const db = loadBinding()(path);
       await done<void>((cb) => db.open({ createIfMissing: true }, cb));
+      return db;
+    };
+    try {
+      return new KvDb(await (space ? space.essential(open) : open()), space);
     } catch (err) {
-      throw new StrandError(
-        ErrorCode.Internal,
-        `cannot open RocksDB at ${path}: ${(err as Error).message}`,
-      );
+      const why = `cannot open RocksDB at ${path}: ${(err as Error).message}`;
+      throw isNoSpaceError(err)
+        ? new StorageFullError(why)
+        : new StrandError(ErrorCode.Internal, why);
     }
-    return new KvDb(db);
   }
 
   async get(key: Buffer): Promise<Buffer | undefined> {
@@ -82,9 +92,29 @@ export class KvDb {
     }
   }
 
+  /**
+   * Writes `ops` atomically. On a full disk it does not fail: it waits for room (the guard
+   * first gives its reserve back), because nothing above can drop such a write — Raft must
+   * persist what it acknowledges, and the state machine has already applied what it writes.
+   * Callers that add data are refused before they get here (KvNode.propose).
+   */
   async batch(ops: BatchOp[], sync: boolean): Promise<void> {
     if (ops.length === 0) return;
-    await this.track(done<void>((cb) => this.db.batch(ops, { sync }, cb)));
+    const write = () => this.track(done<void>((cb) => this.db.batch(ops, { sync }, cb)));
+    if (!this.space) return write();
+    try {
+      return await this.space.essential(write);
+    } catch (err) {
+      if (!isNoSpaceError(err)) throw err;
+    }
+    for (;;) {
+      await new Promise((r) => setTimeout(r, NO_SPACE_RETRY_MS));
+      try {
+        return await write();
+      } catch (err) {
+        if (!isNoSpaceError(err)) throw err;
+      }
+    }
   }
 
   entries(range: Range): Promise<[Buffer, Buffer][]> {

@@ -106,3 +106,19 @@ export function decodeKvCommand(data: Uint8Array): { requestId: string; command:
     );
   return shape.data.b.map((x) => ({ requestId: x.r, command: x.c }));
 }
+
+/**
+ * Whether a command can add data to the store: a put, a lease, a transaction with a put.
+ * Deletes, reads, lease revocations and compaction only take away.
+ */
+export function addsData(cmd: KvCommand): boolean {
+  switch (cmd.t) {
+    case 'put':
+    case 'leaseGrant':
+      return true;
+    case 'txn':
+      return [...cmd.success, ...cmd.failure].some((op) => op.t === 'put');
+    default:
+      return false;
+  }
+}
