@@ -48,9 +48,13 @@ export async function startTopicCluster(
     seedCoordinator?: (id: number, dataDir: string) => Promise<void>;
     /** Every process with an admin listener on a free port (see adminUrlOf). */
     admin?: boolean;
+    /** Where every process keeps its data (default: a new temporary directory). */
+    dataDir?: string;
   } = {},
 ): Promise<TopicCluster> {
-  const dir = tempDir('strand-topics-');
+  const dir = opts.dataDir
+    ? { path: opts.dataDir, cleanup: () => undefined }
+    : tempDir('strand-topics-');
   const adminArgs = opts.admin ? ['--admin-listen', '127.0.0.1:0'] : [];
   const layout = await coordinatorLayout(opts.coordinators ?? 1);
   const { ids, clients: addresses } = layout;
