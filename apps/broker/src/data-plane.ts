@@ -136,7 +136,16 @@ export class DataPlane {
         end = r.lastOffset + 1;
         this.metrics.produced(topic, records.length, end - base);
       }
-      if (acks === -1) await this.partitions.waitForHighWatermark(h, end, timeoutMs);
+      if (acks === -1) {
+        await this.partitions.waitForHighWatermark(h, end, timeoutMs);
+        // The ISR may have shrunk while waiting: then the watermark passed with fewer copies
+        // than acks=all promises (Kafka's NOT_ENOUGH_REPLICAS_AFTER_APPEND). Written: a retry
+        // is answered with the same offsets once the ISR is back.
+        if (h.isr.length < h.config.minInsyncReplicas)
+          throw new NotEnoughReplicasError(
+            `${topic}-${partition} is written but its ISR [${h.isr}] shrank below min.insync.replicas ${h.config.minInsyncReplicas}; retry`,
+          );
+      }
       return { topic, partition, base_offset: base, log_start_offset: h.log.logStartOffset };
     } catch (err) {
       return { topic, partition, base_offset: -1, log_start_offset: -1, error: toErrorFields(err) };

@@ -100,6 +100,32 @@ describe('replication through real processes', () => {
     expect(await readAll('strict')).toEqual(['a', 'b', 'c', 'd']);
   });
 
+  it('acks=all is not acknowledged when the ISR shrinks below min.insync.replicas while it waits: written, refused, kept once', async () => {
+    await admin.createTopic({
+      name: 'shrinking',
+      partitions: 1,
+      replicationFactor: 2,
+      configs: { 'min.insync.replicas': '2' },
+    });
+    await admin.reassignPartition('shrinking', 0, [1, 2]);
+    await settled('shrinking', [1, 2]);
+
+    // The follower stops: the record waits for it until the leader drops it from the ISR,
+    // and then the high watermark passes the record with one copy only.
+    const follower = cluster.brokers.get(2)!.proc;
+    follower.pause();
+    try {
+      await expect(send('shrinking', ['one copy'])).rejects.toMatchObject({
+        code: 'NOT_ENOUGH_REPLICAS',
+        message: expect.stringMatching(/is written but its ISR \[1\] shrank/),
+      });
+    } finally {
+      follower.resume();
+    }
+    await settled('shrinking', [1, 2]);
+    expect(await readAll('shrinking')).toEqual(['one copy']);
+  });
+
   it('leadership moves to an in-sync replica when the leader dies, and back to the preferred one when it returns in sync', async () => {
     await admin.createTopic({ name: 'pref', partitions: 1, replicationFactor: 3 });
     await admin.reassignPartition('pref', 0, [3, 1, 2]);
