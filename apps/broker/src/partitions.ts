@@ -355,6 +355,7 @@ export class Partitions {
     if (rec.partitionEpoch >= h.partitionEpoch) {
       h.partitionEpoch = rec.partitionEpoch;
       h.isr = rec.isr;
+      h.followers?.isrKnown(rec.partitionEpoch);
     }
     if (sameTerm && h.role === (rec.leader === me ? 'leader' : 'follower')) {
       if (h.role === 'leader') this.advance(h);
@@ -473,6 +474,10 @@ export class Partitions {
   private changeIsr(h: Hosted, isr: number[]): void {
     h.isrChangeInFlight = true;
     const epoch = h.leaderEpoch;
+    h.followers?.askedToJoin(
+      isr.filter((b) => !h.isr.includes(b)),
+      h.partitionEpoch,
+    );
     this.opts.controller
       .call<{ partition: { isr: number[]; partition_epoch: number } }>(
         'AlterPartition',
@@ -494,6 +499,7 @@ export class Partitions {
           this.opts.isrChanged?.(h.isr, res.partition.isr);
           h.isr = res.partition.isr;
           h.partitionEpoch = res.partition.partition_epoch;
+          h.followers?.isrKnown(h.partitionEpoch);
           this.opts.log(`${h.topic}-${h.partition} ISR is now [${h.isr}]`);
           this.advance(h);
         },

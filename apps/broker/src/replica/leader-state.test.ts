@@ -18,6 +18,34 @@ describe('LeaderState', () => {
     expect(s.highWatermark).toBe(7);
   });
 
+  it('a replica asked to join the ISR holds the watermark back until an ISR newer than the ask is known', () => {
+    // The controller may have let broker 3 in while its answer was lost: were it elected, it
+    // must hold everything acknowledged.
+    const s = new LeaderState(1, 0, [2, 3], 0);
+    s.followerFetched(2, 10, 10, 1);
+    s.followerFetched(3, 6, 10, 1);
+    s.askedToJoin([3], 4);
+    expect(s.advance([1, 2], 10)).toBe(true);
+    expect(s.highWatermark).toBe(6);
+    s.isrKnown(4); // the ISR it asked at: still unsettled
+    s.followerFetched(3, 8, 10, 2);
+    s.advance([1, 2], 10);
+    expect(s.highWatermark).toBe(8);
+    // Epoch 5 is known (joined or not): the ISR alone counts again.
+    s.isrKnown(5);
+    expect(s.advance([1, 2], 10)).toBe(true);
+    expect(s.highWatermark).toBe(10);
+  });
+
+  it('a replica asked to join that stops fetching is a laggard, so it cannot hold the watermark for good', () => {
+    const s = new LeaderState(1, 0, [2, 3], 0);
+    s.followerFetched(2, 10, 10, 500);
+    s.followerFetched(3, 10, 10, 500);
+    s.askedToJoin([3], 7);
+    s.followerFetched(2, 20, 20, 1600);
+    expect(s.laggards([1, 2], 1600, 1000)).toEqual([3]);
+  });
+
   it('with the leader alone in the ISR, the watermark is its log end', () => {
     const s = new LeaderState(1, 0, [], 0);
     s.advance([1], 42);

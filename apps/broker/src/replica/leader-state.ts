@@ -7,6 +7,12 @@
  */
 export class LeaderState {
   private readonly progress = new Map<number, { end: number; caughtUpAt: number }>();
+  /**
+   * Replicas this leader asked the controller to add to the ISR, until it learns an ISR newer
+   * than the one it asked at: the controller may count them in already (its answer lost as it
+   * died) and could elect one, so the high watermark waits for them too (Kafka's "maximal ISR").
+   */
+  private joining: { ids: number[]; partitionEpoch: number } | undefined;
   highWatermark: number;
 
   constructor(
@@ -32,10 +38,31 @@ export class LeaderState {
     return this.progress.get(id)?.end ?? -1;
   }
 
+  /** The leader asks, at partition epoch `partitionEpoch`, that `ids` join the ISR. */
+  askedToJoin(ids: readonly number[], partitionEpoch: number): void {
+    if (ids.length === 0) return;
+    const before = this.joining;
+    this.joining = {
+      ids: [...new Set([...(before?.ids ?? []), ...ids])],
+      partitionEpoch: Math.max(before?.partitionEpoch ?? partitionEpoch, partitionEpoch),
+    };
+  }
+
+  /** The ISR at `partitionEpoch` is known: every join asked before it is settled, either way. */
+  isrKnown(partitionEpoch: number): void {
+    if (this.joining && partitionEpoch > this.joining.partitionEpoch) this.joining = undefined;
+  }
+
+  /** The ISR as the controller may have it: `isr` and the replicas asked to join it. */
+  private maximal(isr: readonly number[]): readonly number[] {
+    const joining = this.joining?.ids.filter((b) => !isr.includes(b)) ?? [];
+    return joining.length === 0 ? isr : [...isr, ...joining];
+  }
+
   /** Recomputes the high watermark; returns true when it moved. */
   advance(isr: readonly number[], leaderEnd: number): boolean {
     let hw = leaderEnd;
-    for (const b of isr) {
+    for (const b of this.maximal(isr)) {
       if (b === this.brokerId) continue;
       hw = Math.min(hw, Math.max(0, this.progress.get(b)?.end ?? 0));
     }
@@ -44,9 +71,12 @@ export class LeaderState {
     return true;
   }
 
-  /** ISR members (other than the leader) that have not caught up within `lagMs`. */
+  /**
+   * ISR members (other than the leader) that have not caught up within `lagMs`, replicas asked
+   * to join included (a dead one must not hold the watermark back for good).
+   */
   laggards(isr: readonly number[], now: number, lagMs: number): number[] {
-    return isr.filter((b) => {
+    return this.maximal(isr).filter((b) => {
       if (b === this.brokerId) return false;
       const p = this.progress.get(b);
       return !p || now - p.caughtUpAt > lagMs;
