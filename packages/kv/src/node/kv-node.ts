@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { DiskGuard } from '@strand/disk';
 import {
+  errorFromCode,
   LeaseNotFoundError,
   NotLeaderError,
   StorageFullError,
@@ -328,7 +329,8 @@ export class KvNode {
   async leaseGrant(ttlMs: number, id = 0): Promise<{ id: number; ttlMs: number }> {
     const leaseId = id > 0 ? id : randomInt(1, 2 ** 47);
     const r = await this.propose({ t: 'leaseGrant', id: leaseId, ttlMs });
-    if (r.t === 'error') throw new UnavailableError(r.message);
+    // The store's own refusal (an id in use), not a retriable UNAVAILABLE.
+    if (r.t === 'error') throw errorFromCode(r.code, r.message);
     this.leaseExpiry.set(leaseId, Date.now() + ttlMs);
     return { id: leaseId, ttlMs };
   }
