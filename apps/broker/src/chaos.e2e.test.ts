@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Admin, KvClient, Producer } from '@strand/client';
 import { PartitionLog } from '@strand/log';
-import { ProcessRegistry } from '@strand/testkit';
+import { ProcessRegistry, prng } from '@strand/testkit';
 import { decodeBatches } from '@strand/wire';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTopicCluster, type TopicCluster } from './cluster.test-util.js';
@@ -30,17 +30,6 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Acked {
   partition: number;

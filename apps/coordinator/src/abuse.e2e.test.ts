@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { ProcessRegistry } from '@strand/testkit';
-import { PROTO_DIR } from '@strand/wire';
+import { ProcessRegistry, prng } from '@strand/testkit';
+import { type ProtoFile, protoDefinition } from '@strand/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type TestCluster } from './cluster.test-util.js';
 
@@ -32,18 +30,7 @@ type Descriptor = {
     proto3Optional?: boolean;
   }[];
 };
-type Definitions = protoLoader.PackageDefinition;
-
-function prng(seed: number): Rand {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+type Definitions = ReturnType<typeof protoDefinition>;
 
 const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 const bytes = (r: Rand, n: number) => Buffer.from(Array.from({ length: n }, () => r() * 256));
@@ -303,7 +290,7 @@ const registry = new ProcessRegistry();
 let cluster: TestCluster;
 let address: string;
 const TOKEN = randomBytes(32);
-const SERVICES: { proto: string; services: string[] }[] = [
+const SERVICES: { proto: ProtoFile; services: string[] }[] = [
   {
     proto: 'kv.proto',
     services: [
@@ -337,14 +324,7 @@ interface ClusterAnswer {
 }
 
 const loaded = SERVICES.map(({ proto, services }) => {
-  const defs = protoLoader.loadSync(join(PROTO_DIR, proto), {
-    keepCase: true,
-    longs: Number,
-    enums: String,
-    bytes: Buffer,
-    defaults: true,
-    oneofs: true,
-  });
+  const defs = protoDefinition(proto);
   return { defs, services: services.map((s) => [s, defs[s] as grpc.ServiceDefinition] as const) };
 });
 const controller = (() => {

@@ -26,6 +26,8 @@ export {
   groupService,
   kvService,
   PROTO_DIR,
+  type ProtoFile,
+  protoDefinition,
   type ServiceName,
 } from './rpc/load.js';
 export {

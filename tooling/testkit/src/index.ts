@@ -17,3 +17,6 @@ export * from './metrics.js';
 
 // A small filesystem of its own (tmpfs) to fill up, for disk-full tests
 export * from './small-fs.js';
+
+// A seeded random generator, so randomised tests replay from their seed
+export { prng } from './prng.js';

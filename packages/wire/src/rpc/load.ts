@@ -31,6 +31,16 @@ function kvPackage(): grpc.GrpcObject {
   return ((cached.strand as grpc.GrpcObject).kv as grpc.GrpcObject).v1 as grpc.GrpcObject;
 }
 
+export type ProtoFile = 'kv.proto' | 'broker.proto' | 'group.proto';
+
+/**
+ * A proto file's message and service descriptors as the loader reads them, for tools that
+ * walk the messages (the abuse suites build hostile requests from them).
+ */
+export function protoDefinition(file: ProtoFile): protoLoader.PackageDefinition {
+  return protoLoader.loadSync(join(PROTO_DIR, file), LOADER_OPTIONS);
+}
+
 export type ServiceName = 'KV' | 'Watch' | 'Lease' | 'Cluster' | 'Raft';
 
 export function kvService(name: ServiceName): grpc.ServiceClientConstructor {
