@@ -348,11 +348,23 @@ export class DataPlane {
     partition: number,
     spec: 'LATEST' | 'EARLIEST' | 'TIMESTAMP',
     timestamp: number,
-  ): Promise<{ offset: number; found: boolean; log_start_offset: number; high_watermark: number }> {
+  ): Promise<{
+    offset: number;
+    found: boolean;
+    log_start_offset: number;
+    high_watermark: number;
+    log_end_offset: number;
+    size_bytes: number;
+  }> {
     const h = await this.partitions.leaderWhenOpen(topic, partition);
     const hw = this.partitions.highWatermark(h);
     const start = h.log.logStartOffset;
-    const at = { log_start_offset: start, high_watermark: hw };
+    const at = {
+      log_start_offset: start,
+      high_watermark: hw,
+      log_end_offset: h.log.logEndOffset,
+      size_bytes: h.log.sizeBytes,
+    };
     if (spec === 'EARLIEST') return { offset: start, found: true, ...at };
     if (spec === 'LATEST') return { offset: hw, found: true, ...at };
     const found = await h.log.offsetForTimestamp(timestamp);

@@ -241,6 +241,10 @@ describe('topics on 1 coordinator + 3 brokers, through the SDK', () => {
     });
     const [sized] = await admin.listOffsets('by-size', 'latest');
     expect(sized!.offset).toBe(200);
+    // The log's end and size on disk come with the offsets (strand topic describe shows them).
+    expect(sized!.logEndOffset).toBe(200);
+    expect(sized!.sizeBytes).toBeGreaterThan(0);
+    expect(sized!.sizeBytes).toBeLessThan(4096 + 2 * 1024); // retention.bytes + segments
     // By time: once the old segments are older than retention.ms (a new record rolls the
     // active segment on), they go.
     await new Promise((r) => setTimeout(r, 1600));

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -102,9 +102,15 @@ describe('strand kv against `strand dev`', () => {
     expect(members.members).toHaveLength(1);
     expect(members.leaderId).toBe(1);
     expect((await strand('kv', 'del', 'app/', '--prefix')).stdout).toBe('deleted 2\n');
+    // A missing key: exit 1, nothing on stdout, the error on stderr (JSON under --json).
     const missing = await strand('kv', 'get', 'app/a');
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/KEY_NOT_FOUND/);
+    expect(missing).toMatchObject({ code: 1, stdout: '' });
+    expect(missing.stderr).toBe('strand: KEY_NOT_FOUND: no key "app/a"\n');
+    const missingJson = await strand('kv', 'get', 'app/a', '--json');
+    expect(missingJson).toMatchObject({ code: 1, stdout: '' });
+    expect(JSON.parse(missingJson.stderr)).toEqual({
+      error: { code: 'KEY_NOT_FOUND', message: 'no key "app/a"' },
+    });
   });
 
   it('watches from a revision and stops after --count events', async () => {
@@ -123,6 +129,76 @@ describe('strand kv against `strand dev`', () => {
       '2',
     );
     expect(watched.stdout.trim().split('\n')).toEqual(['PUT w/x 1', 'PUT w/y 2']);
+  });
+
+  it('gives get --prefix and range FROM TO their etcdctl meanings', async () => {
+    for (const k of ['fruit/apple', 'fruit/banana', 'fruit/cherry', 'fruitcake'])
+      expect((await strand('kv', 'put', k, 'x')).code).toBe(0);
+    const keys = async (...args: string[]) =>
+      (JSON.parse((await strand('kv', ...args, '--json')).stdout) as { key: string }[]).map(
+        (x) => x.key,
+      );
+    expect(await keys('get', 'fruit', '--prefix')).toEqual([
+      'fruit/apple',
+      'fruit/banana',
+      'fruit/cherry',
+      'fruitcake',
+    ]);
+    expect(await keys('range', 'fruit/')).toEqual(['fruit/apple', 'fruit/banana', 'fruit/cherry']);
+    expect(await keys('range', 'fruit/apple', 'fruit/cherry')).toEqual([
+      'fruit/apple',
+      'fruit/banana',
+    ]);
+    expect(await keys('get', 'fruit/b', 'fruit/d')).toEqual(['fruit/banana', 'fruit/cherry']);
+    expect(await keys('range', 'fruit/', '--limit', '1')).toEqual(['fruit/apple']);
+    // An empty range is an answer, not an error.
+    expect(await strand('kv', 'range', 'vegetable/')).toMatchObject({
+      code: 0,
+      stdout: '(no keys)\n',
+    });
+    expect((await strand('kv', 'del', 'fruit/apple', 'fruit/cherry')).stdout).toBe('deleted 2\n');
+    expect(await keys('range', 'fruit')).toEqual(['fruit/cherry', 'fruitcake']);
+  });
+
+  it('grants, lists, keeps alive and revokes leases; keys go with their lease', async () => {
+    const grant = await strand('kv', 'lease', 'grant', '60s');
+    expect(grant.stdout).toMatch(/^lease \d+ granted with TTL 60s\n$/);
+    const id = grant.stdout.split(' ')[1]!;
+    expect((await strand('kv', 'put', 'leased/a', 'x', '--lease', id)).code).toBe(0);
+    const listed = JSON.parse((await strand('kv', 'lease', 'list', '--json')).stdout) as {
+      id: number;
+      ttlMs: number;
+      remainingMs: number;
+      keys: number;
+    }[];
+    const mine = listed.find((l) => String(l.id) === id);
+    expect(mine).toMatchObject({ ttlMs: 60_000, keys: 1 });
+    expect(mine!.remainingMs).toBeGreaterThan(30_000);
+    expect((await strand('kv', 'lease', 'list')).stdout).toMatch(
+      new RegExp(`^${id}\\s+60s\\s+\\S+\\s+1$`, 'm'),
+    );
+    expect((await strand('kv', 'lease', 'keep-alive', id, '--once')).stdout).toBe(
+      `lease ${id} kept alive (TTL 60s)\n`,
+    );
+    expect((await strand('kv', 'lease', 'revoke', id)).stdout).toBe(`lease ${id} revoked\n`);
+    expect((await strand('kv', 'get', 'leased/a')).code).toBe(1);
+    expect((await strand('kv', 'lease', 'grant', '1ms')).code).toBe(2);
+    expect((await strand('kv', 'lease', 'revoke', 'abc')).code).toBe(2);
+  });
+
+  it('runs a transaction from stdin: compares, then the success or the failure ops', async () => {
+    const txn = (text: string, ...flags: string[]) =>
+      shell(`printf '%s' '${text}' | $STRAND kv txn ${flags.join(' ')}`);
+    const first = await txn('version("lock") = 0\n\nput lock me\n\nget lock\n');
+    expect(first).toMatchObject({ code: 0, stdout: 'SUCCESS\nOK\n' });
+    const second = await txn('version("lock") = 0\n\nput lock me\n\nget lock\n');
+    expect(second.stdout).toBe('FAILURE\nlock\nme\n');
+    const json = JSON.parse((await txn('value("lock") = "me"\n\ndel lock\n', '--json')).stdout);
+    expect(json).toMatchObject({ succeeded: true, responses: [{ deleted: 1 }] });
+    expect(typeof json.revision).toBe('number');
+    const bad = await txn('lease("lock") = 0\n');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/line 1: expected a compare/);
   });
 
   it('uses --bootstrap over the environment', async () => {
@@ -168,13 +244,23 @@ describe('strand topic', () => {
 
     const text = (await strand('topic', 'describe', 'orders')).stdout;
     expect(text).toMatch(/Topic orders .*partitions 3/);
-    expect(text).toMatch(/PARTITION\s+LEADER\s+EPOCH\s+REPLICAS\s+ISR/);
-    expect(text).toMatch(/^2\s+1\s+\d+\s+1\s+1$/m);
+    expect(text).toMatch(
+      /PARTITION\s+LEADER\s+EPOCH\s+REPLICAS\s+ISR\s+LOG-START\s+LOG-END\s+HIGH-WATERMARK\s+SIZE/,
+    );
+    expect(text).toMatch(/^2\s+1\s+\d+\s+1\s+1\s+0\s+0\s+0\s+0 B$/m);
     expect(text).toMatch(/retention\.ms\s+60000\s+topic/);
     expect(text).toMatch(/segment\.bytes\s+\d+\s+default/);
     const described = JSON.parse((await strand('topic', 'describe', 'orders', '--json')).stdout);
     expect(described.partitions).toHaveLength(3);
-    expect(described.partitions[0]).toMatchObject({ leader: 1, replicas: [1], isr: [1] });
+    expect(described.partitions[0]).toMatchObject({
+      leader: 1,
+      replicas: [1],
+      isr: [1],
+      logStartOffset: 0,
+      logEndOffset: 0,
+      highWatermark: 0,
+      sizeBytes: 0,
+    });
     expect(described.configs['retention.ms']).toBe('60000');
 
     const altered = await strand(
@@ -391,11 +477,80 @@ describe('strand produce and consume', () => {
     expect(await follower.exited).toBe(0);
   });
 
-  it('fails a produce to an unknown topic with one line and exit 1', async () => {
+  it('fails a produce to a missing topic at once, even with empty input; --create makes it', async () => {
+    const started = Date.now();
     const r = await shell('echo x | $STRAND produce never-created');
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^strand: UNKNOWN_TOPIC/);
-    expect(lines(r.stderr)).toHaveLength(1);
+    expect(r.stderr).toBe(
+      'strand: UNKNOWN_TOPIC: topic "never-created" does not exist (create it with `strand topic create never-created`, or add --create)\n',
+    );
+    const empty = await shell('$STRAND produce never-created < /dev/null');
+    expect(empty.code).toBe(1);
+    expect(empty.stdout).toBe('');
+    // At once: no metadata retries (they took 5-7 s).
+    expect(Date.now() - started).toBeLessThan(4000);
+
+    const created = await shell('printf "a\\nb\\n" | $STRAND produce made-here --create');
+    expect(created).toMatchObject({ code: 0, stdout: 'produced 2 records to made-here\n' });
+    expect((await strand('consume', 'made-here', '--from-beginning')).stdout).toBe('a\nb\n');
+  });
+
+  it('says so when the input is empty', async () => {
+    const r = await shell('$STRAND produce made-here < /dev/null');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('produced 0 records to made-here\n');
+    expect(r.stderr).toBe('strand: the input had no lines: nothing was produced to made-here\n');
+  });
+});
+
+describe('output formats and help', () => {
+  it('prints the same data as json or yaml, and errors as JSON under --json', async () => {
+    await strand('topic', 'create', 'formats', '--partitions', '2');
+    const json = JSON.parse((await strand('topic', 'list', '-o', 'json')).stdout) as {
+      name: string;
+    }[];
+    expect(json.map((t) => t.name)).toContain('formats');
+    const yaml = (await strand('topic', 'list', '-o', 'yaml')).stdout;
+    expect(yaml).toMatch(/^---\n- name: /);
+    expect(yaml).toMatch(/^- name: formats$/m);
+    const err = await strand('topic', 'describe', 'nothing-here', '--json');
+    expect(err.code).toBe(1);
+    expect(err.stdout).toBe('');
+    expect(JSON.parse(err.stderr)).toEqual({
+      error: { code: 'UNKNOWN_TOPIC', message: expect.stringContaining('nothing-here') },
+    });
+    const bad = await strand('topic', 'create', 'x', '--partitons', '3', '-o', 'json');
+    expect(bad.code).toBe(2);
+    expect(JSON.parse(bad.stderr).error).toEqual({
+      code: 'INVALID_REQUEST',
+      message: 'unknown flag --partitons for strand topic create (did you mean --partitions?)',
+    });
+  });
+
+  it('gives every command its own help; strand help and --version', async () => {
+    const topic = await strand('topic', 'create', '--help');
+    const consume = await strand('consume', '--help');
+    const watch = await strand('kv', 'watch', '--help');
+    for (const r of [topic, consume, watch]) expect(r.code).toBe(0);
+    expect(topic.stdout).toContain('strand topic create NAME [flags]');
+    expect(consume.stdout).toMatch(/--from-beginning +start at the oldest record kept/);
+    expect(watch.stdout).toMatch(/--from-revision R/);
+    expect(new Set([topic.stdout, consume.stdout, watch.stdout]).size).toBe(3);
+    expect((await strand('help', 'topic', 'create')).stdout).toBe(topic.stdout);
+    const version = await strand('--version');
+    expect(version.stdout).toMatch(/^strand \d+\.\d+\.\d+\n/);
+    expect(version.stdout).toMatch(/strand\.broker\.v1 .*strand\.kv\.v1/s);
+    expect(version.stdout).toMatch(/RecordBatch v2 \(magic 2\)/);
+  });
+
+  it('a command group without its subcommand, and bare strand, print their help and exit 2', async () => {
+    for (const args of [[], ['topic'], ['kv', 'lease']]) {
+      const r = await strand(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^Usage:\n {2}strand .*<command> \[flags\]$/m);
+      expect(r.stderr).toMatch(/^Commands:$/m);
+    }
   });
 });
 
@@ -450,34 +605,29 @@ describe('bad input and strand dev itself', () => {
     expect((badBootstrap as { stderr: string }).stderr).toMatch(/bootstrap/);
   });
 
-  it('strand dev stops cleanly on SIGTERM and leaves no process behind', async () => {
-    const [port, brokerPort] = [await freePort(), await freePort()];
-    const dev = await registry.start(CLI, {
-      name: 'strand dev 2',
-      args: [
-        'dev',
-        '--data',
-        join(dir.path, 'data2'),
-        '--port',
-        String(port),
-        '--broker-port',
-        String(brokerPort),
-      ],
-      readyLine: /cluster is up/,
-      readyTimeoutMs: 30_000,
-    });
-    expect(dev.output()).toContain(`127.0.0.1:${brokerPort}`);
-    await dev.waitFor(/strand topic create/); // printed after the ready line
-    const code = await dev.terminate(20_000);
-    expect(code).toBe(0);
-    expect(dev.output()).toMatch(/stopped/);
-    // Both children are gone too: their ports accept no connection.
-    const probes = await Promise.all([
-      strand('kv', 'members', '--bootstrap', `127.0.0.1:${port}`, '--timeout-ms', '500'),
-      strand('cluster', '--bootstrap', `127.0.0.1:${brokerPort}`, '--timeout-ms', '500'),
-    ]);
-    for (const probe of probes) expect(probe.code).not.toBe(0);
-    expect(existsSync(join(dir.path, 'data2', 'coordinator'))).toBe(true);
-    expect(existsSync(join(dir.path, 'data2', 'broker'))).toBe(true);
+  it('says when nothing answers, or when the address is the wrong kind of node', async () => {
+    const nobody = `127.0.0.1:${await freePort()}`;
+    const down = await strand('topic', 'list', '--bootstrap', nobody);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toBe(
+      `strand: no Strand broker answers at ${nobody} (is \`pnpm dev\` running? set --bootstrap or STRAND_BOOTSTRAP)\n`,
+    );
+    const kvDown = await strand('kv', 'get', 'k', '--bootstrap', nobody, '--json');
+    expect(JSON.parse(kvDown.stderr).error).toMatchObject({ code: 'UNAVAILABLE' });
+    expect(kvDown.stderr).toMatch(/no Strand coordinator answers .*STRAND_KV_BOOTSTRAP/);
+
+    const topicAtCoordinator = await strand('topic', 'list', '--bootstrap', coordinator);
+    expect(topicAtCoordinator.code).toBe(2);
+    expect(topicAtCoordinator.stderr).toMatch(
+      new RegExp(
+        `^strand: ${coordinator} is a coordinator; topic commands go to brokers \\(127\\.0\\.0\\.1:9092 in`,
+      ),
+    );
+    const kvAtBroker = await strand('kv', 'get', 'k', '--bootstrap', brokers);
+    expect(kvAtBroker.code).toBe(2);
+    expect(kvAtBroker.stderr).toMatch(
+      new RegExp(`^strand: ${brokers} is a broker; kv commands go to coordinators`),
+    );
+    expect(lines(kvAtBroker.stderr)).toHaveLength(1);
   });
 });

@@ -215,6 +215,15 @@ export function createServer(
       const lease = node.leaseKeepAlive(parseRequest(LeaseIdRequest, raw).id);
       return { header: header(), id: lease.id, ttl_ms: lease.ttlMs };
     }),
+    LeaseLeases: unaryHandler(async () => ({
+      header: header(),
+      leases: node.leases().map((l) => ({
+        id: l.id,
+        ttl_ms: l.ttlMs,
+        remaining_ms: l.remainingMs,
+        keys: l.keys,
+      })),
+    })),
   });
   server.addService(kvService('Cluster').service, {
     Members: unaryHandler(async () => {

@@ -43,6 +43,7 @@ export {
   type KeyValue,
   KvClient,
   type KvClientOptions,
+  type LeaseStatus,
   type Member,
   type MembersInfo,
   type TxnOp,

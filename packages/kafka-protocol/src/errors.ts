@@ -117,6 +117,8 @@ export const KAFKA_ERROR_FOR: Readonly<Record<ErrorCode, KafkaErrorCode>> = {
   // Kafka's user admin (AlterUserScramCredentials) says RESOURCE_NOT_FOUND for an unknown user.
   [ErrorCode.UserExists]: KafkaError.INVALID_REQUEST,
   [ErrorCode.UnknownUser]: KafkaError.RESOURCE_NOT_FOUND,
+  // A Strand node asked another for a method it does not offer (another service or version).
+  [ErrorCode.Unimplemented]: KafkaError.UNKNOWN_SERVER_ERROR,
   [ErrorCode.Internal]: KafkaError.UNKNOWN_SERVER_ERROR,
 };
 

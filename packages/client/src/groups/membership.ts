@@ -48,6 +48,8 @@ export class GroupMembership {
   private autoCommitting = false;
   private readonly lastCommitted = new Map<string, number>();
   private closed = false;
+  /** Aborted by close(): a rebalance under way stops retrying (the coordinators may be away). */
+  private readonly stopping = new AbortController();
   /** poll() calls under way, and when the last one returned (for maxPollIntervalMs). */
   private polling = 0;
   private lastPollEnd = Date.now();
@@ -143,6 +145,7 @@ export class GroupMembership {
   /** Commits (auto-commit), revokes and leaves; a static member stays in the group until its session ends. */
   async close(): Promise<void> {
     if (this.closed) return;
+    this.stopping.abort();
     await this.rebalancing?.catch(() => undefined);
     if (this.subscription) await this.revokeAll().catch(() => undefined);
     else if (this.opts.autoCommit) await this.commit().catch(() => undefined);
@@ -155,7 +158,8 @@ export class GroupMembership {
   // ---- rebalancing ----
 
   private async rebalance(): Promise<void> {
-    for (let attempt = 0; !this.closed && this.subscription; attempt++) {
+    const { signal } = this.stopping;
+    for (let attempt = 0; !signal.aborted && this.subscription; attempt++) {
       this.stopHeartbeats();
       const owned = this.host.assignment();
       if (this.lost) {
@@ -173,7 +177,7 @@ export class GroupMembership {
         return;
       } catch (err) {
         const e = err as StrandError;
-        if (this.closed) return;
+        if (signal.aborted) return;
         if (e.code === ErrorCode.UnknownMemberId) this.memberId = '';
         if (REJOIN.has(e.code)) {
           this.needsJoin = true;
@@ -184,7 +188,10 @@ export class GroupMembership {
           throw e;
         }
         this.needsJoin = true;
-        await sleep(backoffMs(100, attempt));
+        await Promise.race([
+          sleep(backoffMs(100, attempt)),
+          new Promise((done) => signal.addEventListener('abort', done, { once: true })),
+        ]);
       }
     }
   }
@@ -211,16 +218,20 @@ export class GroupMembership {
         },
         assignors: this.opts.assignors,
       },
-      { timeoutMs: this.opts.rebalanceTimeoutMs + 5000, attempts: 30 },
+      {
+        timeoutMs: this.opts.rebalanceTimeoutMs + 5000,
+        attempts: 30,
+        signal: this.stopping.signal,
+      },
     );
     this.memberId = join.member_id;
     this.generation = join.generation;
     this.protocol = join.protocol;
-    const sync = await this.client.call<{ assignment: RawTopicPartitions[] }>('SyncGroup', {
-      group_id: this.opts.groupId,
-      member_id: this.memberId,
-      generation: this.generation,
-    });
+    const sync = await this.client.call<{ assignment: RawTopicPartitions[] }>(
+      'SyncGroup',
+      { group_id: this.opts.groupId, member_id: this.memberId, generation: this.generation },
+      { signal: this.stopping.signal },
+    );
     return flatten(sync.assignment);
   }
 

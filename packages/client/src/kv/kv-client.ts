@@ -41,6 +41,15 @@ export interface MembersInfo {
   role: string;
 }
 
+export interface LeaseStatus {
+  id: number;
+  ttlMs: number;
+  /** Until it expires without a keep-alive, as the leader counts. */
+  remainingMs: number;
+  /** Keys attached to it. */
+  keys: number;
+}
+
 export interface KvClientOptions {
   /** Any coordinators of the cluster: `host:port`. */
   bootstrap: string[];
@@ -160,9 +169,13 @@ export class KvClient {
     return r.kvs[0];
   }
 
+  /**
+   * Every key starting with `key` (a prefix), or with `end` the keys in [key, end), or with
+   * `exact` just `key`; in key order, at most `limit` (0: no limit).
+   */
   async range(
     key: Bytes,
-    opts: { consistency?: Consistency; limit?: number; exact?: boolean } = {},
+    opts: { consistency?: Consistency; limit?: number; exact?: boolean; end?: Bytes } = {},
   ): Promise<{ kvs: KeyValue[]; count: number; more: boolean; revision: number }> {
     const stale = opts.consistency === 'stale';
     const res = (await this.call(
@@ -170,7 +183,8 @@ export class KvClient {
       'Range',
       {
         key: toBuf(key),
-        prefix: !opts.exact,
+        prefix: !opts.exact && opts.end === undefined,
+        range_end: opts.end === undefined ? Buffer.alloc(0) : toBuf(opts.end),
         limit: opts.limit ?? 0,
         consistency: stale ? 'STALE' : 'LINEARIZABLE',
       },
@@ -204,13 +218,15 @@ export class KvClient {
     };
   }
 
+  /** Deletes `key`, every key under it (`prefix`), or the keys in [key, end). */
   async delete(
     key: Bytes,
-    opts: { prefix?: boolean } = {},
+    opts: { prefix?: boolean; end?: Bytes } = {},
   ): Promise<{ deleted: number; revision: number }> {
     const res = (await this.call('KV', 'DeleteRange', {
       key: toBuf(key),
       prefix: opts.prefix ?? false,
+      range_end: opts.end === undefined ? Buffer.alloc(0) : toBuf(opts.end),
     })) as {
       deleted: number;
       header: { revision: number };
@@ -269,8 +285,25 @@ export class KvClient {
     return res.id;
   }
 
-  async leaseKeepAlive(id: number): Promise<void> {
-    await this.call('Lease', 'LeaseKeepAlive', { id }, { idempotent: true });
+  /** Restarts the lease's clock; resolves with its TTL. */
+  async leaseKeepAlive(id: number): Promise<{ ttlMs: number }> {
+    const res = (await this.call('Lease', 'LeaseKeepAlive', { id }, { idempotent: true })) as {
+      ttl_ms: number;
+    };
+    return { ttlMs: res.ttl_ms };
+  }
+
+  /** Every live lease: its TTL, the time it has left and how many keys it holds. */
+  async leases(): Promise<LeaseStatus[]> {
+    const res = (await this.call('Lease', 'LeaseLeases', {}, { idempotent: true })) as {
+      leases: { id: number; ttl_ms: number; remaining_ms: number; keys: number }[];
+    };
+    return res.leases.map((l) => ({
+      id: l.id,
+      ttlMs: l.ttl_ms,
+      remainingMs: l.remaining_ms,
+      keys: l.keys,
+    }));
   }
 
   async leaseRevoke(id: number): Promise<void> {

@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import {
+  ErrorCode,
   type ErrorFields,
   fromErrorFields,
   fromGrpcError,
@@ -82,8 +83,10 @@ export class KvStream {
   private fail(err: unknown): void {
     this.broken = true;
     const cause = err ? fromGrpcError(err) : undefined;
+    // Refused before anything was answered: nothing was applied, so say what happened.
     const error =
-      !this.answered && cause instanceof UnavailableError
+      !this.answered &&
+      (cause instanceof UnavailableError || cause?.code === ErrorCode.Unimplemented)
         ? cause
         : new TimeoutError(
             `stream to the coordinator broke${cause ? ` (${cause.message})` : ''}; the request may or may not have been applied`,

@@ -199,6 +199,8 @@ export class Admin {
         offset: r.offset,
         logStartOffset: r.log_start_offset,
         highWatermark: r.high_watermark,
+        logEndOffset: r.log_end_offset,
+        sizeBytes: r.size_bytes,
       };
     });
   }

@@ -71,6 +71,7 @@ export class Consumer {
   private changed: (() => void) | undefined;
   private start = 0;
   private closed = false;
+  private closing: Promise<void> | undefined;
   private readonly group: GroupMembership | undefined;
 
   constructor(opts: ConsumerOptions & GroupConsumerOptions) {
@@ -264,8 +265,13 @@ export class Consumer {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /** Leaves the group (if any) and stops fetching; calling it again waits for the same end. */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
     await this.group?.close();
     this.closed = true;
     for (const cancel of this.fetching.values()) cancel();

@@ -96,4 +96,8 @@ export interface PartitionOffsets {
   offset: number;
   logStartOffset: number;
   highWatermark: number;
+  /** The leader's log end offset (ahead of the high watermark while followers catch up). */
+  logEndOffset: number;
+  /** Bytes of the leader's log on disk. */
+  sizeBytes: number;
 }

@@ -84,6 +84,8 @@ export interface RawListOffsetsResult {
   log_start_offset: number;
   high_watermark: number;
   error: RawError;
+  log_end_offset: number;
+  size_bytes: number;
 }
 
 /** An error field counts only when it is set and carries a code. */

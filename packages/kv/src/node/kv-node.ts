@@ -344,6 +344,17 @@ export class KvNode {
     return { id, ttlMs: lease.ttlMs };
   }
 
+  /** Every live lease with the time it has left (leader only: it keeps the expiry clocks). */
+  leases(): { id: number; ttlMs: number; remainingMs: number; keys: number }[] {
+    this.checkOpen();
+    if (this.raft.role !== Role.Leader) throw this.notLeader();
+    const now = Date.now();
+    return this.sm.listLeases().map((l) => ({
+      ...l,
+      remainingMs: Math.max(0, (this.leaseExpiry.get(l.id) ?? now + l.ttlMs) - now),
+    }));
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

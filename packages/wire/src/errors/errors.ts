@@ -48,6 +48,8 @@ export const ErrorCode = {
   KeyAuthorizationFailed: 'KEY_AUTHORIZATION_FAILED',
   UserExists: 'USER_EXISTS',
   UnknownUser: 'UNKNOWN_USER',
+  /** The server does not offer the method: another service (a broker, not a coordinator) or version. */
+  Unimplemented: 'UNIMPLEMENTED',
   Internal: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -60,6 +60,7 @@ const STATUS: Record<string, grpc.status> = {
   [ErrorCode.KeyAuthorizationFailed]: grpc.status.PERMISSION_DENIED,
   [ErrorCode.UserExists]: grpc.status.ALREADY_EXISTS,
   [ErrorCode.UnknownUser]: grpc.status.NOT_FOUND,
+  [ErrorCode.Unimplemented]: grpc.status.UNIMPLEMENTED,
   [ErrorCode.Internal]: grpc.status.INTERNAL,
 };
 
@@ -159,5 +160,7 @@ export function fromGrpcError(err: unknown): StrandError {
   if (e.code === grpc.status.DEADLINE_EXCEEDED)
     return new TimeoutError(`deadline exceeded: ${message}`);
   if (e.code === grpc.status.INVALID_ARGUMENT) return new InvalidRequestError(message);
+  if (e.code === grpc.status.UNIMPLEMENTED)
+    return new StrandError(ErrorCode.Unimplemented, message);
   return new StrandError(ErrorCode.Internal, message);
 }

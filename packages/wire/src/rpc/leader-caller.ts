@@ -15,7 +15,18 @@ export interface LeaderCallerOptions {
   timeoutMs: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Waits `ms`, or less when `signal` aborts first. */
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((done) => {
+    if (signal?.aborted) return done();
+    const end = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', end);
+      done();
+    };
+    const timer = setTimeout(end, ms);
+    signal?.addEventListener('abort', end);
+  });
 
 /**
  * Calls whichever node leads (the coordinators' Raft leader): follows NotLeader redirects and
@@ -38,8 +49,9 @@ export class LeaderCaller {
   async call<T>(
     method: string,
     req: unknown,
-    opts: { attempts?: number; timeoutMs?: number } = {},
+    opts: { attempts?: number; timeoutMs?: number; signal?: AbortSignal } = {},
   ): Promise<T> {
+    const { signal } = opts;
     const retryOn = this.opts.retryOn ?? ((e: StrandError) => e.retriable);
     let last: StrandError | undefined;
     const attempts = Math.max(
@@ -48,6 +60,7 @@ export class LeaderCaller {
     );
     for (let attempt = 0; attempt < attempts; attempt++) {
       if (this.opts.pool.closed) throw new UnavailableError('the client is closed');
+      if (signal?.aborted) throw new UnavailableError('given up: the caller stopped waiting');
       const { discover } = this.opts;
       if (discover && (this.opts.addresses().length === 0 || (attempt > 0 && attempt % 4 === 0)))
         await discover().catch((e: StrandError) => {
@@ -57,7 +70,7 @@ export class LeaderCaller {
       const index = addresses.length > 0 ? (this.lastGood + attempt) % addresses.length : 0;
       const address = this.leader ?? addresses[index];
       if (!address) {
-        await sleep(this.opts.backoffMs(attempt));
+        await sleep(this.opts.backoffMs(attempt), signal);
         continue;
       }
       try {
@@ -70,12 +83,12 @@ export class LeaderCaller {
         last = e;
         if (e instanceof NotLeaderError) {
           this.setLeader(e.leaderAddress);
-          if (!this.leader && !e.leaderId) await sleep(this.opts.backoffMs(attempt));
+          if (!this.leader && !e.leaderId) await sleep(this.opts.backoffMs(attempt), signal);
           continue;
         }
         if (!retryOn(e)) throw e;
         this.leader = undefined;
-        await sleep(this.opts.backoffMs(attempt));
+        await sleep(this.opts.backoffMs(attempt), signal);
       }
     }
     throw last ?? new UnavailableError('no leader answered');

@@ -1,6 +1,7 @@
 import { Admin, type ClusterDescription, type TopicDescription } from '@strand/client';
-import { clientOptions, need, type Parsed } from './args.js';
-import { table } from './format.js';
+import { table } from '../cli/output.js';
+import { command } from '../cli/spec.js';
+import { clientOptions } from './common.js';
 
 export interface TopicHealth {
   name: string;
@@ -88,26 +89,30 @@ function clusterText(c: ClusterDescription, topics: TopicHealth[]): string {
   ].join('\n');
 }
 
-/** `strand cluster`: brokers, coordinators, the controller and partition leadership per topic. */
-export async function runCluster(p: Parsed, out: (line: string) => void): Promise<void> {
-  need(p.command.slice(1), 0, 'strand cluster [--json]');
-  const admin = new Admin(clientOptions(p));
-  try {
-    const [cluster, topics] = await Promise.all([admin.describeCluster(), admin.listTopics()]);
-    const health = topics.map(topicHealth).sort((a, b) => a.name.localeCompare(b.name));
-    out(
-      p.global.json
-        ? JSON.stringify({
-            clusterId: cluster.clusterId,
-            controllerId: cluster.controllerId,
-            brokers: cluster.brokers,
-            coordinators: cluster.coordinators,
-            topics: health,
-            malformedRecords: cluster.malformedRecords,
-          })
-        : clusterText(cluster, health),
-    );
-  } finally {
-    await admin.close();
-  }
-}
+export const cluster = command({
+  name: 'cluster',
+  summary: 'brokers, coordinators, the controller and partition leaders per topic',
+  target: 'brokers',
+  examples: [{ command: 'strand cluster' }, { command: 'strand cluster --json' }],
+  run: async (ctx) => {
+    const admin = new Admin(clientOptions(ctx));
+    try {
+      const [c, topics] = await Promise.all([admin.describeCluster(), admin.listTopics()]);
+      const health = topics.map(topicHealth).sort((a, b) => a.name.localeCompare(b.name));
+      ctx.out.result(
+        {
+          clusterId: c.clusterId,
+          controllerId: c.controllerId,
+          brokers: c.brokers,
+          coordinators: c.coordinators,
+          topics: health,
+          malformedRecords: c.malformedRecords,
+        },
+        () => clusterText(c, health),
+      );
+      return 0;
+    } finally {
+      await admin.close();
+    }
+  },
+});

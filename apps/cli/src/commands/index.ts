@@ -1,0 +1,31 @@
+import type { Command } from '../cli/spec.js';
+import { cluster } from './cluster.js';
+import { consume } from './consume.js';
+import { dev } from './dev.js';
+import { group } from './group.js';
+import { kv } from './kv.js';
+import { completion, help, version } from './meta.js';
+import { produce } from './produce.js';
+import { topic } from './topic.js';
+
+/**
+ * The whole `strand` command: one entry per command. A new command is one more entry here
+ * (or in its group's `subcommands`); help, parsing, errors and completion follow from it.
+ */
+export const strand: Command = {
+  name: 'strand',
+  summary: "Strand's command line",
+  description:
+    "strand — Strand's command line: a dev cluster, topics, produce and consume, consumer groups, the cluster's state, and the KV store. Exit status: 0 on success, 2 for bad input, 1 for any other error (one line on stderr; JSON with --json).",
+  subcommands: [dev, topic, produce, consume, group, cluster, kv, completion, version, help],
+  examples: [
+    {
+      command: 'strand dev',
+      note: 'a single-node cluster: brokers on 127.0.0.1:9092, coordinator on 127.0.0.1:2379',
+    },
+    { command: 'strand topic create events --partitions 3' },
+    { command: 'seq 1 10 | strand produce events' },
+    { command: 'strand consume events --from-beginning' },
+    { command: 'strand help topic create' },
+  ],
+};

@@ -1,0 +1,172 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { freePort, ProcessRegistry, tempDir } from '@strand/testkit';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
+const COORDINATOR = fileURLToPath(import.meta.resolve('@strand/coordinator/main'));
+const BROKER = fileURLToPath(import.meta.resolve('@strand/broker/main'));
+const registry = new ProcessRegistry();
+const dir = tempDir('strand-dev-');
+
+afterAll(async () => {
+  await registry.stopAll();
+  dir.cleanup();
+});
+
+async function strand(args: string[], opts: { cwd?: string } = {}) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], {
+      timeout: 60_000,
+      ...opts,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const ports = async () => ({ port: await freePort(), brokerPort: await freePort() });
+
+function startDev(data: string, p: { port: number; brokerPort: number }, cwd?: string) {
+  return registry.start(CLI, {
+    name: `strand dev ${data}`,
+    args: ['dev', '--data', data, '--port', String(p.port), '--broker-port', String(p.brokerPort)],
+    readyLine: /cluster is up/,
+    readyTimeoutMs: 30_000,
+    ...(cwd ? { cwd } : {}),
+  });
+}
+
+describe('strand dev', () => {
+  it('keeps its children output (terminal and dev.log), stops cleanly on SIGTERM, leaves nothing behind', async () => {
+    const p = await ports();
+    const data = join(dir.path, 'first');
+    const dev = await startDev(data, p);
+    expect(dev.output()).toContain(`127.0.0.1:${p.brokerPort}`);
+    expect(dev.output()).toMatch(/pnpm strand topic create demo/);
+    expect(readFileSync(join(data, 'dev.pid'), 'utf8').trim()).toBe(String(dev.pid));
+    // Before the cluster is up, its children's lines go to the log only.
+    const log = () => readFileSync(join(data, 'dev.log'), 'utf8');
+    expect(log()).toMatch(/ coordinator \| coordinator 1 listening on /);
+    expect(log()).toMatch(/ broker \| broker 1 listening on /);
+    expect(dev.output()).not.toMatch(/listening on/);
+
+    expect(await dev.terminate(20_000)).toBe(0);
+    expect(dev.output()).toMatch(/Strand dev cluster stopped\.$/);
+    // What they print once it is up reaches the terminal too (here: how they stop).
+    expect(dev.output()).toMatch(/^coordinator \| coordinator 1 stopping \(SIGTERM\)$/m);
+    expect(log()).toMatch(/ coordinator \| coordinator 1 stopping \(SIGTERM\)/);
+    const probes = await Promise.all([
+      strand(['kv', 'members', '--bootstrap', `127.0.0.1:${p.port}`, '--timeout-ms', '500']),
+      strand(['cluster', '--bootstrap', `127.0.0.1:${p.brokerPort}`, '--timeout-ms', '500']),
+    ]);
+    for (const probe of probes) expect(probe.code).not.toBe(0);
+    expect(existsSync(join(data, 'coordinator'))).toBe(true);
+    expect(existsSync(join(data, 'broker'))).toBe(true);
+    expect(existsSync(join(data, 'dev.pid'))).toBe(false);
+  });
+
+  it('refuses a second strand dev on the same data folder, and ports in use, in plain words', async () => {
+    const p = await ports();
+    const cwd = dir.path;
+    const dev = await startDev(join(cwd, 'shared'), p, cwd);
+    const other = await ports();
+    const again = await strand(
+      [
+        'dev',
+        '--data',
+        'shared',
+        '--port',
+        String(other.port),
+        '--broker-port',
+        String(other.brokerPort),
+      ],
+      { cwd },
+    );
+    expect(again).toMatchObject({ code: 1, stdout: '' });
+    expect(again.stderr).toBe(
+      `strand: another Strand dev cluster is using ./shared (pid ${dev.pid}); stop it, or give another --data (if pid ${dev.pid} is not strand, delete ./shared/dev.pid)\n`,
+    );
+    const samePorts = await strand([
+      'dev',
+      '--data',
+      join(cwd, 'elsewhere'),
+      '--port',
+      String(other.port),
+      '--broker-port',
+      String(p.brokerPort),
+    ]);
+    expect(samePorts).toMatchObject({ code: 1, stdout: '' });
+    expect(samePorts.stderr).toBe(
+      `strand: port ${p.brokerPort} is in use (another strand dev, or another program); choose another with --broker-port\n`,
+    );
+    expect(dev.running).toBe(true);
+    expect(await dev.terminate(20_000)).toBe(0);
+
+    // A pid file whose process is gone (a strand dev killed -9) does not lock the folder.
+    const gone = registry.spawnNode('-e', { args: [''] });
+    await gone.exited;
+    mkdirSync(join(cwd, 'stale'));
+    writeFileSync(join(cwd, 'stale', 'dev.pid'), `${gone.pid}\n`);
+    const after = await startDev(join(cwd, 'stale'), await ports(), cwd);
+    expect(await after.terminate(20_000)).toBe(0);
+
+    const holder = createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => holder.once('listening', r));
+    const taken = (holder.address() as { port: number }).port;
+    const busy = await strand(['dev', '--data', join(cwd, 'busy'), '--port', String(taken)]);
+    expect(busy).toMatchObject({ code: 1, stdout: '' });
+    expect(busy.stderr).toMatch(new RegExp(`^strand: port ${taken} is in use .*--port\n$`));
+    holder.close();
+  });
+});
+
+describe('strand consume --group while the coordinator is away', () => {
+  it('ends on SIGTERM (it is trying to join the group meanwhile)', async () => {
+    const [cPort, bPort] = [await freePort(), await freePort()];
+    const coordinator = `127.0.0.1:${cPort}`;
+    const coord = await registry.start(COORDINATOR, {
+      name: 'coordinator',
+      args: ['--id', '1', '--listen', coordinator, '--data', join(dir.path, 'c1')],
+      readyLine: /listening on/,
+    });
+    await registry.start(BROKER, {
+      name: 'broker',
+      args: [
+        '--id',
+        '1',
+        '--listen',
+        `127.0.0.1:${bPort}`,
+        '--coordinators',
+        coordinator,
+        '--data',
+        join(dir.path, 'b1'),
+      ],
+      readyLine: /listening on/,
+    });
+    const env = { STRAND_BOOTSTRAP: `127.0.0.1:${bPort}` };
+    expect(
+      (await strand(['topic', 'create', 'orders', '--bootstrap', env.STRAND_BOOTSTRAP])).code,
+    ).toBe(0);
+    await coord.kill9();
+    const member = registry.spawnNode(CLI, {
+      name: 'strand consume --group',
+      args: ['consume', 'orders', '--group', 'g'],
+      env,
+    });
+    // Long enough to be inside its join retries.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(member.running).toBe(true);
+    const started = Date.now();
+    process.kill(member.pid, 'SIGTERM');
+    const hung = new Promise((r) => setTimeout(() => r('still running after 15 s'), 15_000));
+    expect(await Promise.race([member.exited, hung])).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
