@@ -5,6 +5,7 @@ import {
   Consumer,
   type ConsumerRecord,
   Producer,
+  TopicExistsError,
   type TopicPartition,
 } from '@strand/client';
 import { ProcessRegistry } from '@strand/testkit';
@@ -335,9 +336,16 @@ describe('topics on 1 coordinator + 3 brokers, through the SDK', () => {
     expect(altered.partitions).toHaveLength(4);
     await admin.deleteTopic('timed');
     await expect(admin.describeTopic('timed')).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
-    await expect(admin.createTopic({ name: 'events' })).rejects.toMatchObject({
-      code: 'TOPIC_EXISTS',
-    });
+    // The typed errors name their topic (the server's answer carries only a message).
+    const exists = await admin.createTopic({ name: 'events' }).catch((e: unknown) => e);
+    expect(exists).toBeInstanceOf(TopicExistsError);
+    expect(exists).toMatchObject({ code: 'TOPIC_EXISTS', topic: 'events' });
+    for (const missing of [
+      admin.deleteTopic('timed'),
+      admin.alterTopic('timed', { partitions: 5 }),
+      admin.reassignPartition('timed', 0, [1]),
+    ])
+      await expect(missing).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC', topic: 'timed' });
     await expect(admin.createTopic({ name: 'r4', replicationFactor: 4 })).rejects.toMatchObject({
       code: 'INVALID_REPLICATION_FACTOR',
     });

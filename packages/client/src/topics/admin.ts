@@ -1,8 +1,10 @@
 import {
   checkTopicName,
+  ErrorCode,
   fromErrorFields,
   InvalidRequestError,
   type StrandError,
+  TopicExistsError,
   UnavailableError,
   UnknownTopicError,
 } from '@strand/wire';
@@ -28,6 +30,19 @@ import {
   toCluster,
   toTopicDescription,
 } from './wire-types.js';
+
+/**
+ * The typed error a topic request failed with, naming the topic: the server's answer carries
+ * the code and a message, so a rebuilt TopicExistsError or UnknownTopicError has no `topic`.
+ */
+const naming =
+  (topic: string) =>
+  (err: unknown): never => {
+    const e = err as StrandError;
+    if (e.code === ErrorCode.TopicExists) throw new TopicExistsError(topic, e.message);
+    if (e.code === ErrorCode.UnknownTopic) throw new UnknownTopicError(topic, e.message);
+    throw err;
+  };
 
 /**
  * Topic and cluster administration. Any broker answers: topic changes are forwarded to the
@@ -103,13 +118,13 @@ export class Admin {
       partitions,
       replication_factor: replicationFactor,
       configs: t.configs ?? {},
-    });
+    }).catch(naming(t.name));
     return this.changed(t.name, res);
   }
 
   async deleteTopic(name: string): Promise<void> {
     checkTopicName(name);
-    await this.call<RawTopicChange>('DeleteTopic', { name });
+    await this.call<RawTopicChange>('DeleteTopic', { name }).catch(naming(name));
   }
 
   async listTopics(): Promise<TopicDescription[]> {
@@ -147,7 +162,7 @@ export class Admin {
       set_configs: change.set ?? {},
       delete_configs: change.delete ?? [],
       partitions: change.partitions ?? 0,
-    });
+    }).catch(naming(name));
     return this.changed(name, res);
   }
 
@@ -170,7 +185,7 @@ export class Admin {
       topic,
       partition,
       replicas,
-    });
+    }).catch(naming(topic));
     return this.changed(topic, res);
   }
 
