@@ -54,11 +54,12 @@ export async function runCli(
   const json = wantsJson(argv);
   let ctx: FailureContext = { bootstrap: [], path: [] };
   const stop = new AbortController();
-  let signals = 0;
+  let firstSignal = 0;
   const onSignal = () => {
-    signals += 1;
-    // The first signal asks the command to end cleanly; a second one does not wait.
-    if (signals > 1) process.exit(130);
+    // The first signal asks the command to end cleanly; another one does not wait. (One
+    // within a second is the same Ctrl-C relayed by a wrapper such as pnpm.)
+    if (firstSignal === 0) firstSignal = Date.now();
+    else if (Date.now() - firstSignal > 1000) process.exit(130);
     stop.abort();
   };
   try {

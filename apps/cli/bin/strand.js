@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// The `strand` command. This file is in the repository (not built), so installing links it
+// even before the first build; it runs the compiled program.
+const main = new URL('../dist/main.js', import.meta.url);
+import(main.href).catch((err) => {
+  if (err?.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes(main.pathname)) {
+    process.stderr.write(
+      'strand: not built yet: run `pnpm build` (or `pnpm dev`) in the repository\n',
+    );
+    process.exit(1);
+  }
+  throw err;
+});
