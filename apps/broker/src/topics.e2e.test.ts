@@ -341,11 +341,11 @@ describe('topics on 1 coordinator + 3 brokers, through the SDK', () => {
     expect(exists).toBeInstanceOf(TopicExistsError);
     expect(exists).toMatchObject({ code: 'TOPIC_EXISTS', topic: 'events' });
     for (const missing of [
-      admin.deleteTopic('timed'),
-      admin.alterTopic('timed', { partitions: 5 }),
-      admin.reassignPartition('timed', 0, [1]),
+      () => admin.deleteTopic('timed'),
+      () => admin.alterTopic('timed', { partitions: 5 }),
+      () => admin.reassignPartition('timed', 0, [1]),
     ])
-      await expect(missing).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC', topic: 'timed' });
+      await expect(missing()).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC', topic: 'timed' });
     await expect(admin.createTopic({ name: 'r4', replicationFactor: 4 })).rejects.toMatchObject({
       code: 'INVALID_REPLICATION_FACTOR',
     });

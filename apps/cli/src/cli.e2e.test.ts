@@ -1,82 +1,28 @@
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { freePort, ProcessRegistry, tempDir } from '@strand/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, type DevCluster, exec, type Result, startDev } from './cli.test-util.js';
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
-const run = promisify(execFile);
 const registry = new ProcessRegistry();
 const dir = tempDir('strand-cli-');
+let dev: DevCluster;
 let brokers = '';
 let coordinator = '';
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Commands find the cluster through the environment: brokers for topics, coordinators for kv. */
-const env = () => ({
-  ...process.env,
-  STRAND_BOOTSTRAP: brokers,
-  STRAND_KV_BOOTSTRAP: coordinator,
-});
-
-async function settle(p: Promise<{ stdout: string; stderr: string }>): Promise<Result> {
-  try {
-    const { stdout, stderr } = await p;
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-function strand(...args: string[]): Promise<Result> {
-  return settle(
-    run(process.execPath, [CLI, ...args], {
-      timeout: 60_000,
-      env: env(),
-      maxBuffer: 64 * 1024 * 1024,
-    }),
-  );
-}
+const strand = (...args: string[]): Promise<Result> =>
+  exec(process.execPath, [CLI, ...args], { env: dev.env });
 
 /** Through the shell, with stdin from a file: how people script it. */
-function shell(script: string): Promise<Result> {
-  return settle(
-    run('sh', ['-c', script], {
-      timeout: 60_000,
-      env: { ...env(), STRAND: `${process.execPath} ${CLI}` },
-      maxBuffer: 64 * 1024 * 1024,
-    }),
-  );
-}
+const shell = (script: string): Promise<Result> =>
+  exec('sh', ['-c', script], { env: { ...dev.env, STRAND: `${process.execPath} ${CLI}` } });
 
 const lines = (s: string) => s.split('\n').filter((l) => l.length > 0);
 
 beforeAll(async () => {
-  const [port, brokerPort] = [await freePort(), await freePort()];
-  coordinator = `127.0.0.1:${port}`;
-  brokers = `127.0.0.1:${brokerPort}`;
-  await registry.start(CLI, {
-    name: 'strand dev',
-    args: [
-      'dev',
-      '--data',
-      join(dir.path, 'data'),
-      '--port',
-      String(port),
-      '--broker-port',
-      String(brokerPort),
-    ],
-    readyLine: /cluster is up/,
-    readyTimeoutMs: 30_000,
-  });
+  dev = await startDev(registry, join(dir.path, 'data'), { name: 'strand dev' });
+  ({ brokers, coordinator } = dev);
 });
 
 afterAll(async () => {
@@ -593,16 +539,16 @@ describe('bad input and strand dev itself', () => {
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }
-    const badBootstrap = await run(process.execPath, [
+    const badBootstrap = await exec(process.execPath, [
       CLI,
       'kv',
       'get',
       'k',
       '--bootstrap',
       'not-an-address',
-    ]).catch((e: { code: number; stderr: string }) => e);
-    expect((badBootstrap as { code: number }).code).toBe(2);
-    expect((badBootstrap as { stderr: string }).stderr).toMatch(/bootstrap/);
+    ]);
+    expect(badBootstrap.code).toBe(2);
+    expect(badBootstrap.stderr).toMatch(/bootstrap/);
   });
 
   it('says when nothing answers, or when the address is the wrong kind of node', async () => {

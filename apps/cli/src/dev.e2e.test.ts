@@ -1,13 +1,11 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { freePort, ProcessRegistry, tempDir } from '@strand/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CLI, exec, startDev } from './cli.test-util.js';
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
 const COORDINATOR = fileURLToPath(import.meta.resolve('@strand/coordinator/main'));
 const BROKER = fileURLToPath(import.meta.resolve('@strand/broker/main'));
 const registry = new ProcessRegistry();
@@ -18,37 +16,15 @@ afterAll(async () => {
   dir.cleanup();
 });
 
-async function strand(args: string[], opts: { cwd?: string } = {}) {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], {
-      timeout: 60_000,
-      ...opts,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-const ports = async () => ({ port: await freePort(), brokerPort: await freePort() });
-
-function startDev(data: string, p: { port: number; brokerPort: number }, cwd?: string) {
-  return registry.start(CLI, {
-    name: `strand dev ${data}`,
-    args: ['dev', '--data', data, '--port', String(p.port), '--broker-port', String(p.brokerPort)],
-    readyLine: /cluster is up/,
-    readyTimeoutMs: 30_000,
-    ...(cwd ? { cwd } : {}),
-  });
-}
+const strand = (args: string[], opts: { cwd?: string } = {}) =>
+  exec(process.execPath, [CLI, ...args], opts);
+const portOf = (address: string) => address.slice(address.lastIndexOf(':') + 1);
 
 describe('strand dev', () => {
   it('keeps its children output (terminal and dev.log), stops cleanly on SIGTERM, leaves nothing behind', async () => {
-    const p = await ports();
     const data = join(dir.path, 'first');
-    const dev = await startDev(data, p);
-    expect(dev.output()).toContain(`127.0.0.1:${p.brokerPort}`);
+    const { proc: dev, brokers, coordinator } = await startDev(registry, data);
+    expect(dev.output()).toContain(brokers);
     expect(dev.output()).toMatch(/pnpm strand topic create demo/);
     expect(readFileSync(join(data, 'dev.pid'), 'utf8').trim()).toBe(String(dev.pid));
     // Before the cluster is up, its children's lines go to the log only.
@@ -63,8 +39,8 @@ describe('strand dev', () => {
     expect(dev.output()).toMatch(/^coordinator \| coordinator 1 stopping \(SIGTERM\)$/m);
     expect(log()).toMatch(/ coordinator \| coordinator 1 stopping \(SIGTERM\)/);
     const probes = await Promise.all([
-      strand(['kv', 'members', '--bootstrap', `127.0.0.1:${p.port}`, '--timeout-ms', '500']),
-      strand(['cluster', '--bootstrap', `127.0.0.1:${p.brokerPort}`, '--timeout-ms', '500']),
+      strand(['kv', 'members', '--bootstrap', coordinator, '--timeout-ms', '500']),
+      strand(['cluster', '--bootstrap', brokers, '--timeout-ms', '500']),
     ]);
     for (const probe of probes) expect(probe.code).not.toBe(0);
     expect(existsSync(join(data, 'coordinator'))).toBe(true);
@@ -73,38 +49,33 @@ describe('strand dev', () => {
   });
 
   it('refuses a second strand dev on the same data folder, and ports in use, in plain words', async () => {
-    const p = await ports();
     const cwd = dir.path;
-    const dev = await startDev(join(cwd, 'shared'), p, cwd);
-    const other = await ports();
+    const first = await startDev(registry, join(cwd, 'shared'), { cwd });
+    const dev = first.proc;
+    const [port, brokerPort] = [String(await freePort()), String(await freePort())];
     const again = await strand(
-      [
-        'dev',
-        '--data',
-        'shared',
-        '--port',
-        String(other.port),
-        '--broker-port',
-        String(other.brokerPort),
-      ],
-      { cwd },
+      ['dev', '--data', 'shared', '--port', port, '--broker-port', brokerPort],
+      {
+        cwd,
+      },
     );
     expect(again).toMatchObject({ code: 1, stdout: '' });
     expect(again.stderr).toBe(
       `strand: another Strand dev cluster is using ./shared (pid ${dev.pid}); stop it, or give another --data (if pid ${dev.pid} is not strand, delete ./shared/dev.pid)\n`,
     );
+    const taken = portOf(first.brokers);
     const samePorts = await strand([
       'dev',
       '--data',
       join(cwd, 'elsewhere'),
       '--port',
-      String(other.port),
+      port,
       '--broker-port',
-      String(p.brokerPort),
+      taken,
     ]);
     expect(samePorts).toMatchObject({ code: 1, stdout: '' });
     expect(samePorts.stderr).toBe(
-      `strand: port ${p.brokerPort} is in use (another strand dev, or another program); choose another with --broker-port\n`,
+      `strand: port ${taken} is in use (another strand dev, or another program); choose another with --broker-port\n`,
     );
     expect(dev.running).toBe(true);
     expect(await dev.terminate(20_000)).toBe(0);
@@ -114,15 +85,15 @@ describe('strand dev', () => {
     await gone.exited;
     mkdirSync(join(cwd, 'stale'));
     writeFileSync(join(cwd, 'stale', 'dev.pid'), `${gone.pid}\n`);
-    const after = await startDev(join(cwd, 'stale'), await ports(), cwd);
-    expect(await after.terminate(20_000)).toBe(0);
+    const after = await startDev(registry, join(cwd, 'stale'), { cwd });
+    expect(await after.proc.terminate(20_000)).toBe(0);
 
     const holder = createServer().listen(0, '127.0.0.1');
     await new Promise((r) => holder.once('listening', r));
-    const taken = (holder.address() as { port: number }).port;
-    const busy = await strand(['dev', '--data', join(cwd, 'busy'), '--port', String(taken)]);
+    const held = (holder.address() as { port: number }).port;
+    const busy = await strand(['dev', '--data', join(cwd, 'busy'), '--port', String(held)]);
     expect(busy).toMatchObject({ code: 1, stdout: '' });
-    expect(busy.stderr).toMatch(new RegExp(`^strand: port ${taken} is in use .*--port\n$`));
+    expect(busy.stderr).toMatch(new RegExp(`^strand: port ${held} is in use .*--port\\n$`));
     holder.close();
   });
 });

@@ -3,20 +3,19 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { freePort, ProcessRegistry, tempDir } from '@strand/testkit';
+import { ProcessRegistry, tempDir } from '@strand/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, type DevCluster, exec, startDev } from './cli.test-util.js';
 
 /**
  * The README's examples, run as printed against a real `strand dev`: every command of the
  * "Try it" block with the output it promises, and the "From code" program, twice.
  */
 const HERE = dirname(fileURLToPath(import.meta.url));
-const CLI = join(HERE, '..', 'dist', 'main.js');
 const README = readFileSync(join(HERE, '..', '..', '..', 'README.md'), 'utf8');
 const registry = new ProcessRegistry();
 const dir = tempDir('strand-readme-');
-let env: NodeJS.ProcessEnv = {};
-let brokers = '';
+let dev: DevCluster;
 
 /** The first fenced block of `lang` after `heading`. */
 function block(heading: string, lang: string): string {
@@ -64,39 +63,14 @@ function fits(actual: string[], expected: string[]): boolean {
   return new RegExp(`^${pattern}$`).test(squeeze(actual[0]!)) && fits(actual.slice(1), rest);
 }
 
-async function sh(script: string) {
-  const prelude = `strand() { "${process.execPath}" "${CLI}" "$@"; }\n`;
-  try {
-    const r = await promisify(execFile)('sh', ['-c', prelude + script], {
-      cwd: dir.path,
-      env,
-      timeout: 60_000,
-    });
-    return { code: 0, ...r };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const sh = (script: string) =>
+  exec('sh', ['-c', `strand() { "${process.execPath}" "${CLI}" "$@"; }\n${script}`], {
+    cwd: dir.path,
+    env: dev.env,
+  });
 
 beforeAll(async () => {
-  const [port, brokerPort] = [await freePort(), await freePort()];
-  brokers = `127.0.0.1:${brokerPort}`;
-  env = { ...process.env, STRAND_BOOTSTRAP: brokers, STRAND_KV_BOOTSTRAP: `127.0.0.1:${port}` };
-  await registry.start(CLI, {
-    name: 'strand dev',
-    args: [
-      'dev',
-      '--data',
-      join(dir.path, 'data'),
-      '--port',
-      String(port),
-      '--broker-port',
-      String(brokerPort),
-    ],
-    readyLine: /cluster is up/,
-    readyTimeoutMs: 30_000,
-  });
+  dev = await startDev(registry, join(dir.path, 'data'), { name: 'strand dev' });
 });
 
 afterAll(async () => {
@@ -127,7 +101,7 @@ describe('the README', () => {
       program,
       block('### From code', 'ts')
         .replace("from '@strand/client'", `from '${client}'`)
-        .replaceAll("'127.0.0.1:9092'", `'${brokers}'`),
+        .replaceAll("'127.0.0.1:9092'", `'${dev.brokers}'`),
     );
     for (const run of [1, 2]) {
       const { stdout } = await promisify(execFile)(process.execPath, [program], {

@@ -47,6 +47,7 @@ export {
   type Member,
   type MembersInfo,
   type TxnOp,
+  type TxnResult,
   type WatchEvent,
 } from './kv/kv-client.js';
 

@@ -1,7 +1,7 @@
-import { Admin, type ClusterDescription, type TopicDescription } from '@strand/client';
+import type { ClusterDescription, TopicDescription } from '@strand/client';
 import { table } from '../cli/output.js';
 import { command } from '../cli/spec.js';
-import { clientOptions } from './common.js';
+import { withAdmin } from './common.js';
 
 export interface TopicHealth {
   name: string;
@@ -94,9 +94,8 @@ export const cluster = command({
   summary: 'brokers, coordinators, the controller and partition leaders per topic',
   target: 'brokers',
   examples: [{ command: 'strand cluster' }, { command: 'strand cluster --json' }],
-  run: async (ctx) => {
-    const admin = new Admin(clientOptions(ctx));
-    try {
+  run: (ctx) =>
+    withAdmin(ctx, async (admin) => {
       const [c, topics] = await Promise.all([admin.describeCluster(), admin.listTopics()]);
       const health = topics.map(topicHealth).sort((a, b) => a.name.localeCompare(b.name));
       ctx.out.result(
@@ -110,9 +109,5 @@ export const cluster = command({
         },
         () => clusterText(c, health),
       );
-      return 0;
-    } finally {
-      await admin.close();
-    }
-  },
+    }),
 });

@@ -1,3 +1,4 @@
+import { Admin } from '@strand/client';
 import type { Context } from '../cli/spec.js';
 
 /** What every SDK client (Admin, Producer, Consumer) gets from the command line. */
@@ -19,4 +20,15 @@ export function bytes(n: number): string {
     i += 1;
   }
   return i === 0 ? `${n} B` : `${v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
+}
+
+/** Runs `f` with an Admin client of the cluster, closed afterwards; exit status 0. */
+export async function withAdmin(ctx: Context, f: (admin: Admin) => Promise<void>): Promise<number> {
+  const admin = new Admin(clientOptions(ctx));
+  try {
+    await f(admin);
+    return 0;
+  } finally {
+    await admin.close();
+  }
 }

@@ -1,25 +1,15 @@
-import { Admin, type GroupDescription, type ResetSpec } from '@strand/client';
+import type { GroupDescription, ResetSpec } from '@strand/client';
 import { checkGroupId, checkTopicName } from '@strand/wire';
 import { flag } from '../cli/flags.js';
 import { table } from '../cli/output.js';
-import { type Command, type Context, command } from '../cli/spec.js';
+import { type Command, command } from '../cli/spec.js';
 import { UsageError } from '../cli/usage.js';
-import { clientOptions } from './common.js';
+import { withAdmin } from './common.js';
 
 const GROUP = { name: 'GROUP', help: 'the consumer group id' };
 const checkGroup = (ctx: { args: string[] }) => {
   checkGroupId(ctx.args[0]!);
 };
-
-async function withAdmin(ctx: Context, f: (admin: Admin) => Promise<void>): Promise<number> {
-  const admin = new Admin(clientOptions(ctx));
-  try {
-    await f(admin);
-    return 0;
-  } finally {
-    await admin.close();
-  }
-}
 
 function describeText(d: GroupDescription): string {
   return [

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { type KeyValue, KvClient } from '@strand/client';
+import { type KeyValue, KvClient, type TxnResult } from '@strand/client';
 import { ErrorCode, StrandError } from '@strand/wire';
 import { durationText, flag } from '../cli/flags.js';
 import { show, table } from '../cli/output.js';
@@ -328,44 +328,16 @@ const lease: Command = {
 };
 
 /** What a txn operation answered, as data and as text. */
-function txnResult(r: unknown): { data: unknown; text: string } {
-  const x = r as {
-    response?: string;
-    put?: unknown;
-    delete_range?: { deleted: number };
-    range?: {
-      kvs: {
-        key: Buffer;
-        value: Buffer;
-        create_revision: number;
-        mod_revision: number;
-        version: number;
-        lease: number;
-      }[];
-    };
-  };
-  if (x.response === 'range' && x.range) {
-    const kvs: KeyValue[] = x.range.kvs.map((k) => ({
-      key: k.key,
-      value: k.value,
-      createRevision: k.create_revision,
-      modRevision: k.mod_revision,
-      version: k.version,
-      lease: k.lease,
-    }));
+function txnResult(r: TxnResult): { data: unknown; text: string } {
+  if ('get' in r)
     return {
-      data: { get: kvs.map(kvJson) },
+      data: { get: r.get.map(kvJson) },
       text:
-        kvs.length === 0
+        r.get.length === 0
           ? '(no keys)'
-          : kvs.map((k) => `${show(k.key)}\n${show(k.value)}`).join('\n'),
+          : r.get.map((k) => `${show(k.key)}\n${show(k.value)}`).join('\n'),
     };
-  }
-  if (x.response === 'delete_range')
-    return {
-      data: { deleted: x.delete_range?.deleted ?? 0 },
-      text: `deleted ${x.delete_range?.deleted ?? 0}`,
-    };
+  if ('deleted' in r) return { data: r, text: `deleted ${r.deleted}` };
   return { data: { put: 'OK' }, text: 'OK' };
 }
 

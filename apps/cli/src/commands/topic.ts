@@ -1,4 +1,4 @@
-import { Admin, type PartitionOffsets, type TopicDescription } from '@strand/client';
+import type { Admin, PartitionOffsets, TopicDescription } from '@strand/client';
 import {
   checkTopicConfigs,
   checkTopicName,
@@ -12,7 +12,7 @@ import { flag } from '../cli/flags.js';
 import { table } from '../cli/output.js';
 import { type Command, type Context, command } from '../cli/spec.js';
 import { UsageError } from '../cli/usage.js';
-import { bytes, clientOptions } from './common.js';
+import { bytes, withAdmin } from './common.js';
 
 const NAME = {
   name: 'NAME',
@@ -23,15 +23,6 @@ const NAME = {
 const checkName = (ctx: { args: string[] }) => {
   checkTopicName(ctx.args[0]!);
 };
-
-async function withAdmin<T>(ctx: Context, f: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = new Admin(clientOptions(ctx));
-  try {
-    return await f(admin);
-  } finally {
-    await admin.close();
-  }
-}
 
 /** The configs that differ from the defaults (what `create --config` or `alter` set). */
 function overrides(t: TopicDescription): Record<string, string> {
@@ -145,7 +136,6 @@ const create = command({
         t,
         `created topic ${t.name} (${n} partition${n === 1 ? '' : 's'}, replication factor ${t.replicationFactor})`,
       );
-      return 0;
     }),
 });
 
@@ -171,7 +161,6 @@ const list = command({
           '(no topics)',
         ),
       );
-      return 0;
     }),
 });
 
@@ -191,7 +180,6 @@ const describeCmd = command({
     withAdmin(ctx, async (admin) => {
       const t = await describe(admin, ctx.args[0]!, ctx);
       ctx.out.result(t, () => describeText(t));
-      return 0;
     }),
 });
 
@@ -241,7 +229,6 @@ const alter = command({
       });
       const t = await describe(admin, ctx.args[0]!, ctx);
       ctx.out.result(t, () => `altered topic ${t.name}\n\n${describeText(t)}`);
-      return 0;
     }),
 });
 
@@ -258,7 +245,6 @@ const del = command({
       const name = ctx.args[0]!;
       await admin.deleteTopic(name);
       ctx.out.result({ deleted: name }, `deleted topic ${name}`);
-      return 0;
     }),
 });
 
@@ -298,7 +284,6 @@ const reassign = command({
         () =>
           `moving ${t.name}-${partition} to brokers ${replicas.join(',')}\n\n${describeText(t)}`,
       );
-      return 0;
     }),
 });
 

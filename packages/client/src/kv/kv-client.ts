@@ -61,6 +61,14 @@ export interface KvClientOptions {
 
 export type CompareTarget = 'version' | 'createRevision' | 'modRevision' | 'value';
 export type CompareOp = '=' | '!=' | '<' | '>';
+/** What each operation of a transaction answered, in order: the keys a get found, how many a delete removed. */
+export type TxnResult = { get: KeyValue[] } | { deleted: number } | { put: true };
+
+type RawResponseOp =
+  | { response: 'range'; range: { kvs: RawKv[] } }
+  | { response: 'delete_range'; delete_range: { deleted: number } }
+  | { response: 'put'; put: unknown };
+
 export type TxnOp =
   | { put: { key: Bytes; value: Bytes; lease?: number } }
   | { delete: { key: Bytes; prefix?: boolean } }
@@ -239,7 +247,7 @@ export class KvClient {
     compares: { key: Bytes; target: CompareTarget; op: CompareOp; value: number | Bytes }[],
     then: TxnOp[],
     otherwise: TxnOp[] = [],
-  ): Promise<{ succeeded: boolean; revision: number; responses: unknown[] }> {
+  ): Promise<{ succeeded: boolean; revision: number; responses: TxnResult[] }> {
     const target = {
       version: 'VERSION',
       createRevision: 'CREATE',
@@ -262,8 +270,19 @@ export class KvClient {
       })),
       success: then.map(op),
       failure: otherwise.map(op),
-    })) as { succeeded: boolean; header: { revision: number }; responses: unknown[] };
-    return { succeeded: res.succeeded, revision: res.header.revision, responses: res.responses };
+    })) as { succeeded: boolean; header: { revision: number }; responses: RawResponseOp[] };
+    return {
+      succeeded: res.succeeded,
+      revision: res.header.revision,
+      responses: res.responses.map(
+        (r): TxnResult =>
+          r.response === 'range'
+            ? { get: r.range.kvs.map(fromKv) }
+            : r.response === 'delete_range'
+              ? { deleted: r.delete_range.deleted }
+              : { put: true },
+      ),
+    };
   }
 
   /**
