@@ -52,7 +52,8 @@ export async function startDev(
   const proc = await registry.start(CLI, {
     name: opts.name ?? `strand dev ${data}`,
     args: ['dev', '--data', data, '--port', String(port), '--broker-port', String(brokerPort)],
-    readyLine: /cluster is up/,
+    // The banner's last line: the lines before it may arrive in separate reads.
+    readyLine: /Ctrl-C stops it/,
     readyTimeoutMs: 30_000,
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
   });
