@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,11 @@ const BROKER = fileURLToPath(import.meta.resolve('@strand/broker/main'));
 const registry = new ProcessRegistry();
 const dir = tempDir('strand-dev-');
 
+/** Children of a strand dev killed -9 (not the registry's): ended by pid, whatever happens. */
+const orphaned: number[] = [];
+
 afterAll(async () => {
+  for (const pid of orphaned) if (alive(pid)) process.kill(pid, 'SIGKILL');
   await registry.stopAll();
   dir.cleanup();
 });
@@ -19,6 +23,21 @@ afterAll(async () => {
 const strand = (args: string[], opts: { cwd?: string } = {}) =>
   exec(process.execPath, [CLI, ...args], opts);
 const portOf = (address: string) => address.slice(address.lastIndexOf(':') + 1);
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+async function until(ok: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 describe('strand dev', () => {
   it('keeps its children output (terminal and dev.log), stops cleanly on SIGTERM, leaves nothing behind', async () => {
@@ -26,7 +45,9 @@ describe('strand dev', () => {
     const { proc: dev, brokers, coordinator } = await startDev(registry, data);
     expect(dev.output()).toContain(brokers);
     expect(dev.output()).toMatch(/pnpm strand topic create demo/);
-    expect(readFileSync(join(data, 'dev.pid'), 'utf8').trim()).toBe(String(dev.pid));
+    expect(readFileSync(join(data, 'dev.pid'), 'utf8')).toMatch(
+      new RegExp(`^dev ${dev.pid}\ncoordinator \\d+\nbroker \\d+\n$`),
+    );
     // Before the cluster is up, its children's lines go to the log only.
     const log = () => readFileSync(join(data, 'dev.log'), 'utf8');
     expect(log()).toMatch(/ coordinator \| coordinator 1 listening on /);
@@ -80,12 +101,25 @@ describe('strand dev', () => {
     expect(dev.running).toBe(true);
     expect(await dev.terminate(20_000)).toBe(0);
 
-    // A pid file whose process is gone (a strand dev killed -9) does not lock the folder.
-    const gone = registry.spawnNode('-e', { args: [''] });
-    await gone.exited;
-    mkdirSync(join(cwd, 'stale'));
-    writeFileSync(join(cwd, 'stale', 'dev.pid'), `${gone.pid}\n`);
-    const after = await startDev(registry, join(cwd, 'stale'), { cwd });
+    // strand dev killed -9: its children outlive it and still hold the data. The next start
+    // names them; once they are gone, the lock it left is taken over.
+    const killed = await startDev(registry, join(cwd, 'killed'), { cwd });
+    await killed.proc.kill9();
+    const orphans = readFileSync(join(cwd, 'killed', 'dev.pid'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => Number(l.split(' ')[1]));
+    orphaned.push(...orphans);
+    expect(orphans).toHaveLength(2);
+    const refused = await strand(['dev', '--data', 'killed'], { cwd });
+    expect(refused).toMatchObject({ code: 1, stdout: '' });
+    expect(refused.stderr).toBe(
+      `strand: a coordinator (pid ${orphans[0]}) and a broker (pid ${orphans[1]}) left by a strand dev that did not stop cleanly still use ./killed: stop them (kill ${orphans.join(' ')}), then start again\n`,
+    );
+    for (const pid of orphans) process.kill(pid, 'SIGKILL');
+    await until(() => orphans.every((pid) => !alive(pid)));
+    const after = await startDev(registry, join(cwd, 'killed'), { cwd });
     expect(await after.proc.terminate(20_000)).toBe(0);
 
     const holder = createServer().listen(0, '127.0.0.1');

@@ -143,8 +143,7 @@ function takeFlag(
   const eq = tok.indexOf('=');
   const written = eq > 0 ? tok.slice(0, eq) : tok;
   const inline = eq > 0 ? tok.slice(eq + 1) : undefined;
-  // Before the command is complete only the flags every command takes are known.
-  const known = c.run ? flagsOf(c) : { ...GLOBAL_FLAGS, ...targetFlags('brokers') };
+  const known = knownAt(c);
   const name = written.startsWith('--')
     ? written.slice(2)
     : Object.entries(known).find(([, s]) => s.short === written.slice(1))?.[0];
@@ -172,10 +171,13 @@ function takeFlag(
   return last;
 }
 
+/** The flags known at `c`: before the command is complete, only those every command takes. */
+const knownAt = (c: Command): FlagTable =>
+  c.run ? flagsOf(c) : { ...GLOBAL_FLAGS, ...targetFlags('brokers') };
+
 function unknownFlag(written: string, c: Command, path: string[]): UsageError {
-  const all = c.run ? flagsOf(c) : { ...GLOBAL_FLAGS, ...targetFlags('brokers') };
   const long = written.replace(/^-+/, '');
-  const guess = nearest(long, Object.keys(all));
+  const guess = nearest(long, Object.keys(knownAt(c)));
   const where = c.run ? ` for ${commandName(path)}` : '';
   return new UsageError(
     `unknown flag ${written}${where}${guess ? ` (did you mean --${guess}?)` : ''}`,

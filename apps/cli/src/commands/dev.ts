@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import {
+  appendFileSync,
   closeSync,
   createWriteStream,
   mkdirSync,
@@ -50,24 +51,48 @@ const alive = (pid: number) => {
   }
 };
 
+/** What the lock file says: `dev PID`, then one `NAME PID` line per child started. */
+function readLock(lock: string): { name: string; pid: number }[] {
+  return readFileSync(lock, 'utf8')
+    .split('\n')
+    .map((l) => l.trim().split(' '))
+    .filter(([name, pid]) => name && Number.isInteger(Number(pid)) && Number(pid) > 0)
+    .map(([name, pid]) => ({ name: name!, pid: Number(pid) }));
+}
+
+/** The data folder, held by this process: a lock file created exclusively. */
+export interface DataLock {
+  /** Records a child, so that one left running by a killed strand dev is found next time. */
+  add(name: string, pid: number): void;
+  release(): void;
+}
+
 /**
- * Takes the data folder for this process: a pid file created exclusively. A file left by a
- * process that is gone (killed -9) is taken over. Returns the release function.
+ * Takes the data folder for this process. A lock left by a strand dev that is gone (killed
+ * -9) is taken over, unless a child it started still runs (it would still hold the data).
  */
-export function lockDataDir(dataDir: string): () => void {
+export function lockDataDir(dataDir: string): DataLock {
   const { lock } = devFiles(dataDir);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(lock, 'wx');
-      writeSync(fd, `${process.pid}\n`);
+      writeSync(fd, `dev ${process.pid}\n`);
       closeSync(fd);
-      return () => rmSync(lock, { force: true });
+      return {
+        add: (name, pid) => appendFileSync(lock, `${name} ${pid}\n`),
+        release: () => rmSync(lock, { force: true }),
+      };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number(readFileSync(lock, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && alive(pid))
+      const holders = readLock(lock).filter((h) => alive(h.pid));
+      const dev = holders.find((h) => h.name === 'dev');
+      if (dev)
         throw new DevError(
-          `another Strand dev cluster is using ${shown(dataDir)} (pid ${pid}); stop it, or give another --data (if pid ${pid} is not strand, delete ${shown(lock)})`,
+          `another Strand dev cluster is using ${shown(dataDir)} (pid ${dev.pid}); stop it, or give another --data (if pid ${dev.pid} is not strand, delete ${shown(lock)})`,
+        );
+      if (holders.length > 0)
+        throw new DevError(
+          `${holders.map((h) => `a ${h.name} (pid ${h.pid})`).join(' and ')} left by a strand dev that did not stop cleanly still use ${shown(dataDir)}: stop ${holders.length === 1 ? 'it' : 'them'} (kill ${holders.map((h) => h.pid).join(' ')}), then start again`,
         );
       rmSync(lock, { force: true });
     }
@@ -196,14 +221,14 @@ export const dev = command({
     const dataDir = resolve(f.data);
     const out = (line: string) => process.stdout.write(`${line}\n`);
     mkdirSync(dataDir, { recursive: true });
-    const unlock = lockDataDir(dataDir);
+    const lock = lockDataDir(dataDir);
     const files = devFiles(dataDir);
     const log = createWriteStream(files.log, { flags: 'a' });
     const children: Child[] = [];
     // Last line of defence if this process ends abruptly: no child outlives it.
     const killAll = () => {
       for (const c of children) if (c.isRunning) c.proc.kill('SIGKILL');
-      unlock();
+      lock.release();
     };
     process.on('exit', killAll);
     const signalled = new Promise<'signal'>((done) => {
@@ -215,7 +240,7 @@ export const dev = command({
       for (const c of [...children].reverse()) await c.stop();
       await new Promise((done) => log.end(done));
       process.off('exit', killAll);
-      unlock();
+      lock.release();
     };
     const stopped = async (code: number) => {
       await stopAll();
@@ -224,6 +249,7 @@ export const dev = command({
     };
     const start = async (child: Child): Promise<boolean> => {
       children.push(child);
+      if (child.proc.pid) lock.add(child.name, child.proc.pid);
       return (
         (await Promise.race([child.ready.then(() => 'ready' as const), signalled])) === 'ready'
       );
