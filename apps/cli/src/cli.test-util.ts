@@ -54,7 +54,7 @@ export async function startDev(
     args: ['dev', '--data', data, '--port', String(port), '--broker-port', String(brokerPort)],
     // The banner's last line: the lines before it may arrive in separate reads.
     readyLine: /Ctrl-C stops it/,
-    readyTimeoutMs: 30_000,
+    readyTimeoutMs: 60_000,
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
   });
   const brokers = `127.0.0.1:${brokerPort}`;

@@ -90,6 +90,7 @@ async function startCoordinator(id: number): Promise<void> {
     name: `coordinator-${id}`,
     args: c.args,
     readyLine: /listening on/,
+    readyTimeoutMs: 60_000,
   });
 }
 
@@ -116,6 +117,7 @@ beforeAll(async () => {
         ...['--coordinators', [...coordinators.values()].map((c) => c.address).join(',')],
       ],
       readyLine: /broker \d+ listening on/,
+      readyTimeoutMs: 60_000,
     });
   }
   bootstrap = brokers.join(',');
@@ -142,7 +144,7 @@ async function produce(n: number): Promise<void> {
   );
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 90_000): Promise<T> {
   const deadline = Date.now() + ms;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -195,7 +197,9 @@ describe('consumer groups across real processes', () => {
     const killedAt = Date.now();
     await first[2]!.kill9();
     const after = await stableWith(2, 'g1', g.generation);
-    expect(Date.now() - killedAt).toBeLessThan(SESSION_MS + 4000);
+    // Its session expired (a member that is never expired stays listed): a slack of 20 s over
+    // the 3 s session for a loaded machine.
+    expect(Date.now() - killedAt).toBeLessThan(SESSION_MS + 20_000);
     expect(after.members.map((m) => m.memberId).sort()).toEqual(
       g.members
         .map((m) => m.memberId)
@@ -419,7 +423,7 @@ describe('consumer groups across real processes', () => {
       new Consumer({
         bootstrap: bootstrap.split(','),
         groupId: 'g-slow',
-        sessionTimeoutMs: 30_000,
+        sessionTimeoutMs: 120_000,
         heartbeatIntervalMs: 200,
         maxPollIntervalMs: 1500,
         autoOffsetReset: 'earliest',
@@ -449,7 +453,8 @@ describe('consumer groups across real processes', () => {
       const two = await settled;
       for (const m of two.members) expect(m.assignment).toHaveLength(6);
 
-      // The stuck one stops polling: the steady one gets all 12 within seconds, not 30.
+      // The stuck one stops polling: the steady one gets all 12 long before the 120 s session
+      // would have ended (its heartbeats go on; only the poll interval can have removed it).
       const stoppedAt = Date.now();
       const alone = await until(
         'g-slow down to the steady member',
@@ -460,9 +465,9 @@ describe('consumer groups across real processes', () => {
             ? d
             : undefined;
         },
-        15_000,
+        60_000,
       );
-      expect(Date.now() - stoppedAt).toBeLessThan(15_000);
+      expect(Date.now() - stoppedAt).toBeLessThan(60_000);
       expect(alone.generation).toBeGreaterThan(two.generation);
 
       // Back to polling: what it held is reported lost, and it joins again.
