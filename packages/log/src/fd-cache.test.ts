@@ -19,6 +19,15 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
+/** Waits for a condition (descriptors open and close as the event loop gets to them). */
+async function until(ok: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 describe('FdCache', () => {
   it('never holds more than maxOpen descriptors, even when every one is busy', async () => {
     const d = tempDir();
@@ -118,13 +127,12 @@ describe('FdCache', () => {
       await gate.promise;
       return (await readAt(fd, 0, 10)).toString();
     });
-    await new Promise((r) => setTimeout(r, 10));
+    await until(() => openFilesUnder(d.path) === 1); // the reader has its descriptor
     await cache.forget(path);
     expect(openFilesUnder(d.path)).toBe(1);
     gate.resolve();
     expect(await reading).toBe('still here');
-    await new Promise((r) => setTimeout(r, 20));
-    expect(openFilesUnder(d.path)).toBe(0);
-    expect(cache.openCount).toBe(0);
+    // Closed once the reader is done, and counted so once the close has completed.
+    await until(() => openFilesUnder(d.path) === 0 && cache.openCount === 0);
   });
 });
