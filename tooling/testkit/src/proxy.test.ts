@@ -32,13 +32,22 @@ async function dial(port: number): Promise<{ sock: Socket; received: () => strin
 
 const settle = (ms = 100) => new Promise((r) => setTimeout(r, ms));
 
+/** Waits for what must happen (a loaded machine may take long); a fixed sleep only shows what must not. */
+async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await settle(10);
+  }
+}
+
 describe('FaultProxy', () => {
   it('forwards bytes both ways, drops them when blackholed, and resumes on heal', async () => {
     const proxy = await FaultProxy.start({ target: await echoServer() });
     proxies.push(proxy);
     const c = await dial(proxy.address.port);
     c.sock.write('hello');
-    await settle();
+    await until(() => c.received().length >= 5);
     expect(c.received()).toBe('HELLO');
     proxy.blackhole('both');
     c.sock.write('lost');
@@ -46,7 +55,8 @@ describe('FaultProxy', () => {
     expect(c.received()).toBe('HELLO');
     proxy.heal();
     c.sock.write('again');
-    await settle();
+    // Exactly HELLOAGAIN: a 'LOST' forwarded late, after the check above, would show here.
+    await until(() => c.received().length >= 10);
     expect(c.received()).toBe('HELLOAGAIN');
     expect(proxy.stats().connections).toBe(1);
     c.sock.destroy();
@@ -58,6 +68,7 @@ describe('FaultProxy', () => {
     const c = await dial(proxy.address.port);
     proxy.blackhole('fromTarget');
     c.sock.write('one');
+    await until(() => proxy.stats().bytesToTarget === 3);
     await settle();
     expect(c.received()).toBe('');
     expect(proxy.stats().bytesToTarget).toBe(3);
@@ -93,6 +104,9 @@ describe('FaultProxy', () => {
     oneToTwo.sock.write('a');
     twoToOne.sock.write('b');
     oneToThree.sock.write('c');
+    await until(
+      () => mesh.proxy(2, 1).stats().bytesToTarget === 1 && oneToThree.received().length >= 1,
+    );
     await settle();
     expect(oneToTwo.received()).toBe('');
     // 2 -> 1 still works one way (requests arrive) but replies from 1 to 2 are cut.
@@ -101,7 +115,7 @@ describe('FaultProxy', () => {
     expect(oneToThree.received()).toBe('C');
     mesh.heal();
     oneToTwo.sock.write('d');
-    await settle();
+    await until(() => oneToTwo.received().length >= 1);
     expect(oneToTwo.received()).toBe('D');
     for (const c of [oneToTwo, twoToOne, oneToThree]) c.sock.destroy();
   });
