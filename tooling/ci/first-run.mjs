@@ -67,9 +67,11 @@ try {
 }
 // Ctrl-C reaches the whole foreground process group.
 process.kill(-dev.pid, 'SIGINT');
+// The timer is unref'd: once strand dev has stopped, nothing waits for it (it kept this
+// script, and CI, waiting 30 s more).
 const code = await Promise.race([
   exited,
-  new Promise((r) => setTimeout(() => r('timeout'), 30_000)),
+  new Promise((r) => setTimeout(() => r('timeout'), 30_000).unref()),
 ]);
 // npx may end by the signal itself; what counts is that strand dev stopped its cluster.
 if (code === 'timeout' || !output.includes('Strand dev cluster stopped.'))
