@@ -14,7 +14,8 @@ export const COORDINATOR_MAIN = fileURLToPath(import.meta.resolve('@strand/coord
 
 export interface TopicCluster {
   coordinator: string;
-  coordinators: Map<number, { address: string; proc: NodeProcess }>;
+  /** Each coordinator's client address, peer (Raft) address and process. */
+  coordinators: Map<number, { address: string; peer: string; proc: NodeProcess }>;
   brokers: Map<number, { address: string; proc: NodeProcess }>;
   bootstrap: string[];
   startBroker(id: number, extra?: string[]): Promise<NodeProcess>;
@@ -58,7 +59,7 @@ export async function startTopicCluster(
   const adminArgs = opts.admin ? ['--admin-listen', '127.0.0.1:0'] : [];
   const layout = await coordinatorLayout(opts.coordinators ?? 1);
   const { ids, clients: addresses } = layout;
-  const coordinators = new Map<number, { address: string; proc: NodeProcess }>();
+  const coordinators = new Map<number, { address: string; peer: string; proc: NodeProcess }>();
   const coordinatorDir = (id: number) => join(dir.path, `coordinator-${id}`);
   for (const id of ids) await opts.seedCoordinator?.(id, coordinatorDir(id));
   const startCoordinator = async (id: number) => {
@@ -72,7 +73,7 @@ export async function startTopicCluster(
       ],
       readyLine: /listening on/,
     });
-    coordinators.set(id, { address: addresses.get(id)!, proc });
+    coordinators.set(id, { address: addresses.get(id)!, peer: layout.peers.get(id)!, proc });
     return proc;
   };
   await Promise.all(ids.map(startCoordinator));

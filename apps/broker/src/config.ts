@@ -6,6 +6,9 @@ import {
   commaList,
   HostPortSchema,
   loadLayeredConfig,
+  TLS_FLAGS,
+  TlsConfigShape,
+  tlsPathsProblem,
 } from '@strand/wire';
 import { z } from 'zod';
 
@@ -82,9 +85,12 @@ export const BrokerConfigSchema = z
       .default(64 * 1024 * 1024),
     ...ConnectionLimitsSchema.shape,
     ...OpsConfigSchema.shape,
+    ...TlsConfigShape,
   })
   .strict()
   .superRefine((c, ctx) => {
+    const tls = tlsPathsProblem(c);
+    if (tls) ctx.addIssue({ code: 'custom', path: ['tlsCert'], message: tls });
     const host = c.listen.slice(0, c.listen.lastIndexOf(':'));
     if (!c.advertise && (host === '0.0.0.0' || host === '[::]' || host === '::'))
       ctx.addIssue({
@@ -114,6 +120,7 @@ const FIELDS: readonly ConfigField[] = [
   { key: 'replicaLagTimeMaxMs', flag: 'replica-lag-time-max-ms' },
   ...CONNECTION_LIMIT_FLAGS,
   ...OPS_FLAGS,
+  ...TLS_FLAGS,
 ];
 
 /**

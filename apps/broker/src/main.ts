@@ -5,7 +5,14 @@ import { KvClient } from '@strand/client';
 import { DiskGuard } from '@strand/disk';
 import { LogManager } from '@strand/log';
 import { type AdminServer, Metrics, startAdminServer } from '@strand/ops';
-import { ConnectionGate, grpcServerOptions, listenGated, StrandError } from '@strand/wire';
+import {
+  ClientTls,
+  ConnectionGate,
+  grpcServerOptions,
+  listenGated,
+  StrandError,
+  TlsFiles,
+} from '@strand/wire';
 import { BrokerMetrics } from './broker-metrics.js';
 import { loadBrokerConfig } from './config.js';
 import { ControllerClient } from './controller-client.js';
@@ -36,10 +43,14 @@ async function main(): Promise<void> {
     onFlush: (s) => brokerMetrics.flushed(s),
     space,
   });
-  const kv = new KvClient({ bootstrap: config.coordinators, timeoutMs: 5000 });
-  const controller = new ControllerClient(config.coordinators);
+  const tlsFiles = TlsFiles.open(config, log);
+  tlsFiles?.watch();
+  // The node's own certificate, both to serve and to dial the others (mutual TLS).
+  const security = { tls: tlsFiles && new ClientTls(tlsFiles) };
+  const kv = new KvClient({ bootstrap: config.coordinators, timeoutMs: 5000, tls: security.tls });
+  const controller = new ControllerClient(config.coordinators, security);
   const meta = new MetadataCache(kv, log);
-  const peers = new PeerClients();
+  const peers = new PeerClients(security);
   let membership: Membership | undefined;
   const partitions = new Partitions(logs, meta, {
     brokerId: config.id,
@@ -96,7 +107,9 @@ async function main(): Promise<void> {
     metrics: brokerMetrics,
   });
   const gate = new ConnectionGate(config, log);
-  const listener = await listenGated(server, config.listen, 'client', gate);
+  const listener = await listenGated(server, config.listen, 'client', gate, {
+    tls: tlsFiles && { files: tlsFiles, clientAuth: config.tlsClientAuth },
+  });
   const port = listener.port;
   // The admin listener comes up first: its URL goes into the registration.
   let admin: AdminServer | undefined;
@@ -151,6 +164,7 @@ async function main(): Promise<void> {
     space.close();
     kv.close();
     controller.close();
+    tlsFiles?.close();
     process.exit(code);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
@@ -162,7 +176,7 @@ async function main(): Promise<void> {
   await partitions.sync();
   await partitions.removeOrphans();
   log(
-    `broker ${config.id} listening on ${hostOf(config.listen)}:${port} (advertised as ${config.advertise}, admin ${admin?.url ?? 'off'}, data in ${config.dataDir}, coordinators ${config.coordinators.join(',')})`,
+    `broker ${config.id} listening on ${hostOf(config.listen)}:${port}${tlsFiles ? ' with TLS' : ''} (advertised as ${config.advertise}, admin ${admin?.url ?? 'off'}, data in ${config.dataDir}, coordinators ${config.coordinators.join(',')})`,
   );
 }
 

@@ -6,6 +6,9 @@ import {
   HostPortSchema,
   InvalidConfigError,
   loadLayeredConfig,
+  TLS_FLAGS,
+  TlsConfigShape,
+  tlsPathsProblem,
 } from '@strand/wire';
 import { z } from 'zod';
 
@@ -64,9 +67,12 @@ export const CoordinatorConfigSchema = z
     offsetCommitFlushMs: z.coerce.number().int().min(0).max(1000).default(10),
     ...ConnectionLimitsSchema.shape,
     ...OpsConfigSchema.shape,
+    ...TlsConfigShape,
   })
   .strict()
   .superRefine((c, ctx) => {
+    const tls = tlsPathsProblem(c);
+    if (tls) ctx.addIssue({ code: 'custom', path: ['tlsCert'], message: tls });
     if (c.brokerHeartbeatMs * 2 > c.brokerSessionTimeoutMs) {
       ctx.addIssue({
         code: 'custom',
@@ -135,6 +141,7 @@ const FIELDS: readonly ConfigField[] = [
   { key: 'offsetCommitFlushMs', flag: 'offset-commit-flush-ms' },
   ...CONNECTION_LIMIT_FLAGS,
   ...OPS_FLAGS,
+  ...TLS_FLAGS,
 ];
 
 /**

@@ -4,11 +4,13 @@ import { DiskGuard } from '@strand/disk';
 import { KvNode } from '@strand/kv';
 import { type AdminServer, Metrics, startAdminServer } from '@strand/ops';
 import {
+  ClientTls,
   ConnectionGate,
   type GatedListener,
   grpcServerOptions,
   listenGated,
   StrandError,
+  TlsFiles,
 } from '@strand/wire';
 import { loadClusterId } from './cluster-id.js';
 import { loadConfig } from './config.js';
@@ -32,7 +34,16 @@ async function main(): Promise<void> {
     Object.entries(config.raftPeers).map(([id, addr]) => [Number(id), addr]),
   );
   const clusterId = await loadClusterId(config.dataDir, config.clusterId, peers);
-  const identity = { clusterId, id: config.id, log };
+  const tlsFiles = TlsFiles.open(config, log);
+  tlsFiles?.watch();
+  const clientTls = tlsFiles && { files: tlsFiles, clientAuth: config.tlsClientAuth };
+  const peerTls = tlsFiles && { files: tlsFiles, clientAuth: 'required' as const };
+  const identity = {
+    clusterId,
+    id: config.id,
+    log,
+    security: { tls: tlsFiles && new ClientTls(tlsFiles) },
+  };
   const transport = new GrpcTransport(raftAddresses, identity);
   const metrics = new Metrics();
   const coordinatorMetrics = new CoordinatorMetrics(metrics, config.dataDir);
@@ -79,7 +90,7 @@ async function main(): Promise<void> {
   addGroupService(server, groups);
   const listeners: GatedListener[] = [];
   const gate = new ConnectionGate(config, log);
-  listeners.push(await listenGated(server, config.listen, 'client', gate));
+  listeners.push(await listenGated(server, config.listen, 'client', gate, { tls: clientTls }));
   const port = listeners[0]!.port;
   // Raft has a listener of its own, which nothing but the Raft service answers on.
   let peerServer: grpc.Server | undefined;
@@ -95,6 +106,7 @@ async function main(): Promise<void> {
       config.peerListen,
       'peer',
       new ConnectionGate(config, log),
+      { tls: peerTls },
     );
     listeners.push(peer);
     peerAt = `peers on ${hostOf(config.peerListen)}:${peer.port}`;
@@ -112,6 +124,7 @@ async function main(): Promise<void> {
     server.forceShutdown();
     peerServer?.forceShutdown();
     transport.close();
+    tlsFiles?.close();
     await node.close();
     space.close();
     process.exit(0);
@@ -120,7 +133,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   // Announce readiness only once a signal can stop us cleanly.
   log(
-    `coordinator ${config.id} listening on ${hostOf(config.listen)}:${port} (${peerAt}; admin ${admin?.url ?? 'off'}; cluster ${clusterId}; data in ${config.dataDir}, ${peers.size} voter${peers.size > 1 ? 's' : ''})`,
+    `coordinator ${config.id} listening on ${hostOf(config.listen)}:${port}${tlsFiles ? ' with TLS' : ''} (${peerAt}; admin ${admin?.url ?? 'off'}; cluster ${clusterId}; data in ${config.dataDir}, ${peers.size} voter${peers.size > 1 ? 's' : ''})`,
   );
 }
 

@@ -2,11 +2,14 @@ import * as grpc from '@grpc/grpc-js';
 import type { KvNode, Transport } from '@strand/kv';
 import {
   AuthenticationFailedError,
+  type ChannelSecurity,
   channelCredentials,
+  channelOptions,
   fromGrpcError,
   InconsistentClusterIdError,
   kvService,
   type StrandError,
+  throttledLog,
   toGrpcError,
 } from '@strand/wire';
 
@@ -27,18 +30,8 @@ export interface PeerIdentity {
   /** This node's id. */
   id: number;
   log: (line: string) => void;
-}
-
-/** Logs each distinct line at most once per LOG_EVERY_MS. */
-function throttled(log: (line: string) => void): (key: string, line: string) => void {
-  const last = new Map<string, number>();
-  return (key, line) => {
-    const now = Date.now();
-    if (now - (last.get(key) ?? -Infinity) < LOG_EVERY_MS) return;
-    if (last.size > 1000) last.clear();
-    last.set(key, now);
-    log(line);
-  };
+  /** TLS to the other coordinators' peer listeners (mutual: they check our certificate). */
+  security?: ChannelSecurity;
 }
 
 /**
@@ -56,7 +49,7 @@ export class GrpcTransport implements Transport {
     private readonly peers: ReadonlyMap<number, string>,
     private readonly identity: PeerIdentity,
   ) {
-    this.complain = throttled(identity.log);
+    this.complain = throttledLog(identity.log, LOG_EVERY_MS);
   }
 
   send(to: number, data: Uint8Array): void {
@@ -80,7 +73,8 @@ export class GrpcTransport implements Transport {
     let client = this.clients.get(to);
     if (!client) {
       const Raft = kvService('Raft');
-      client = new Raft(address, channelCredentials('peer'), {
+      client = new Raft(address, channelCredentials(this.identity.security), {
+        ...channelOptions(this.identity.security ?? {}, address),
         'grpc.max_send_message_length': MAX_MESSAGE,
         'grpc.keepalive_time_ms': 2000,
         'grpc.keepalive_timeout_ms': 2000,
@@ -120,10 +114,10 @@ export class GrpcTransport implements Transport {
  * cluster that says so (cluster id and node id in its metadata), and every message on it must
  * come from that node to this one. Anything else ends the stream with a typed error, logged.
  * (Without TLS a stream's claims cannot be proven: the peer port must be reachable by the
- * coordinators alone. Mutual TLS on this listener will prove them.)
+ * coordinators alone. With TLS, the listener admits only certificates of the cluster's CA.)
  */
 export function addRaftService(server: grpc.Server, node: KvNode, identity: PeerIdentity): void {
-  const complain = throttled(identity.log);
+  const complain = throttledLog(identity.log, LOG_EVERY_MS);
   server.addService(kvService('Raft').service, {
     Stream: (
       call: grpc.ServerReadableStream<{ data: Buffer }, unknown>,

@@ -119,6 +119,8 @@ export const KAFKA_ERROR_FOR: Readonly<Record<ErrorCode, KafkaErrorCode>> = {
   [ErrorCode.UnknownUser]: KafkaError.RESOURCE_NOT_FOUND,
   // A Strand node asked another for a method it does not offer (another service or version).
   [ErrorCode.Unimplemented]: KafkaError.UNKNOWN_SERVER_ERROR,
+  // A gRPC client's TLS problem; a Kafka client's shows in its own TLS layer.
+  [ErrorCode.TransportSecurity]: KafkaError.UNKNOWN_SERVER_ERROR,
   [ErrorCode.Internal]: KafkaError.UNKNOWN_SERVER_ERROR,
 };
 

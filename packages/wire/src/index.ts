@@ -40,10 +40,29 @@ export {
 } from './rpc/errors.js';
 export { parseRequest, type UnaryHandler, unaryHandler } from './rpc/serve.js';
 export {
+  type ChannelSecurity,
+  ClientTls,
   channelCredentials,
+  channelOptions,
   type ListenerKind,
   serverCredentials,
+  type TlsOptions,
 } from './rpc/credentials.js';
+// TLS: a node's certificate files (reloaded), the listeners' TLS termination
+export {
+  checkMaterial,
+  commonName,
+  TLS_CLIENT_AUTH,
+  TLS_FLAGS,
+  type TlsClientAuth,
+  TlsConfigShape,
+  TlsFiles,
+  type TlsMaterial,
+  type TlsPaths,
+  tlsPathsProblem,
+} from './rpc/tls.js';
+export { type ListenerTls, verifiedPeerName } from './rpc/tls-accept.js';
+export { throttledLog } from './rpc/throttled-log.js';
 export {
   CONNECTION_LIMIT_FLAGS,
   ConnectionGate,
@@ -51,7 +70,9 @@ export {
   ConnectionLimitsSchema,
   type GatedListener,
   grpcServerOptions,
+  type ListenOptions,
   listenGated,
+  listenSockets,
 } from './rpc/gate.js';
 export {
   BULK_OPTIONS,

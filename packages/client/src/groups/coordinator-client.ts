@@ -28,7 +28,7 @@ export class GroupClient extends LeaderCaller {
 
   constructor(private readonly ctx: GroupClientContext) {
     super({
-      pool: new ClientPool(groupService('GroupCoordinator')),
+      pool: new ClientPool(groupService('GroupCoordinator'), {}, ctx.pool.security),
       addresses: () => this.coordinators,
       discover: () => this.discover(),
       retryOn: (e) => e instanceof UnavailableError || e.code === 'TIMEOUT',

@@ -1,6 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import {
+  type ChannelSecurity,
+  type ClientTls,
   channelCredentials,
+  channelOptions,
   fromGrpcError,
   InvalidRequestError,
   type KeyValue,
@@ -8,8 +11,10 @@ import {
   NotLeaderError,
   type StrandError,
   TimeoutError,
+  type TlsOptions,
   UnavailableError,
 } from '@strand/wire';
+import { channelSecurity } from '../security.js';
 import { KvStream, type StreamedKind } from './kv-stream.js';
 
 /** The same as the topic SDK's Bytes. */
@@ -57,6 +62,8 @@ export interface KvClientOptions {
   timeoutMs?: number;
   /** Attempts for requests that are safe to repeat. */
   retries?: number;
+  /** TLS (and mutual TLS): the cluster's CA, and a certificate of this client's own. */
+  tls?: TlsOptions | ClientTls;
 }
 
 export type CompareTarget = 'version' | 'createRevision' | 'modRevision' | 'value';
@@ -121,6 +128,7 @@ export class KvClient {
   private readonly streams = new Map<string, KvStream>();
   private readonly timeoutMs: number;
   private readonly retries: number;
+  private readonly security: ChannelSecurity;
   private addresses: string[];
   private leader: string | undefined;
 
@@ -134,6 +142,7 @@ export class KvClient {
     this.addresses = [...opts.bootstrap];
     this.timeoutMs = opts.timeoutMs ?? 5000;
     this.retries = opts.retries ?? 5;
+    this.security = channelSecurity(opts);
   }
 
   async members(): Promise<MembersInfo> {
@@ -407,9 +416,10 @@ export class KvClient {
     let c = byAddress.get(address);
     if (!c) {
       const Ctor = kvService(service);
-      c = new Ctor(address, channelCredentials('client'), {
+      c = new Ctor(address, channelCredentials(this.security), {
         'grpc.initial_reconnect_backoff_ms': 100,
         'grpc.max_reconnect_backoff_ms': 1000,
+        ...channelOptions(this.security, address),
       }) as AnyClient;
       byAddress.set(address, c);
     }

@@ -11,6 +11,7 @@ import {
 import { GroupClient } from '../groups/coordinator-client.js';
 import { GroupAdmin } from '../groups/group-admin.js';
 import type { GroupDescription, GroupSummary, ResetSpec } from '../groups/types.js';
+import { channelSecurity } from '../security.js';
 import { BrokerPool } from './broker-pool.js';
 import { listOffsets, tpKey } from './list-offsets.js';
 import { MetadataCache } from './metadata-cache.js';
@@ -57,7 +58,7 @@ export class Admin {
 
   constructor(opts: ClientOptions) {
     this.opts = clientOptions(opts);
-    this.pool = new BrokerPool(this.opts.clientId);
+    this.pool = new BrokerPool(this.opts.clientId, channelSecurity(this.opts));
     this.metadata = new MetadataCache(this.pool, this.opts);
     this.groupClient = new GroupClient({
       pool: this.pool,

@@ -1,4 +1,4 @@
-import { ErrorCode, InvalidConfigError } from '@strand/wire';
+import { ClientTls, ErrorCode, InvalidConfigError, type TlsOptions } from '@strand/wire';
 import { z } from 'zod';
 import type { PartitionerFn } from './types.js';
 
@@ -14,6 +14,8 @@ export interface ClientOptions {
   retryBackoffMs?: number;
   /** Default 300_000; refreshed at once on NotLeader/UnknownTopic etc. */
   metadataMaxAgeMs?: number;
+  /** TLS (and mutual TLS): the cluster's CA, and a certificate of this client's own. */
+  tls?: TlsOptions | ClientTls;
 }
 
 export interface ProducerOptions extends ClientOptions {
@@ -74,6 +76,15 @@ const ADDRESS = /^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):(\d{1,5})$/;
 const ms = (max = 2 ** 31 - 1) => z.number().int().min(0).max(max);
 const positive = (max = 2 ** 31 - 1) => z.number().int().min(1).max(max);
 
+const pem = z.union([z.string().min(1), z.instanceof(Buffer)]);
+const TlsOptionsSchema = z.union([
+  z.instanceof(ClientTls),
+  z
+    .object({ ca: pem, cert: pem.optional(), key: pem.optional() })
+    .strict()
+    .refine((t) => !t.cert === !t.key, 'give both cert and key (or neither)'),
+]);
+
 const clientShape = {
   bootstrap: z
     .array(
@@ -88,6 +99,7 @@ const clientShape = {
   retries: z.number().int().min(0).max(1_000_000).default(10),
   retryBackoffMs: positive(60_000).default(100),
   metadataMaxAgeMs: positive().default(300_000),
+  tls: TlsOptionsSchema.optional(),
 };
 
 const ClientSchema = z.object(clientShape);

@@ -50,6 +50,7 @@ export const ErrorCode = {
   UnknownUser: 'UNKNOWN_USER',
   /** The server does not offer the method: another service (a broker, not a coordinator) or version. */
   Unimplemented: 'UNIMPLEMENTED',
+  TransportSecurity: 'TRANSPORT_SECURITY',
   Internal: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -401,6 +402,17 @@ export class UnknownUserError extends StrandError {
   }
 }
 
+/**
+ * The two ends disagree about TLS: a plaintext client on a TLS port or the reverse, a server
+ * certificate this client's CA did not sign, a client certificate the server refused. Not
+ * worth retrying: the configuration must change.
+ */
+export class TransportSecurityError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.TransportSecurity, message);
+  }
+}
+
 /** Rebuilds the typed error a server meant from its code and message (clients use this). */
 export function errorFromCode(code: string, message: string): StrandError {
   switch (code) {
@@ -479,6 +491,8 @@ export function errorFromCode(code: string, message: string): StrandError {
       return new UserExistsError(message);
     case ErrorCode.UnknownUser:
       return new UnknownUserError(message);
+    case ErrorCode.TransportSecurity:
+      return new TransportSecurityError(message);
     default:
       return new StrandError(code as ErrorCode, message);
   }

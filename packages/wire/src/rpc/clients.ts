@@ -1,6 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { UnavailableError } from '../errors/errors.js';
-import { channelCredentials } from './credentials.js';
+import { type ChannelSecurity, channelCredentials, channelOptions } from './credentials.js';
 import { fromGrpcError } from './errors.js';
 
 export type RpcClient = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
@@ -36,6 +36,7 @@ export class ClientPool {
   constructor(
     private readonly service: grpc.ServiceClientConstructor,
     private readonly options: grpc.ChannelOptions = {},
+    readonly security: ChannelSecurity = {},
   ) {}
 
   get closed(): boolean {
@@ -46,9 +47,10 @@ export class ClientPool {
     if (this.isClosed) throw new UnavailableError('the client is closed');
     let c = this.clients.get(address);
     if (!c) {
-      c = new this.service(address, channelCredentials('client'), {
+      c = new this.service(address, channelCredentials(this.security), {
         ...RECONNECT_OPTIONS,
         ...this.options,
+        ...channelOptions(this.security, address),
       }) as RpcClient;
       this.clients.set(address, c);
     }

@@ -10,6 +10,7 @@ import {
   StorageFullError,
   StrandError,
   TimeoutError,
+  TransportSecurityError,
   UnavailableError,
 } from '../errors/errors.js';
 
@@ -61,6 +62,7 @@ const STATUS: Record<string, grpc.status> = {
   [ErrorCode.UserExists]: grpc.status.ALREADY_EXISTS,
   [ErrorCode.UnknownUser]: grpc.status.NOT_FOUND,
   [ErrorCode.Unimplemented]: grpc.status.UNIMPLEMENTED,
+  [ErrorCode.TransportSecurity]: grpc.status.UNAVAILABLE,
   [ErrorCode.Internal]: grpc.status.INTERNAL,
 };
 
@@ -156,11 +158,47 @@ export function fromGrpcError(err: unknown): StrandError {
       return errorFromCode(code, message);
   }
   // No Strand code: a transport-level failure.
-  if (e.code === grpc.status.UNAVAILABLE) return new UnavailableError(`unreachable: ${message}`);
+  if (e.code === grpc.status.UNAVAILABLE) {
+    const tls = tlsProblem(message);
+    return tls ? new TransportSecurityError(tls) : new UnavailableError(`unreachable: ${message}`);
+  }
   if (e.code === grpc.status.DEADLINE_EXCEEDED)
     return new TimeoutError(`deadline exceeded: ${message}`);
   if (e.code === grpc.status.INVALID_ARGUMENT) return new InvalidRequestError(message);
   if (e.code === grpc.status.UNIMPLEMENTED)
     return new StrandError(ErrorCode.Unimplemented, message);
   return new StrandError(ErrorCode.Internal, message);
+}
+
+/** What TLS failures (OpenSSL's words, as grpc-js passes them on) mean for the user. */
+const TLS_PROBLEMS: ReadonlyArray<[RegExp, string]> = [
+  [
+    /self[- ]signed certificate|unable to (verify the first|get local issuer) certificate|certificate signature failure/i,
+    "the server's certificate is not signed by the CA this client trusts (the tls ca option, --tls-ca)",
+  ],
+  [
+    /does not match certificate's altnames/i,
+    "the server's certificate is not for the address dialled",
+  ],
+  [
+    /certificate has expired|certificate is not yet valid/i,
+    "the server's certificate is expired or not yet valid",
+  ],
+  [
+    /certificate required|alert number 116|peer did not return a certificate/i,
+    'the server requires a client certificate (the tls cert and key options, --tls-cert and --tls-key)',
+  ],
+  [
+    /alert (bad certificate|unknown ca)|alert number (42|48)/i,
+    "the server refused this client's certificate (is it signed by the cluster's CA?)",
+  ],
+  [
+    /before secure TLS connection was established|wrong version number|packet length too long|http_request/i,
+    'the server does not speak TLS here: is it a plaintext port? (dial it without tls)',
+  ],
+];
+
+function tlsProblem(message: string): string | undefined {
+  const hit = TLS_PROBLEMS.find(([pattern]) => pattern.test(message));
+  return hit ? `${hit[1]}: ${message}` : undefined;
 }

@@ -2,6 +2,14 @@ import net from 'node:net';
 import type * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
 import { type ListenerKind, serverCredentials } from './credentials.js';
+import { throttledLog } from './throttled-log.js';
+import {
+  HTTP2_FIRST_BYTE,
+  type ListenerTls,
+  refusePlaintextGrpc,
+  TLS_HANDSHAKE_BYTE,
+  TlsAcceptor,
+} from './tls-accept.js';
 
 /** What a listener allows its clients (flags and config keys shared by both apps). */
 export const ConnectionLimitsSchema = z.object({
@@ -41,7 +49,7 @@ export class ConnectionGate {
 
   constructor(
     readonly limits: ConnectionLimits,
-    private readonly log: (line: string) => void = () => undefined,
+    readonly log: (line: string) => void = () => undefined,
   ) {}
 
   get open(): number {
@@ -72,7 +80,7 @@ export class ConnectionGate {
    * Calls `then` with the socket once its first bytes arrived (they are put back first); a
    * socket silent that long is closed. Past them, the protocol's own idle rule holds.
    */
-  firstBytes(socket: net.Socket, then: (socket: net.Socket) => void): void {
+  firstBytes(socket: net.Socket, then: (socket: net.Socket, first: Buffer) => void): void {
     const timer = setTimeout(
       () => socket.destroy(),
       Math.min(FIRST_BYTES_MS, this.limits.connectionsMaxIdleMs),
@@ -83,7 +91,7 @@ export class ConnectionGate {
       done();
       socket.pause();
       socket.unshift(chunk);
-      then(socket);
+      then(socket, chunk);
     });
   }
 
@@ -115,23 +123,61 @@ export interface GatedListener {
   close(): void;
 }
 
+export interface ListenOptions {
+  /** TLS on this listener: sockets are decrypted before anything else reads them. */
+  tls?: ListenerTls | undefined;
+}
+
 /**
  * Serves `server` on `address` (host:port) through `gate`: a TCP listener of our own admits
- * each socket and hands it to grpc-js, which then speaks HTTP/2 on it as on its own port.
+ * each socket (and terminates TLS when configured), then hands it to grpc-js, which speaks
+ * HTTP/2 on it as on its own port.
  */
 export function listenGated(
   server: grpc.Server,
   address: string,
   kind: ListenerKind,
   gate: ConnectionGate,
+  opts: ListenOptions = {},
 ): Promise<GatedListener> {
   const injector = server.createConnectionInjector(serverCredentials(kind));
+  return listenSockets(address, gate, (socket) => injector.injectConnection(socket), opts);
+}
+
+/**
+ * A TCP listener on `address` that admits each socket through `gate` and hands it to `route`
+ * once its first bytes arrived (they are put back in the socket first). With TLS, those are
+ * the first decrypted bytes; a plaintext client there, or a TLS client on a plaintext
+ * listener, is refused (a gRPC one with a status saying why) and logged.
+ */
+export function listenSockets(
+  address: string,
+  gate: ConnectionGate,
+  route: (socket: net.Socket, first: Buffer) => void,
+  opts: ListenOptions = {},
+): Promise<GatedListener> {
   const sockets = new Set<net.Socket>();
+  // Refusals name the listener: a node has several, and an operator needs to know which.
+  const log = (line: string) => gate.log(`${line} (listener ${address})`);
+  const mismatch = mismatchLogger(log);
+  const acceptor = opts.tls
+    ? new TlsAcceptor(opts.tls, (secure) => gate.firstBytes(secure, route), log)
+    : undefined;
   const tcp = net.createServer((socket) => {
     if (!gate.admit(socket)) return;
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    gate.firstBytes(socket, (s) => injector.injectConnection(s));
+    socket.on('error', () => undefined);
+    gate.firstBytes(socket, (s, first) => {
+      const tlsHello = first[0] === TLS_HANDSHAKE_BYTE;
+      if (acceptor && tlsHello) acceptor.accept(s);
+      else if (!acceptor && !tlsHello) route(s, first);
+      else {
+        mismatch(s, acceptor !== undefined);
+        if (acceptor && first[0] === HTTP2_FIRST_BYTE) refusePlaintextGrpc(s, address);
+        else s.destroy();
+      }
+    });
   });
   const at = address.lastIndexOf(':');
   const host = address.slice(0, at).replace(/^\[(.*)\]$/, '$1');
@@ -148,4 +194,16 @@ export function listenGated(
       });
     });
   });
+}
+
+/** Logs (each kind at most every 10 s) clients that speak plaintext to TLS or the reverse. */
+function mismatchLogger(log: (line: string) => void): (s: net.Socket, tlsPort: boolean) => void {
+  const complain = throttledLog(log, LOG_EVERY_MS);
+  return (s, tlsPort) =>
+    complain(
+      String(tlsPort),
+      tlsPort
+        ? `refused a plaintext client from ${s.remoteAddress ?? '?'} on a TLS listener`
+        : `refused a TLS client from ${s.remoteAddress ?? '?'} on a plaintext listener`,
+    );
 }
