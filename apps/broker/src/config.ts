@@ -1,4 +1,5 @@
 import { OPS_FLAGS, OpsConfigSchema } from '@strand/ops';
+import { AUTH_FLAGS, AuthConfigShape, authConfigProblem } from '@strand/security';
 import {
   CONNECTION_LIMIT_FLAGS,
   type ConfigField,
@@ -86,11 +87,14 @@ export const BrokerConfigSchema = z
     ...ConnectionLimitsSchema.shape,
     ...OpsConfigSchema.shape,
     ...TlsConfigShape,
+    ...AuthConfigShape,
   })
   .strict()
   .superRefine((c, ctx) => {
     const tls = tlsPathsProblem(c);
     if (tls) ctx.addIssue({ code: 'custom', path: ['tlsCert'], message: tls });
+    const auth = authConfigProblem(c);
+    if (auth) ctx.addIssue({ code: 'custom', path: ['authentication'], message: auth });
     const host = c.listen.slice(0, c.listen.lastIndexOf(':'));
     if (!c.advertise && (host === '0.0.0.0' || host === '[::]' || host === '::'))
       ctx.addIssue({
@@ -121,6 +125,7 @@ const FIELDS: readonly ConfigField[] = [
   ...CONNECTION_LIMIT_FLAGS,
   ...OPS_FLAGS,
   ...TLS_FLAGS,
+  ...AUTH_FLAGS,
 ];
 
 /**

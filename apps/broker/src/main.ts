@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { SecurityState } from '@strand/auth';
 import { KvClient } from '@strand/client';
 import { DiskGuard } from '@strand/disk';
 import { LogManager } from '@strand/log';
 import { type AdminServer, Metrics, startAdminServer } from '@strand/ops';
+import { addAuthService, authInterceptor, NodeSecurity } from '@strand/security';
 import {
   ClientTls,
   ConnectionGate,
@@ -46,11 +48,15 @@ async function main(): Promise<void> {
   const tlsFiles = TlsFiles.open(config, log);
   tlsFiles?.watch();
   // The node's own certificate, both to serve and to dial the others (mutual TLS).
-  const security = { tls: tlsFiles && new ClientTls(tlsFiles) };
-  const kv = new KvClient({ bootstrap: config.coordinators, timeoutMs: 5000, tls: security.tls });
-  const controller = new ControllerClient(config.coordinators, security);
-  const meta = new MetadataCache(kv, log);
-  const peers = new PeerClients(security);
+  const channels = { tls: tlsFiles && new ClientTls(tlsFiles) };
+  const kv = new KvClient({ bootstrap: config.coordinators, timeoutMs: 5000, tls: channels.tls });
+  const controller = new ControllerClient(config.coordinators, channels);
+  const security = new NodeSecurity(config, log);
+  // Users and the token key come with the rest of /strand/ (readable by this node's certificate).
+  const meta = new MetadataCache(kv, log, (key, value) => {
+    if (SecurityState.concerns(key)) security.state.apply(key, value);
+  });
+  const peers = new PeerClients(channels);
   let membership: Membership | undefined;
   const partitions = new Partitions(logs, meta, {
     brokerId: config.id,
@@ -76,7 +82,7 @@ async function main(): Promise<void> {
     ...grpcServerOptions(config),
     'grpc.max_receive_message_length': config.maxRequestBytes,
     'grpc.max_send_message_length': maxAnswerBytes,
-    interceptors: [releaseFetchLeases],
+    interceptors: [authInterceptor(security), releaseFetchLeases],
   });
   const fetchMemory = new FetchMemory(
     config.fetchMemoryBytes,
@@ -106,6 +112,7 @@ async function main(): Promise<void> {
     settle: () => partitions.sync(),
     metrics: brokerMetrics,
   });
+  addAuthService(server, security);
   const gate = new ConnectionGate(config, log);
   const listener = await listenGated(server, config.listen, 'client', gate, {
     tls: tlsFiles && { files: tlsFiles, clientAuth: config.tlsClientAuth },
@@ -176,7 +183,7 @@ async function main(): Promise<void> {
   await partitions.sync();
   await partitions.removeOrphans();
   log(
-    `broker ${config.id} listening on ${hostOf(config.listen)}:${port}${tlsFiles ? ' with TLS' : ''} (advertised as ${config.advertise}, admin ${admin?.url ?? 'off'}, data in ${config.dataDir}, coordinators ${config.coordinators.join(',')})`,
+    `broker ${config.id} listening on ${hostOf(config.listen)}:${port}${tlsFiles ? ' with TLS' : ''}${security.required ? ', authentication required' : ''} (advertised as ${config.advertise}, admin ${admin?.url ?? 'off'}, data in ${config.dataDir}, coordinators ${config.coordinators.join(',')})`,
   );
 }
 

@@ -36,6 +36,8 @@ export class MetadataCache {
   constructor(
     private readonly kv: KvClient,
     private readonly log: (line: string) => void,
+    /** Hears every other record under /strand/ (users, ACLs): its value, or undefined when deleted. */
+    private readonly onOtherRecord: (key: string, value: Buffer | undefined) => void = () => {},
   ) {}
 
   async start(): Promise<void> {
@@ -122,8 +124,12 @@ export class MetadataCache {
   }
 
   private apply(type: WatchEvent['type'], kv: KeyValue, _event?: WatchEvent): void {
-    const key = parseMetaKey(kv.key.toString('utf8'));
-    if (!key) return;
+    const text = kv.key.toString('utf8');
+    const key = parseMetaKey(text);
+    if (!key) {
+      this.onOtherRecord(text, type === 'put' ? kv.value : undefined);
+      return;
+    }
     // A record that does not decode is logged and skipped: the last good one stays in use.
     const decode = <T>(kind: RecordKind<T>): T | undefined => {
       const r = decodeRecord(kind, kv);

@@ -1,4 +1,5 @@
 import { OPS_FLAGS, OpsConfigSchema } from '@strand/ops';
+import { AUTH_FLAGS, AuthConfigShape, authConfigProblem } from '@strand/security';
 import {
   CONNECTION_LIMIT_FLAGS,
   type ConfigField,
@@ -68,11 +69,14 @@ export const CoordinatorConfigSchema = z
     ...ConnectionLimitsSchema.shape,
     ...OpsConfigSchema.shape,
     ...TlsConfigShape,
+    ...AuthConfigShape,
   })
   .strict()
   .superRefine((c, ctx) => {
     const tls = tlsPathsProblem(c);
     if (tls) ctx.addIssue({ code: 'custom', path: ['tlsCert'], message: tls });
+    const auth = authConfigProblem(c);
+    if (auth) ctx.addIssue({ code: 'custom', path: ['authentication'], message: auth });
     if (c.brokerHeartbeatMs * 2 > c.brokerSessionTimeoutMs) {
       ctx.addIssue({
         code: 'custom',
@@ -142,6 +146,7 @@ const FIELDS: readonly ConfigField[] = [
   ...CONNECTION_LIMIT_FLAGS,
   ...OPS_FLAGS,
   ...TLS_FLAGS,
+  ...AUTH_FLAGS,
 ];
 
 /**

@@ -3,6 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { DiskGuard } from '@strand/disk';
 import { KvNode } from '@strand/kv';
 import { type AdminServer, Metrics, startAdminServer } from '@strand/ops';
+import { addAuthService, authInterceptor, NodeSecurity } from '@strand/security';
 import {
   ClientTls,
   ConnectionGate,
@@ -21,6 +22,8 @@ import { GroupCoordinator } from './groups/coordinator.js';
 import { addGroupService } from './groups/service.js';
 import { MalformedRecords } from './malformed.js';
 import { coordinatorReadiness } from './readiness.js';
+import { followSecurity } from './security/follow.js';
+import { addUserService } from './security/user-service.js';
 import { createServer } from './server.js';
 import { addRaftService, GrpcTransport } from './transport.js';
 
@@ -71,7 +74,16 @@ async function main(): Promise<void> {
       about: { app: 'coordinator', id: config.id },
       ready: () => coordinatorReadiness(node),
     });
-  const server = createServer(node, grpcServerOptions(config), admin?.url ?? '');
+  const security = new NodeSecurity(config, log);
+  const unfollow = await followSecurity(node, security.state);
+  const server = createServer(
+    node,
+    { ...grpcServerOptions(config), interceptors: [authInterceptor(security)] },
+    admin?.url ?? '',
+    (metadata, key) => security.canRead(metadata, key),
+  );
+  addAuthService(server, security);
+  addUserService(server, node, security);
   const malformed = new MalformedRecords();
   const controller = new Controller(node, {
     sessionTimeoutMs: config.brokerSessionTimeoutMs,
@@ -120,6 +132,7 @@ async function main(): Promise<void> {
     groups.close();
     coordinatorMetrics.close();
     await admin?.close();
+    unfollow();
     for (const l of listeners) l.close();
     server.forceShutdown();
     peerServer?.forceShutdown();
@@ -133,7 +146,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   // Announce readiness only once a signal can stop us cleanly.
   log(
-    `coordinator ${config.id} listening on ${hostOf(config.listen)}:${port}${tlsFiles ? ' with TLS' : ''} (${peerAt}; admin ${admin?.url ?? 'off'}; cluster ${clusterId}; data in ${config.dataDir}, ${peers.size} voter${peers.size > 1 ? 's' : ''})`,
+    `coordinator ${config.id} listening on ${hostOf(config.listen)}:${port}${tlsFiles ? ' with TLS' : ''}${security.required ? ', authentication required' : ''} (${peerAt}; admin ${admin?.url ?? 'off'}; cluster ${clusterId}; data in ${config.dataDir}, ${peers.size} voter${peers.size > 1 ? 's' : ''})`,
   );
 }
 

@@ -52,11 +52,15 @@ function check(r: KvResult): Exclude<KvResult, { t: 'error' }> {
 
 const MAX_WATCH_BACKLOG = 16 * 1024 * 1024;
 
+/** Whether the caller of a call with `metadata` may read `key` (secrets are for nodes only). */
+export type ReadCheck = (metadata: grpc.Metadata, key: Buffer) => boolean;
+
 export function createServer(
   node: KvNode,
   options: grpc.ServerOptions = {},
   /** This node's admin listener (its Members answer names it), '' for none. */
   adminUrl = '',
+  readable: ReadCheck = () => true,
 ): grpc.Server {
   const header = () => {
     const s = node.status();
@@ -72,10 +76,19 @@ export function createServer(
     if (consistency === 'LINEARIZABLE') await node.linearizable();
   };
   const propose = async (cmd: KvCommand) => check(await node.propose(cmd));
-  const resultOut = (r: KvResult): unknown => {
+  // Keys the caller may not read are left out of what it is answered, as if absent.
+  const visible = (md: grpc.Metadata, kvs: KeyValue[]) => kvs.filter((kv) => readable(md, kv.key));
+  const resultOut = (r: KvResult, md: grpc.Metadata): unknown => {
     switch (r.t) {
       case 'get':
-        return { range: { header: header(), kvs: r.kvs.map(kvOut), count: r.count, more: r.more } };
+        return {
+          range: {
+            header: header(),
+            kvs: visible(md, r.kvs).map(kvOut),
+            count: r.count,
+            more: r.more,
+          },
+        };
       case 'put':
         return { put: { header: header(), prev_kv: r.prevKv ? kvOut(r.prevKv) : null } };
       case 'del':
@@ -92,11 +105,16 @@ export function createServer(
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
   });
   const kv = {
-    Range: async (raw: unknown) => {
+    Range: async (raw: unknown, md: grpc.Metadata) => {
       const r = parseRequest(RangeRequest, raw);
       await read(r.consistency);
       const out = node.sm.range(r.key, rangeEnd(r), r.limit);
-      return { header: header(), kvs: out.kvs.map(kvOut), count: out.count, more: out.more };
+      return {
+        header: header(),
+        kvs: visible(md, out.kvs).map(kvOut),
+        count: out.count,
+        more: out.more,
+      };
     },
     Put: async (raw: unknown) => {
       const r = await propose(toPut(raw));
@@ -108,10 +126,14 @@ export function createServer(
         ? { header: header(), deleted: r.deleted, prev_kvs: r.prevKvs.map(kvOut) }
         : { header: header() };
     },
-    Txn: async (raw: unknown) => {
+    Txn: async (raw: unknown, md: grpc.Metadata) => {
       const r = await propose(toTxn(parseRequest(TxnRequest, raw)));
       if (r.t !== 'txn') throw new InvalidRequestError('unexpected result');
-      return { header: header(), succeeded: r.succeeded, responses: r.responses.map(resultOut) };
+      return {
+        header: header(),
+        succeeded: r.succeeded,
+        responses: r.responses.map((x) => resultOut(x, md)),
+      };
     },
   };
   const streamed = {
@@ -120,11 +142,15 @@ export function createServer(
     delete_range: kv.DeleteRange,
     txn: kv.Txn,
   } as const;
+  const withMetadata =
+    (fn: (raw: unknown, md: grpc.Metadata) => Promise<unknown>) =>
+    (call: { request: unknown; metadata: grpc.Metadata }, cb: grpc.sendUnaryData<unknown>) =>
+      unaryHandler((raw) => fn(raw, call.metadata))(call, cb);
   server.addService(kvService('KV').service, {
-    Range: unaryHandler(kv.Range),
+    Range: withMetadata(kv.Range),
     Put: unaryHandler(kv.Put),
     DeleteRange: unaryHandler(kv.DeleteRange),
-    Txn: unaryHandler(kv.Txn),
+    Txn: withMetadata(kv.Txn),
     Compact: unaryHandler(async (raw) => {
       await propose({ t: 'compact', revision: parseRequest(CompactRequest, raw).revision });
       return { header: header() };
@@ -146,7 +172,7 @@ export function createServer(
           const kind = req.request as keyof typeof streamed | undefined;
           const handler = kind ? streamed[kind] : undefined;
           const answer = handler
-            ? handler(req[kind!])
+            ? handler(req[kind!], call.metadata)
             : Promise.reject(new InvalidRequestError('stream request has no operation'));
           answer.then(
             (res) => send({ id: req.id, [kind!]: res }),
@@ -172,7 +198,9 @@ export function createServer(
         fail(err);
         return;
       }
-      const send = (events: WatchEvent[]) => {
+      const send = (all: WatchEvent[]) => {
+        const events = all.filter((e) => readable(call.metadata, e.kv.key));
+        if (events.length === 0) return;
         if (call.writableLength > MAX_WATCH_BACKLOG) {
           fail(
             new UnavailableError(

@@ -2,6 +2,12 @@
 
 // Topics: produce, consume (alone or in consumer groups), administer
 export { Admin } from './topics/admin.js';
+export type { SaslOptions } from './auth/token-source.js';
+export type {
+  ScramMechanismName,
+  UserCredentialOptions,
+  UserDescription,
+} from './auth/user-admin.js';
 export { Consumer } from './topics/consumer.js';
 export type { ClientOptions, ConsumerOptions, ProducerOptions } from './topics/options.js';
 export { Producer } from './topics/producer.js';
@@ -53,6 +59,8 @@ export {
 
 // Typed errors (match with instanceof or by `code`)
 export {
+  AuthenticationFailedError,
+  AuthorizationFailedError,
   CompactedError,
   CorruptBatchError,
   ErrorCode,
@@ -70,9 +78,12 @@ export {
   StrandError,
   TimeoutError,
   TopicExistsError,
+  TransportSecurityError,
   UnavailableError,
   UnknownGroupError,
   UnknownMemberIdError,
   UnknownPartitionError,
   UnknownTopicError,
+  UnknownUserError,
+  UserExistsError,
 } from '@strand/wire';

@@ -28,7 +28,9 @@ export {
   PROTO_DIR,
   type ProtoFile,
   protoDefinition,
+  type SecurityServiceName,
   type ServiceName,
+  securityService,
 } from './rpc/load.js';
 export {
   type ErrorFields,

@@ -56,7 +56,8 @@ afterAll(async () => {
  * justified there too before it is added here.
  */
 const DIRECT = {
-  '@strand/client': ['@grpc/grpc-js', '@strand/wire', 'zod'],
+  '@strand/auth': ['@strand/wire', 'zod'],
+  '@strand/client': ['@grpc/grpc-js', '@strand/auth', '@strand/wire', 'zod'],
   '@strand/wire': [
     '@grpc/grpc-js',
     '@grpc/proto-loader',
@@ -103,6 +104,7 @@ describe('@strand/client as users install it', () => {
     const tarballs = join(dir.path, 'tarballs');
     mkdirSync(tarballs);
     const wire = await pack('wire', tarballs);
+    const auth = await pack('auth', tarballs);
     const client = await pack('client', tarballs);
     const packed = JSON.parse(
       (await exec('tar', 'tar', ['-xOzf', client, 'package/package.json'])).stdout,
@@ -111,8 +113,8 @@ describe('@strand/client as users install it', () => {
 
     const app = join(dir.path, 'app');
     mkdirSync(app);
-    // The two tarballs stand in for the registry: `overrides` makes the client's dependency on
-    // @strand/wire (an exact version once packed) the wire tarball too. Without it npm asks the
+    // The tarballs stand in for the registry: `overrides` makes the client's dependency on
+    // @strand/wire and @strand/auth (exact versions once packed) their tarballs too. Without it npm asks the
     // registry for a @strand/wire that is not published yet, and retries for minutes.
     writeFileSync(
       join(app, 'package.json'),
@@ -120,8 +122,12 @@ describe('@strand/client as users install it', () => {
         name: 'app',
         private: true,
         type: 'module',
-        dependencies: { '@strand/client': `file:${client}`, '@strand/wire': `file:${wire}` },
-        overrides: { '@strand/wire': '$@strand/wire' },
+        dependencies: {
+          '@strand/client': `file:${client}`,
+          '@strand/auth': `file:${auth}`,
+          '@strand/wire': `file:${wire}`,
+        },
+        overrides: { '@strand/wire': '$@strand/wire', '@strand/auth': '$@strand/auth' },
         devDependencies: { typescript: '~5.9.3', '@types/node': '^20.19.0' },
       }),
     );

@@ -1,3 +1,4 @@
+import type * as grpc from '@grpc/grpc-js';
 import {
   ClientPool,
   groupService,
@@ -18,7 +19,8 @@ export interface GroupClientContext {
 }
 
 /**
- * Talks GroupCoordinator to the coordinators' Raft leader. The coordinators' addresses come
+ * Talks GroupCoordinator (or another coordinator service: Security, for user admin) to the
+ * coordinators' Raft leader. The coordinators' addresses come
  * from any broker (DescribeCluster), asked again after a few failed tries; NotLeader answers
  * redirect, unreachable or leaderless coordinators are retried with backoff. Other errors
  * (a rebalance in progress, a stale generation) are the caller's to handle.
@@ -26,9 +28,12 @@ export interface GroupClientContext {
 export class GroupClient extends LeaderCaller {
   private coordinators: string[] = [];
 
-  constructor(private readonly ctx: GroupClientContext) {
+  constructor(
+    private readonly ctx: GroupClientContext,
+    service: grpc.ServiceClientConstructor = groupService('GroupCoordinator'),
+  ) {
     super({
-      pool: new ClientPool(groupService('GroupCoordinator'), {}, ctx.pool.security),
+      pool: new ClientPool(service, {}, ctx.pool.security),
       addresses: () => this.coordinators,
       discover: () => this.discover(),
       retryOn: (e) => e instanceof UnavailableError || e.code === 'TIMEOUT',

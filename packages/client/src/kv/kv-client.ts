@@ -14,7 +14,8 @@ import {
   type TlsOptions,
   UnavailableError,
 } from '@strand/wire';
-import { channelSecurity } from '../security.js';
+import type { TokenSource } from '../auth/token-source.js';
+import { clientSecurity, type SecurityOptions } from '../security.js';
 import { KvStream, type StreamedKind } from './kv-stream.js';
 
 /** The same as the topic SDK's Bytes. */
@@ -64,6 +65,8 @@ export interface KvClientOptions {
   retries?: number;
   /** TLS (and mutual TLS): the cluster's CA, and a certificate of this client's own. */
   tls?: TlsOptions | ClientTls;
+  /** A user of the cluster (SCRAM-SHA-512 by default); needs `tls`. */
+  sasl?: SecurityOptions['sasl'];
 }
 
 export type CompareTarget = 'version' | 'createRevision' | 'modRevision' | 'value';
@@ -129,6 +132,7 @@ export class KvClient {
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly security: ChannelSecurity;
+  private readonly tokens: TokenSource | undefined;
   private addresses: string[];
   private leader: string | undefined;
 
@@ -142,7 +146,9 @@ export class KvClient {
     this.addresses = [...opts.bootstrap];
     this.timeoutMs = opts.timeoutMs ?? 5000;
     this.retries = opts.retries ?? 5;
-    this.security = channelSecurity(opts);
+    const security = clientSecurity(opts, () => this.addresses);
+    this.security = security.channels;
+    this.tokens = security.tokens;
   }
 
   async members(): Promise<MembersInfo> {
@@ -394,6 +400,7 @@ export class KvClient {
   }
 
   close(): void {
+    this.tokens?.close();
     for (const s of this.streams.values()) s.close();
     this.streams.clear();
     for (const byService of this.clients.values()) for (const c of byService.values()) c.close();

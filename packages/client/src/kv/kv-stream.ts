@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import {
+  AuthenticationFailedError,
   ErrorCode,
   type ErrorFields,
   fromErrorFields,
@@ -85,8 +86,11 @@ export class KvStream {
     const cause = err ? fromGrpcError(err) : undefined;
     // Refused before anything was answered: nothing was applied, so say what happened.
     const error =
+      // Refused before any answer (unreachable, not served, or not authenticated): nothing was applied.
       !this.answered &&
-      (cause instanceof UnavailableError || cause?.code === ErrorCode.Unimplemented)
+      (cause instanceof UnavailableError ||
+        cause instanceof AuthenticationFailedError ||
+        cause?.code === ErrorCode.Unimplemented)
         ? cause
         : new TimeoutError(
             `stream to the coordinator broke${cause ? ` (${cause.message})` : ''}; the request may or may not have been applied`,

@@ -4,14 +4,16 @@ import {
   fromErrorFields,
   InvalidRequestError,
   type StrandError,
+  securityService,
   TopicExistsError,
   UnavailableError,
   UnknownTopicError,
 } from '@strand/wire';
+import { UserAdmin, type UserCredentialOptions, type UserDescription } from '../auth/user-admin.js';
 import { GroupClient } from '../groups/coordinator-client.js';
 import { GroupAdmin } from '../groups/group-admin.js';
 import type { GroupDescription, GroupSummary, ResetSpec } from '../groups/types.js';
-import { channelSecurity } from '../security.js';
+import { clientSecurity } from '../security.js';
 import { BrokerPool } from './broker-pool.js';
 import { listOffsets, tpKey } from './list-offsets.js';
 import { MetadataCache } from './metadata-cache.js';
@@ -55,10 +57,15 @@ export class Admin {
   private readonly metadata: MetadataCache;
   private readonly groupClient: GroupClient;
   private readonly groups: GroupAdmin;
+  private readonly securityClient: GroupClient;
+  private readonly users: UserAdmin;
 
   constructor(opts: ClientOptions) {
     this.opts = clientOptions(opts);
-    this.pool = new BrokerPool(this.opts.clientId, channelSecurity(this.opts));
+    this.pool = new BrokerPool(
+      this.opts.clientId,
+      clientSecurity(this.opts, () => this.opts.bootstrap),
+    );
     this.metadata = new MetadataCache(this.pool, this.opts);
     this.groupClient = new GroupClient({
       pool: this.pool,
@@ -67,6 +74,37 @@ export class Admin {
       retryBackoffMs: this.opts.retryBackoffMs,
     });
     this.groups = new GroupAdmin(this.groupClient, (topic, spec) => this.listOffsets(topic, spec));
+    this.securityClient = new GroupClient(
+      {
+        pool: this.pool,
+        brokers: () => this.metadata.addresses(),
+        requestTimeoutMs: this.opts.requestTimeoutMs,
+        retryBackoffMs: this.opts.retryBackoffMs,
+      },
+      securityService('Security'),
+    );
+    this.users = new UserAdmin(this.securityClient);
+  }
+
+  // ---- users (answered by the coordinators; super users only) ----
+
+  /** A new user with a SCRAM credential (SCRAM-SHA-512 unless said); USER_EXISTS if there is one. */
+  createUser(name: string, password: string, opts: UserCredentialOptions = {}): Promise<void> {
+    return this.users.upsert(name, password, { ...opts, createOnly: true });
+  }
+
+  /** A user's new password (for the mechanism given); UNKNOWN_USER if there is no such user. */
+  changePassword(name: string, password: string, opts: UserCredentialOptions = {}): Promise<void> {
+    return this.users.upsert(name, password, { ...opts, updateOnly: true });
+  }
+
+  /** Deletes a user: its sessions end at their next call, on every node. */
+  deleteUser(name: string): Promise<void> {
+    return this.users.delete(name);
+  }
+
+  listUsers(): Promise<UserDescription[]> {
+    return this.users.list();
   }
 
   // ---- consumer groups (answered by the coordinators) ----
@@ -227,6 +265,7 @@ export class Admin {
 
   async close(): Promise<void> {
     this.groupClient.close();
+    this.securityClient.close();
     this.pool.close();
   }
 

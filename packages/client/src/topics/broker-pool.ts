@@ -1,11 +1,15 @@
-import { BULK_OPTIONS, brokerService, type ChannelSecurity, ClientPool } from '@strand/wire';
+import { BULK_OPTIONS, brokerService, ClientPool } from '@strand/wire';
+import type { TokenSource } from '../auth/token-source.js';
+import type { ClientSecurity } from '../security.js';
 
 /**
  * One gRPC channel per broker address, shared by everything a Producer, Consumer or Admin
  * sends there. Unary calls get a deadline, and their errors come back as typed StrandErrors.
  */
 export class BrokerPool extends ClientPool {
-  constructor(clientId: string, security: ChannelSecurity = {}) {
+  private readonly tokens: TokenSource | undefined;
+
+  constructor(clientId: string, security: ClientSecurity = { channels: {} }) {
     super(
       brokerService('Broker'),
       {
@@ -13,7 +17,13 @@ export class BrokerPool extends ClientPool {
         'grpc.primary_user_agent': clientId,
         'grpc.keepalive_time_ms': 30_000,
       },
-      security,
+      security.channels,
     );
+    this.tokens = security.tokens;
+  }
+
+  override close(): void {
+    super.close();
+    this.tokens?.close();
   }
 }

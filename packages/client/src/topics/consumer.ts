@@ -12,7 +12,7 @@ import { GroupClient } from '../groups/coordinator-client.js';
 import { type GroupConsumerOptions, groupOptions } from '../groups/group-options.js';
 import { GroupMembership } from '../groups/membership.js';
 import type { OffsetAndMetadata, RebalanceListener } from '../groups/types.js';
-import { channelSecurity } from '../security.js';
+import { clientSecurity } from '../security.js';
 import { BrokerPool } from './broker-pool.js';
 import { recordsFrom } from './fetch-records.js';
 import { listOffsets, type OffsetSpec, tpKey } from './list-offsets.js';
@@ -77,7 +77,10 @@ export class Consumer {
 
   constructor(opts: ConsumerOptions & GroupConsumerOptions) {
     this.opts = consumerOptions(opts);
-    this.pool = new BrokerPool(this.opts.clientId, channelSecurity(this.opts));
+    this.pool = new BrokerPool(
+      this.opts.clientId,
+      clientSecurity(this.opts, () => this.opts.bootstrap),
+    );
     this.metadata = new MetadataCache(this.pool, this.opts);
     if (opts.groupId !== undefined) {
       const client = new GroupClient({

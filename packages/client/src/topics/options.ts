@@ -1,5 +1,6 @@
 import { ClientTls, ErrorCode, InvalidConfigError, type TlsOptions } from '@strand/wire';
 import { z } from 'zod';
+import { type SaslOptions, SaslOptionsSchema } from '../auth/token-source.js';
 import type { PartitionerFn } from './types.js';
 
 export interface ClientOptions {
@@ -16,6 +17,8 @@ export interface ClientOptions {
   metadataMaxAgeMs?: number;
   /** TLS (and mutual TLS): the cluster's CA, and a certificate of this client's own. */
   tls?: TlsOptions | ClientTls;
+  /** A user of the cluster (SCRAM-SHA-512 by default); needs `tls`. */
+  sasl?: SaslOptions;
 }
 
 export interface ProducerOptions extends ClientOptions {
@@ -100,6 +103,7 @@ const clientShape = {
   retryBackoffMs: positive(60_000).default(100),
   metadataMaxAgeMs: positive().default(300_000),
   tls: TlsOptionsSchema.optional(),
+  sasl: SaslOptionsSchema.optional(),
 };
 
 const ClientSchema = z.object(clientShape);

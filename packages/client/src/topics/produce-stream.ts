@@ -1,5 +1,10 @@
 import type * as grpc from '@grpc/grpc-js';
-import { fromGrpcError, TimeoutError, UnavailableError } from '@strand/wire';
+import {
+  AuthenticationFailedError,
+  fromGrpcError,
+  TimeoutError,
+  UnavailableError,
+} from '@strand/wire';
 import type { RawProduceResponse } from './wire-types.js';
 
 export interface ProduceRequest {
@@ -28,6 +33,7 @@ export class ProduceStream {
   private readonly call: grpc.ClientDuplexStream<unknown, RawProduceResponse>;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  private answered = false;
   broken = false;
 
   constructor(
@@ -65,6 +71,7 @@ export class ProduceStream {
   }
 
   private settle(res: RawProduceResponse): void {
+    this.answered = true;
     const p = this.pending.get(res.id);
     if (!p) return;
     this.pending.delete(res.id);
@@ -83,9 +90,14 @@ export class ProduceStream {
   private fail(err: unknown): void {
     this.broken = true;
     const cause = err ? fromGrpcError(err) : undefined;
-    const error = new UnavailableError(
-      `produce stream broke${cause ? ` (${cause.message})` : ''}; its requests may or may not have been appended`,
-    );
+    // Refused before any answer for want of authentication: nothing was appended, and
+    // retrying will not help.
+    const error =
+      !this.answered && cause instanceof AuthenticationFailedError
+        ? cause
+        : new UnavailableError(
+            `produce stream broke${cause ? ` (${cause.message})` : ''}; its requests may or may not have been appended`,
+          );
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
       p.reject(error);

@@ -6,7 +6,7 @@ import {
   UnknownPartitionError,
   UnknownTopicError,
 } from '@strand/wire';
-import { channelSecurity } from '../security.js';
+import { clientSecurity } from '../security.js';
 import { Accumulator, TopicState } from './accumulator.js';
 import { BrokerPool } from './broker-pool.js';
 import { MetadataCache } from './metadata-cache.js';
@@ -91,7 +91,10 @@ export class Producer {
 
   constructor(opts: ProducerOptions) {
     this.opts = producerOptions(opts);
-    this.pool = new BrokerPool(this.opts.clientId, channelSecurity(this.opts));
+    this.pool = new BrokerPool(
+      this.opts.clientId,
+      clientSecurity(this.opts, () => this.opts.bootstrap),
+    );
     this.metadata = new MetadataCache(this.pool, this.opts);
     this.partitioner = makePartitioner(this.opts.partitioner);
     this.acc = new Accumulator(this.opts, this.partitioner, () => this.sender.wake());

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import {
+  AuthenticationFailedError,
   CompactedError,
   ErrorCode,
   errorFromCode,
@@ -157,7 +158,9 @@ export function fromGrpcError(err: unknown): StrandError {
     default:
       return errorFromCode(code, message);
   }
-  // No Strand code: a transport-level failure.
+  // No Strand code: a transport-level failure, or one of the client's own call credentials.
+  if (e.code === grpc.status.UNAUTHENTICATED)
+    return new AuthenticationFailedError(message.replace(PLUGIN_PREFIX, ''));
   if (e.code === grpc.status.UNAVAILABLE) {
     const tls = tlsProblem(message);
     return tls ? new TransportSecurityError(tls) : new UnavailableError(`unreachable: ${message}`);
@@ -169,6 +172,9 @@ export function fromGrpcError(err: unknown): StrandError {
     return new StrandError(ErrorCode.Unimplemented, message);
   return new StrandError(ErrorCode.Internal, message);
 }
+
+/** How grpc-js words a failure of the client's call credentials (the SDK's token source). */
+const PLUGIN_PREFIX = 'Getting metadata from plugin failed with error: ';
 
 /** What TLS failures (OpenSSL's words, as grpc-js passes them on) mean for the user. */
 const TLS_PROBLEMS: ReadonlyArray<[RegExp, string]> = [

@@ -47,30 +47,37 @@ export function kvService(name: ServiceName): grpc.ServiceClientConstructor {
   return kvPackage()[name] as grpc.ServiceClientConstructor;
 }
 
-let brokerCached: grpc.GrpcObject | undefined;
+const loaded = new Map<string, grpc.GrpcObject>();
+
+/** `strand.<name>.v1` of `<name>.proto`, loaded once, like the KV protos. */
+function protoPackage(name: 'broker' | 'group' | 'security'): grpc.GrpcObject {
+  let root = loaded.get(name);
+  if (!root) {
+    root = grpc.loadPackageDefinition(
+      protoLoader.loadSync(join(PROTO_DIR, `${name}.proto`), LOADER_OPTIONS),
+    );
+    loaded.set(name, root);
+  }
+  return ((root.strand as grpc.GrpcObject)[name] as grpc.GrpcObject).v1 as grpc.GrpcObject;
+}
 
 export type BrokerServiceName = 'Broker' | 'Controller';
 
-/** The topic API protos (broker.proto), loaded like the KV ones: offsets as JS numbers. */
+/** The topic API protos (broker.proto): offsets as JS numbers. */
 export function brokerService(name: BrokerServiceName): grpc.ServiceClientConstructor {
-  brokerCached ??= grpc.loadPackageDefinition(
-    protoLoader.loadSync(join(PROTO_DIR, 'broker.proto'), LOADER_OPTIONS),
-  );
-  const pkg = ((brokerCached.strand as grpc.GrpcObject).broker as grpc.GrpcObject)
-    .v1 as grpc.GrpcObject;
-  return pkg[name] as grpc.ServiceClientConstructor;
+  return protoPackage('broker')[name] as grpc.ServiceClientConstructor;
 }
-
-let groupCached: grpc.GrpcObject | undefined;
 
 export type GroupServiceName = 'GroupCoordinator';
 
-/** The consumer group protos (group.proto), loaded like the others. */
+/** The consumer group protos (group.proto). */
 export function groupService(name: GroupServiceName): grpc.ServiceClientConstructor {
-  groupCached ??= grpc.loadPackageDefinition(
-    protoLoader.loadSync(join(PROTO_DIR, 'group.proto'), LOADER_OPTIONS),
-  );
-  const pkg = ((groupCached.strand as grpc.GrpcObject).group as grpc.GrpcObject)
-    .v1 as grpc.GrpcObject;
-  return pkg[name] as grpc.ServiceClientConstructor;
+  return protoPackage('group')[name] as grpc.ServiceClientConstructor;
+}
+
+export type SecurityServiceName = 'Auth' | 'Security';
+
+/** Authentication and user admin (security.proto). */
+export function securityService(name: SecurityServiceName): grpc.ServiceClientConstructor {
+  return protoPackage('security')[name] as grpc.ServiceClientConstructor;
 }

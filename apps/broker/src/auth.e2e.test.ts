@@ -1,0 +1,200 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Admin, Consumer, KvClient, Producer } from '@strand/client';
+import { makePki, type PkiFiles, writePki } from '@strand/security';
+import { ProcessRegistry, tempDir } from '@strand/testkit';
+import {
+  AuthenticationFailedError,
+  AuthorizationFailedError,
+  ErrorCode,
+  UserExistsError,
+} from '@strand/wire';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTopicCluster, type TopicCluster } from './cluster.test-util.js';
+
+// SCRAM authentication on gRPC: users in the KV store, managed by a super user, tokens on
+// every call to every node, and everyone else refused before anything changes.
+
+const registry = new ProcessRegistry();
+const dir = tempDir('strand-auth-');
+let cluster: TopicCluster;
+let files: PkiFiles;
+const read = (p: string) => readFileSync(p);
+const PASSWORD = 'correct horse battery staple';
+
+beforeAll(async () => {
+  files = writePki(join(dir.path, 'pki'), await makePki(['node-1', 'node-2', 'admin']));
+  const nodeFlags = (cn: string) => [
+    ...['--tls-cert', files.cert(cn), '--tls-key', files.key(cn), '--tls-ca', files.ca],
+    ...['--authentication', 'required', '--super-users', 'User:node-1,User:node-2,User:admin'],
+  ];
+  cluster = await startTopicCluster(registry, 2, {
+    coordinatorArgs: nodeFlags('node-1'),
+    brokerArgsFor: (id) => nodeFlags(`node-${id}`),
+  });
+});
+afterAll(async () => {
+  await registry.stopAll();
+  cluster?.cleanup();
+  dir.cleanup();
+});
+
+const ca = () => ({ ca: read(files.ca) });
+/** The admin: a client certificate whose CN is a super user. */
+const adminTls = () => ({
+  ...ca(),
+  cert: read(files.cert('admin')),
+  key: read(files.key('admin')),
+});
+const as = (username: string, password = PASSWORD, mechanism?: 'SCRAM-SHA-256' | 'PLAIN') => ({
+  tls: ca(),
+  sasl: { username, password, ...(mechanism ? { mechanism } : {}) },
+});
+const coordinator = () => [cluster.coordinator];
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('SCRAM authentication on gRPC', () => {
+  it('a client with no user is refused by brokers and coordinators, and nothing changes', async () => {
+    const anonymous = new Admin({ bootstrap: cluster.bootstrap, tls: ca(), retries: 0 });
+    const err = await anonymous
+      .createTopic({ name: 'nope', partitions: 1, replicationFactor: 1 })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AuthenticationFailedError);
+    expect((err as Error).message).toMatch(/requires authentication/);
+    await anonymous.close();
+    const kv = new KvClient({ bootstrap: coordinator(), tls: ca(), retries: 0 });
+    await expect(kv.put('anon/k', 'v')).rejects.toBeInstanceOf(AuthenticationFailedError);
+    kv.close();
+    // The admin sees neither.
+    const admin = new Admin({ bootstrap: cluster.bootstrap, tls: adminTls() });
+    expect((await admin.listTopics()).map((t) => t.name)).not.toContain('nope');
+    await admin.close();
+    const adminKv = new KvClient({ bootstrap: coordinator(), tls: adminTls() });
+    expect(await adminKv.get('anon/k')).toBeUndefined();
+    adminKv.close();
+  });
+
+  it('a super user creates users; users produce, consume and use the KV store by SCRAM-SHA-512, SCRAM-SHA-256 and PLAIN', async () => {
+    const admin = new Admin({ bootstrap: cluster.bootstrap, tls: adminTls() });
+    await admin.createUser('alice', PASSWORD);
+    await admin.createUser('bob', PASSWORD, { mechanism: 'SCRAM-SHA-256', iterations: 8192 });
+    await expect(admin.createUser('alice', 'other')).rejects.toBeInstanceOf(UserExistsError);
+    expect(await admin.listUsers()).toEqual([
+      { name: 'alice', mechanisms: ['SCRAM-SHA-512'] },
+      { name: 'bob', mechanisms: ['SCRAM-SHA-256'] },
+    ]);
+    await admin.createTopic({ name: 'orders', partitions: 2, replicationFactor: 2 });
+    await admin.close();
+
+    const producer = new Producer({ bootstrap: cluster.bootstrap, ...as('alice') });
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) => producer.send({ topic: 'orders', value: `o${i}` })),
+    );
+    await producer.close();
+    const consumer = new Consumer({
+      bootstrap: cluster.bootstrap,
+      ...as('bob', PASSWORD, 'SCRAM-SHA-256'),
+    });
+    await consumer.assignTopic('orders', 'beginning');
+    const seen: string[] = [];
+    await until('the records', async () => {
+      for (const r of await consumer.poll()) seen.push(String(r.value));
+      return seen.length >= 10 ? true : undefined;
+    });
+    await consumer.close();
+    expect(seen.sort()).toEqual(Array.from({ length: 10 }, (_, i) => `o${i}`).sort());
+
+    const kv = new KvClient({ bootstrap: coordinator(), ...as('alice', PASSWORD, 'PLAIN') });
+    await kv.put('app/config', 'on');
+    expect((await kv.get('app/config'))?.value.toString()).toBe('on');
+    // Users' credentials and the token key are for the nodes alone: absent to a user...
+    expect((await kv.range('/strand/users/', { exact: false })).kvs).toEqual([]);
+    expect(await kv.get('/strand/security/token-key')).toBeUndefined();
+    kv.close();
+    // ...present to a super user.
+    const adminKv = new KvClient({ bootstrap: coordinator(), tls: adminTls() });
+    expect((await adminKv.range('/strand/users/')).kvs.map((k) => k.key.toString()).sort()).toEqual(
+      ['/strand/users/alice', '/strand/users/bob'],
+    );
+    adminKv.close();
+  });
+
+  it('a wrong password or an unknown user is refused alike, logged without the password, and rate-limited', async () => {
+    for (const [user, password] of [
+      ['alice', 'wrong password'],
+      ['mallory', PASSWORD],
+    ] as const) {
+      const admin = new Admin({ bootstrap: cluster.bootstrap, ...as(user, password), retries: 0 });
+      const err = await admin.listTopics().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AuthenticationFailedError);
+      expect((err as Error).message).toMatch(/unknown user or wrong password/);
+      await admin.close();
+    }
+    const broker = cluster.brokers.get(1)!.proc;
+    await broker.waitFor(
+      /authentication as "alice" with SCRAM-SHA-512 failed .*wrong password for "alice"/,
+    );
+    await broker.waitFor(/authentication as "mallory" .*unknown user "mallory"/);
+    expect(broker.output()).not.toContain('wrong password"');
+    expect(broker.output()).not.toContain(PASSWORD);
+    // One connection that keeps failing is refused unchecked for a while.
+    const kv = new KvClient({ bootstrap: coordinator(), ...as('alice', 'guess'), retries: 0 });
+    const messages: string[] = [];
+    for (let i = 0; i < 7; i++)
+      messages.push(
+        await kv.get('x').then(
+          () => 'ok',
+          (e: Error) => e.message,
+        ),
+      );
+    kv.close();
+    expect(messages.at(-1)).toMatch(/too many failed authentications/);
+  });
+
+  it('a user may not manage users', async () => {
+    const admin = new Admin({ bootstrap: cluster.bootstrap, ...as('alice') });
+    const err = await admin.createUser('eve', PASSWORD).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AuthorizationFailedError);
+    expect((err as AuthorizationFailedError).code).toBe(ErrorCode.ClusterAuthorizationFailed);
+    await admin.close();
+  });
+
+  it('a user deleted mid-session is refused at its next call, by brokers and coordinators', async () => {
+    const admin = new Admin({ bootstrap: cluster.bootstrap, tls: adminTls() });
+    await admin.createUser('carol', PASSWORD);
+    const producer = new Producer({ bootstrap: cluster.bootstrap, ...as('carol'), retries: 0 });
+    await producer.send({ topic: 'orders', value: 'before', partition: 0 });
+    await producer.send({ topic: 'orders', value: 'before', partition: 1 });
+    const kv = new KvClient({ bootstrap: coordinator(), ...as('carol'), retries: 0 });
+    await kv.put('carol/k', 'v');
+    await admin.deleteUser('carol');
+    for (const partition of [0, 1])
+      await until(`partition ${partition}'s leader to refuse carol`, () =>
+        producer.send({ topic: 'orders', value: 'after', partition }).then(
+          () => undefined,
+          (e: unknown) => (e instanceof AuthenticationFailedError ? e : undefined),
+        ),
+      );
+    // An open stream ends; the next one is refused.
+    const err = await until('the coordinator to refuse carol', () =>
+      kv.put('carol/k', 'w').then(
+        () => undefined,
+        (e: unknown) => (e instanceof AuthenticationFailedError ? e : undefined),
+      ),
+    );
+    expect(err.message).toMatch(/deleted/);
+    expect((await admin.listUsers()).map((u) => u.name)).toEqual(['alice', 'bob']);
+    await producer.close().catch(() => undefined);
+    kv.close();
+    await admin.close();
+  });
+});
