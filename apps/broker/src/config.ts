@@ -88,6 +88,29 @@ export const BrokerConfigSchema = z
     ...OpsConfigSchema.shape,
     ...TlsConfigShape,
     ...AuthConfigShape,
+    /**
+     * A port of its own for Kafka clients. Without it, Kafka clients are served on `listen`
+     * beside gRPC (each connection is told apart by its first bytes).
+     */
+    kafkaListen: hostPort.optional(),
+    /** host:port Kafka clients are told to reach this broker at (default: kafkaListen, else advertise). */
+    kafkaAdvertise: hostPort.optional(),
+    /** The largest Kafka request accepted (Kafka's socket.request.max.bytes). */
+    kafkaMaxRequestBytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 * 1024 * 1024)
+      .default(100 * 1024 * 1024),
+    /** Kafka's auto.create.topics.enable: Metadata for an unknown topic creates it. */
+    autoCreateTopics: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((v) => v === 'true'),
+    /** Partitions of topics created without a count (Kafka's num.partitions). */
+    defaultPartitions: z.coerce.number().int().min(1).max(1000).default(1),
+    /** Replication factor of topics created without one (default.replication.factor). */
+    defaultReplicationFactor: z.coerce.number().int().min(1).max(16).default(1),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -102,9 +125,22 @@ export const BrokerConfigSchema = z
         path: ['advertise'],
         message: `listening on ${host} needs --advertise host:port (the address others dial)`,
       });
+    const kafkaHost = c.kafkaListen?.slice(0, c.kafkaListen.lastIndexOf(':'));
+    if (
+      !c.kafkaAdvertise &&
+      (kafkaHost === '0.0.0.0' || kafkaHost === '[::]' || kafkaHost === '::')
+    )
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kafkaAdvertise'],
+        message: `--kafka-listen on ${kafkaHost} needs --kafka-advertise host:port (the address Kafka clients dial)`,
+      });
   });
 
-export type BrokerConfig = z.infer<typeof BrokerConfigSchema> & { advertise: string };
+export type BrokerConfig = z.infer<typeof BrokerConfigSchema> & {
+  advertise: string;
+  kafkaAdvertise: string;
+};
 
 const FIELDS: readonly ConfigField[] = [
   { key: 'id', flag: 'id', env: 'STRAND_BROKER_ID' },
@@ -126,6 +162,12 @@ const FIELDS: readonly ConfigField[] = [
   ...OPS_FLAGS,
   ...TLS_FLAGS,
   ...AUTH_FLAGS,
+  { key: 'kafkaListen', flag: 'kafka-listen', env: 'STRAND_KAFKA_LISTEN' },
+  { key: 'kafkaAdvertise', flag: 'kafka-advertise', env: 'STRAND_KAFKA_ADVERTISE' },
+  { key: 'kafkaMaxRequestBytes', flag: 'kafka-max-request-bytes' },
+  { key: 'autoCreateTopics', flag: 'auto-create-topics' },
+  { key: 'defaultPartitions', flag: 'default-partitions' },
+  { key: 'defaultReplicationFactor', flag: 'default-replication-factor' },
 ];
 
 /**
@@ -141,5 +183,6 @@ export function loadBrokerConfig(argv: string[], env: NodeJS.ProcessEnv): Broker
     fields: FIELDS,
     schema: BrokerConfigSchema,
   });
-  return { ...c, advertise: c.advertise ?? c.listen };
+  const advertise = c.advertise ?? c.listen;
+  return { ...c, advertise, kafkaAdvertise: c.kafkaAdvertise ?? c.kafkaListen ?? advertise };
 }

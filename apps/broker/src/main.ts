@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { SecurityState } from '@strand/auth';
@@ -12,6 +13,7 @@ import {
   ConnectionGate,
   grpcServerOptions,
   listenGated,
+  listenSockets,
   StrandError,
   TlsFiles,
 } from '@strand/wire';
@@ -21,15 +23,19 @@ import { ControllerClient } from './controller-client.js';
 import { DataPlane } from './data-plane.js';
 import { FetchMemory, releaseFetchLeases } from './fetch-memory.js';
 import { BrokerIdentity } from './identity.js';
+import { serveKafka } from './kafka/serve.js';
 import { Membership } from './membership.js';
 import { MetadataCache } from './metadata.js';
 import { Partitions } from './partitions.js';
 import { brokerReadiness } from './readiness.js';
 import { PeerClients } from './replica/peer-clients.js';
 import { addBrokerService } from './service.js';
+import { TopicAdmin } from './topic-admin.js';
 
 const log = (line: string) => console.log(line);
 const hostOf = (address: string) => address.slice(0, address.lastIndexOf(':'));
+/** What Kafka clients are told the cluster is called (one cluster id per deployment comes later). */
+const CLUSTER_ID = 'strand';
 
 async function main(): Promise<void> {
   const config = loadBrokerConfig(process.argv.slice(2), process.env);
@@ -88,16 +94,21 @@ async function main(): Promise<void> {
     config.fetchMemoryBytes,
     Math.max(config.maxFetchBytes, Math.floor(config.fetchMemoryBytes / 4)),
   );
+  const data = new DataPlane(
+    partitions,
+    {
+      maxFetchBytes: config.maxFetchBytes,
+      maxBatchBytes: config.maxRequestBytes,
+    },
+    brokerMetrics,
+  );
+  const topicAdmin = new TopicAdmin(meta, kv, controller, () => partitions.sync());
   addBrokerService(server, {
     brokerId: config.id,
-    data: new DataPlane(
-      partitions,
-      {
-        maxFetchBytes: config.maxFetchBytes,
-        maxBatchBytes: config.maxRequestBytes,
-      },
-      brokerMetrics,
-    ),
+    data,
+    meta,
+    admin: topicAdmin,
+    controller,
     fetchMemory,
     stats: () => ({
       fetch_bytes_in_flight: fetchMemory.inFlight,
@@ -106,18 +117,43 @@ async function main(): Promise<void> {
       open_files: logs.fds.openCount,
       partitions: partitions.hostedCount,
     }),
-    meta,
-    kv,
-    controller,
-    settle: () => partitions.sync(),
     metrics: brokerMetrics,
   });
   addAuthService(server, security);
-  const gate = new ConnectionGate(config, log);
-  const listener = await listenGated(server, config.listen, 'client', gate, {
-    tls: tlsFiles && { files: tlsFiles, clientAuth: config.tlsClientAuth },
+  // Kafka clients cannot authenticate yet (SASL comes with the security work): where
+  // authentication is required, a Kafka connection is closed rather than served anonymously.
+  const kafkaServed = serveKafka({
+    brokerId: config.id,
+    clusterId: CLUSTER_ID,
+    data,
+    meta,
+    admin: topicAdmin,
+    controller,
+    config: {
+      autoCreateTopics: config.autoCreateTopics,
+      defaultPartitions: config.defaultPartitions,
+      defaultReplicationFactor: config.defaultReplicationFactor,
+      maxRequestBytes: config.kafkaMaxRequestBytes,
+      connectionsMaxIdleMs: config.connectionsMaxIdleMs,
+    },
+    log,
   });
-  const port = listener.port;
+  const kafka = security.required ? (socket: Socket) => socket.destroy() : kafkaServed;
+  const gate = new ConnectionGate(config, log);
+  const tls = tlsFiles && { files: tlsFiles, clientAuth: config.tlsClientAuth };
+  // gRPC and, unless Kafka clients have a port of their own, Kafka on `listen`: each
+  // connection goes where its first (decrypted) bytes say.
+  const listeners = [
+    await listenGated(server, config.listen, 'client', gate, {
+      tls,
+      other: config.kafkaListen ? undefined : kafka,
+    }),
+  ];
+  if (config.kafkaListen)
+    listeners.push(await listenSockets(config.kafkaListen, gate, kafka, { tls }));
+  const port = listeners[0]!.port;
+  // Kafka clients are told the Kafka address only where it differs from the gRPC one.
+  const kafkaAddress = config.kafkaAdvertise === config.advertise ? '' : config.kafkaAdvertise;
   // The admin listener comes up first: its URL goes into the registration.
   let admin: AdminServer | undefined;
   if (config.adminListen) {
@@ -138,6 +174,7 @@ async function main(): Promise<void> {
     config.advertise,
     config.rack,
     identity,
+    kafkaAddress,
     log,
     admin?.url ?? '',
   );
@@ -157,7 +194,7 @@ async function main(): Promise<void> {
     member.stop();
     peers.close();
     meta.stop();
-    listener.close();
+    for (const l of listeners) l.close();
     server.forceShutdown();
     await admin?.close();
     let code = 0;
@@ -182,8 +219,11 @@ async function main(): Promise<void> {
   meta.onChange(() => void partitions.sync());
   await partitions.sync();
   await partitions.removeOrphans();
+  const kafkaAt = config.kafkaListen
+    ? `Kafka clients on ${config.kafkaListen}`
+    : 'Kafka clients on the same port';
   log(
-    `broker ${config.id} listening on ${hostOf(config.listen)}:${port}${tlsFiles ? ' with TLS' : ''}${security.required ? ', authentication required' : ''} (advertised as ${config.advertise}, admin ${admin?.url ?? 'off'}, data in ${config.dataDir}, coordinators ${config.coordinators.join(',')})`,
+    `broker ${config.id} listening on ${hostOf(config.listen)}:${port}${tlsFiles ? ' with TLS' : ''}${security.required ? ', authentication required' : ''} (advertised as ${config.advertise}; ${kafkaAt}, advertised as ${config.kafkaAdvertise}; admin ${admin?.url ?? 'off'}, data in ${config.dataDir}, coordinators ${config.coordinators.join(',')})`,
   );
 }
 

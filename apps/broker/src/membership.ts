@@ -30,6 +30,8 @@ export class Membership {
     private readonly address: string,
     private readonly rack: string,
     private readonly identity: BrokerIdentity,
+    /** Where Kafka clients reach it ('' when at `address`). */
+    private readonly kafkaAddress: string,
     private readonly log: (line: string) => void,
     /** Its admin listener's URL ('' for none): registered so tools can find it. */
     private readonly adminUrl = '',
@@ -67,6 +69,7 @@ export class Membership {
             cluster_id: this.identity.clusterId,
             token: this.identity.token,
             admin_url: this.adminUrl,
+            kafka_address: this.kafkaAddress,
           });
           await this.identity.joined(r.cluster_id);
           this.epoch = r.epoch;

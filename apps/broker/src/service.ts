@@ -1,11 +1,8 @@
 import type * as grpc from '@grpc/grpc-js';
-import type { KvClient } from '@strand/client';
 import {
   brokerInfo,
   brokerService,
-  MetaKeys,
   parseRequest,
-  TimeoutError,
   toErrorFields,
   toGrpcError,
   topicInfo,
@@ -24,26 +21,22 @@ import {
   MetadataRequest,
   ProduceRequest,
 } from './requests.js';
+import type { TopicAdmin } from './topic-admin.js';
 
 export interface BrokerServiceDeps {
   brokerId: number;
   data: DataPlane;
   meta: MetadataCache;
-  kv: KvClient;
+  admin: TopicAdmin;
   controller: ControllerClient;
-  /** Resolves once the partitions this broker hosts match its metadata. */
-  settle: () => Promise<void>;
   fetchMemory: FetchMemory;
   /** This broker's gauges (the Stats call). */
   stats: () => Record<string, number>;
   metrics: BrokerMetrics;
 }
 
-/** How long a broker waits for its own metadata to show a change it forwarded. */
-const PROPAGATION_MS = 5000;
-
 export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): void {
-  const { data, meta, kv, controller } = deps;
+  const { data, meta, admin, controller } = deps;
   /** A handler whose refusals are counted by API and error code. */
   const unary = (api: string, fn: (raw: unknown) => unknown) =>
     unaryHandler(async (raw) => {
@@ -60,27 +53,10 @@ export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): 
     return { id: req.id, partitions: await data.produce(req) };
   };
 
-  /** A change the controller made becomes visible here before the caller hears of it. */
-  const forward = async (method: string, raw: unknown) => {
-    const res = await controller.call<{ revision: number; topic: unknown }>(method, raw, {
-      attempts: 8,
-    });
-    if (!(await meta.waitFor(res.revision, PROPAGATION_MS)))
-      throw new TimeoutError(
-        `the change (revision ${res.revision}) is not visible on this broker yet`,
-      );
-    await deps.settle();
-    return res;
-  };
-
-  /** Topics this broker does not know yet may exist: check the store, then catch up. */
-  const catchUp = async (names: string[]) => {
-    for (const name of names) {
-      if (meta.topics.has(name)) continue;
-      const kvRecord = await kv.get(MetaKeys.topic(name));
-      if (kvRecord) await meta.waitFor(kvRecord.modRevision, PROPAGATION_MS);
-    }
-  };
+  const forward = (
+    method: 'CreateTopic' | 'DeleteTopic' | 'AlterTopic' | 'ReassignPartition',
+    raw: unknown,
+  ) => admin.forward(method, raw);
 
   server.addService(brokerService('Broker').service, {
     Produce: unary('Produce', produce),
@@ -138,7 +114,7 @@ export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): 
     }),
     Metadata: unary('Metadata', async (raw) => {
       const req = parseRequest(MetadataRequest, raw);
-      await catchUp(req.topics);
+      await admin.catchUp(req.topics);
       const names = req.topics.length > 0 ? req.topics : [...meta.topics.keys()].sort();
       return {
         brokers: [...meta.brokers.values()].map(brokerInfo),

@@ -121,7 +121,7 @@ export const struct = <
 export type Input<T> = T extends Buffer | string | number | boolean | null | undefined
   ? T
   : T extends readonly (infer E)[]
-    ? Input<E>[]
+    ? readonly Input<E>[]
     : { [K in keyof T]?: Input<T[K]> };
 
 export interface ApiDef<Req = unknown, Res = unknown> {

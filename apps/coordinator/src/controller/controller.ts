@@ -138,6 +138,8 @@ export class Controller {
     adminUrl?: string;
     clusterId: string;
     token: Buffer;
+    /** Where Kafka clients reach it, if not at `address`. */
+    kafkaAddress?: string;
   }): Promise<BrokerRecord> {
     const { id } = req;
     if (req.clusterId && req.clusterId !== this.opts.clusterId)
@@ -162,6 +164,7 @@ export class Controller {
         rack: req.rack,
         tokenHash,
         adminUrl: req.adminUrl ?? '',
+        kafkaAddress: req.kafkaAddress ?? '',
       };
       await this.cas(
         [{ key: MetaKeys.broker(id), modRevision: prev?.modRevision ?? 0 }],

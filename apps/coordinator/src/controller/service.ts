@@ -38,6 +38,10 @@ const RegisterBroker = z.object({
     .string()
     .regex(/^(https?:\/\/[^\s/]+:\d{1,5})?$/, 'expected http://host:port or nothing')
     .default(''),
+  kafka_address: z
+    .string()
+    .regex(/^([^:\s]+:\d{1,5})?$/, 'expected host:port')
+    .default(''),
 });
 const Heartbeat = z.object({ id: u32.min(1), epoch: z.number().int().min(0), token });
 const CreateTopic = z.object({
@@ -91,6 +95,7 @@ export function addControllerService(
         adminUrl: r.admin_url,
         clusterId: r.cluster_id,
         token: r.token,
+        kafkaAddress: r.kafka_address,
       });
       return {
         cluster_id: controller.opts.clusterId,

@@ -126,12 +126,18 @@ export interface GatedListener {
 export interface ListenOptions {
   /** TLS on this listener: sockets are decrypted before anything else reads them. */
   tls?: ListenerTls | undefined;
+  /**
+   * Connections that do not open with the HTTP/2 preface go here instead of grpc-js (the
+   * broker's Kafka clients: a Kafka request opens with its size, whose first byte is never 'P'
+   * for a request below 1.3 GB). With TLS, the first decrypted bytes decide.
+   */
+  other?: ((socket: net.Socket) => void) | undefined;
 }
 
 /**
  * Serves `server` on `address` (host:port) through `gate`: a TCP listener of our own admits
  * each socket (and terminates TLS when configured), then hands it to grpc-js, which speaks
- * HTTP/2 on it as on its own port.
+ * HTTP/2 on it as on its own port, or to `opts.other`.
  */
 export function listenGated(
   server: grpc.Server,
@@ -141,7 +147,16 @@ export function listenGated(
   opts: ListenOptions = {},
 ): Promise<GatedListener> {
   const injector = server.createConnectionInjector(serverCredentials(kind));
-  return listenSockets(address, gate, (socket) => injector.injectConnection(socket), opts);
+  const { other } = opts;
+  return listenSockets(
+    address,
+    gate,
+    (socket, first) => {
+      if (other && first[0] !== HTTP2_FIRST_BYTE) other(socket);
+      else injector.injectConnection(socket);
+    },
+    opts,
+  );
 }
 
 /**

@@ -73,6 +73,8 @@ export const BrokerRecordSchema = z.object({
   tokenHash: z.string().default(''),
   /** http://host:port of its admin listener (metrics, readiness); '' when it has none. */
   adminUrl: z.string().default(''),
+  /** Where Kafka clients reach it, when not at `address` ('' for the same). */
+  kafkaAddress: z.string().default(''),
 });
 export type BrokerRecord = z.infer<typeof BrokerRecordSchema>;
 

@@ -1,0 +1,113 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import {
+  type ApiDef,
+  decodeResponse,
+  encodeRequest,
+  type Input,
+  type RequestOf,
+  type ResponseOf,
+} from '@strand/kafka-protocol';
+
+/**
+ * A bare Kafka client for tests: it sends what it is told, pipelined, and reads answers by
+ * correlation id — what real clients do not let a test do (bad bytes, odd versions, many
+ * requests in flight).
+ */
+export class RawKafkaClient {
+  private buffered = Buffer.alloc(0);
+  private next = 1;
+  private readonly waiting = new Map<number, (frame: Buffer) => void>();
+  readonly order: number[] = [];
+  readonly closed: Promise<void>;
+
+  private constructor(readonly socket: net.Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.buffered = Buffer.concat([this.buffered, chunk]);
+      while (
+        this.buffered.length >= 4 &&
+        this.buffered.length >= 4 + this.buffered.readInt32BE(0)
+      ) {
+        const frame = this.buffered.subarray(4, 4 + this.buffered.readInt32BE(0));
+        this.buffered = this.buffered.subarray(4 + frame.length);
+        const id = frame.readInt32BE(0);
+        this.order.push(id);
+        this.waiting.get(id)?.(frame);
+        this.waiting.delete(id);
+      }
+    });
+    this.closed = new Promise((resolve) => socket.on('close', () => resolve()));
+    socket.on('error', () => undefined);
+  }
+
+  static connect(address: string): Promise<RawKafkaClient> {
+    const i = address.lastIndexOf(':');
+    return new Promise((resolve, reject) => {
+      const s = net.connect(Number(address.slice(i + 1)), address.slice(0, i), () =>
+        resolve(new RawKafkaClient(s)),
+      );
+      s.once('error', reject);
+    });
+  }
+
+  /** Sends one request; resolves with its decoded answer. */
+  request<A extends ApiDef>(
+    api: A,
+    version: number,
+    body: Input<RequestOf<A>>,
+  ): Promise<ResponseOf<A>> {
+    const correlationId = this.next++;
+    const answer = this.expect(correlationId);
+    this.socket.write(encodeRequest(api, version, { correlationId, clientId: 'raw' }, body));
+    return answer.then((frame) => decodeResponse(api, version, frame).body);
+  }
+
+  /** The frame answering `correlationId`, once it arrives. */
+  expect(correlationId: number): Promise<Buffer> {
+    return new Promise((resolve) => this.waiting.set(correlationId, resolve));
+  }
+
+  write(bytes: Buffer): void {
+    this.socket.write(bytes);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/**
+ * A third-party tool the tests need: present, or (outside CI) a reason to skip. In CI a
+ * missing tool fails the test instead (.ci/run installs it).
+ */
+export function tool(path: string): { present: boolean } {
+  const present = existsSync(path);
+  if (!present && process.env.CI === 'true')
+    throw new Error(`${path} is missing: .ci/run installs it (apt-get)`);
+  return { present };
+}
+
+/** Runs a program; resolves with its stdout (rejects with its stderr on failure). */
+export function run(
+  file: string,
+  args: string[],
+  opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      file,
+      args,
+      {
+        timeout: opts.timeoutMs ?? 30_000,
+        maxBuffer: 256 * 1024 * 1024,
+        env: opts.env ?? process.env,
+      },
+      (err, stdout, stderr) =>
+        err
+          ? reject(new Error(`${file} ${args.join(' ')}: ${err.message}\n${stderr}`))
+          : resolve(stdout),
+    );
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+  });
+}

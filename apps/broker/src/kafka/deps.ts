@@ -1,0 +1,42 @@
+import type { BrokerRecord } from '@strand/wire';
+import type { ControllerClient } from '../controller-client.js';
+import type { DataPlane } from '../data-plane.js';
+import type { MetadataCache } from '../metadata.js';
+import type { TopicAdmin } from '../topic-admin.js';
+
+/** What the Kafka handlers use of the broker: the same parts its gRPC service uses. */
+export interface KafkaDeps {
+  brokerId: number;
+  clusterId: string;
+  data: DataPlane;
+  meta: MetadataCache;
+  admin: TopicAdmin;
+  controller: ControllerClient;
+  config: KafkaConfig;
+  log: (line: string) => void;
+}
+
+export interface KafkaConfig {
+  /** Metadata for an unknown topic creates it (Kafka's auto.create.topics.enable). */
+  autoCreateTopics: boolean;
+  /** Partitions and replication factor of topics created without them (num.partitions, ...). */
+  defaultPartitions: number;
+  defaultReplicationFactor: number;
+  /** The largest request accepted (socket.request.max.bytes). */
+  maxRequestBytes: number;
+  /** A connection silent this long is closed (connections.max.idle.ms). */
+  connectionsMaxIdleMs: number;
+}
+
+/** Where Kafka clients reach a broker: its Kafka address if it has its own, else its address. */
+export function kafkaEndpoint(b: BrokerRecord): { host: string; port: number } {
+  return splitHostPort(b.kafkaAddress || b.address);
+}
+
+export function splitHostPort(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  return {
+    host: address.slice(0, i).replace(/^\[(.*)\]$/, '$1'),
+    port: Number(address.slice(i + 1)),
+  };
+}

@@ -1,0 +1,24 @@
+import type { Socket } from 'node:net';
+import { KafkaConnection } from './connection.js';
+import type { KafkaDeps } from './deps.js';
+import { KAFKA_HANDLERS } from './handlers/index.js';
+import { KafkaService } from './service.js';
+
+/** Requests and unsent answers a connection may hold before it stops reading (per connection). */
+const MAX_INFLIGHT_BYTES = 64 * 1024 * 1024;
+const MAX_INFLIGHT_REQUESTS = 1000;
+
+/** The broker's Kafka protocol: a function that takes each new client connection. */
+export function serveKafka(deps: KafkaDeps): (socket: Socket) => void {
+  const service = new KafkaService(deps, KAFKA_HANDLERS);
+  const limits = {
+    maxRequestBytes: deps.config.maxRequestBytes,
+    maxInflightBytes: Math.max(MAX_INFLIGHT_BYTES, deps.config.maxRequestBytes),
+    maxInflightRequests: MAX_INFLIGHT_REQUESTS,
+    idleMs: deps.config.connectionsMaxIdleMs,
+  };
+  return (socket) => {
+    const clientHost = `/${socket.remoteAddress ?? ''}`;
+    new KafkaConnection(socket, limits, (frame) => service.handle(frame, clientHost), deps.log);
+  };
+}

@@ -1,0 +1,75 @@
+import {
+  ApiVersions,
+  decodeRequest,
+  decodeRequestHeader,
+  describes,
+  encodeResponse,
+  KafkaError,
+  KafkaProtocolError,
+} from '@strand/kafka-protocol';
+import type { KafkaDeps } from './deps.js';
+import { CLOSE_CONNECTION, type KafkaContext, type KafkaHandler, NO_RESPONSE } from './handler.js';
+
+/**
+ * The Kafka API table: one handler per API key, registered in handlers/index.ts. What
+ * ApiVersions advertises is derived from it, so a broker advertises exactly what it serves.
+ */
+export class KafkaService {
+  private readonly byKey = new Map<number, KafkaHandler>();
+  readonly served: KafkaContext['served'];
+
+  constructor(
+    private readonly deps: KafkaDeps,
+    handlers: readonly KafkaHandler[],
+  ) {
+    for (const h of handlers) {
+      if (this.byKey.has(h.api.key)) throw new Error(`two handlers for ${h.api.name}`);
+      const [lo, hi] = h.versions ?? [h.api.minVersion, h.api.maxVersion];
+      if (!describes(h.api, lo) || !describes(h.api, hi))
+        throw new Error(`${h.api.name} v${lo}-${hi} is not described by the codec`);
+      this.byKey.set(h.api.key, h);
+    }
+    this.served = [...this.byKey.values()]
+      .map((h) => ({
+        apiKey: h.api.key,
+        minVersion: h.versions?.[0] ?? h.api.minVersion,
+        maxVersion: h.versions?.[1] ?? h.api.maxVersion,
+      }))
+      .sort((a, b) => a.apiKey - b.apiKey);
+  }
+
+  /** Answers one request frame; throws (and the connection closes) on what Kafka closes for. */
+  async handle(frame: Buffer, clientHost: string): Promise<Buffer[] | 'none' | 'close'> {
+    const { header, bodyOffset } = decodeRequestHeader(frame);
+    const h = this.byKey.get(header.apiKey);
+    const range = h && (h.versions ?? [h.api.minVersion, h.api.maxVersion]);
+    if (
+      !h ||
+      !range ||
+      header.apiVersion < range[0] ||
+      header.apiVersion > range[1] ||
+      bodyOffset === undefined
+    ) {
+      // A version of ApiVersions this broker does not know: a v0 answer with the versions it
+      // has, so the client can pick one (the protocol's rule).
+      if (header.apiKey === ApiVersions.key)
+        return encodeResponse(ApiVersions, 0, header.correlationId, {
+          errorCode: KafkaError.UNSUPPORTED_VERSION,
+          apiKeys: this.served,
+        });
+      throw new KafkaProtocolError(
+        `unsupported request: API ${header.apiKey} v${header.apiVersion}${h ? ` (${h.api.name} serves v${range![0]}-${range![1]})` : ''}`,
+      );
+    }
+    const req = decodeRequest(h.api, header.apiVersion, frame, bodyOffset);
+    const res = await h.handle(req as never, {
+      deps: this.deps,
+      header,
+      clientHost,
+      served: this.served,
+    });
+    if (res === NO_RESPONSE) return 'none';
+    if (res === CLOSE_CONNECTION) return 'close';
+    return encodeResponse(h.api, header.apiVersion, header.correlationId, res as never);
+  }
+}
