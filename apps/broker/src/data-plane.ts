@@ -373,7 +373,10 @@ export class DataPlane {
       : { offset: Math.max(found, start), found: true, ...at };
   }
 
-  /** Where `epoch` ends in this leader's log (a returning follower truncates to it). */
+  /**
+   * Where `epoch` ends in this leader's log (a returning follower truncates to it).
+   * `currentEpoch` -1 skips the check that the caller knows this leader's epoch.
+   */
   epochEnd(
     topic: string,
     partition: number,
@@ -381,7 +384,7 @@ export class DataPlane {
     currentEpoch: number,
   ): { leader_epoch: number; end_offset: number } {
     const h = this.partitions.leader(topic, partition);
-    if (currentEpoch !== h.leaderEpoch)
+    if (currentEpoch !== -1 && currentEpoch !== h.leaderEpoch)
       throw new FencedLeaderEpochError(
         `${topic}-${partition}: asked at epoch ${currentEpoch}, the leader is at ${h.leaderEpoch}`,
       );
