@@ -12,6 +12,7 @@ import {
 } from '@strand/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTopicCluster, type TopicCluster } from './cluster.test-util.js';
+import type { ClassicJoinAnswer as JoinAnswer } from './kafka/handlers/join-group.js';
 
 // The group coordinator's classic mode (Kafka's client-side assignment) through real
 // processes, spoken to as a broker forwarding Kafka clients' requests would: its groups and
@@ -55,15 +56,6 @@ async function call<T>(method: string, req: unknown, timeoutMs = 15_000): Promis
       await new Promise((r) => setTimeout(r, 200));
     }
   }
-}
-
-interface JoinAnswer {
-  generation: number;
-  member_id: string;
-  leader_id: string;
-  protocol_type: string;
-  protocol: string;
-  members: { member_id: string; group_instance_id: string; metadata: Buffer }[];
 }
 
 const join = (member_id: string, instance = '') =>

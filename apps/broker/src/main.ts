@@ -19,7 +19,7 @@ import {
 } from '@strand/wire';
 import { BrokerMetrics } from './broker-metrics.js';
 import { loadBrokerConfig } from './config.js';
-import { ControllerClient } from './controller-client.js';
+import { ControllerClient, GroupCoordinatorClient } from './controller-client.js';
 import { DataPlane } from './data-plane.js';
 import { FetchMemory, releaseFetchLeases } from './fetch-memory.js';
 import { BrokerIdentity } from './identity.js';
@@ -57,6 +57,7 @@ async function main(): Promise<void> {
   const channels = { tls: tlsFiles && new ClientTls(tlsFiles) };
   const kv = new KvClient({ bootstrap: config.coordinators, timeoutMs: 5000, tls: channels.tls });
   const controller = new ControllerClient(config.coordinators, channels);
+  const groups = new GroupCoordinatorClient(config.coordinators, channels);
   const security = new NodeSecurity(config, log);
   // Users and the token key come with the rest of /strand/ (readable by this node's certificate).
   const meta = new MetadataCache(kv, log, (key, value) => {
@@ -129,6 +130,7 @@ async function main(): Promise<void> {
     meta,
     admin: topicAdmin,
     controller,
+    groups,
     config: {
       autoCreateTopics: config.autoCreateTopics,
       defaultPartitions: config.defaultPartitions,
@@ -209,6 +211,7 @@ async function main(): Promise<void> {
     kv.close();
     controller.close();
     tlsFiles?.close();
+    groups.close();
     process.exit(code);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -1,5 +1,5 @@
 import type { BrokerRecord } from '@strand/wire';
-import type { ControllerClient } from '../controller-client.js';
+import type { ControllerClient, GroupCoordinatorClient } from '../controller-client.js';
 import type { DataPlane } from '../data-plane.js';
 import type { MetadataCache } from '../metadata.js';
 import type { TopicAdmin } from '../topic-admin.js';
@@ -12,6 +12,8 @@ export interface KafkaDeps {
   meta: MetadataCache;
   admin: TopicAdmin;
   controller: ControllerClient;
+  /** Kafka clients' group requests go to the group coordinator through it. */
+  groups: GroupCoordinatorClient;
   config: KafkaConfig;
   log: (line: string) => void;
 }

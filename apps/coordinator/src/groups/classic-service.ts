@@ -88,7 +88,9 @@ const CommitRequest = z.object({
         // Any name: one that is no topic's is answered per partition (UNKNOWN_TOPIC).
         topic: z.string().max(255),
         partition: z.number().int().min(0).max(1_000_000),
-        offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+        // Negative: Kafka keeps it, and clients read it back as no offset (KafkaJS's
+        // resetOffsets commits -2 and -1): here the committed offset goes, reading back as -1.
+        offset: z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER),
         metadata: z.string().max(65_536).default(''),
         commit_timestamp: z.number().int().min(0).default(0),
       }),

@@ -20,6 +20,7 @@ import { OffsetBatcher } from './offset-batcher.js';
 import { GroupRecords } from './records.js';
 
 export interface OffsetCommit extends TopicPartition {
+  /** The next offset to read; negative withdraws the committed offset (it then reads as none). */
   offset: number;
   metadata: string;
   /** When it was committed (ms); the coordinator's clock when absent. */
@@ -143,13 +144,16 @@ export class GroupStore {
     return this.batcher.put(
       offsets.map((o) => ({
         key: GroupKeys.offset(groupId, o.topic, o.partition),
-        value: Buffer.from(
-          JSON.stringify({
-            offset: o.offset,
-            metadata: o.metadata,
-            commitTimestamp: o.commitTimestamp ?? at,
-          }),
-        ),
+        value:
+          o.offset < 0
+            ? null
+            : Buffer.from(
+                JSON.stringify({
+                  offset: o.offset,
+                  metadata: o.metadata,
+                  commitTimestamp: o.commitTimestamp ?? at,
+                }),
+              ),
       })),
     );
   }

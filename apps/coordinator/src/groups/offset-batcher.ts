@@ -1,7 +1,8 @@
 import type { KvOp } from '@strand/kv';
 
 interface Pending {
-  value: Buffer;
+  /** null: the key goes (a committed offset withdrawn). */
+  value: Buffer | null;
   waiters: { resolve: () => void; reject: (e: Error) => void }[];
 }
 
@@ -23,7 +24,7 @@ export class OffsetBatcher {
     private readonly intervalMs: number,
   ) {}
 
-  put(entries: { key: string; value: Buffer }[]): Promise<void> {
+  put(entries: { key: string; value: Buffer | null }[]): Promise<void> {
     if (entries.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       let left = entries.length;
@@ -64,7 +65,12 @@ export class OffsetBatcher {
       chunks.map(async (chunk) => {
         try {
           await this.write(
-            chunk.map(([key, p]) => ({ t: 'put', key: Buffer.from(key), value: p.value })),
+            chunk.map(
+              ([key, p]): KvOp =>
+                p.value === null
+                  ? { t: 'del', key: Buffer.from(key) }
+                  : { t: 'put', key: Buffer.from(key), value: p.value },
+            ),
           );
           for (const [, p] of chunk) for (const w of p.waiters) w.resolve();
         } catch (err) {

@@ -1,13 +1,23 @@
 import type { KafkaHandler } from '../handler.js';
 import { apiVersions } from './api-versions.js';
 import { describeConfigs, incrementalAlterConfigs } from './configs.js';
+import { deleteGroups } from './delete-groups.js';
 import { describeCluster } from './describe-cluster.js';
+import { describeGroups } from './describe-groups.js';
 import { fetch } from './fetch.js';
+import { findCoordinator } from './find-coordinator.js';
+import { heartbeat } from './heartbeat.js';
 import { initProducerId } from './init-producer-id.js';
+import { joinGroup } from './join-group.js';
+import { leaveGroup } from './leave-group.js';
+import { listGroups } from './list-groups.js';
 import { listOffsets } from './list-offsets.js';
 import { metadata } from './metadata.js';
+import { offsetCommit } from './offset-commit.js';
+import { offsetFetch } from './offset-fetch.js';
 import { offsetForLeaderEpoch } from './offset-for-leader-epoch.js';
 import { produce } from './produce.js';
+import { syncGroup } from './sync-group.js';
 import { createPartitions, createTopics, deleteTopics } from './topics-admin.js';
 
 /**
@@ -28,4 +38,15 @@ export const KAFKA_HANDLERS: readonly KafkaHandler[] = [
   describeConfigs,
   incrementalAlterConfigs,
   describeCluster,
+  // consumer groups and their offsets, forwarded to the group coordinator
+  findCoordinator,
+  joinGroup,
+  syncGroup,
+  heartbeat,
+  leaveGroup,
+  offsetCommit,
+  offsetFetch,
+  listGroups,
+  describeGroups,
+  deleteGroups,
 ];
