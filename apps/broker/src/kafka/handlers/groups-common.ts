@@ -1,5 +1,5 @@
 import { KafkaError, type KafkaErrorCode, kafkaErrorCode } from '@strand/kafka-protocol';
-import { ErrorCode, GroupIdSchema } from '@strand/wire';
+import { ErrorCode, errorFromCode, GroupIdSchema } from '@strand/wire';
 import type { KafkaContext } from '../handler.js';
 
 /**
@@ -14,6 +14,10 @@ const GROUP_ERRORS: Partial<Record<ErrorCode, KafkaErrorCode>> = {
 };
 
 export const groupErrorCode = (err: unknown): KafkaErrorCode => kafkaErrorCode(err, GROUP_ERRORS);
+
+/** The Kafka code of one member's or offset's answer ('' code: none). */
+export const resultCode = (r: { code: string; message: string } | undefined): KafkaErrorCode =>
+  r?.code ? groupErrorCode(errorFromCode(r.code, r.message)) : KafkaError.NONE;
 
 /** Strand's group ids follow Kafka's topic-name rule (they are parts of KV keys). */
 export const isGroupId = (id: string | null): id is string => GroupIdSchema.safeParse(id).success;

@@ -1,7 +1,6 @@
 import { KafkaError, LeaveGroup } from '@strand/kafka-protocol';
-import { errorFromCode } from '@strand/wire';
 import { handler } from '../handler.js';
-import { callGroups, groupErrorCode, isGroupId } from './groups-common.js';
+import { callGroups, groupErrorCode, isGroupId, resultCode } from './groups-common.js';
 
 /** LeaveGroup, forwarded: one member (v0–2) or several at once, each answered (v3+). */
 export const leaveGroup = handler(LeaveGroup, {
@@ -31,9 +30,7 @@ export const leaveGroup = handler(LeaveGroup, {
           members: who.map((w) => ({ member_id: w.memberId, group_instance_id: w.instanceId })),
         },
       );
-      const codes = r.members.map((m) =>
-        m.code ? groupErrorCode(errorFromCode(m.code, m.message)) : KafkaError.NONE,
-      );
+      const codes = r.members.map(resultCode);
       // Before v3 the one member's answer is the request's.
       return batch ? out(KafkaError.NONE, codes) : out(codes[0] ?? KafkaError.NONE);
     } catch (err) {

@@ -1,7 +1,6 @@
 import { KafkaError, OffsetCommit } from '@strand/kafka-protocol';
-import { errorFromCode } from '@strand/wire';
 import { handler } from '../handler.js';
-import { callGroups, groupErrorCode, isGroupId } from './groups-common.js';
+import { callGroups, groupErrorCode, isGroupId, resultCode } from './groups-common.js';
 
 /**
  * OffsetCommit, forwarded: the offsets become the same KV records the Strand SDK commits
@@ -53,13 +52,7 @@ export const offsetCommit = handler(OffsetCommit, {
       let j = 0;
       for (const ok of valid) {
         const res = ok ? r.offsets[j++] : undefined;
-        codes.push(
-          !ok
-            ? KafkaError.UNKNOWN_TOPIC_OR_PARTITION
-            : res?.code
-              ? groupErrorCode(errorFromCode(res.code, res.message))
-              : KafkaError.NONE,
-        );
+        codes.push(ok ? resultCode(res) : KafkaError.UNKNOWN_TOPIC_OR_PARTITION);
       }
       return answer((i) => codes[i] ?? KafkaError.NONE);
     } catch (err) {
