@@ -1,13 +1,16 @@
 import { readFileSync } from 'node:fs';
 import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
+import { Fetch } from '@strand/kafka-protocol';
 import { ProcessRegistry } from '@strand/testkit';
 import { brokerService, encodeBatch, splitBatches } from '@strand/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTopicCluster, type TopicCluster } from './cluster.test-util.js';
+import { RawKafkaClient } from './kafka/client.test-util.js';
 
 // A fetch's answer is bounded whatever it asks for, and so is the memory of all answers
-// together, for the broker and for each connection (issue 10, item 4).
+// together, for the broker and for each connection (issue 10, item 4): gRPC and Kafka
+// fetches alike, on the same port and the same data plane.
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -205,6 +208,75 @@ describe('fetch bounds', () => {
     for (const until = Date.now() + 10_000; Date.now() < until && left > 0; ) {
       await new Promise((r) => setTimeout(r, 50));
       left = await stalled();
+    }
+    expect(left).toBe(0);
+  });
+});
+
+const I32_MAX = 2 ** 31 - 1;
+const kafkaFetch = (topic: string, offset: number, maxWaitMs = 0) => ({
+  replicaId: -1,
+  maxWaitMs,
+  minBytes: 0,
+  maxBytes: I32_MAX,
+  isolationLevel: 0,
+  topics: [
+    { topic, partitions: [{ partition: 0, fetchOffset: offset, partitionMaxBytes: I32_MAX }] },
+  ],
+});
+
+describe('fetch bounds over the Kafka protocol', () => {
+  it('a Kafka fetch asking for 2 GiB, at the request and the partition, gets the broker bound at most', async () => {
+    const c = await RawKafkaClient.connect(address);
+    try {
+      const a = await c.request(Fetch, 11, kafkaFetch('wide', 0));
+      const p = a.responses[0]!.partitions[0]!;
+      expect(p.errorCode).toBe(0);
+      const got = p.records?.length ?? 0;
+      expect(got).toBeGreaterThan(MAX_FETCH / 2);
+      expect(got).toBeLessThanOrEqual(MAX_FETCH);
+      // A partition listed twice is read and answered once.
+      const twice = kafkaFetch('wide', 0);
+      twice.topics[0]!.partitions.push({
+        partition: 0,
+        fetchOffset: 4,
+        partitionMaxBytes: I32_MAX,
+      });
+      const b = await c.request(Fetch, 11, twice);
+      expect(b.responses.flatMap((t) => t.partitions)).toHaveLength(1);
+      expect(b.responses[0]!.partitions[0]!.records?.length).toBe(got);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('a Kafka client that never reads its answers holds only its connection share; a cut connection frees it', async () => {
+    const stats = connect();
+    const stuck = await RawKafkaClient.connect(address);
+    stuck.socket.pause(); // never read: the broker's writes back up behind the socket buffers
+    for (let i = 0; i < 40; i++)
+      void stuck.request(Fetch, 11, kafkaFetch('wide', i % 12, 2000)).catch(() => undefined);
+    const held = async () => (await call<Stats>(stats, 'Stats', {})).fetch_bytes_in_flight;
+    let h = 0;
+    for (let previous = -1; h === 0 || h !== previous; ) {
+      await new Promise((r) => setTimeout(r, 300));
+      previous = h;
+      h = await held();
+    }
+    expect(h).toBeGreaterThan(0);
+    expect(h).toBeLessThanOrEqual(FETCH_MEMORY / 4);
+    const other = await RawKafkaClient.connect(address);
+    try {
+      const a = await other.request(Fetch, 11, kafkaFetch('wide', 0));
+      expect(a.responses[0]!.partitions[0]!.records?.length).toBeGreaterThan(0);
+    } finally {
+      other.close();
+    }
+    stuck.close();
+    let left = h;
+    for (const until = Date.now() + 10_000; Date.now() < until && left > 0; ) {
+      await new Promise((r) => setTimeout(r, 50));
+      left = await held();
     }
     expect(left).toBe(0);
   });

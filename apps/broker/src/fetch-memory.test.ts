@@ -39,6 +39,27 @@ describe('FetchMemory', () => {
     expect(m.inFlight).toBe(0);
   });
 
+  it("a connection at its own bound does not hold up other connections' reservations", async () => {
+    const m = new FetchMemory(100, 30);
+    const stuck = m.lease('a');
+    expect(await stuck.reserve(30, 0)).toBe(true);
+    // Connection a's next answers wait for a's share, not for the broker's memory...
+    const more = [m.lease('a'), m.lease('a')];
+    const waiting = more.map((l) => l.reserve(10, 5000));
+    // ...so b goes ahead at once, whether it finds room or waits for it.
+    const b = m.lease('b');
+    expect(await b.reserve(30, 0)).toBe(true);
+    const c = m.lease('c');
+    const cWaits = c.reserve(50, 5000);
+    expect(m.inFlight).toBe(110 - 50);
+    b.release();
+    expect(await cWaits).toBe(true);
+    stuck.release();
+    expect(await Promise.all(waiting)).toEqual([true, true]);
+    for (const l of [...more, c]) l.release();
+    expect(m.inFlight).toBe(0);
+  });
+
   it('gives back unused reservations, and a released lease reserves nothing more', async () => {
     const m = new FetchMemory(100, 100);
     const l = m.lease('a');

@@ -10,9 +10,11 @@ interface Waiter {
  * Bytes of fetched records held in memory at once: read from the logs, or written to a
  * client's connection and not yet sent. Bounded for the whole broker and for each connection,
  * so many concurrent fetches, or one client that asks for a lot and never reads its answers,
- * can take only so much. A reservation waits (first come, first served) until both bounds
- * have room; one that finds nothing held at all is granted even if larger than a bound, so
- * that a single large batch still goes out (the bound is then exceeded by that batch alone).
+ * can take only so much. A reservation waits until both bounds have room: first come, first
+ * served for the broker's, while one that waits for its own connection's share holds up no
+ * other connection (a client that does not read its answers must not stall everyone's). One
+ * that finds nothing held at all is granted even if larger than a bound, so that a single
+ * large batch still goes out (the bound is then exceeded by that batch alone).
  */
 export class FetchMemory {
   private held = 0;
@@ -40,7 +42,8 @@ export class FetchMemory {
 
   /** Reserves at once if there is room; otherwise undefined. */
   tryReserve(connection: string, bytes: number): boolean {
-    if (this.waiters.length > 0 || !this.fits(connection, bytes)) return false;
+    if (!this.fits(connection, bytes) || this.waiters.some((w) => this.connectionFits(w)))
+      return false;
     this.take(connection, bytes);
     return true;
   }
@@ -77,11 +80,16 @@ export class FetchMemory {
   }
 
   private fits(connection: string, bytes: number): boolean {
-    const mine = this.perConnection.get(connection) ?? 0;
-    return (
-      (this.held === 0 || this.held + bytes <= this.limit) &&
-      (mine === 0 || mine + bytes <= this.connectionLimit)
-    );
+    return this.brokerFits(bytes) && this.connectionFits({ connection, bytes });
+  }
+
+  private brokerFits(bytes: number): boolean {
+    return this.held === 0 || this.held + bytes <= this.limit;
+  }
+
+  private connectionFits(w: { connection: string; bytes: number }): boolean {
+    const mine = this.perConnection.get(w.connection) ?? 0;
+    return mine === 0 || mine + w.bytes <= this.connectionLimit;
   }
 
   private take(connection: string, bytes: number): void {
@@ -90,9 +98,16 @@ export class FetchMemory {
     this.perConnection.set(connection, (this.perConnection.get(connection) ?? 0) + bytes);
   }
 
+  /** Grants waiters in order, passing over those whose connection is at its share. */
   private pump(): void {
-    for (let w = this.waiters[0]; w && this.fits(w.connection, w.bytes); w = this.waiters[0]) {
-      this.waiters.shift();
+    for (let i = 0; i < this.waiters.length; ) {
+      const w = this.waiters[i]!;
+      if (!this.connectionFits(w)) {
+        i++;
+        continue;
+      }
+      if (!this.brokerFits(w.bytes)) return;
+      this.waiters.splice(i, 1);
       this.take(w.connection, w.bytes);
       w.grant();
     }

@@ -127,6 +127,7 @@ async function main(): Promise<void> {
     brokerId: config.id,
     clusterId: CLUSTER_ID,
     data,
+    fetchMemory,
     meta,
     admin: topicAdmin,
     controller,

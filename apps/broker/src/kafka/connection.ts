@@ -11,13 +11,21 @@ export interface ConnectionLimits {
   idleMs: number;
 }
 
-/** Answers one request frame (the bytes after its size): response chunks, or none. */
-export type FrameHandler = (frame: Buffer) => Promise<Buffer[] | 'none' | 'close'>;
+/**
+ * One request's answer: response chunks, none (acks=0), or the connection closed; and what to
+ * run once the chunks have been written to the socket (or the connection is gone).
+ */
+export interface FrameAnswer {
+  chunks: Buffer[] | 'none' | 'close';
+  sent?: () => void;
+}
+
+/** Answers one request frame (the bytes after its size). */
+export type FrameHandler = (frame: Buffer) => Promise<FrameAnswer>;
 
 interface Slot {
   bytes: number;
-  done: boolean;
-  chunks: Buffer[] | 'none' | 'close' | undefined;
+  answer: FrameAnswer | undefined;
 }
 
 /**
@@ -33,6 +41,8 @@ export class KafkaConnection {
   private inflightBytes = 0;
   private paused = false;
   private closed = false;
+  /** `sent` of answers handed to the socket and not yet written out. */
+  private readonly writing = new Set<() => void>();
 
   constructor(
     private readonly socket: Socket,
@@ -53,6 +63,9 @@ export class KafkaConnection {
     if (this.closed) return;
     this.closed = true;
     this.socket.destroy();
+    for (const slot of this.queue) slot.answer?.sent?.();
+    for (const sent of this.writing) sent();
+    this.writing.clear();
   }
 
   private received(chunk: Buffer): void {
@@ -102,14 +115,17 @@ export class KafkaConnection {
   }
 
   private dispatch(frame: Buffer): void {
-    const slot: Slot = { bytes: frame.length, done: false, chunks: undefined };
+    const slot: Slot = { bytes: frame.length, answer: undefined };
     this.queue.push(slot);
     this.inflightBytes += slot.bytes;
     this.maybePause();
     this.handle(frame).then(
-      (chunks) => {
-        slot.done = true;
-        slot.chunks = chunks;
+      (answer) => {
+        if (this.closed) {
+          answer.sent?.();
+          return;
+        }
+        slot.answer = answer;
         this.flush();
       },
       (err: unknown) => {
@@ -125,19 +141,35 @@ export class KafkaConnection {
   private flush(): void {
     if (this.closed) return;
     this.socket.cork();
-    while (this.queue[0]?.done) {
-      const slot = this.queue.shift()!;
+    for (let slot = this.queue[0]; slot?.answer; slot = this.queue[0]) {
+      const { chunks, sent } = slot.answer;
+      this.queue.shift();
       this.inflightBytes -= slot.bytes;
-      if (slot.chunks === 'close') {
+      if (chunks === 'close') {
         this.socket.uncork();
+        sent?.();
         this.close();
         return;
       }
-      if (slot.chunks !== 'none' && slot.chunks) for (const c of slot.chunks) this.socket.write(c);
+      if (chunks === 'none' || chunks.length === 0) sent?.();
+      else this.write(chunks, sent);
     }
     this.socket.uncork();
     this.maybePause(); // a client that does not read its answers gets no more
     this.maybeResume();
+  }
+
+  private write(chunks: Buffer[], sent: (() => void) | undefined): void {
+    const last = chunks.length - 1;
+    chunks.forEach((c, i) => {
+      if (i < last || !sent) this.socket.write(c);
+      else {
+        this.writing.add(sent);
+        this.socket.write(c, () => {
+          if (this.writing.delete(sent)) sent();
+        });
+      }
+    });
   }
 
   private overLimits(): boolean {

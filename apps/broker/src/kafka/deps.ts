@@ -1,6 +1,7 @@
 import type { BrokerRecord } from '@strand/wire';
 import type { ControllerClient, GroupCoordinatorClient } from '../controller-client.js';
 import type { DataPlane } from '../data-plane.js';
+import type { FetchMemory } from '../fetch-memory.js';
 import type { MetadataCache } from '../metadata.js';
 import type { TopicAdmin } from '../topic-admin.js';
 
@@ -9,6 +10,8 @@ export interface KafkaDeps {
   brokerId: number;
   clusterId: string;
   data: DataPlane;
+  /** Fetch answers' record bytes, bounded as for gRPC fetches (the same memory). */
+  fetchMemory: FetchMemory;
   meta: MetadataCache;
   admin: TopicAdmin;
   controller: ControllerClient;

@@ -18,6 +18,13 @@ export interface KafkaContext {
   header: RequestHeader;
   /** The client's address, as Kafka shows it (DescribeGroups' clientHost). */
   clientHost: string;
+  /** This connection, among all of the broker's (what fetch memory is bounded per). */
+  connectionId: string;
+  /**
+   * Runs `release` once this request's answer has been written to the client's socket (or the
+   * connection is gone): what an answer holds stays held until then.
+   */
+  afterSent(release: () => void): void;
   /** Every API this broker serves, with its versions (what ApiVersions answers). */
   served: readonly { apiKey: number; minVersion: number; maxVersion: number }[];
 }

@@ -17,8 +17,9 @@ export function serveKafka(deps: KafkaDeps): (socket: Socket) => void {
     maxInflightRequests: MAX_INFLIGHT_REQUESTS,
     idleMs: deps.config.connectionsMaxIdleMs,
   };
+  let connections = 0;
   return (socket) => {
-    const clientHost = `/${socket.remoteAddress ?? ''}`;
-    new KafkaConnection(socket, limits, (frame) => service.handle(frame, clientHost), deps.log);
+    const conn = { clientHost: `/${socket.remoteAddress ?? ''}`, id: `kafka-${++connections}` };
+    new KafkaConnection(socket, limits, (frame) => service.handle(frame, conn), deps.log);
   };
 }

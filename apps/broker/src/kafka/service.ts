@@ -7,8 +7,16 @@ import {
   KafkaError,
   KafkaProtocolError,
 } from '@strand/kafka-protocol';
+import type { FrameAnswer } from './connection.js';
 import type { KafkaDeps } from './deps.js';
 import { CLOSE_CONNECTION, type KafkaContext, type KafkaHandler, NO_RESPONSE } from './handler.js';
+
+export interface KafkaConnectionInfo {
+  /** The client's address, as Kafka shows it (DescribeGroups' clientHost). */
+  clientHost: string;
+  /** Unique among the broker's connections. */
+  id: string;
+}
 
 /**
  * The Kafka API table: one handler per API key, registered in handlers/index.ts. What
@@ -39,7 +47,7 @@ export class KafkaService {
   }
 
   /** Answers one request frame; throws (and the connection closes) on what Kafka closes for. */
-  async handle(frame: Buffer, clientHost: string): Promise<Buffer[] | 'none' | 'close'> {
+  async handle(frame: Buffer, conn: KafkaConnectionInfo): Promise<FrameAnswer> {
     const { header, bodyOffset } = decodeRequestHeader(frame);
     const h = this.byKey.get(header.apiKey);
     const range = h && (h.versions ?? [h.api.minVersion, h.api.maxVersion]);
@@ -53,23 +61,39 @@ export class KafkaService {
       // A version of ApiVersions this broker does not know: a v0 answer with the versions it
       // has, so the client can pick one (the protocol's rule).
       if (header.apiKey === ApiVersions.key)
-        return encodeResponse(ApiVersions, 0, header.correlationId, {
-          errorCode: KafkaError.UNSUPPORTED_VERSION,
-          apiKeys: this.served,
-        });
+        return {
+          chunks: encodeResponse(ApiVersions, 0, header.correlationId, {
+            errorCode: KafkaError.UNSUPPORTED_VERSION,
+            apiKeys: this.served,
+          }),
+        };
       throw new KafkaProtocolError(
         `unsupported request: API ${header.apiKey} v${header.apiVersion}${h ? ` (${h.api.name} serves v${range![0]}-${range![1]})` : ''}`,
       );
     }
     const req = decodeRequest(h.api, header.apiVersion, frame, bodyOffset);
-    const res = await h.handle(req as never, {
-      deps: this.deps,
-      header,
-      clientHost,
-      served: this.served,
-    });
-    if (res === NO_RESPONSE) return 'none';
-    if (res === CLOSE_CONNECTION) return 'close';
-    return encodeResponse(h.api, header.apiVersion, header.correlationId, res as never);
+    const releases: (() => void)[] = [];
+    const sent = () => {
+      for (const r of releases.splice(0)) r();
+    };
+    try {
+      const res = await h.handle(req as never, {
+        deps: this.deps,
+        header,
+        clientHost: conn.clientHost,
+        connectionId: conn.id,
+        afterSent: (release) => releases.push(release),
+        served: this.served,
+      });
+      if (res === NO_RESPONSE) return { chunks: 'none', sent };
+      if (res === CLOSE_CONNECTION) return { chunks: 'close', sent };
+      return {
+        chunks: encodeResponse(h.api, header.apiVersion, header.correlationId, res as never),
+        sent,
+      };
+    } catch (err) {
+      sent();
+      throw err;
+    }
   }
 }

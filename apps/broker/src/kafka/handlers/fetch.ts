@@ -1,5 +1,5 @@
-import { Fetch, type ResponseOf } from '@strand/kafka-protocol';
-import type { FetchRequest } from '../../requests.js';
+import { Fetch, KafkaProtocolError, type ResponseOf } from '@strand/kafka-protocol';
+import { type FetchRequest, MAX_FETCH_PARTITIONS } from '../../requests.js';
 import type { KafkaDeps } from '../deps.js';
 import { handler } from '../handler.js';
 import { kafkaCodeOf } from './errors.js';
@@ -20,12 +20,19 @@ const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v
  * watermark and nothing is aborted. No fetch sessions either (session id 0: clients then send
  * full fetches). With a rack (v11+), the leader points a consumer at an in-sync replica in its
  * rack (preferred_read_replica), and any replica serves v11+ consumers up to its watermark.
+ * The answer is bounded as a gRPC fetch's is (--max-fetch-bytes, each partition's max bytes),
+ * and its records are reserved in the broker's fetch memory until they have been written to
+ * the client's socket.
  */
 export const fetch = handler(Fetch, {
-  async handle(req, { deps, header }) {
-    const wanted = req.topics.flatMap((t) =>
-      t.partitions.map((p) => ({ topic: t.topic, p, preferred: -1 })),
+  async handle(req, { deps, header, connectionId, afterSent }) {
+    const wanted = distinct(
+      req.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, p, preferred: -1 }))),
     );
+    if (wanted.length > MAX_FETCH_PARTITIONS)
+      throw new KafkaProtocolError(
+        `a fetch of ${wanted.length} partitions (at most ${MAX_FETCH_PARTITIONS})`,
+      );
     const fromFollowers = header.apiVersion >= 11;
     if (fromFollowers && req.rackId)
       for (const w of wanted)
@@ -49,7 +56,9 @@ export const fetch = handler(Fetch, {
       replica_token: NO_TOKEN,
       allow_follower: fromFollowers,
     };
-    const results = wanted.length > 0 ? await deps.data.fetch(request) : [];
+    const lease = deps.fetchMemory.lease(connectionId);
+    afterSent(() => lease.release());
+    const results = wanted.length > 0 ? await deps.data.fetch(request, lease) : [];
     const responses: { topic: string; partitions: Partial<PartitionOut>[] }[] = [];
     results.forEach((r, i) => {
       const w = wanted[i]!;
@@ -72,6 +81,20 @@ export const fetch = handler(Fetch, {
     return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses };
   },
 });
+
+/**
+ * Each partition once, where it first appears: a partition listed again would be read (and
+ * answered) again, any number of times. Kafka's broker keeps one entry per partition too.
+ */
+function distinct<T extends { topic: string; p: { partition: number } }>(wanted: T[]): T[] {
+  const seen = new Set<string>();
+  return wanted.filter((w) => {
+    const k = `${w.topic}\u0000${w.p.partition}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
 
 /**
  * An in-sync replica in the consumer's rack, when this broker leads the partition and is not
