@@ -59,10 +59,11 @@ describe('strand dev', () => {
     expect(readFileSync(join(data, 'dev.pid'), 'utf8')).toMatch(
       new RegExp(`^dev ${dev.pid}\ncoordinator \\d+\nbroker \\d+\n$`),
     );
-    // Before the cluster is up, its children's lines go to the log only.
+    // Before the cluster is up, its children's lines go to the log only (written to the file
+    // asynchronously: the broker's ready line may reach it just after the banner).
     const log = () => readFileSync(join(data, 'dev.log'), 'utf8');
     expect(log()).toMatch(/ coordinator \| coordinator 1 listening on /);
-    expect(log()).toMatch(/ broker \| broker 1 listening on /);
+    await until(() => / broker \| broker 1 listening on /.test(log()), 10_000);
     expect(dev.output()).not.toMatch(/listening on/);
 
     expect(await dev.terminate(20_000)).toBe(0);
