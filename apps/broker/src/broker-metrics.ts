@@ -1,9 +1,11 @@
-import type { Metrics } from '@strand/ops';
-import { Offsets } from '@strand/wire';
+import { type Logger, type Metrics, throttle } from '@strand/ops';
+import { type ErrorFields, Offsets } from '@strand/wire';
 import type { Hosted } from './partitions.js';
 
 export type Fetcher = 'consumer' | 'follower';
 const ACKS: Record<number, string> = { 0: '0', 1: '1', [-1]: 'all' };
+/** A kind of refusal (request kind and error code) is logged at most this often. */
+const REFUSAL_LOG_EVERY_MS = 5000;
 
 /** Records in a buffer of whole batches, from their headers alone. */
 export function countRecords(buf: Buffer): number {
@@ -41,8 +43,13 @@ export class BrokerMetrics {
   private readonly isrShrinks;
   private readonly isrExpands;
   private readonly flushSeconds;
+  private readonly refusalDue = throttle(REFUSAL_LOG_EVERY_MS);
 
-  constructor(private readonly m: Metrics) {
+  constructor(
+    private readonly m: Metrics,
+    /** Refused requests are logged here, with their reason (a few per kind and period). */
+    private readonly log?: Logger,
+  ) {
     this.bytesIn = m.counter(
       'broker_bytes_in_total',
       'Bytes produced to partitions this broker leads',
@@ -114,8 +121,15 @@ export class BrokerMetrics {
     return () => void end();
   }
 
-  error(api: string, code: string): void {
-    this.errors.inc({ api, code });
+  /** A request (or one partition of it) refused: counted, and logged with its reason. */
+  error(api: string, e: ErrorFields, where?: { topic: string; partition: number }): void {
+    this.errors.inc({ api, code: e.code });
+    const skipped = this.log ? this.refusalDue(`${api}\u0000${e.code}`) : undefined;
+    if (skipped !== undefined)
+      this.log?.info(
+        { api, code: e.code, reason: e.message, ...where, ...(skipped ? { skipped } : {}) },
+        'refused a request',
+      );
   }
 
   isrChanged(before: readonly number[], after: readonly number[]): void {

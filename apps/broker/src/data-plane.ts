@@ -77,7 +77,9 @@ export class DataPlane {
       ),
     );
     done();
-    for (const r of results) if (r.error) this.metrics.error('Produce', r.error.code);
+    for (const r of results)
+      if (r.error)
+        this.metrics.error('Produce', r.error, { topic: r.topic, partition: r.partition });
     return results;
   }
 
@@ -174,7 +176,7 @@ export class DataPlane {
     const results = await this.longPoll(req, lease);
     done();
     for (const r of results) {
-      if (r.error) this.metrics.error('Fetch', r.error.code);
+      if (r.error) this.metrics.error('Fetch', r.error, { topic: r.topic, partition: r.partition });
       else this.metrics.fetched(r.topic, fetcher, r.records);
     }
     return results;

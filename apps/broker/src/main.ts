@@ -6,7 +6,7 @@ import { SecurityState } from '@strand/auth';
 import { KvClient } from '@strand/client';
 import { DiskGuard } from '@strand/disk';
 import { LogManager } from '@strand/log';
-import { type AdminServer, Metrics, startAdminServer } from '@strand/ops';
+import { type AdminServer, createLogger, Metrics, startAdminServer } from '@strand/ops';
 import { addAuthService, authInterceptor, NodeSecurity } from '@strand/security';
 import {
   ClientTls,
@@ -32,33 +32,41 @@ import { PeerClients } from './replica/peer-clients.js';
 import { addBrokerService } from './service.js';
 import { TopicAdmin } from './topic-admin.js';
 
-const log = (line: string) => console.log(line);
 const hostOf = (address: string) => address.slice(0, address.lastIndexOf(':'));
 /** What Kafka clients are told the cluster is called (one cluster id per deployment comes later). */
 const CLUSTER_ID = 'strand';
 
 async function main(): Promise<void> {
   const config = loadBrokerConfig(process.argv.slice(2), process.env);
+  const log = createLogger({
+    app: 'broker',
+    node: config.id,
+    level: config.logLevel,
+    format: config.logFormat,
+  });
+  fatal = (err) => log.fatal({ err }, errorText(err));
+  const t0 = performance.now();
   const identity = await BrokerIdentity.open(config.dataDir, config.id);
   const metrics = new Metrics();
-  const brokerMetrics = new BrokerMetrics(metrics);
+  const brokerMetrics = new BrokerMetrics(metrics, log);
   const space = await DiskGuard.open(config.dataDir, {
     reserveBytes: config.diskReserveBytes,
-    log,
+    log: (line) => log.warn(line),
   });
   const logs = await LogManager.open(join(config.dataDir, 'logs'), {
     maxOpenFiles: config.maxOpenFiles,
     onFlush: (s) => brokerMetrics.flushed(s),
     space,
   });
-  const tlsFiles = TlsFiles.open(config, log);
+  const lineLog = (line: string) => log.warn(line);
+  const tlsFiles = TlsFiles.open(config, lineLog);
   tlsFiles?.watch();
   // The node's own certificate, both to serve and to dial the others (mutual TLS).
   const channels = { tls: tlsFiles && new ClientTls(tlsFiles) };
   const kv = new KvClient({ bootstrap: config.coordinators, timeoutMs: 5000, tls: channels.tls });
   const controller = new ControllerClient(config.coordinators, channels);
   const groups = new GroupCoordinatorClient(config.coordinators, channels);
-  const security = new NodeSecurity(config, log);
+  const security = new NodeSecurity(config, lineLog);
   // Users and the token key come with the rest of /strand/ (readable by this node's certificate).
   const meta = new MetadataCache(kv, log, (key, value) => {
     if (SecurityState.concerns(key)) security.state.apply(key, value);
@@ -139,10 +147,10 @@ async function main(): Promise<void> {
       maxRequestBytes: config.kafkaMaxRequestBytes,
       connectionsMaxIdleMs: config.connectionsMaxIdleMs,
     },
-    log,
+    log: lineLog,
   });
   const kafka = security.required ? (socket: Socket) => socket.destroy() : kafkaServed;
-  const gate = new ConnectionGate(config, log);
+  const gate = new ConnectionGate(config, (line) => log.warn({ listener: 'client' }, line));
   const tls = tlsFiles && { files: tlsFiles, clientAuth: config.tlsClientAuth };
   // gRPC and, unless Kafka clients have a port of their own, Kafka on `listen`: each
   // connection goes where its first (decrypted) bytes say.
@@ -193,7 +201,7 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log(`broker ${config.id} stopping (${signal})`);
+    log.info({ signal }, 'stopping');
     member.stop();
     peers.close();
     meta.stop();
@@ -205,7 +213,7 @@ async function main(): Promise<void> {
       await partitions.close();
     } catch (err) {
       // Whatever could not be saved is rebuilt from the logs at the next start.
-      log(`broker ${config.id} could not close every partition cleanly: ${(err as Error).message}`);
+      log.error({ err }, 'could not close every partition cleanly');
       code = 1;
     }
     space.close();
@@ -226,14 +234,29 @@ async function main(): Promise<void> {
   const kafkaAt = config.kafkaListen
     ? `Kafka clients on ${config.kafkaListen}`
     : 'Kafka clients on the same port';
-  log(
-    `broker ${config.id} listening on ${hostOf(config.listen)}:${port}${tlsFiles ? ' with TLS' : ''}${security.required ? ', authentication required' : ''} (advertised as ${config.advertise}; ${kafkaAt}, advertised as ${config.kafkaAdvertise}; admin ${admin?.url ?? 'off'}, data in ${config.dataDir}, coordinators ${config.coordinators.join(',')})`,
+  log.info(
+    {
+      tls: tlsFiles !== undefined,
+      authentication: security.required ? 'required' : 'optional',
+      advertised: config.advertise,
+      kafka: kafkaAt,
+      kafkaAdvertised: config.kafkaAdvertise,
+      admin: admin?.url ?? 'off',
+      data: config.dataDir,
+      coordinators: config.coordinators,
+      partitions: partitions.hostedCount,
+      startMs: Math.round(performance.now() - t0),
+    },
+    `listening on ${hostOf(config.listen)}:${port}`,
   );
 }
 
+const errorText = (err: unknown) =>
+  err instanceof StrandError ? `${err.code}: ${err.message}` : (err as Error).message;
+/** Before the logger exists (bad flags), a failure is one line on stderr. */
+let fatal = (err: unknown) => console.error(`strand-broker: ${errorText(err)}`);
+
 main().catch((err: unknown) => {
-  const message =
-    err instanceof StrandError ? `${err.code}: ${err.message}` : (err as Error).message;
-  console.error(`strand-broker: ${message}`);
+  fatal(err);
   process.exit(1);
 });

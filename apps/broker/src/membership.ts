@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Logger } from '@strand/ops';
 import { InconsistentClusterIdError, type StrandError } from '@strand/wire';
 import type { ControllerClient } from './controller-client.js';
 import type { BrokerIdentity } from './identity.js';
@@ -32,7 +33,7 @@ export class Membership {
     private readonly identity: BrokerIdentity,
     /** Where Kafka clients reach it ('' when at `address`). */
     private readonly kafkaAddress: string,
-    private readonly log: (line: string) => void,
+    private readonly log: Logger,
     /** Its admin listener's URL ('' for none): registered so tools can find it. */
     private readonly adminUrl = '',
   ) {}
@@ -76,15 +77,15 @@ export class Membership {
           this.intervalMs = r.heartbeat_interval_ms || 500;
           this.fenced = false;
           this.lastAcceptedAt = Date.now();
-          this.log(`broker ${this.id} registered (epoch ${this.epoch})`);
+          this.log.info({ epoch: this.epoch }, 'registered');
           return;
         } catch (err) {
           if (err instanceof InconsistentClusterIdError) {
-            this.log(`broker ${this.id} cannot join: ${err.message}`);
+            this.log.error({ broker: this.id, err }, 'cannot join the cluster');
             throw err;
           }
           if (attempt % 10 === 0)
-            this.log(`broker ${this.id} cannot register yet: ${(err as Error).message}`);
+            this.log.warn({ broker: this.id, attempt, err }, 'cannot register yet');
           await sleep(Math.min(2000, 100 * 2 ** Math.min(attempt, 5)));
         }
       }
@@ -109,14 +110,17 @@ export class Membership {
       if (!r.fenced) this.lastAcceptedAt = Date.now();
       else if (!this.stopped) {
         this.fenced = true;
-        this.log(`broker ${this.id} was fenced; registering again`);
+        this.log.warn(
+          { broker: this.id, epoch: this.epoch },
+          'fenced by the controller; registering again',
+        );
         await this.register();
       }
     } catch (err) {
       // The controller may be moving; the next beat tries again. Another process that took
       // this id over (after this one was silent for a session) is worth saying.
       if (!(err as StrandError).retriable)
-        this.log(`broker ${this.id} heartbeat refused: ${(err as Error).message}`);
+        this.log.warn({ broker: this.id, epoch: this.epoch, err }, 'heartbeat refused');
     }
     this.schedule();
   }

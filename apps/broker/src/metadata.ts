@@ -1,4 +1,5 @@
 import type { KeyValue, KvClient, WatchEvent } from '@strand/client';
+import type { Logger } from '@strand/ops';
 import {
   type BrokerRecord,
   BrokerRecords,
@@ -35,7 +36,7 @@ export class MetadataCache {
 
   constructor(
     private readonly kv: KvClient,
-    private readonly log: (line: string) => void,
+    private readonly log: Logger,
     /** Hears every other record under /strand/ (users, ACLs): its value, or undefined when deleted. */
     private readonly onOtherRecord: (key: string, value: Buffer | undefined) => void = () => {},
   ) {}
@@ -104,14 +105,14 @@ export class MetadataCache {
       if (this.abort.signal.aborted) return;
       this.live = false;
       // A compacted history (or another fatal watch error): reload everything, until it works.
-      this.log(`metadata watch failed (${(err as Error).message}); reloading`);
+      this.log.warn({ err, revision: this.revision }, 'metadata watch failed; reloading');
       for (let attempt = 0; !this.abort.signal.aborted; attempt++) {
         await new Promise((r) => setTimeout(r, Math.min(2000, 200 * 2 ** Math.min(attempt, 4))));
         try {
           await this.start();
           return;
         } catch (e) {
-          if (attempt % 10 === 0) this.log(`metadata reload failed: ${(e as Error).message}`);
+          if (attempt % 10 === 0) this.log.warn({ err: e, attempt }, 'metadata reload failed');
         }
       }
     }
@@ -134,7 +135,10 @@ export class MetadataCache {
     const decode = <T>(kind: RecordKind<T>): T | undefined => {
       const r = decodeRecord(kind, kv);
       if (r.ok) return r.record;
-      this.log(`ignoring a malformed metadata record ${kv.key.toString()}: ${r.error}`);
+      this.log.warn(
+        { key: kv.key.toString(), revision: kv.modRevision, reason: r.error },
+        'ignoring a malformed metadata record',
+      );
       return undefined;
     };
     switch (key.kind) {

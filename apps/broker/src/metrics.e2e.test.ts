@@ -201,4 +201,66 @@ describe('metrics and readiness on the admin port', () => {
     expect(total(s, 'strand_broker_isr_expands_total')).toBeGreaterThanOrEqual(1);
     expect(s.get(follower)!.value('strand_broker_registered')).toBe(1);
   });
+
+  it('logs what happened as JSON records with the ids that matter, and refusals with their reason', async () => {
+    await expect(admin.deleteTopic('no-such-topic')).rejects.toThrow(/no-such-topic/);
+    const p = (await admin.describeTopic(TOPIC)).partitions[0]!;
+    const leader = cluster.brokers.get(p.leader)!.proc;
+    const coordinator = cluster.coordinators.get(1)!.proc;
+    const find = (proc: typeof leader, msg: RegExp, fields: Record<string, unknown> = {}) =>
+      eventually(`${proc.name} logs ${msg}`, () =>
+        proc.records.find(
+          (r) =>
+            msg.test(String(r.msg)) &&
+            Object.entries(fields).every(([k, v]) => JSON.stringify(r[k]) === JSON.stringify(v)),
+        ),
+      );
+
+    // Every record: JSON with the time, the level, the app and its node id.
+    expect(await find(leader, /^listening on/)).toMatchObject({
+      app: 'broker',
+      node: p.leader,
+      level: 30,
+      time: expect.any(Number),
+      admin: brokerUrl(p.leader),
+    });
+    expect(await find(leader, /^leading$/, { topic: TOPIC, partition: 0 })).toMatchObject({
+      epoch: expect.any(Number),
+      isr: expect.any(Array),
+    });
+    expect(await find(leader, /^ISR (shrank|expanded)$/, { topic: TOPIC })).toMatchObject({
+      partition: 0,
+      isr: expect.any(Array),
+      before: expect.any(Array),
+    });
+    const refused = await eventually('a refused request on some broker', () =>
+      [1, 2, 3]
+        .flatMap((id) => cluster.brokers.get(id)!.proc.records)
+        .find((r) => r.msg === 'refused a request' && String(r.reason).includes('no-such-topic')),
+    );
+    expect(refused).toMatchObject({
+      api: 'DeleteTopic',
+      code: expect.stringMatching(/UNKNOWN_TOPIC/),
+    });
+
+    expect(await find(coordinator, /^elected Raft leader/)).toMatchObject({
+      app: 'coordinator',
+      node: 1,
+      term: expect.any(Number),
+    });
+    expect(await find(coordinator, /^broker registered$/, { broker: p.leader })).toMatchObject({
+      epoch: expect.any(Number),
+    });
+    expect(await find(coordinator, /^fenced a broker/)).toMatchObject({
+      level: 40,
+      broker: expect.any(Number),
+      silentMs: expect.any(Number),
+    });
+    expect(await find(coordinator, /^group rebalanced$/, { group: 'metered-group' })).toMatchObject(
+      {
+        generation: expect.any(Number),
+        members: 1,
+      },
+    );
+  });
 });

@@ -10,6 +10,7 @@ import {
   type PartitionLog,
   partitionDirName,
 } from '@strand/log';
+import type { Logger } from '@strand/ops';
 import {
   AuthenticationFailedError,
   brokerTokenHash,
@@ -78,7 +79,7 @@ export interface PartitionsOptions {
   replicaLagMs: number;
   controller: ControllerClient;
   peers: PeerClients;
-  log: (line: string) => void;
+  log: Logger;
   /** Told of every ISR change this leader made (the ISR shrink/expand counters). */
   isrChanged?: (before: readonly number[], after: readonly number[]) => void;
   /** The data disk's guard: the small files kept beside each log are written through it. */
@@ -141,7 +142,7 @@ export class Partitions {
     this.syncing = this.syncing.then(async () => {
       this.pendingSync = false;
       await this.reconcile().catch((err: unknown) =>
-        this.opts.log(`partition sync failed: ${(err as Error).message}`),
+        this.opts.log.error({ err }, 'partition sync failed'),
       );
     });
     return this.syncing;
@@ -276,7 +277,7 @@ export class Partitions {
       // A topic whose record does not decode still exists: its data is not an orphan's.
       if (this.meta.malformedTopics.has(id.topic)) continue;
       if (this.hosted.has(key(id.topic, id.partition))) continue;
-      this.opts.log(`removing ${partitionDirName(id)}: its topic no longer exists`);
+      this.opts.log.info({ ...id }, 'removing a partition whose topic no longer exists');
       await this.logs.delete(id);
     }
   }
@@ -295,8 +296,9 @@ export class Partitions {
         .then(
           () => undefined,
           (err: unknown) =>
-            this.opts.log(
-              `saving the producer state of ${h.topic}-${h.partition} failed: ${(err as Error).message}`,
+            this.opts.log.error(
+              { topic: h.topic, partition: h.partition, err },
+              'saving the producer state failed',
             ),
         ),
     );
@@ -321,7 +323,7 @@ export class Partitions {
     if (gone.length > 0) await this.saving; // no watermark file lands in a directory being removed
     await forEachLimit(gone, PARALLEL, async (h) => {
       await this.logs.delete({ topic: h.topic, partition: h.partition });
-      this.opts.log(`deleted ${h.topic}-${h.partition}`);
+      this.opts.log.info({ topic: h.topic, partition: h.partition }, 'deleted a partition');
     });
     const wanted: { rec: PartitionRecord; topic: TopicRecord }[] = [];
     for (const [name, parts] of this.meta.partitions) {
@@ -349,8 +351,10 @@ export class Partitions {
     h.replicas = rec.replicas;
     // The controller changed the ISR of a partition this broker goes on leading (it fenced a
     // follower): counted like the leader's own changes.
-    if (sameTerm && h.role === 'leader' && rec.partitionEpoch > h.partitionEpoch)
+    if (sameTerm && h.role === 'leader' && rec.partitionEpoch > h.partitionEpoch) {
       this.opts.isrChanged?.(h.isr, rec.isr);
+      this.logIsrChange(h, h.isr, rec.isr, 'controller');
+    }
     // An ISR this leader changed itself may be newer than the record the watch brings.
     if (rec.partitionEpoch >= h.partitionEpoch) {
       h.partitionEpoch = rec.partitionEpoch;
@@ -373,11 +377,16 @@ export class Partitions {
         Date.now(),
       );
       this.advance(h);
-      this.opts.log(
-        `leading ${h.topic}-${h.partition} at epoch ${rec.leaderEpoch} (ISR ${rec.isr})`,
+      this.opts.log.info(
+        { topic: h.topic, partition: h.partition, epoch: rec.leaderEpoch, isr: rec.isr },
+        'leading',
       );
     } else {
       h.role = 'follower';
+      this.opts.log.info(
+        { topic: h.topic, partition: h.partition, epoch: rec.leaderEpoch, leader: rec.leader },
+        rec.leader === NO_LEADER ? 'offline: no leader' : 'following',
+      );
       h.followers = undefined;
       this.notifyAppend(h); // acks=all waiters learn they lost leadership
       if (rec.leader !== NO_LEADER) void follow(this.follower, h, rec.leader, rec.leaderEpoch);
@@ -393,8 +402,9 @@ export class Partitions {
     const dir = join(this.logs.dataDir, partitionDirName(id));
     const onDisk = await fsp.readFile(join(dir, TOPIC_ID_FILE), 'utf8').catch(() => undefined);
     if (onDisk !== undefined && onDisk !== topicId) {
-      this.opts.log(
-        `${partitionDirName(id)} on disk belongs to an older topic of that name; removing it`,
+      this.opts.log.warn(
+        { ...id, topicId, onDisk },
+        'the partition on disk belongs to an older topic of that name; removing it',
       );
       await this.logs.delete(id);
     }
@@ -439,12 +449,19 @@ export class Partitions {
     dir: string,
     log: PartitionLog,
   ): Promise<ProducerStateTable> {
+    const t0 = performance.now();
     const saved = await takeProducerSnapshot(dir, log).catch(() => undefined);
     if (saved) {
-      this.opts.log(`${id.topic}-${id.partition}: producer state from the shutdown snapshot`);
+      this.opts.log.debug({ ...id }, 'producer state from the shutdown snapshot');
       return saved;
     }
-    return recoverProducers(log);
+    const recovered = await recoverProducers(log);
+    if (log.logEndOffset > log.logStartOffset)
+      this.opts.log.info(
+        { ...id, logEnd: log.logEndOffset, ms: Math.round(performance.now() - t0) },
+        'recovered the producer state from the log (no shutdown snapshot)',
+      );
+    return recovered;
   }
 
   // ---- the ISR ----
@@ -496,21 +513,30 @@ export class Partitions {
       .then(
         (res) => {
           if (h.leaderEpoch !== epoch || res.partition.partition_epoch <= h.partitionEpoch) return;
-          this.opts.isrChanged?.(h.isr, res.partition.isr);
+          const before = h.isr;
+          this.opts.isrChanged?.(before, res.partition.isr);
           h.isr = res.partition.isr;
           h.partitionEpoch = res.partition.partition_epoch;
           h.followers?.isrKnown(h.partitionEpoch);
-          this.opts.log(`${h.topic}-${h.partition} ISR is now [${h.isr}]`);
+          this.logIsrChange(h, before, h.isr, 'leader');
           this.advance(h);
         },
         (err: unknown) =>
-          this.opts.log(
-            `ISR change of ${h.topic}-${h.partition} refused: ${(err as Error).message}`,
+          this.opts.log.warn(
+            { topic: h.topic, partition: h.partition, isr, err },
+            'ISR change refused',
           ),
       )
       .finally(() => {
         h.isrChangeInFlight = false;
       });
+  }
+
+  private logIsrChange(h: Hosted, before: number[], isr: number[], by: string): void {
+    this.opts.log.info(
+      { topic: h.topic, partition: h.partition, epoch: h.leaderEpoch, isr, before, by },
+      isr.length < before.length ? 'ISR shrank' : 'ISR expanded',
+    );
   }
 
   private logConfig(c: TopicConfig): LogConfigInput {
@@ -536,8 +562,9 @@ export class Partitions {
         await this.essential(() => saveHighWatermark(h.dir, hw));
         h.savedHighWatermark = hw;
       } catch (err) {
-        this.opts.log(
-          `saving the high watermark of ${h.topic}-${h.partition} failed: ${(err as Error).message}`,
+        this.opts.log.error(
+          { topic: h.topic, partition: h.partition, err },
+          'saving the high watermark failed',
         );
       }
     }).finally(() => {
@@ -552,9 +579,17 @@ export class Partitions {
       try {
         const removed = await h.log.applyRetention(h.highWatermark);
         if (removed > 0)
-          this.opts.log(`retention removed ${removed} segment(s) of ${h.topic}-${h.partition}`);
+          this.opts.log.info(
+            {
+              topic: h.topic,
+              partition: h.partition,
+              segments: removed,
+              logStart: h.log.logStartOffset,
+            },
+            'retention deleted segments',
+          );
       } catch (err) {
-        this.opts.log(`retention of ${h.topic}-${h.partition} failed: ${(err as Error).message}`);
+        this.opts.log.error({ topic: h.topic, partition: h.partition, err }, 'retention failed');
       }
     }
   }

@@ -43,7 +43,7 @@ export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): 
       try {
         return await fn(raw);
       } catch (err) {
-        deps.metrics.error(api, toErrorFields(err).code);
+        deps.metrics.error(api, toErrorFields(err));
         throw err;
       }
     });
@@ -68,7 +68,7 @@ export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): 
           },
           (err: unknown) => {
             const error = toErrorFields(err);
-            deps.metrics.error('Produce', error.code);
+            deps.metrics.error('Produce', error);
             if (!call.cancelled) call.write({ id: raw.id ?? 0, partitions: [], error });
           },
         );
@@ -85,7 +85,7 @@ export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): 
           (partitions) => cb(null, { partitions, [FETCH_LEASE]: lease }),
           (err: unknown) => {
             lease.release();
-            deps.metrics.error('Fetch', toErrorFields(err).code);
+            deps.metrics.error('Fetch', toErrorFields(err));
             cb(toGrpcError(err));
           },
         );

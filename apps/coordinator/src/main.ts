@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import * as grpc from '@grpc/grpc-js';
 import { DiskGuard } from '@strand/disk';
-import { KvNode } from '@strand/kv';
-import { type AdminServer, Metrics, startAdminServer } from '@strand/ops';
+import { KvNode, Role } from '@strand/kv';
+import { type AdminServer, createLogger, Metrics, startAdminServer } from '@strand/ops';
 import { addAuthService, authInterceptor, NodeSecurity } from '@strand/security';
 import {
   ClientTls,
@@ -27,24 +27,32 @@ import { addUserService } from './security/user-service.js';
 import { createServer } from './server.js';
 import { addRaftService, GrpcTransport } from './transport.js';
 
-const log = (line: string) => console.log(line);
 const hostOf = (address: string) => address.slice(0, address.lastIndexOf(':'));
 
 async function main(): Promise<void> {
   const config = loadConfig(process.argv.slice(2), process.env);
+  const log = createLogger({
+    app: 'coordinator',
+    node: config.id,
+    level: config.logLevel,
+    format: config.logFormat,
+  });
+  fatal = (err) => log.fatal({ err }, errorText(err));
+  const t0 = performance.now();
   const peers = new Map(Object.entries(config.peers).map(([id, addr]) => [Number(id), addr]));
   const raftAddresses = new Map(
     Object.entries(config.raftPeers).map(([id, addr]) => [Number(id), addr]),
   );
   const clusterId = await loadClusterId(config.dataDir, config.clusterId, peers);
-  const tlsFiles = TlsFiles.open(config, log);
+  const lineLog = (line: string) => log.warn(line);
+  const tlsFiles = TlsFiles.open(config, lineLog);
   tlsFiles?.watch();
   const clientTls = tlsFiles && { files: tlsFiles, clientAuth: config.tlsClientAuth };
   const peerTls = tlsFiles && { files: tlsFiles, clientAuth: 'required' as const };
   const identity = {
     clusterId,
     id: config.id,
-    log,
+    log: lineLog,
     security: { tls: tlsFiles && new ClientTls(tlsFiles) },
   };
   const transport = new GrpcTransport(raftAddresses, identity);
@@ -52,10 +60,19 @@ async function main(): Promise<void> {
   const coordinatorMetrics = new CoordinatorMetrics(metrics, config.dataDir);
   const space = await DiskGuard.open(config.dataDir, {
     reserveBytes: config.diskReserveBytes,
-    log,
+    log: (line) => log.warn(line),
   });
   const node = await KvNode.open({
-    events: coordinatorMetrics.nodeEvents(),
+    events: {
+      ...coordinatorMetrics.nodeEvents(),
+      roleChanged: ({ leader, role, term }) => {
+        if (role === Role.Leader)
+          log.info({ term }, 'elected Raft leader: this node is the active controller');
+        else if (leader > 0) log.info({ leader, term, role }, 'Raft leader changed');
+        else log.warn({ term, role }, 'no Raft leader known');
+      },
+      storageFailed: (err) => log.fatal({ err }, 'fatal storage error; stopping'),
+    },
     id: config.id,
     peers,
     dataDir: config.dataDir,
@@ -74,7 +91,7 @@ async function main(): Promise<void> {
       about: { app: 'coordinator', id: config.id },
       ready: () => coordinatorReadiness(node),
     });
-  const security = new NodeSecurity(config, log);
+  const security = new NodeSecurity(config, lineLog);
   const unfollow = await followSecurity(node, security.state);
   const server = createServer(
     node,
@@ -84,29 +101,33 @@ async function main(): Promise<void> {
   );
   addAuthService(server, security);
   addUserService(server, node, security);
-  const malformed = new MalformedRecords();
+  const malformed = new MalformedRecords(lineLog);
   const controller = new Controller(node, {
     sessionTimeoutMs: config.brokerSessionTimeoutMs,
     heartbeatIntervalMs: config.brokerHeartbeatMs,
     clusterId,
     malformed,
+    log,
   });
   addControllerService(server, controller, node);
   const groups = new GroupCoordinator(node, {
     initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
     commitFlushMs: config.offsetCommitFlushMs,
     malformed,
-    rebalanced: (g) => coordinatorMetrics.rebalanced(g.id),
+    rebalanced: (g) => {
+      coordinatorMetrics.rebalanced(g.id);
+      log.info({ group: g.id, generation: g.generation, members: g.members }, 'group rebalanced');
+    },
   });
   coordinatorMetrics.sample(node, controller, groups);
   addGroupService(server, groups);
   const listeners: GatedListener[] = [];
-  const gate = new ConnectionGate(config, log);
+  const gate = new ConnectionGate(config, (line) => log.warn({ listener: 'client' }, line));
   listeners.push(await listenGated(server, config.listen, 'client', gate, { tls: clientTls }));
   const port = listeners[0]!.port;
   // Raft has a listener of its own, which nothing but the Raft service answers on.
   let peerServer: grpc.Server | undefined;
-  let peerAt = 'no peer listener: the only voter';
+  let peerAt = 'none: the only voter';
   if (config.peerListen) {
     peerServer = new grpc.Server({
       ...grpcServerOptions(config),
@@ -117,17 +138,17 @@ async function main(): Promise<void> {
       peerServer,
       config.peerListen,
       'peer',
-      new ConnectionGate(config, log),
+      new ConnectionGate(config, (line) => log.warn({ listener: 'peer' }, line)),
       { tls: peerTls },
     );
     listeners.push(peer);
-    peerAt = `peers on ${hostOf(config.peerListen)}:${peer.port}`;
+    peerAt = `${hostOf(config.peerListen)}:${peer.port}`;
   }
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`coordinator ${config.id} stopping (${signal})`);
+    log.info({ signal }, 'stopping');
     controller.close();
     groups.close();
     coordinatorMetrics.close();
@@ -145,14 +166,27 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   // Announce readiness only once a signal can stop us cleanly.
-  log(
-    `coordinator ${config.id} listening on ${hostOf(config.listen)}:${port}${tlsFiles ? ' with TLS' : ''}${security.required ? ', authentication required' : ''} (${peerAt}; admin ${admin?.url ?? 'off'}; cluster ${clusterId}; data in ${config.dataDir}, ${peers.size} voter${peers.size > 1 ? 's' : ''})`,
+  log.info(
+    {
+      tls: tlsFiles !== undefined,
+      authentication: security.required ? 'required' : 'optional',
+      peers: peerAt,
+      admin: admin?.url ?? 'off',
+      cluster: clusterId,
+      data: config.dataDir,
+      voters: peers.size,
+      startMs: Math.round(performance.now() - t0),
+    },
+    `listening on ${hostOf(config.listen)}:${port}`,
   );
 }
 
+const errorText = (err: unknown) =>
+  err instanceof StrandError ? `${err.code}: ${err.message}` : (err as Error).message;
+/** Before the logger exists (bad flags), a failure is one line on stderr. */
+let fatal = (err: unknown) => console.error(`strand-coordinator: ${errorText(err)}`);
+
 main().catch((err: unknown) => {
-  const message =
-    err instanceof StrandError ? `${err.code}: ${err.message}` : (err as Error).message;
-  console.error(`strand-coordinator: ${message}`);
+  fatal(err);
   process.exit(1);
 });

@@ -75,6 +75,22 @@ describe('coordinator metrics and readiness', () => {
       expect(m.value('strand_raft_leader_changes_total')).toBeGreaterThanOrEqual(2);
     }
     expect([...after.values()].reduce((n, m) => n + m.sum('strand_controller_active'), 0)).toBe(1);
+    // The election is in the logs: the new leader says so, the other names it, both with the term.
+    const elected = leaders(after)[0]!;
+    const newTerm = after.get(elected)!.value('strand_raft_term');
+    await eventually('the election logged', () =>
+      cluster.procs
+        .get(elected)!
+        .records.some((r) => /^elected Raft leader/.test(String(r.msg)) && r.term === newTerm),
+    );
+    const other = survivors.find((id) => id !== elected)!;
+    await eventually('the new leader logged by the other survivor', () =>
+      cluster.procs
+        .get(other)!
+        .records.some(
+          (r) => r.msg === 'Raft leader changed' && r.leader === elected && r.term === newTerm,
+        ),
+    );
     await cluster.start(leader);
   });
 

@@ -81,7 +81,7 @@ function sendRaft(
 }
 
 const clusterIdOf = (id: number) =>
-  /cluster ([A-Za-z0-9._-]+);/.exec(cluster.procs.get(id)!.output())![1]!;
+  /cluster=([A-Za-z0-9._-]+)/.exec(cluster.procs.get(id)!.output())![1]!;
 
 describe('Raft traffic on a listener of its own, from this cluster’s voters only', () => {
   it('refuses forged messages on the client port, from a non-peer, from another cluster id and on the wrong stream', async () => {

@@ -33,6 +33,7 @@ export {
   parseRecord,
   REDACTED,
   silentLogger,
+  throttle,
 } from './logger.js';
 
 // Flags and config keys both apps take: --admin-listen, --log-level, --log-format

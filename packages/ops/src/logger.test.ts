@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, formatRecord, parseRecord, REDACTED } from './logger.js';
+import { createLogger, formatRecord, parseRecord, REDACTED, throttle } from './logger.js';
 
 function capture(isTTY = false) {
   const lines: string[] = [];
@@ -62,5 +62,27 @@ describe('logs', () => {
     expect(parseRecord('plain text')).toBeUndefined();
     expect(parseRecord('{"not":"a log"}')).toBeUndefined();
     expect(parseRecord('{broken')).toBeUndefined();
+  });
+
+  it('show an error as its code and message on a readable line', () => {
+    const err = {
+      type: 'NotLeaderError',
+      code: 'NOT_LEADER',
+      message: 'broker 2 leads',
+      stack: 'x',
+    };
+    expect(formatRecord({ msg: 'refused', err })).toBe('refused err="NOT_LEADER: broker 2 leads"');
+    expect(formatRecord({ msg: 'failed', err: { message: 'EIO' } })).toBe('failed err=EIO');
+  });
+
+  it('let a flood of one kind of event through once per period, counting what they left out', async () => {
+    const due = throttle(50);
+    expect(due('a')).toBe(0);
+    expect(due('a')).toBeUndefined();
+    expect(due('a')).toBeUndefined();
+    expect(due('b')).toBe(0);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(due('a')).toBe(2);
+    expect(due('a')).toBeUndefined();
   });
 });

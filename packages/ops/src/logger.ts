@@ -31,6 +31,16 @@ const HEADER_FIELDS = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'app',
 const SECRET_KEYS = ['token', 'brokerToken', 'broker_token', 'password', 'secret', 'credentials'];
 export const REDACTED = '[redacted]';
 
+/** An error as a line shows it: its code and message (the stack stays in the JSON). */
+function errText(v: unknown): unknown {
+  if (!v || typeof v !== 'object') return v;
+  const e = v as { code?: unknown; message?: unknown };
+  if (typeof e.message !== 'string') return v;
+  return typeof e.code === 'string' && !e.message.startsWith(e.code)
+    ? `${e.code}: ${e.message}`
+    : e.message;
+}
+
 function fieldText(v: unknown): string {
   if (typeof v === 'string') return /[\s"=]/.test(v) || v === '' ? JSON.stringify(v) : v;
   if (Array.isArray(v) && v.every((x) => typeof x !== 'object')) return `[${v.join(',')}]`;
@@ -58,7 +68,7 @@ export function formatRecord(
   let line = typeof rec.msg === 'string' ? rec.msg : '';
   for (const [k, v] of Object.entries(rec)) {
     if (HEADER_FIELDS.has(k) || v === undefined) continue;
-    line += ` ${paint('2', `${k}=`)}${fieldText(v)}`;
+    line += ` ${paint('2', `${k}=`)}${fieldText(k === 'err' ? errText(v) : v)}`;
   }
   parts.push(line);
   return parts.join(' ');
@@ -121,6 +131,26 @@ export function createLogger(opts: LoggerOptions): pino.Logger {
       );
     },
   });
+}
+
+/**
+ * For events that can come in floods (refused requests, failing peers): `ifDue(key)` is the
+ * number of events of that kind left out since the last one let through, or undefined while
+ * the last one is younger than `everyMs`. At most `maxKeys` kinds are remembered.
+ */
+export function throttle(everyMs: number, maxKeys = 1000): (key: string) => number | undefined {
+  const seen = new Map<string, { at: number; skipped: number }>();
+  return (key) => {
+    const now = Date.now();
+    const s = seen.get(key);
+    if (s && now - s.at < everyMs) {
+      s.skipped += 1;
+      return undefined;
+    }
+    if (!s && seen.size >= maxKeys) seen.clear();
+    seen.set(key, { at: now, skipped: 0 });
+    return s?.skipped ?? 0;
+  };
 }
 
 /** A logger that drops everything (unit tests of components that log). */

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { formatRecord, parseRecord } from '@strand/ops';
 
 /** A free TCP port on 127.0.0.1 (bind to 0, read it, release it). */
 export async function freePort(): Promise<number> {
@@ -35,8 +36,13 @@ const MAX_LINES = 500;
 
 /** A node process started by a test; ended by pid through `kill9`, `terminate` or the registry. */
 export class NodeProcess {
-  /** The most recent lines of output (stdout and stderr), at most 500. */
+  /**
+   * The most recent lines of output (stdout and stderr), at most 500. A structured log record
+   * (a JSON line from pino) is kept as its readable line, `app node msg key=value ...`.
+   */
   readonly lines: string[] = [];
+  /** The most recent structured log records, as they were printed, at most 500. */
+  readonly records: Record<string, unknown>[] = [];
   /** The line start() waited for (kept: `lines` holds only the most recent ones). */
   readyLine: string | undefined;
   readonly exited: Promise<number | null>;
@@ -111,7 +117,13 @@ export class NodeProcess {
     );
   }
 
-  private addLine(line: string): void {
+  private addLine(raw: string): void {
+    const rec = parseRecord(raw);
+    const line = rec ? formatRecord(rec, { who: true }) : raw;
+    if (rec) {
+      this.records.push(rec);
+      if (this.records.length > MAX_LINES) this.records.shift();
+    }
     this.lines.push(line);
     if (this.lines.length > MAX_LINES) this.lines.shift();
     for (const w of this.watchers) w(line);

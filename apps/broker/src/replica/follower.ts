@@ -1,3 +1,4 @@
+import type { Logger } from '@strand/ops';
 import { ErrorCode, type ErrorFields, fromErrorFields, splitBatches } from '@strand/wire';
 import type { Hosted } from '../partitions.js';
 import type { PeerClients } from './peer-clients.js';
@@ -12,7 +13,7 @@ export interface FollowerContext {
   addressOf: (brokerId: number) => string | undefined;
   /** Wakes consumers long-polling this replica (its log or high watermark moved). */
   wake: (h: Hosted) => void;
-  log: (line: string) => void;
+  log: Logger;
 }
 
 interface FetchAnswer {
@@ -102,8 +103,9 @@ export async function follow(
     } catch (err) {
       failures += 1;
       if (failures === 1 || failures % 50 === 0)
-        ctx.log(
-          `following ${h.topic}-${h.partition} from broker ${leader}: ${(err as Error).message}`,
+        ctx.log.warn(
+          { topic: h.topic, partition: h.partition, leader, epoch, failures, err },
+          'fetching from the leader failed',
         );
       await sleep(Math.min(1000, 50 * 2 ** Math.min(failures, 5)));
     }
@@ -155,8 +157,9 @@ async function truncateToLeader(
     // What producers wrote in the removed suffix must not count as written any more.
     h.producers = await recoverProducers(h.log);
     h.highWatermark = Math.min(h.highWatermark, end);
-    ctx.log(
-      `truncated ${h.topic}-${h.partition} to ${end} (diverged from leader ${h.leader} at epoch ${res.leader_epoch})`,
+    ctx.log.info(
+      { topic: h.topic, partition: h.partition, leader: h.leader, epoch: res.leader_epoch, end },
+      'truncated the log where it diverged from the leader',
     );
   });
 }

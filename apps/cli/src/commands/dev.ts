@@ -264,8 +264,16 @@ export const dev = command({
     log.write(`${new Date().toISOString()} strand dev | started (pid ${process.pid})\n`);
     const coordinatorAddress = `127.0.0.1:${f.port}`;
     const brokerAddress = `127.0.0.1:${f['broker-port']}`;
+    // The nodes' structured logs as readable lines (dev.log, the terminal), not JSON.
     const child = (name: string, script: string, args: string[], ready: RegExp) =>
-      new Child(name, fileURLToPath(import.meta.resolve(script)), args, ready, log, out);
+      new Child(
+        name,
+        fileURLToPath(import.meta.resolve(script)),
+        [...args, '--log-format', 'pretty'],
+        ready,
+        log,
+        out,
+      );
     try {
       const coordinator = child(
         'coordinator',

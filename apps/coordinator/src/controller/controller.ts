@@ -1,4 +1,5 @@
 import { type KvNode, type KvOp, prefixEnd, Role } from '@strand/kv';
+import { type Logger, silentLogger } from '@strand/ops';
 import {
   AuthenticationFailedError,
   type BrokerRecord,
@@ -48,6 +49,8 @@ export interface ControllerOptions {
   now?: () => number;
   /** Where records that do not decode are noted (shared with the group coordinator). */
   malformed?: MalformedRecords;
+  /** Registrations, fencing and partition leader elections are logged here. */
+  log?: Logger;
 }
 
 export interface TopicChange {
@@ -106,6 +109,7 @@ export class Controller {
   private readonly now: () => number;
   private readonly malformed: MalformedRecords;
   private healthAt: { revision: number; health: ClusterHealth } | undefined;
+  private readonly log: Logger;
 
   constructor(
     private readonly node: KvNode,
@@ -113,6 +117,7 @@ export class Controller {
   ) {
     this.now = opts.now ?? Date.now;
     this.malformed = opts.malformed ?? new MalformedRecords();
+    this.log = opts.log ?? silentLogger();
     this.timer = setInterval(() => this.check(), opts.checkIntervalMs ?? 100);
     this.timer.unref();
   }
@@ -173,6 +178,15 @@ export class Controller {
         ESSENTIAL,
       );
       this.lastSeen.set(id, this.now());
+      this.log.info(
+        {
+          broker: id,
+          epoch: record.epoch,
+          address: record.address,
+          rack: record.rack || undefined,
+        },
+        'broker registered',
+      );
       return record;
     });
   }
@@ -478,6 +492,10 @@ export class Controller {
         ESSENTIAL,
       );
       this.lastSeen.delete(b.record.id);
+      this.log.warn(
+        { broker: b.record.id, epoch: b.record.epoch, silentMs: now - seen },
+        'fenced a broker: no heartbeat within its session',
+      );
     }
   }
 
@@ -511,7 +529,21 @@ export class Controller {
         'partitions changed meanwhile',
         ESSENTIAL,
       );
+      for (const c of chunk) this.logChange(c.stored.record, c.next);
     }
+  }
+
+  /** A partition's leader or ISR changed by the controller (an election, a fenced replica). */
+  private logChange(was: PartitionRecord, next: PartitionRecord): void {
+    const ids = { topic: next.topic, partition: next.partition, epoch: next.leaderEpoch };
+    if (next.leader !== was.leader) {
+      const unclean = next.leader >= 0 && !was.isr.includes(next.leader);
+      const fields = { ...ids, leader: next.leader, was: was.leader, isr: next.isr };
+      if (next.leader < 0) this.log.warn(fields, 'partition offline: no eligible leader');
+      else if (unclean) this.log.warn(fields, 'elected a leader outside the ISR (unclean)');
+      else this.log.info(fields, 'elected a leader');
+    } else if (next.isr.join() !== was.isr.join())
+      this.log.info({ ...ids, isr: next.isr, was: was.isr }, 'ISR changed by the controller');
   }
 
   // ---- plumbing ----

@@ -45,6 +45,8 @@ export interface MembersInfo {
   commitIndex: number;
   answeredBy: number;
   role: string;
+  /** `http://host:port` of the answering node's admin listener (metrics, readiness); '' for none. */
+  adminUrl: string;
 }
 
 export interface LeaseStatus {
@@ -168,6 +170,7 @@ export class KvClient {
       members: { id: number; address: string; is_leader: boolean }[];
       commit_index: number;
       role: string;
+      admin_url?: string;
     };
     const members = res.members.map((m) => ({
       id: m.id,
@@ -184,6 +187,7 @@ export class KvClient {
       commitIndex: res.commit_index,
       answeredBy: res.header.member_id,
       role: res.role,
+      adminUrl: res.admin_url ?? '',
     };
   }
 

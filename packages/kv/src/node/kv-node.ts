@@ -72,6 +72,8 @@ export interface KvNodeEvents {
   walSynced?(seconds: number): void;
   /** The leader this node knows, or its own role, changed (leader 0: none known). */
   roleChanged?(change: { leader: number; role: Role; term: number }): void;
+  /** Raft state could not be persisted: the process exits (code 70) right after this. */
+  storageFailed?(err: Error): void;
 }
 
 /** Counts since this node started (exported as metrics by the coordinator). */
@@ -384,9 +386,12 @@ export class KvNode {
         .catch((err: unknown) => {
           if (this.closed) return; // writes in flight at shutdown
           // A storage failure: stop rather than run on with state we could not persist.
-          console.error(
-            `coordinator ${this.opts.id}: fatal storage error: ${(err as Error).message}`,
-          );
+          const events = this.opts.events;
+          if (events?.storageFailed) events.storageFailed(err as Error);
+          else
+            console.error(
+              `coordinator ${this.opts.id}: fatal storage error: ${(err as Error).message}`,
+            );
           process.exit(70);
         })
         .finally(() => {
