@@ -1,0 +1,2 @@
+// @strand/console — the web console (its server; `main.ts` runs it).
+export { startConsole } from './server.js';

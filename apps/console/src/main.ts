@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+import { Admin, KvClient, Producer } from '@strand/client';
+import { createLogger, LogFormatSchema, LogLevelSchema } from '@strand/ops';
+import {
+  type ConfigField,
+  commaList,
+  HostPortSchema,
+  loadLayeredConfig,
+  StrandError,
+} from '@strand/wire';
+import { z } from 'zod';
+import { startConsole } from './server.js';
+
+const ConsoleConfigSchema = z
+  .object({
+    /** host:port the console's web server listens on (port 0: any free port). */
+    listen: HostPortSchema.default('127.0.0.1:8080'),
+    /** Brokers (topics, messages, groups). */
+    bootstrap: z.array(HostPortSchema).min(1).default(['127.0.0.1:9092']),
+    /** Coordinators (the KV browser). */
+    kvBootstrap: z.array(HostPortSchema).min(1).default(['127.0.0.1:2379']),
+    logLevel: LogLevelSchema.default('info'),
+    logFormat: LogFormatSchema.default('auto'),
+  })
+  .strict();
+
+const FIELDS: readonly ConfigField[] = [
+  { key: 'listen', flag: 'listen', env: 'STRAND_CONSOLE_LISTEN' },
+  { key: 'bootstrap', flag: 'bootstrap', env: 'STRAND_BOOTSTRAP', parse: commaList },
+  { key: 'kvBootstrap', flag: 'kv-bootstrap', env: 'STRAND_KV_BOOTSTRAP', parse: commaList },
+  { key: 'logLevel', flag: 'log-level', env: 'STRAND_LOG_LEVEL' },
+  { key: 'logFormat', flag: 'log-format', env: 'STRAND_LOG_FORMAT' },
+];
+
+async function main(): Promise<void> {
+  const config = loadLayeredConfig({
+    what: 'console',
+    argv: process.argv.slice(2),
+    env: process.env,
+    configEnv: 'STRAND_CONSOLE_CONFIG',
+    fields: FIELDS,
+    schema: ConsoleConfigSchema,
+  });
+  const log = createLogger({ app: 'console', level: config.logLevel, format: config.logFormat });
+  const admin = new Admin({ bootstrap: config.bootstrap, clientId: 'strand-console' });
+  const kv = new KvClient({ bootstrap: config.kvBootstrap });
+  let producer: Producer | undefined;
+  const at = config.listen.lastIndexOf(':');
+  const { server, url } = await startConsole(
+    {
+      admin,
+      kv,
+      bootstrap: config.bootstrap,
+      producer: () => {
+        producer ??= new Producer({ bootstrap: config.bootstrap, clientId: 'strand-console' });
+        return producer;
+      },
+    },
+    { host: config.listen.slice(0, at), port: Number(config.listen.slice(at + 1)) },
+    log,
+  );
+  const stop = async (signal: string) => {
+    log.info({ signal }, 'stopping');
+    server.closeAllConnections();
+    server.close();
+    await Promise.allSettled([admin.close(), producer?.close()]);
+    kv.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  log.info(
+    { url, brokers: config.bootstrap, coordinators: config.kvBootstrap },
+    `listening on ${url}`,
+  );
+}
+
+main().catch((err: unknown) => {
+  const message =
+    err instanceof StrandError ? `${err.code}: ${err.message}` : (err as Error).message;
+  console.error(`strand-console: ${message}`);
+  process.exit(1);
+});
