@@ -6,7 +6,14 @@ import { SecurityState } from '@strand/auth';
 import { KvClient } from '@strand/client';
 import { DiskGuard } from '@strand/disk';
 import { LogManager } from '@strand/log';
-import { type AdminServer, createLogger, Metrics, startAdminServer } from '@strand/ops';
+import {
+  type AdminServer,
+  createLogger,
+  type Logger,
+  Metrics,
+  runMain,
+  startAdminServer,
+} from '@strand/ops';
 import { addAuthService, authInterceptor, NodeSecurity } from '@strand/security';
 import {
   ClientTls,
@@ -36,7 +43,7 @@ const hostOf = (address: string) => address.slice(0, address.lastIndexOf(':'));
 /** What Kafka clients are told the cluster is called (one cluster id per deployment comes later). */
 const CLUSTER_ID = 'strand';
 
-async function main(): Promise<void> {
+async function main(useLogger: (log: Logger) => void): Promise<void> {
   const config = loadBrokerConfig(process.argv.slice(2), process.env);
   const log = createLogger({
     app: 'broker',
@@ -44,7 +51,7 @@ async function main(): Promise<void> {
     level: config.logLevel,
     format: config.logFormat,
   });
-  fatal = (err) => log.fatal({ err }, errorText(err));
+  useLogger(log);
   const t0 = performance.now();
   const identity = await BrokerIdentity.open(config.dataDir, config.id);
   const metrics = new Metrics();
@@ -251,12 +258,4 @@ async function main(): Promise<void> {
   );
 }
 
-const errorText = (err: unknown) =>
-  err instanceof StrandError ? `${err.code}: ${err.message}` : (err as Error).message;
-/** Before the logger exists (bad flags), a failure is one line on stderr. */
-let fatal = (err: unknown) => console.error(`strand-broker: ${errorText(err)}`);
-
-main().catch((err: unknown) => {
-  fatal(err);
-  process.exit(1);
-});
+runMain('strand-broker', main);

@@ -1,13 +1,7 @@
 #!/usr/bin/env node
 import { Admin, KvClient, Producer } from '@strand/client';
-import { createLogger, LogFormatSchema, LogLevelSchema } from '@strand/ops';
-import {
-  type ConfigField,
-  commaList,
-  HostPortSchema,
-  loadLayeredConfig,
-  StrandError,
-} from '@strand/wire';
+import { createLogger, LogFormatSchema, type Logger, LogLevelSchema, runMain } from '@strand/ops';
+import { type ConfigField, commaList, HostPortSchema, loadLayeredConfig } from '@strand/wire';
 import { z } from 'zod';
 import { startConsole } from './server.js';
 
@@ -32,7 +26,7 @@ const FIELDS: readonly ConfigField[] = [
   { key: 'logFormat', flag: 'log-format', env: 'STRAND_LOG_FORMAT' },
 ];
 
-async function main(): Promise<void> {
+async function main(useLogger: (log: Logger) => void): Promise<void> {
   const config = loadLayeredConfig({
     what: 'console',
     argv: process.argv.slice(2),
@@ -42,6 +36,7 @@ async function main(): Promise<void> {
     schema: ConsoleConfigSchema,
   });
   const log = createLogger({ app: 'console', level: config.logLevel, format: config.logFormat });
+  useLogger(log);
   const admin = new Admin({ bootstrap: config.bootstrap, clientId: 'strand-console' });
   const kv = new KvClient({ bootstrap: config.kvBootstrap });
   let producer: Producer | undefined;
@@ -75,9 +70,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => {
-  const message =
-    err instanceof StrandError ? `${err.code}: ${err.message}` : (err as Error).message;
-  console.error(`strand-console: ${message}`);
-  process.exit(1);
-});
+runMain('strand-console', main);

@@ -2,7 +2,14 @@
 import * as grpc from '@grpc/grpc-js';
 import { DiskGuard } from '@strand/disk';
 import { KvNode, Role } from '@strand/kv';
-import { type AdminServer, createLogger, Metrics, startAdminServer } from '@strand/ops';
+import {
+  type AdminServer,
+  createLogger,
+  type Logger,
+  Metrics,
+  runMain,
+  startAdminServer,
+} from '@strand/ops';
 import { addAuthService, authInterceptor, NodeSecurity } from '@strand/security';
 import {
   ClientTls,
@@ -10,7 +17,6 @@ import {
   type GatedListener,
   grpcServerOptions,
   listenGated,
-  StrandError,
   TlsFiles,
 } from '@strand/wire';
 import { loadClusterId } from './cluster-id.js';
@@ -29,7 +35,7 @@ import { addRaftService, GrpcTransport } from './transport.js';
 
 const hostOf = (address: string) => address.slice(0, address.lastIndexOf(':'));
 
-async function main(): Promise<void> {
+async function main(useLogger: (log: Logger) => void): Promise<void> {
   const config = loadConfig(process.argv.slice(2), process.env);
   const log = createLogger({
     app: 'coordinator',
@@ -37,7 +43,7 @@ async function main(): Promise<void> {
     level: config.logLevel,
     format: config.logFormat,
   });
-  fatal = (err) => log.fatal({ err }, errorText(err));
+  useLogger(log);
   const t0 = performance.now();
   const peers = new Map(Object.entries(config.peers).map(([id, addr]) => [Number(id), addr]));
   const raftAddresses = new Map(
@@ -181,12 +187,4 @@ async function main(): Promise<void> {
   );
 }
 
-const errorText = (err: unknown) =>
-  err instanceof StrandError ? `${err.code}: ${err.message}` : (err as Error).message;
-/** Before the logger exists (bad flags), a failure is one line on stderr. */
-let fatal = (err: unknown) => console.error(`strand-coordinator: ${errorText(err)}`);
-
-main().catch((err: unknown) => {
-  fatal(err);
-  process.exit(1);
-});
+runMain('strand-coordinator', main);

@@ -22,6 +22,7 @@ export {
 // Structured logs (pino): JSON lines, or readable lines on a terminal
 export {
   createLogger,
+  errorLine,
   formatRecord,
   LOG_LEVELS,
   type LogFormat,
@@ -32,6 +33,7 @@ export {
   LogLevelSchema,
   parseRecord,
   REDACTED,
+  runMain,
   silentLogger,
   throttle,
 } from './logger.js';

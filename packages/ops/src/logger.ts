@@ -1,3 +1,4 @@
+import { StrandError } from '@strand/wire';
 import { pino } from 'pino';
 import { z } from 'zod';
 
@@ -156,4 +157,27 @@ export function throttle(everyMs: number, maxKeys = 1000): (key: string) => numb
 /** A logger that drops everything (unit tests of components that log). */
 export function silentLogger(): pino.Logger {
   return pino({ level: 'silent' });
+}
+
+/** An error as one line: `CODE: message` for Strand's typed errors, else its message. */
+export function errorLine(err: unknown): string {
+  return err instanceof StrandError ? `${err.code}: ${err.message}` : (err as Error).message;
+}
+
+/**
+ * Runs an app's `main`. If it fails, the failure is logged as fatal through the app's logger
+ * once `main` has handed it over (`useLogger`), as one line on stderr before that (bad
+ * flags), and the process exits with status 1.
+ */
+export function runMain(
+  app: string,
+  main: (useLogger: (log: pino.Logger) => void) => Promise<void>,
+): void {
+  let fatal = (err: unknown) => console.error(`${app}: ${errorLine(err)}`);
+  main((log) => {
+    fatal = (err) => log.fatal({ err }, errorLine(err));
+  }).catch((err: unknown) => {
+    fatal(err);
+    process.exit(1);
+  });
 }
