@@ -42,12 +42,16 @@ beforeAll(async () => {
     args: ['--id', '1', '--listen', brokers, '--coordinators', coordinator].concat([
       '--data',
       join(dir.path, 'broker'),
+      '--admin-listen',
+      '127.0.0.1:0',
     ]),
     readyLine: /broker \d+ listening on/,
   });
   const proc = await registry.start(join(here, '..', 'dist', 'main.js'), {
     name: 'console',
-    args: ['--listen', '127.0.0.1:0', '--bootstrap', brokers, '--kv-bootstrap', coordinator],
+    args: ['--listen', '127.0.0.1:0', '--bootstrap', brokers, '--kv-bootstrap', coordinator].concat(
+      ['--metrics-interval-ms', '300'],
+    ),
     readyLine: /listening on http/,
   });
   consoleUrl = /(http:\/\/[\d.:]+)/.exec(proc.readyLine ?? '')![1]!;
@@ -142,6 +146,20 @@ describe('the web console in a browser', () => {
     ]);
     const csv = await (await fetch(`${consoleUrl}/topics/web/messages.csv?partition=1`)).text();
     expect(csv.split('\n')[1]).toMatch(/^1,0,[^,]+,from-the-form,hello from the browser,/);
+  });
+
+  it('charts the cluster\u2019s throughput from the brokers\u2019 metrics', async () => {
+    const producer = new Producer({ bootstrap: [brokers] });
+    const rate = await eventually('a produce rate on the overview', async () => {
+      await producer.send({ topic: 'web', partition: 0, value: 'x'.repeat(10_000) });
+      await page.goto(consoleUrl);
+      const r = Number.parseFloat((await text('#rate-in')) || '0');
+      return r > 0 ? r : undefined;
+    });
+    await producer.close();
+    expect(rate).toBeGreaterThan(0);
+    expect(await page.locator('#throughput polyline').count()).toBe(2);
+    await shot('overview-throughput');
   });
 
   it('shows a record produced meanwhile in the live tail', async () => {

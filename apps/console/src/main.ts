@@ -4,6 +4,7 @@ import { createLogger, LogFormatSchema, type Logger, LogLevelSchema, runMain } f
 import { type ConfigField, commaList, HostPortSchema, loadLayeredConfig } from '@strand/wire';
 import { z } from 'zod';
 import { startConsole } from './server.js';
+import { Throughput } from './throughput.js';
 
 const ConsoleConfigSchema = z
   .object({
@@ -13,6 +14,8 @@ const ConsoleConfigSchema = z
     bootstrap: z.array(HostPortSchema).min(1).default(['127.0.0.1:9092']),
     /** Coordinators (the KV browser). */
     kvBootstrap: z.array(HostPortSchema).min(1).default(['127.0.0.1:2379']),
+    /** How often the brokers' metrics are read for the throughput chart. */
+    metricsIntervalMs: z.coerce.number().int().min(100).max(3_600_000).default(5000),
     logLevel: LogLevelSchema.default('info'),
     logFormat: LogFormatSchema.default('auto'),
   })
@@ -22,6 +25,7 @@ const FIELDS: readonly ConfigField[] = [
   { key: 'listen', flag: 'listen', env: 'STRAND_CONSOLE_LISTEN' },
   { key: 'bootstrap', flag: 'bootstrap', env: 'STRAND_BOOTSTRAP', parse: commaList },
   { key: 'kvBootstrap', flag: 'kv-bootstrap', env: 'STRAND_KV_BOOTSTRAP', parse: commaList },
+  { key: 'metricsIntervalMs', flag: 'metrics-interval-ms' },
   { key: 'logLevel', flag: 'log-level', env: 'STRAND_LOG_LEVEL' },
   { key: 'logFormat', flag: 'log-format', env: 'STRAND_LOG_FORMAT' },
 ];
@@ -40,12 +44,14 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
   const admin = new Admin({ bootstrap: config.bootstrap, clientId: 'strand-console' });
   const kv = new KvClient({ bootstrap: config.kvBootstrap });
   let producer: Producer | undefined;
+  const throughput = new Throughput(admin, config.metricsIntervalMs);
   const at = config.listen.lastIndexOf(':');
   const { server, url } = await startConsole(
     {
       admin,
       kv,
       bootstrap: config.bootstrap,
+      throughput,
       producer: () => {
         producer ??= new Producer({ bootstrap: config.bootstrap, clientId: 'strand-console' });
         return producer;
@@ -56,6 +62,7 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
   );
   const stop = async (signal: string) => {
     log.info({ signal }, 'stopping');
+    throughput.close();
     server.closeAllConnections();
     server.close();
     await Promise.allSettled([admin.close(), producer?.close()]);

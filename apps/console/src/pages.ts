@@ -1,6 +1,7 @@
 import type { Admin, GroupDescription, KvClient, Producer, TopicDescription } from '@strand/client';
 import { type BrowseQuery, browse } from './browse.js';
 import { esc, Html, html, type Part, page, table } from './html.js';
+import type { Throughput } from './throughput.js';
 import { type Shown, type ShownRecord, showBytes } from './values.js';
 
 export interface Cluster {
@@ -9,6 +10,7 @@ export interface Cluster {
   /** One producer for the console's lifetime, made on first use. */
   producer: () => Producer;
   bootstrap: string[];
+  throughput: Throughput;
 }
 
 const enc = encodeURIComponent;
@@ -39,6 +41,7 @@ export async function overview(c: Cluster): Promise<Html> {
       <span id="partition-health">${topics.reduce((n, t) => n + t.partitions.length, 0)} partitions:
       ${state(under === 0, '0 under-replicated', `${under} under-replicated`)},
       ${state(off === 0, '0 offline', `${off} offline`)}</span></p>
+    ${c.throughput.chart()}
     <h2>Brokers</h2>
     ${table(
       [...cluster.brokers].sort((a, b) => a.id - b.id),
