@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, ProcessRegistry, tempDir } from '@strand/testkit';
+import { eventually, freePort, ProcessRegistry, tempDir } from '@strand/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, exec, startDev } from './cli.test-util.js';
 
