@@ -71,7 +71,12 @@ export class KafkaConnection {
   private received(chunk: Buffer): void {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    while (!this.closed && this.buffered >= 4) {
+    this.parse();
+  }
+
+  /** Dispatches the buffered requests, until over the in-flight bounds (then on resume). */
+  private parse(): void {
+    while (!this.closed && !this.paused && this.buffered >= 4) {
       const size = this.peekSize();
       if (size < 8 || size > this.limits.maxRequestBytes) {
         this.log(
@@ -189,5 +194,6 @@ export class KafkaConnection {
     if (!this.paused || this.closed || this.overLimits()) return;
     this.paused = false;
     this.socket.resume();
+    this.parse();
   }
 }

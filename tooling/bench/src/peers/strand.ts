@@ -20,19 +20,25 @@ function producerOptions(bootstrap: string[]): ProducerOptions {
   return opts;
 }
 
-/**
- * Strand: one coordinator and one broker as real processes on loopback, the SDK as the
- * client (`Producer.send` per record with back-pressure, `Consumer.poll` from the beginning).
- */
-export async function startStrand(api: 'sendBatch' | 'send' = 'sendBatch'): Promise<TopicTarget> {
+/** One coordinator and one broker as real processes on loopback, with a scratch directory. */
+export interface StrandCluster {
+  bootstrap: string[];
+  /** The broker's process id (its CPU time is read from /proc). */
+  brokerPid: number;
+  stop(): Promise<void>;
+}
+
+export async function startStrandCluster(brokerArgs: string[] = []): Promise<StrandCluster> {
   const coordinatorMain = resolveMain('@strand/coordinator/main');
   const brokerMain = resolveMain('@strand/broker/main');
   if (!coordinatorMain) throw new Skipped('@strand/coordinator is not built (dist/main.js)');
   if (!brokerMain) throw new Skipped('@strand/broker is not built (dist/main.js)');
-
   const registry = new ProcessRegistry();
   const dir = tempDir('strand-bench-topics-');
-  const clients: { close(): Promise<void> }[] = [];
+  const stop = async () => {
+    await registry.stopAll();
+    dir.cleanup();
+  };
   try {
     const coordinator = `127.0.0.1:${await freePort()}`;
     const broker = `127.0.0.1:${await freePort()}`;
@@ -41,7 +47,7 @@ export async function startStrand(api: 'sendBatch' | 'send' = 'sendBatch'): Prom
       args: ['--id', '1', '--listen', coordinator, '--data', join(dir.path, 'coordinator')],
       readyLine: /listening on/,
     });
-    await registry.start(brokerMain, {
+    const proc = await registry.start(brokerMain, {
       name: 'broker',
       args: [
         '--id',
@@ -52,10 +58,39 @@ export async function startStrand(api: 'sendBatch' | 'send' = 'sendBatch'): Prom
         coordinator,
         '--data',
         join(dir.path, 'broker'),
+        ...brokerArgs,
       ],
       readyLine: /broker \d+ listening on/,
     });
-    const bootstrap = [broker];
+    return { bootstrap: [broker], brokerPid: proc.pid, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/**
+ * Strand: one coordinator and one broker as real processes on loopback, the SDK as the
+ * client (`Producer.send` per record with back-pressure, `Consumer.poll` from the beginning).
+ */
+export async function startStrand(api: 'sendBatch' | 'send' = 'sendBatch'): Promise<TopicTarget> {
+  const cluster = await startStrandCluster();
+  try {
+    return strandTarget(cluster, api);
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
+}
+
+/** The SDK against a running cluster; closing it stops the cluster. */
+export function strandTarget(
+  cluster: StrandCluster,
+  api: 'sendBatch' | 'send' = 'sendBatch',
+): TopicTarget {
+  const clients: { close(): Promise<void> }[] = [];
+  {
+    const { bootstrap } = cluster;
     const admin = new Admin({ bootstrap });
     clients.push(admin);
     const popts = producerOptions(bootstrap);
@@ -151,14 +186,9 @@ export async function startStrand(api: 'sendBatch' | 'send' = 'sendBatch'): Prom
         try {
           for (const c of clients) await c.close().catch(() => undefined);
         } finally {
-          await registry.stopAll();
-          dir.cleanup();
+          await cluster.stop();
         }
       },
     };
-  } catch (err) {
-    await registry.stopAll();
-    dir.cleanup();
-    throw err;
   }
 }

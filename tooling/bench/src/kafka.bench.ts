@@ -1,0 +1,322 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { startStrandCluster, strandTarget } from './peers/strand.js';
+import { benchValue, envNumber, errorText, MiB, scratchDir } from './util.js';
+
+/**
+ * The Kafka protocol against one Strand broker, next to the Strand SDK against the same broker
+ * in the same run: KafkaJS 2.2.4's producer (batches of 1,000 records, several in flight) and
+ * consumer (a group of one, eachBatch), 100 B and 1 KiB records; then kcat (librdkafka 2.0.2)
+ * producing and consuming N lines. Each phase reports records/s, MiB/s and the CPU seconds the
+ * broker and the client used, which shows the side that is the bottleneck. Nothing here
+ * asserts a number.
+ *
+ * Environment: STRAND_BENCH_KAFKA_RECORDS (100 B records, default 500,000; 1 KiB runs use a
+ * quarter), STRAND_BENCH_KAFKA_LINES (kcat, 1,000,000), STRAND_BENCH_KAFKA_INFLIGHT (KafkaJS
+ * sends in flight, 8), STRAND_BENCH_KAFKA_MAX_SECONDS (per phase cap, 60).
+ */
+
+const require = createRequire(import.meta.url);
+const KCAT = '/usr/bin/kcat';
+const KAFKAJS_BATCH = 1000;
+
+interface Phase {
+  client: string;
+  size: string;
+  op: 'produce' | 'consume';
+  records: number;
+  bytes: number;
+  ms: number;
+  brokerCpuMs: number;
+  clientCpuMs: number;
+  note?: string;
+}
+
+/** The CPU time (user + system) a process has used so far, from /proc. */
+function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime are fields 14 and 15 of stat; [0] here is field 3.
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+const ownCpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/** Times `work`, with the broker's CPU and this process's (or the child's, when it says). */
+async function timed(
+  brokerPid: number,
+  work: () => Promise<{ records: number; bytes: number; clientCpuMs?: number; note?: string }>,
+): Promise<Omit<Phase, 'client' | 'size' | 'op'>> {
+  const [b0, c0, t0] = [cpuMsOf(brokerPid), ownCpuMs(), performance.now()];
+  const r = await work();
+  const ms = performance.now() - t0;
+  return {
+    records: r.records,
+    bytes: r.bytes,
+    ms,
+    brokerCpuMs: cpuMsOf(brokerPid) - b0,
+    clientCpuMs: r.clientCpuMs ?? ownCpuMs() - c0,
+    ...(r.note ? { note: r.note } : {}),
+  };
+}
+
+type KafkaJs = typeof import('kafkajs');
+
+async function kafkajsProduce(
+  kafkajs: KafkaJs,
+  brokers: string[],
+  topic: string,
+  value: Buffer,
+  count: number,
+  inflight: number,
+  deadline: number,
+): Promise<number> {
+  const kafka = new kafkajs.Kafka({
+    clientId: 'bench',
+    brokers,
+    logLevel: kafkajs.logLevel.NOTHING,
+  });
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    const messages = Array.from({ length: KAFKAJS_BATCH }, () => ({ value }));
+    let issued = 0;
+    const worker = async () => {
+      while (issued < count && performance.now() < deadline) {
+        const n = Math.min(KAFKAJS_BATCH, count - issued);
+        issued += n;
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: n === KAFKAJS_BATCH ? messages : messages.slice(0, n),
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: inflight }, worker));
+    return issued;
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** A group of one reading from the beginning; the time until its first batch is reported apart. */
+async function kafkajsConsume(
+  kafkajs: KafkaJs,
+  brokers: string[],
+  topic: string,
+  count: number,
+  deadline: number,
+): Promise<{ records: number; bytes: number; joinMs: number }> {
+  const kafka = new kafkajs.Kafka({
+    clientId: 'bench',
+    brokers,
+    logLevel: kafkajs.logLevel.NOTHING,
+  });
+  const consumer = kafka.consumer({ groupId: `bench-${topic}`, maxBytes: 50 * MiB });
+  const t0 = performance.now();
+  let joinMs = 0;
+  let records = 0;
+  let bytes = 0;
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve, reject) => {
+      timer = setInterval(() => {
+        if (performance.now() > deadline) resolve();
+      }, 100);
+      consumer.on(consumer.events.CRASH, (e) => reject(e.payload.error));
+      consumer
+        .run({
+          autoCommit: false,
+          eachBatch: async ({ batch }) => {
+            if (joinMs === 0) joinMs = performance.now() - t0;
+            for (const m of batch.messages) bytes += m.value?.length ?? 0;
+            records += batch.messages.length;
+            if (records >= count) resolve();
+          },
+        })
+        .catch(reject);
+    }).finally(() => clearInterval(timer));
+    return { records, bytes, joinMs };
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+/** Runs a shell pipeline, and the CPU its children used (bash's `times`). */
+function shell(script: string, timeoutMs: number): Promise<{ stdout: string; childCpuMs: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('/bin/bash', ['-c', `${script}; times`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) return reject(new Error(`${script}: exit ${code}: ${err.slice(0, 300)}`));
+      // The last line of `times`: the children's user and system times, like 0m1.234s 0m0.567s.
+      const lines = out.trimEnd().split('\n');
+      const secs = (lines.pop() ?? '')
+        .split(' ')
+        .map((t) => /(\d+)m([\d.]+)s/.exec(t))
+        .reduce((n, m) => n + (m ? Number(m[1]) * 60 + Number(m[2]) : 0), 0);
+      lines.pop(); // the shell's own
+      resolve({ stdout: lines.join('\n'), childCpuMs: secs * 1000 });
+    });
+  });
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+export default async function kafkaBench(): Promise<void> {
+  const records100 = envNumber('STRAND_BENCH_KAFKA_RECORDS', 500_000);
+  const lines = envNumber('STRAND_BENCH_KAFKA_LINES', 1_000_000);
+  const inflight = envNumber('STRAND_BENCH_KAFKA_INFLIGHT', 8);
+  const maxMs = envNumber('STRAND_BENCH_KAFKA_MAX_SECONDS', 60) * 1000;
+  const kafkajs = require('kafkajs') as KafkaJs;
+  const cluster = await startStrandCluster();
+  const sdk = strandTarget(cluster);
+  const dir = scratchDir('strand-bench-kafka-');
+  const phases: Phase[] = [];
+  let failures = 0;
+  const run = Date.now().toString(36);
+  console.log(
+    `1 coordinator + 1 broker, 1 partition, acks -1 everywhere; SDK: ${sdk.describe}; KafkaJS 2.2.4: send() of ${KAFKAJS_BATCH} records, ${inflight} in flight, consumer group of one (eachBatch); kcat: defaults`,
+  );
+  const record = async (
+    client: string,
+    size: string,
+    op: Phase['op'],
+    work: Parameters<typeof timed>[1],
+  ) => {
+    try {
+      const p = { client, size, op, ...(await timed(cluster.brokerPid, work)) };
+      phases.push(p);
+      console.log(
+        `  ${client} ${size} ${op}: ${fmt(p.records)} in ${fmt(p.ms)} ms = ${fmt((p.records / p.ms) * 1000)} rec/s, ${((p.bytes / MiB / p.ms) * 1000).toFixed(1)} MiB/s; CPU broker ${(p.brokerCpuMs / 1000).toFixed(1)} s, client ${(p.clientCpuMs / 1000).toFixed(1)} s${p.note ? ` (${p.note})` : ''}`,
+      );
+    } catch (err) {
+      failures += 1;
+      console.log(`  ${client} ${size} ${op}: failed: ${errorText(err, 200)}`);
+    }
+  };
+  try {
+    for (const [label, bytes, count] of [
+      ['100 B', 100, records100],
+      ['1 KiB', 1024, Math.floor(records100 / 4)],
+    ] as const) {
+      const value = benchValue(bytes);
+      // Warm both paths first, on a topic of their own.
+      const warm = `kafka-warm-${bytes}-${run}`;
+      await sdk.createTopic(warm);
+      await sdk.produce(warm, value, Math.min(50_000, count / 10), Infinity);
+      await kafkajsProduce(kafkajs, cluster.bootstrap, warm, value, 20_000, inflight, Infinity);
+
+      const sdkTopic = `kafka-sdk-${bytes}-${run}`;
+      await sdk.createTopic(sdkTopic);
+      await record('Strand SDK', label, 'produce', async () => {
+        const n = await sdk.produce(sdkTopic, value, count, performance.now() + maxMs);
+        return { records: n, bytes: n * bytes };
+      });
+      await record('Strand SDK', label, 'consume', () =>
+        sdk.consume(sdkTopic, count, performance.now() + maxMs),
+      );
+
+      const jsTopic = `kafka-js-${bytes}-${run}`;
+      await sdk.createTopic(jsTopic);
+      await record('KafkaJS', label, 'produce', async () => {
+        const n = await kafkajsProduce(
+          kafkajs,
+          cluster.bootstrap,
+          jsTopic,
+          value,
+          count,
+          inflight,
+          performance.now() + maxMs,
+        );
+        return { records: n, bytes: n * bytes };
+      });
+      await record('KafkaJS', label, 'consume', async () => {
+        const r = await kafkajsConsume(
+          kafkajs,
+          cluster.bootstrap,
+          jsTopic,
+          count,
+          performance.now() + maxMs,
+        );
+        return { ...r, note: `first batch after ${fmt(r.joinMs)} ms (group join)` };
+      });
+    }
+
+    if (!existsSync(KCAT)) console.log(`kcat: skipped (${KCAT} is missing)`);
+    else {
+      const file = join(dir.path, 'lines.txt');
+      const line = benchValue(99).toString('latin1');
+      writeFileSync(file, `${`${line}\n`.repeat(lines)}`);
+      const topic = `kafka-kcat-${run}`;
+      await sdk.createTopic(topic);
+      const b = cluster.bootstrap[0]!;
+      await record('kcat', '100 B lines', 'produce', async () => {
+        const r = await shell(`${KCAT} -P -b ${b} -t ${topic} -p 0 < ${file}`, maxMs * 2);
+        return { records: lines, bytes: lines * 99, clientCpuMs: r.childCpuMs };
+      });
+      await record('kcat', '100 B lines', 'consume', async () => {
+        const r = await shell(
+          `${KCAT} -C -b ${b} -t ${topic} -p 0 -o beginning -e -q -f '%s\\n' | wc -l`,
+          maxMs * 2,
+        );
+        const got = Number(r.stdout.trim());
+        return {
+          records: got,
+          bytes: got * 99,
+          clientCpuMs: r.childCpuMs,
+          ...(got !== lines ? { note: `read ${got} of ${lines}` } : {}),
+        };
+      });
+    }
+  } finally {
+    await sdk.close();
+    dir.cleanup();
+  }
+
+  const find = (client: string, size: string, op: string) =>
+    phases.find((p) => p.client === client && p.size === size && p.op === op);
+  const rate = (p: Phase | undefined) => (p ? (p.records / p.ms) * 1000 : undefined);
+  console.log('');
+  console.log('client      size         op       rec/s       MiB/s   broker CPU  client CPU');
+  for (const p of phases)
+    console.log(
+      `${p.client.padEnd(11)} ${p.size.padEnd(12)} ${p.op.padEnd(8)} ${fmt(rate(p)!).padStart(10)} ${((p.bytes / MiB / p.ms) * 1000).toFixed(1).padStart(8)} ${`${((p.brokerCpuMs / p.ms) * 100).toFixed(0)}%`.padStart(11)} ${`${((p.clientCpuMs / p.ms) * 100).toFixed(0)}%`.padStart(11)}`,
+    );
+  console.log('');
+  for (const size of ['100 B', '1 KiB'])
+    for (const op of ['produce', 'consume']) {
+      const k = rate(find('KafkaJS', size, op));
+      const s = rate(find('Strand SDK', size, op));
+      if (k !== undefined && s !== undefined)
+        console.log(`KafkaJS / Strand SDK, ${size} ${op}: ${(k / s).toFixed(2)}x`);
+    }
+  for (const op of ['produce', 'consume']) {
+    const k = rate(find('kcat', '100 B lines', op));
+    const s = rate(find('Strand SDK', '100 B', op));
+    if (k !== undefined && s !== undefined)
+      console.log(`kcat / Strand SDK (100 B), ${op}: ${(k / s).toFixed(2)}x`);
+  }
+  console.log('(CPU: share of one core over the phase; a client near 100% is the bottleneck)');
+  if (failures > 0) {
+    console.log(`${failures} phase(s) failed`);
+    process.exitCode = 1;
+  }
+}
