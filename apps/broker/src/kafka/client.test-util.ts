@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
+import { Consumer, type ConsumerRecord } from '@strand/client';
 import {
   type ApiDef,
   decodeResponse,
@@ -110,4 +111,22 @@ export function run(
     );
     if (opts.input !== undefined) child.stdin?.end(opts.input);
   });
+}
+
+/** What the Strand SDK reads of `topic` from the beginning: `count` records, or what came in 30 s. */
+export async function readWithSdk(
+  bootstrap: string[],
+  topic: string,
+  count: number,
+): Promise<ConsumerRecord[]> {
+  const consumer = new Consumer({ bootstrap, maxWaitMs: 200 });
+  try {
+    await consumer.assignTopic(topic, 'beginning');
+    const out: ConsumerRecord[] = [];
+    const deadline = Date.now() + 30_000;
+    while (out.length < count && Date.now() < deadline) out.push(...(await consumer.poll(500)));
+    return out;
+  } finally {
+    await consumer.close();
+  }
 }

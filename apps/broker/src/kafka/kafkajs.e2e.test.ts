@@ -1,7 +1,8 @@
-import { Admin, Consumer, type ConsumerRecord, Producer } from '@strand/client';
+import { Admin, Producer } from '@strand/client';
 import { ProcessRegistry } from '@strand/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTopicCluster, type TopicCluster } from '../cluster.test-util.js';
+import { readWithSdk } from './client.test-util.js';
 import { kafkajs, kafkajsRead, registerCodecs } from './kafkajs.test-util.js';
 
 /**
@@ -15,19 +16,6 @@ const registry = new ProcessRegistry();
 let cluster: TopicCluster;
 let admin: Admin;
 let kafka: InstanceType<typeof Kafka>;
-
-async function sdkRead(topic: string, count: number): Promise<ConsumerRecord[]> {
-  const consumer = new Consumer({ bootstrap: cluster.bootstrap, maxWaitMs: 200 });
-  try {
-    await consumer.assignTopic(topic, 'beginning');
-    const out: ConsumerRecord[] = [];
-    const deadline = Date.now() + 30_000;
-    while (out.length < count && Date.now() < deadline) out.push(...(await consumer.poll(500)));
-    return out;
-  } finally {
-    await consumer.close();
-  }
-}
 
 beforeAll(async () => {
   registerCodecs();
@@ -154,7 +142,7 @@ describe('KafkaJS producer', () => {
       } finally {
         await producer.disconnect();
       }
-      const records = await sdkRead(topic, 100);
+      const records = await readWithSdk(cluster.bootstrap, topic, 100);
       expect(
         records.map((r) => [
           r.offset,
@@ -189,7 +177,7 @@ describe('KafkaJS producer', () => {
       await p1.disconnect();
       await p2.disconnect();
     }
-    const records = await sdkRead(topic, 2);
+    const records = await readWithSdk(cluster.bootstrap, topic, 2);
     expect(records.map((r) => r.value?.toString())).toEqual(['a', 'b']);
   });
 });

@@ -1,8 +1,8 @@
-import { Admin, Consumer, type ConsumerRecord, Producer } from '@strand/client';
+import { Admin, Producer } from '@strand/client';
 import { ProcessRegistry } from '@strand/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTopicCluster, type TopicCluster } from '../cluster.test-util.js';
-import { run, tool } from './client.test-util.js';
+import { readWithSdk, run, tool } from './client.test-util.js';
 
 /**
  * kcat (Debian's, librdkafka 2.0.2) against real brokers, unmodified and with its defaults:
@@ -32,19 +32,6 @@ const kcatJson = (out: string): KcatRecord[] =>
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as KcatRecord);
-
-async function readAll(topic: string, count: number): Promise<ConsumerRecord[]> {
-  const consumer = new Consumer({ bootstrap: cluster.bootstrap, maxWaitMs: 200 });
-  try {
-    await consumer.assignTopic(topic, 'beginning');
-    const out: ConsumerRecord[] = [];
-    const deadline = Date.now() + 30_000;
-    while (out.length < count && Date.now() < deadline) out.push(...(await consumer.poll(500)));
-    return out;
-  } finally {
-    await consumer.close();
-  }
-}
 
 beforeAll(async () => {
   cluster = await startTopicCluster(registry, 2);
@@ -83,7 +70,7 @@ describe.skipIf(!kcat.present)('kcat', () => {
       ],
       { input: `${lines.slice(150).join('\n')}\n` },
     );
-    const records = await readAll('kc-in', 300);
+    const records = await readWithSdk(cluster.bootstrap, 'kc-in', 300);
     expect(records).toHaveLength(300);
     expect(records.map((r) => `${r.key}:${r.value}`).sort()).toEqual([...lines].sort());
     for (const r of records) {
@@ -148,6 +135,8 @@ describe.skipIf(!kcat.present)('kcat', () => {
     };
     expect(meta.brokers.map((x) => x.id).sort()).toEqual([1, 2]);
     expect(meta.topics[0]!.partitions[0]!.leader).toBe(described.partitions[0]!.leader);
-    expect((await readAll('kc-auto', 2)).map((r) => r.value?.toString())).toEqual(['one', 'two']);
+    expect(
+      (await readWithSdk(cluster.bootstrap, 'kc-auto', 2)).map((r) => r.value?.toString()),
+    ).toEqual(['one', 'two']);
   });
 });
