@@ -83,8 +83,12 @@ describe('ProcessRegistry', () => {
     for (const p of ps) expect(isAlive(p.pid)).toBe(false);
   });
 
-  it('finds free ports', async () => {
-    const a = await freePort();
-    expect(a).toBeGreaterThan(0);
+  it('finds free ports below the ephemeral range, each handed out once', async () => {
+    const ports = await Promise.all(Array.from({ length: 50 }, () => freePort()));
+    expect(new Set(ports).size).toBe(50);
+    for (const port of ports) {
+      expect(port).toBeGreaterThanOrEqual(10_000);
+      expect(port).toBeLessThan(32_768);
+    }
   });
 });

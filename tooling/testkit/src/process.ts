@@ -5,16 +5,35 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatRecord, parseRecord } from '@strand/ops';
 
-/** A free TCP port on 127.0.0.1 (bind to 0, read it, release it). */
-export async function freePort(): Promise<number> {
+/**
+ * Ports for tests come from below the kernel's ephemeral range (32768+ on Linux). A port from
+ * bind(0) is ephemeral, so between the probe and the node's own bind any outgoing connection on
+ * the machine could take it (EADDRINUSE at start while other suites run). A random pick from a
+ * wide range makes suites running side by side unlikely to probe the same port at once, and a
+ * port is handed out only once per process.
+ */
+const TEST_PORTS = { from: 10_000, count: 22_000 } as const;
+const handedOut = new Set<number>();
+
+async function canBind(port: number): Promise<boolean> {
   const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+  const bound = await new Promise<boolean>((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => resolve(true));
   });
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  if (bound) await new Promise<void>((resolve) => server.close(() => resolve()));
+  return bound;
+}
+
+/** A free TCP port on 127.0.0.1, outside the ephemeral range, not handed out before here. */
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < 1_000; tries++) {
+    const port = TEST_PORTS.from + Math.floor(Math.random() * TEST_PORTS.count);
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    if (await canBind(port)) return port;
+  }
+  throw new Error('no free test port found in 1,000 tries');
 }
 
 export function tempDir(prefix = 'strand-test-'): { path: string; cleanup: () => void } {
