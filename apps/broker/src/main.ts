@@ -30,6 +30,7 @@ import { ControllerClient, GroupCoordinatorClient } from './controller-client.js
 import { DataPlane } from './data-plane.js';
 import { FetchMemory, releaseFetchLeases } from './fetch-memory.js';
 import { BrokerIdentity } from './identity.js';
+import { KafkaMetrics } from './kafka/metrics.js';
 import { serveKafka } from './kafka/serve.js';
 import { Membership } from './membership.js';
 import { MetadataCache } from './metadata.js';
@@ -155,6 +156,7 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
       connectionsMaxIdleMs: config.connectionsMaxIdleMs,
     },
     log: lineLog,
+    metrics: new KafkaMetrics(metrics),
   });
   const kafka = security.required ? (socket: Socket) => socket.destroy() : kafkaServed;
   const gate = new ConnectionGate(config, (line) => log.warn({ listener: 'client' }, line));

@@ -1,4 +1,5 @@
 import { Admin, Consumer, Producer } from '@strand/client';
+import { ApiVersions, Metadata } from '@strand/kafka-protocol';
 import {
   adminUrlOf,
   eventually,
@@ -9,6 +10,7 @@ import {
 } from '@strand/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTopicCluster, type TopicCluster } from './cluster.test-util.js';
+import { RawKafkaClient } from './kafka/client.test-util.js';
 
 // The admin port of real processes: what /metrics says moves as the cluster does (bytes in
 // by what was produced, lag as log end minus committed, under-replicated partitions while a
@@ -158,6 +160,56 @@ describe('metrics and readiness on the admin port', () => {
     expect(c.value('strand_controller_partitions')).toBe(1);
     expect(c.value('strand_raft_has_leader')).toBe(1);
     expect(c.value('strand_kv_keys')).toBeGreaterThan(0);
+  });
+
+  it('counts Kafka-protocol requests by API, their latency, errors by Kafka code and connections open', async () => {
+    const url = brokerUrl(1);
+    const before = await scrapeMetrics(url);
+    const c = await RawKafkaClient.connect(cluster.brokers.get(1)!.address);
+    const metadata = (topic: string) =>
+      c.request(Metadata, 9, {
+        topics: [{ name: topic }],
+        allowAutoTopicCreation: false,
+        includeClusterAuthorizedOperations: false,
+        includeTopicAuthorizedOperations: false,
+      });
+    try {
+      await c.request(ApiVersions, 3, { clientSoftwareName: 'raw', clientSoftwareVersion: '1' });
+      expect((await metadata(TOPIC)).topics[0]!.errorCode).toBe(0);
+      expect((await metadata('not-there')).topics[0]!.errorCode).toBe(3);
+      const s = await scrapeMetrics(url);
+      const delta = (name: string, labels: Record<string, string>) =>
+        s.sum(name, labels) - before.sum(name, labels);
+      expect(delta('strand_kafka_requests_total', { api: 'ApiVersions' })).toBe(1);
+      expect(delta('strand_kafka_requests_total', { api: 'Metadata' })).toBe(2);
+      expect(delta('strand_kafka_request_duration_seconds_count', { api: 'Metadata' })).toBe(2);
+      expect(
+        delta('strand_kafka_request_errors_total', {
+          api: 'Metadata',
+          code: 'UNKNOWN_TOPIC_OR_PARTITION',
+        }),
+      ).toBe(1);
+      expect(delta('strand_kafka_request_errors_total', { api: 'ApiVersions' })).toBe(0);
+      expect(s.value('strand_kafka_connections')).toBe(1);
+      // An API it does not serve closes the connection: counted under one label, whatever the key.
+      c.write(Buffer.from([0, 0, 0, 10, 0x7f, 0x00, 0, 0, 0, 0, 0, 1, 0xff, 0xff]));
+      await c.closed;
+    } finally {
+      c.close();
+    }
+    const after = await eventually('the connection counted closed', async () => {
+      const s = await scrapeMetrics(url);
+      return s.value('strand_kafka_connections') === 0 ? s : undefined;
+    });
+    expect(
+      after.sum('strand_kafka_request_errors_total', {
+        api: 'unserved',
+        code: 'CONNECTION_CLOSED',
+      }),
+    ).toBe(1);
+    // Labels stay within the fixed set: APIs by name, codes by Kafka's names.
+    for (const x of after.samples.filter((x) => x.name.startsWith('strand_kafka_request_errors')))
+      expect(x.labels.code).toMatch(/^[A-Z_]+$/);
   });
 
   it('reports a partition under-replicated while a follower is down, and not once it is back', async () => {

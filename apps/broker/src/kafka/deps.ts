@@ -4,6 +4,7 @@ import type { DataPlane } from '../data-plane.js';
 import type { FetchMemory } from '../fetch-memory.js';
 import type { MetadataCache } from '../metadata.js';
 import type { TopicAdmin } from '../topic-admin.js';
+import type { KafkaMetrics } from './metrics.js';
 
 /** What the Kafka handlers use of the broker: the same parts its gRPC service uses. */
 export interface KafkaDeps {
@@ -19,6 +20,8 @@ export interface KafkaDeps {
   groups: GroupCoordinatorClient;
   config: KafkaConfig;
   log: (line: string) => void;
+  /** Requests, latencies, errors and connections, on the broker's /metrics (none in unit tests). */
+  metrics?: KafkaMetrics;
 }
 
 export interface KafkaConfig {

@@ -20,6 +20,8 @@ export function serveKafka(deps: KafkaDeps): (socket: Socket) => void {
   let connections = 0;
   return (socket) => {
     const conn = { clientHost: `/${socket.remoteAddress ?? ''}`, id: `kafka-${++connections}` };
+    deps.metrics?.connectionOpened();
+    socket.once('close', () => deps.metrics?.connectionClosed());
     new KafkaConnection(socket, limits, (frame) => service.handle(frame, conn), deps.log);
   };
 }

@@ -6,10 +6,12 @@ import {
   encodeResponse,
   KafkaError,
   KafkaProtocolError,
+  type RequestHeader,
 } from '@strand/kafka-protocol';
 import type { FrameAnswer } from './connection.js';
 import type { KafkaDeps } from './deps.js';
 import { CLOSE_CONNECTION, type KafkaContext, type KafkaHandler, NO_RESPONSE } from './handler.js';
+import { CLOSED, UNSERVED_API } from './metrics.js';
 
 export interface KafkaConnectionInfo {
   /** The client's address, as Kafka shows it (DescribeGroups' clientHost). */
@@ -50,6 +52,24 @@ export class KafkaService {
   async handle(frame: Buffer, conn: KafkaConnectionInfo): Promise<FrameAnswer> {
     const { header, bodyOffset } = decodeRequestHeader(frame);
     const h = this.byKey.get(header.apiKey);
+    const ended = this.deps.metrics?.request(h?.api.name ?? UNSERVED_API);
+    try {
+      const { body, ...answer } = await this.answer(frame, conn, header, bodyOffset, h);
+      ended?.(answer.chunks === 'close' ? CLOSED : body);
+      return answer;
+    } catch (err) {
+      ended?.(CLOSED);
+      throw err;
+    }
+  }
+
+  private async answer(
+    frame: Buffer,
+    conn: KafkaConnectionInfo,
+    header: RequestHeader,
+    bodyOffset: number | undefined,
+    h: KafkaHandler | undefined,
+  ): Promise<FrameAnswer & { body?: unknown }> {
     const range = h && (h.versions ?? [h.api.minVersion, h.api.maxVersion]);
     if (
       !h ||
@@ -60,13 +80,10 @@ export class KafkaService {
     ) {
       // A version of ApiVersions this broker does not know: a v0 answer with the versions it
       // has, so the client can pick one (the protocol's rule).
-      if (header.apiKey === ApiVersions.key)
-        return {
-          chunks: encodeResponse(ApiVersions, 0, header.correlationId, {
-            errorCode: KafkaError.UNSUPPORTED_VERSION,
-            apiKeys: this.served,
-          }),
-        };
+      if (header.apiKey === ApiVersions.key) {
+        const body = { errorCode: KafkaError.UNSUPPORTED_VERSION, apiKeys: this.served };
+        return { chunks: encodeResponse(ApiVersions, 0, header.correlationId, body), body };
+      }
       throw new KafkaProtocolError(
         `unsupported request: API ${header.apiKey} v${header.apiVersion}${h ? ` (${h.api.name} serves v${range![0]}-${range![1]})` : ''}`,
       );
@@ -90,6 +107,7 @@ export class KafkaService {
       return {
         chunks: encodeResponse(h.api, header.apiVersion, header.correlationId, res as never),
         sent,
+        body: res,
       };
     } catch (err) {
       sent();
