@@ -524,6 +524,28 @@ describe('strand cluster', () => {
     expect(text).toMatch(/^1\s+\S+\s+alive/m);
     expect(text).toMatch(/^status\s+2\s+1:2\s+0\s+0$/m);
   });
+
+  it("shows each node's readiness as its /readyz says, at the admin URL strand dev printed", async () => {
+    const brokerAdmin = /admin \(metrics, health\): +broker (http:\S+),/.exec(
+      dev.proc.output(),
+    )![1]!;
+    expect((await fetch(`${brokerAdmin}/readyz`)).status).toBe(200);
+    const c = JSON.parse((await strand('cluster', '--json')).stdout);
+    expect(c.brokers).toEqual([
+      expect.objectContaining({
+        id: 1,
+        adminUrl: brokerAdmin,
+        readiness: { ready: true, detail: '' },
+      }),
+    ]);
+    expect(c.coordinators).toEqual([
+      expect.objectContaining({ id: 1, readiness: { ready: true, detail: '' } }),
+    ]);
+    const text = (await strand('cluster')).stdout;
+    expect(text).toMatch(/ID\s+ADDRESS\s+STATE\s+EPOCH\s+RACK\s+READINESS/);
+    expect(text).toMatch(/^1\s+\S+\s+alive\s+\d+\s+-\s+ready$/m);
+    expect(text).toMatch(/^1\s+\S+\s+\*\s+ready$/m);
+  });
 });
 
 describe('bad input and strand dev itself', () => {

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { eventually, freePort, ProcessRegistry, tempDir } from '@strand/testkit';
+import { eventually, freePort, ProcessRegistry, readiness, tempDir } from '@strand/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, exec, startDev } from './cli.test-util.js';
 
@@ -57,8 +57,24 @@ describe('strand dev', () => {
     expect(dev.output()).toContain(brokers);
     expect(dev.output()).toMatch(/pnpm strand topic create demo/);
     expect(readFileSync(join(data, 'dev.pid'), 'utf8')).toMatch(
-      new RegExp(`^dev ${dev.pid}\ncoordinator \\d+\nbroker \\d+\n$`),
+      new RegExp(`^dev ${dev.pid}\ncoordinator \\d+\nbroker \\d+\nconsole \\d+\n$`),
     );
+    // The URLs it prints answer: each node's admin listener, and the console's page.
+    const admin = /admin \(metrics, health\): +broker (http:\S+), coordinator (http:\S+) /.exec(
+      dev.output(),
+    );
+    expect(admin).not.toBeNull();
+    for (const url of [admin![1]!, admin![2]!]) {
+      const ready = await eventually(`${url}/readyz`, async () => {
+        const r = await readiness(url);
+        return r.status === 200 ? r : undefined;
+      });
+      expect(ready.body).toMatchObject({ ready: true });
+    }
+    const web = /console \(in a browser\): +(http:\S+)$/m.exec(dev.output())![1]!;
+    const overview = await fetch(web);
+    expect(overview.status).toBe(200);
+    expect(await overview.text()).toContain('<h1>Overview</h1>');
     // Before the cluster is up, its children's lines go to the log only (written to the file
     // asynchronously: the broker's ready line may reach it just after the banner).
     const log = () => readFileSync(join(data, 'dev.log'), 'utf8');
@@ -123,11 +139,11 @@ describe('strand dev', () => {
       .slice(1)
       .map((l) => Number(l.split(' ')[1]));
     orphaned.push(...orphans);
-    expect(orphans).toHaveLength(2);
+    expect(orphans).toHaveLength(3);
     const refused = await strand(['dev', '--data', 'killed'], { cwd });
     expect(refused).toMatchObject({ code: 1, stdout: '' });
     expect(refused.stderr).toBe(
-      `strand: a coordinator (pid ${orphans[0]}) and a broker (pid ${orphans[1]}) left by a strand dev that did not stop cleanly still use ./killed: stop them (kill ${orphans.join(' ')}), then start again\n`,
+      `strand: a coordinator (pid ${orphans[0]}), a broker (pid ${orphans[1]}) and a console (pid ${orphans[2]}) left by a strand dev that did not stop cleanly still use ./killed: stop them (kill ${orphans.join(' ')}), then start again\n`,
     );
     for (const pid of orphans) process.kill(pid, 'SIGKILL');
     await until(() => orphans.every((pid) => !alive(pid)));

@@ -2,6 +2,35 @@ import type { ClusterDescription, TopicDescription } from '@strand/client';
 import { table } from '../cli/output.js';
 import { command } from '../cli/spec.js';
 import { withAdmin } from './common.js';
+import {
+  coordinatorReadiness,
+  type NodeReadiness,
+  probeReadiness,
+  readinessText,
+} from './readiness.js';
+
+/** A node whose `/readyz` has not answered by then is shown as unknown. */
+const READYZ_TIMEOUT_MS = 3000;
+
+/** Each node's `/readyz`, by broker id and by coordinator id. */
+interface ClusterReadiness {
+  brokers: Map<number, NodeReadiness>;
+  coordinators: Map<number, NodeReadiness>;
+}
+
+async function readinessOf(c: ClusterDescription, timeoutMs: number): Promise<ClusterReadiness> {
+  const [brokers, coordinators] = await Promise.all([
+    Promise.all(
+      c.brokers.map(async (b) => [b.id, await probeReadiness(b.adminUrl, timeoutMs)] as const),
+    ),
+    Promise.all(
+      c.coordinators.map(
+        async (x) => [x.id, await coordinatorReadiness(x.address, timeoutMs)] as const,
+      ),
+    ),
+  ]);
+  return { brokers: new Map(brokers), coordinators: new Map(coordinators) };
+}
 
 export interface TopicHealth {
   name: string;
@@ -37,7 +66,11 @@ export function topicHealth(t: TopicDescription): TopicHealth {
   };
 }
 
-function clusterText(c: ClusterDescription, topics: TopicHealth[]): string {
+function clusterText(
+  c: ClusterDescription,
+  topics: TopicHealth[],
+  ready: ClusterReadiness,
+): string {
   return [
     `cluster ${c.clusterId}, controller ${c.controllerId < 0 ? 'none' : c.controllerId}`,
     '',
@@ -51,6 +84,7 @@ function clusterText(c: ClusterDescription, topics: TopicHealth[]): string {
           state: b.fenced ? 'fenced' : 'alive',
           epoch: b.epoch,
           rack: b.rack || '-',
+          readiness: readinessText(ready.brokers.get(b.id)),
         })),
     ),
     '',
@@ -58,7 +92,12 @@ function clusterText(c: ClusterDescription, topics: TopicHealth[]): string {
     table(
       [...c.coordinators]
         .sort((a, b) => a.id - b.id)
-        .map((x) => ({ id: x.id, address: x.address, leader: x.isLeader ? '*' : '' })),
+        .map((x) => ({
+          id: x.id,
+          address: x.address,
+          leader: x.isLeader ? '*' : '',
+          readiness: readinessText(ready.coordinators.get(x.id)),
+        })),
     ),
     '',
     'Topics',
@@ -91,23 +130,30 @@ function clusterText(c: ClusterDescription, topics: TopicHealth[]): string {
 
 export const cluster = command({
   name: 'cluster',
-  summary: 'brokers, coordinators, the controller and partition leaders per topic',
+  summary:
+    'brokers, coordinators (each with its readiness), the controller and partition leaders per topic',
+  description:
+    "Each broker's and coordinator's readiness is what its admin listener's /readyz says (ready, or NOT READY and the first check that failed; unknown for a node without one or that does not answer within 3 s).",
   target: 'brokers',
   examples: [{ command: 'strand cluster' }, { command: 'strand cluster --json' }],
   run: (ctx) =>
     withAdmin(ctx, async (admin) => {
       const [c, topics] = await Promise.all([admin.describeCluster(), admin.listTopics()]);
       const health = topics.map(topicHealth).sort((a, b) => a.name.localeCompare(b.name));
+      const ready = await readinessOf(c, Math.min(ctx.timeoutMs, READYZ_TIMEOUT_MS));
       ctx.out.result(
         {
           clusterId: c.clusterId,
           controllerId: c.controllerId,
-          brokers: c.brokers,
-          coordinators: c.coordinators,
+          brokers: c.brokers.map((b) => ({ ...b, readiness: ready.brokers.get(b.id) })),
+          coordinators: c.coordinators.map((x) => ({
+            ...x,
+            readiness: ready.coordinators.get(x.id),
+          })),
           topics: health,
           malformedRecords: c.malformedRecords,
         },
-        () => clusterText(c, health),
+        () => clusterText(c, health, ready),
       );
     }),
 });

@@ -60,6 +60,10 @@ function readLock(lock: string): { name: string; pid: number }[] {
     .map(([name, pid]) => ({ name: name!, pid: Number(pid) }));
 }
 
+/** `a`, `a and b`, `a, b and c`. */
+const inWords = (items: string[]) =>
+  items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+
 /** The data folder, held by this process: a lock file created exclusively. */
 export interface DataLock {
   /** Records a child, so that one left running by a killed strand dev is found next time. */
@@ -92,7 +96,7 @@ export function lockDataDir(dataDir: string): DataLock {
         );
       if (holders.length > 0)
         throw new DevError(
-          `${holders.map((h) => `a ${h.name} (pid ${h.pid})`).join(' and ')} left by a strand dev that did not stop cleanly still use ${shown(dataDir)}: stop ${holders.length === 1 ? 'it' : 'them'} (kill ${holders.map((h) => h.pid).join(' ')}), then start again`,
+          `${inWords(holders.map((h) => `a ${h.name} (pid ${h.pid})`))} left by a strand dev that did not stop cleanly still use ${shown(dataDir)}: stop ${holders.length === 1 ? 'it' : 'them'} (kill ${holders.map((h) => h.pid).join(' ')}), then start again`,
         );
       rmSync(lock, { force: true });
     }
@@ -116,12 +120,13 @@ export async function checkPortFree(port: number, flagName: string): Promise<voi
 }
 
 /**
- * A child process of `strand dev`, ready once a line of its output matches. Every line goes
- * to the log file; once the cluster is up, also to the terminal (prefixed with the name).
+ * A child process of `strand dev`, ready (with that line) once a line of its output matches.
+ * Every line goes to the log file; once the cluster is up, also to the terminal (prefixed
+ * with the name).
  */
 class Child {
   readonly proc: ChildProcess;
-  readonly ready: Promise<void>;
+  readonly ready: Promise<string>;
   readonly exited: Promise<string>;
   readonly tail: string[] = [];
   private running = true;
@@ -146,7 +151,7 @@ class Child {
         done(signal ? `signal ${signal}` : `exit code ${code}`);
       });
     });
-    let onReady = () => {};
+    let onReady = (_line: string) => {};
     this.ready = new Promise((done, fail) => {
       onReady = done;
       this.exited.then((how) => fail(new Error(`the ${name} exited before it was ready (${how})`)));
@@ -157,7 +162,7 @@ class Child {
       this.tail.push(l);
       if (this.tail.length > TAIL) this.tail.shift();
       if (this.echo) terminal(`${name} | ${l}`);
-      else if (readyLine.test(l)) onReady();
+      else if (readyLine.test(l)) onReady(l);
     };
     for (const stream of [this.proc.stdout, this.proc.stderr]) {
       let partial = '';
@@ -189,11 +194,19 @@ class Child {
   }
 }
 
+/** A field of a child's pretty log line (`key=value`): its ready line names its URLs. */
+function fieldOf(line: string, key: string): string {
+  const m = new RegExp(`\\b${key}=(\\S+)`).exec(line);
+  if (!m) throw new Error(`its ready line names no ${key}: ${line}`);
+  return m[1]!;
+}
+
 export const dev = command({
   name: 'dev',
-  summary: 'run a single-node cluster in the foreground (a coordinator and a broker)',
+  summary:
+    'run a single-node cluster in the foreground (a coordinator, a broker and the web console)',
   description:
-    'Starts one coordinator (the KV store, the controller and the group coordinator) and one broker registered with it, with their data in DIR, and prints the addresses. Their output goes to DIR/dev.log, and to the terminal once the cluster is up. Ctrl-C stops both, the broker first. One strand dev at a time may use a data folder.',
+    "Starts one coordinator (the KV store, the controller and the group coordinator), one broker registered with it, with their data in DIR, and the web console, and prints their addresses: the nodes' admin URLs (GET /metrics, /healthz, /readyz, on free ports) and the console's. Their output goes to DIR/dev.log, and to the terminal once the cluster is up. Ctrl-C stops them, the console and the broker first. One strand dev at a time may use a data folder.",
   flags: {
     data: flag.string('where the data lives (created if missing)', {
       placeholder: 'DIR',
@@ -205,16 +218,26 @@ export const dev = command({
       max: 65535,
       default: 9092,
     }),
+    'console-port': flag.int("the web console's port (0: any free port; its URL is printed)", {
+      max: 65535,
+      default: 0,
+    }),
   },
   examples: [
     { command: 'strand dev' },
     { command: 'strand dev --data /tmp/strand --port 12379 --broker-port 19092' },
+    { command: 'strand dev --console-port 8080' },
   ],
   check: ({ flags }) => {
     if (flags.port === flags['broker-port'])
       throw new UsageError(`--port and --broker-port must differ (both are ${flags.port})`, [
         'dev',
       ]);
+    if (flags['console-port'] === flags.port || flags['console-port'] === flags['broker-port'])
+      throw new UsageError(
+        `--console-port must differ from --port and --broker-port (${flags['console-port']})`,
+        ['dev'],
+      );
   },
   run: async (ctx) => {
     const f = ctx.flags;
@@ -247,16 +270,17 @@ export const dev = command({
       out('Strand dev cluster stopped.');
       return code;
     };
-    const start = async (child: Child): Promise<boolean> => {
+    /** The child's ready line; undefined when a signal came first. */
+    const start = async (child: Child): Promise<string | undefined> => {
       children.push(child);
       if (child.proc.pid) lock.add(child.name, child.proc.pid);
-      return (
-        (await Promise.race([child.ready.then(() => 'ready' as const), signalled])) === 'ready'
-      );
+      const first = await Promise.race([child.ready, signalled]);
+      return first === 'signal' ? undefined : first;
     };
     try {
       await checkPortFree(f.port, '--port');
       await checkPortFree(f['broker-port'], '--broker-port');
+      if (f['console-port'] !== 0) await checkPortFree(f['console-port'], '--console-port');
     } catch (err) {
       await stopAll();
       throw err;
@@ -274,14 +298,27 @@ export const dev = command({
         log,
         out,
       );
+    // Each node's admin listener (metrics, health) on a free port: its ready line names it.
+    const adminArgs = ['--admin-listen', '127.0.0.1:0'];
+    const urls = { coordinator: '', broker: '', console: '' };
     try {
       const coordinator = child(
         'coordinator',
         '@strand/coordinator/main',
-        ['--id', '1', '--listen', coordinatorAddress, '--data', resolve(dataDir, 'coordinator')],
+        [
+          '--id',
+          '1',
+          '--listen',
+          coordinatorAddress,
+          '--data',
+          resolve(dataDir, 'coordinator'),
+          ...adminArgs,
+        ],
         /listening on/,
       );
-      if (!(await start(coordinator))) return await stopped(0);
+      const coordinatorReady = await start(coordinator);
+      if (coordinatorReady === undefined) return await stopped(0);
+      urls.coordinator = fieldOf(coordinatorReady, 'admin');
       const broker = child(
         'broker',
         '@strand/broker/main',
@@ -294,10 +331,29 @@ export const dev = command({
           coordinatorAddress,
           '--data',
           resolve(dataDir, 'broker'),
+          ...adminArgs,
         ],
         /broker \d+ listening on/,
       );
-      if (!(await start(broker))) return await stopped(0);
+      const brokerReady = await start(broker);
+      if (brokerReady === undefined) return await stopped(0);
+      urls.broker = fieldOf(brokerReady, 'admin');
+      const web = child(
+        'console',
+        '@strand/console/main',
+        [
+          '--listen',
+          `127.0.0.1:${f['console-port']}`,
+          '--bootstrap',
+          brokerAddress,
+          '--kv-bootstrap',
+          coordinatorAddress,
+        ],
+        /listening on/,
+      );
+      const webReady = await start(web);
+      if (webReady === undefined) return await stopped(0);
+      urls.console = fieldOf(webReady, 'url');
     } catch (e) {
       const failed = children.find((c) => !c.isRunning) ?? children.at(-1)!;
       await stopAll();
@@ -315,6 +371,10 @@ export const dev = command({
     );
     out(
       `  coordinator (for strand kv):     ${coordinatorAddress}   (or export STRAND_KV_BOOTSTRAP=${coordinatorAddress})`,
+    );
+    out(`  console (in a browser):          ${urls.console}`);
+    out(
+      `  admin (metrics, health):         broker ${urls.broker}, coordinator ${urls.coordinator}   (GET /metrics, /healthz, /readyz)`,
     );
     out(`  data:                            ${shown(dataDir)}   (output in ${shown(files.log)})`);
     out('  next (from anywhere in the repository):');
