@@ -197,4 +197,19 @@ describe('SCRAM authentication on gRPC', () => {
     kv.close();
     await admin.close();
   });
+
+  it("no node's log holds a password or a token, whatever the mechanism", async () => {
+    const procs = [...cluster.coordinators.values(), ...cluster.brokers.values()].map(
+      (x) => x.proc,
+    );
+    for (const proc of procs) {
+      const text = proc.output();
+      for (const secret of [PASSWORD, 'guess', Buffer.from(PASSWORD).toString('base64')])
+        expect(text, proc.name).not.toContain(secret);
+      // A field named like a secret is censored wherever a record has it.
+      for (const rec of proc.records)
+        for (const [k, v] of Object.entries(rec))
+          if (/token|password|secret/i.test(k)) expect(v, `${proc.name}: ${k}`).toBe('[redacted]');
+    }
+  });
 });
