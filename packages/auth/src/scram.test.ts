@@ -1,3 +1,4 @@
+import { createHash, createHmac } from 'node:crypto';
 import { AuthenticationFailedError } from '@strand/wire';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -128,6 +129,28 @@ describe('SCRAM exchanges', () => {
     second.step(clientFirst);
     expect(() => second.step(final)).toThrow(/nonce/);
     expect(() => first.step(final)).toThrow(AuthenticationFailedError);
+  });
+
+  it("librdkafka's client-final nonce (its own nonce, then the whole one) is accepted; nothing else is", () => {
+    const creds = new Map([['alice', makeScramCredential('SCRAM-SHA-256', 'pw')]]);
+    const finalWith = (nonceOf: (client: string, whole: string) => string) => {
+      const server = new ScramServer('SCRAM-SHA-256', (u) => creds.get(u));
+      const bare = 'n=alice,r=cnonce';
+      const serverFirst = server.step(`n,,${bare}`).toString();
+      const attrs = Object.fromEntries(serverFirst.split(',').map((a) => [a[0], a.slice(2)]));
+      const c = creds.get('alice')!;
+      const salted = saltedPassword('sha256', 'pw', c.salt, c.iterations);
+      const withoutProof = `c=biws,r=${nonceOf('cnonce', attrs.r!)}`;
+      const hmac = (k: Buffer, t: string) => createHmac('sha256', k).update(t).digest();
+      const clientKey = hmac(salted, 'Client Key');
+      const stored = createHash('sha256').update(clientKey).digest();
+      const signature = hmac(stored, `${bare},${serverFirst},${withoutProof}`);
+      const proof = Buffer.from(clientKey.map((x, i) => x ^ signature[i]!)).toString('base64');
+      return () => server.step(`${withoutProof},p=${proof}`);
+    };
+    expect(finalWith((_, whole) => whole)().toString()).toMatch(/^v=/);
+    expect(finalWith((client, whole) => client + whole)().toString()).toMatch(/^v=/);
+    expect(finalWith((_, whole) => `x${whole}`)).toThrow(/nonce/);
   });
 
   it('the mechanisms do not mix: a SHA-256 proof fails against SHA-512', () => {

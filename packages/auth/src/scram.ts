@@ -246,7 +246,10 @@ export class ScramServer {
     const first = this.first!;
     if (attrs.get('c') !== Buffer.from(first.gs2Header).toString('base64'))
       throw bad('the channel binding does not match the first message');
-    if (attrs.get('r') !== this.nonce)
+    // librdkafka (2.0 at least) sends its own nonce again before the whole one; Kafka accepts
+    // that (its check is endsWith), so this does too, and only that.
+    const nonce = attrs.get('r');
+    if (nonce !== this.nonce && nonce !== first.clientNonce + this.nonce)
       throw new AuthenticationFailedError('the nonce is not this exchange’s (a replayed message?)');
     const proof = Buffer.from(text.slice(at + 3), 'base64');
     if (proof.length !== LENGTH[this.hash]) throw bad('the proof has the wrong length');
