@@ -54,4 +54,30 @@ describe('broker config', () => {
       bad(['--id', '1', '--listen', '0.0.0.0:9092', '--coordinators', 'c:1', '--data', 'd']),
     ).toThrow(/needs --advertise/);
   });
+
+  it("derives the Kafka listener's security protocol from TLS and authentication, and refuses what cannot work", () => {
+    const tls = ['--tls-cert', 'c.pem', '--tls-key', 'k.pem', '--tls-ca', 'ca.pem'];
+    const required = ['--authentication', 'required', '--super-users', 'User:admin'];
+    const load = (...argv: string[]) => loadBrokerConfig([...base, '--data', 'd', ...argv], {});
+    expect(load().kafkaSecurityProtocol).toBe('PLAINTEXT');
+    expect(load(...tls).kafkaSecurityProtocol).toBe('SSL');
+    expect(load(...tls, ...required).kafkaSecurityProtocol).toBe('SASL_SSL');
+    expect(load('--kafka-security-protocol', 'SASL_PLAINTEXT').kafkaSecurityProtocol).toBe(
+      'SASL_PLAINTEXT',
+    );
+    // A Kafka port of its own may be plaintext beside a TLS client port, with SASL (SCRAM).
+    const own = ['--kafka-listen', '127.0.0.1:9093'];
+    expect(
+      load(...tls, ...required, ...own, '--kafka-security-protocol', 'SASL_PLAINTEXT')
+        .kafkaSecurityProtocol,
+    ).toBe('SASL_PLAINTEXT');
+    expect(() => load('--kafka-security-protocol', 'SASL_SSL')).toThrow(/SASL_SSL needs TLS/);
+    expect(() => load(...tls, '--kafka-security-protocol', 'PLAINTEXT')).toThrow(
+      /needs --kafka-listen: the client port is TLS/,
+    );
+    expect(() =>
+      load(...tls, ...required, ...own, '--kafka-security-protocol', 'PLAINTEXT'),
+    ).toThrow(/unauthenticated under --authentication required/);
+    expect(() => load('--kafka-security-protocol', 'TLS')).toThrow(/kafkaSecurityProtocol/);
+  });
 });

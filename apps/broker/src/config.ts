@@ -12,6 +12,12 @@ import {
   tlsPathsProblem,
 } from '@strand/wire';
 import { z } from 'zod';
+import {
+  defaultKafkaSecurityProtocol,
+  KAFKA_SECURITY_PROTOCOLS,
+  type KafkaSecurityProtocol,
+  kafkaSecurityProblem,
+} from './kafka/security-protocol.js';
 
 const hostPort = HostPortSchema;
 
@@ -95,6 +101,17 @@ export const BrokerConfigSchema = z
     kafkaListen: hostPort.optional(),
     /** host:port Kafka clients are told to reach this broker at (default: kafkaListen, else advertise). */
     kafkaAdvertise: hostPort.optional(),
+    /**
+     * The Kafka listener's security (Kafka's listener security protocols). Default: SASL_SSL
+     * with TLS and --authentication required, SSL with TLS alone, else PLAINTEXT. SASL_PLAINTEXT
+     * offers SCRAM only (PLAIN would send the password in the clear).
+     */
+    kafkaSecurityProtocol: z.enum(KAFKA_SECURITY_PROTOCOLS).optional(),
+    /**
+     * Kafka's connections.max.reauth.ms: an authenticated Kafka session lasts this long, then
+     * the client re-authenticates (KIP-368) or its connection is closed; 0: for ever.
+     */
+    kafkaMaxReauthMs: z.coerce.number().int().min(0).max(86_400_000).default(0),
     /** The largest Kafka request accepted (Kafka's socket.request.max.bytes). */
     kafkaMaxRequestBytes: z.coerce
       .number()
@@ -118,6 +135,8 @@ export const BrokerConfigSchema = z
     if (tls) ctx.addIssue({ code: 'custom', path: ['tlsCert'], message: tls });
     const auth = authConfigProblem(c);
     if (auth) ctx.addIssue({ code: 'custom', path: ['authentication'], message: auth });
+    const kafka = kafkaSecurityProblem(c);
+    if (kafka) ctx.addIssue({ code: 'custom', path: ['kafkaSecurityProtocol'], message: kafka });
     const host = c.listen.slice(0, c.listen.lastIndexOf(':'));
     if (!c.advertise && (host === '0.0.0.0' || host === '[::]' || host === '::'))
       ctx.addIssue({
@@ -140,6 +159,7 @@ export const BrokerConfigSchema = z
 export type BrokerConfig = z.infer<typeof BrokerConfigSchema> & {
   advertise: string;
   kafkaAdvertise: string;
+  kafkaSecurityProtocol: KafkaSecurityProtocol;
 };
 
 const FIELDS: readonly ConfigField[] = [
@@ -164,6 +184,12 @@ const FIELDS: readonly ConfigField[] = [
   ...AUTH_FLAGS,
   { key: 'kafkaListen', flag: 'kafka-listen', env: 'STRAND_KAFKA_LISTEN' },
   { key: 'kafkaAdvertise', flag: 'kafka-advertise', env: 'STRAND_KAFKA_ADVERTISE' },
+  {
+    key: 'kafkaSecurityProtocol',
+    flag: 'kafka-security-protocol',
+    env: 'STRAND_KAFKA_SECURITY_PROTOCOL',
+  },
+  { key: 'kafkaMaxReauthMs', flag: 'kafka-max-reauth-ms' },
   { key: 'kafkaMaxRequestBytes', flag: 'kafka-max-request-bytes' },
   { key: 'autoCreateTopics', flag: 'auto-create-topics' },
   { key: 'defaultPartitions', flag: 'default-partitions' },
@@ -184,5 +210,10 @@ export function loadBrokerConfig(argv: string[], env: NodeJS.ProcessEnv): Broker
     schema: BrokerConfigSchema,
   });
   const advertise = c.advertise ?? c.listen;
-  return { ...c, advertise, kafkaAdvertise: c.kafkaAdvertise ?? c.kafkaListen ?? advertise };
+  return {
+    ...c,
+    advertise,
+    kafkaAdvertise: c.kafkaAdvertise ?? c.kafkaListen ?? advertise,
+    kafkaSecurityProtocol: c.kafkaSecurityProtocol ?? defaultKafkaSecurityProtocol(c),
+  };
 }

@@ -1,8 +1,7 @@
 #!/usr/bin/env node
-import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { SecurityState } from '@strand/auth';
+import { FailureLimiter, SecurityState } from '@strand/auth';
 import { KvClient } from '@strand/client';
 import { DiskGuard } from '@strand/disk';
 import { LogManager } from '@strand/log';
@@ -31,6 +30,7 @@ import { DataPlane } from './data-plane.js';
 import { FetchMemory, releaseFetchLeases } from './fetch-memory.js';
 import { BrokerIdentity } from './identity.js';
 import { KafkaMetrics } from './kafka/metrics.js';
+import { usesTls } from './kafka/security-protocol.js';
 import { serveKafka } from './kafka/serve.js';
 import { Membership } from './membership.js';
 import { MetadataCache } from './metadata.js';
@@ -43,6 +43,8 @@ import { TopicAdmin } from './topic-admin.js';
 const hostOf = (address: string) => address.slice(0, address.lastIndexOf(':'));
 /** What Kafka clients are told the cluster is called (one cluster id per deployment comes later). */
 const CLUSTER_ID = 'strand';
+/** Failed Kafka authentications from one address within a minute before it is refused unchecked. */
+const KAFKA_FAILURES_PER_SOURCE = 10;
 
 async function main(useLogger: (log: Logger) => void): Promise<void> {
   const config = loadBrokerConfig(process.argv.slice(2), process.env);
@@ -137,9 +139,7 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
     metrics: brokerMetrics,
   });
   addAuthService(server, security);
-  // Kafka clients cannot authenticate yet (SASL comes with the security work): where
-  // authentication is required, a Kafka connection is closed rather than served anonymously.
-  const kafkaServed = serveKafka({
+  const kafka = serveKafka({
     brokerId: config.id,
     clusterId: CLUSTER_ID,
     data,
@@ -155,10 +155,20 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
       maxRequestBytes: config.kafkaMaxRequestBytes,
       connectionsMaxIdleMs: config.connectionsMaxIdleMs,
     },
+    security: {
+      protocol: config.kafkaSecurityProtocol,
+      authenticator: security.authenticator,
+      limiter: new FailureLimiter({ maxFailures: KAFKA_FAILURES_PER_SOURCE, windowMs: 60_000 }),
+      required: security.required,
+      maxReauthMs: config.kafkaMaxReauthMs,
+      now: Date.now,
+      onUserGone: (user, end) => security.onUserGone(user, end),
+      complain: (what, err) => security.complain(what, err),
+      debug: (line) => log.debug(line),
+    },
     log: lineLog,
     metrics: new KafkaMetrics(metrics),
   });
-  const kafka = security.required ? (socket: Socket) => socket.destroy() : kafkaServed;
   const gate = new ConnectionGate(config, (line) => log.warn({ listener: 'client' }, line));
   const tls = tlsFiles && { files: tlsFiles, clientAuth: config.tlsClientAuth };
   // gRPC and, unless Kafka clients have a port of their own, Kafka on `listen`: each
@@ -170,7 +180,11 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
     }),
   ];
   if (config.kafkaListen)
-    listeners.push(await listenSockets(config.kafkaListen, gate, kafka, { tls }));
+    listeners.push(
+      await listenSockets(config.kafkaListen, gate, kafka, {
+        tls: usesTls(config.kafkaSecurityProtocol) ? tls : undefined,
+      }),
+    );
   const port = listeners[0]!.port;
   // Kafka clients are told the Kafka address only where it differs from the gRPC one.
   const kafkaAddress = config.kafkaAdvertise === config.advertise ? '' : config.kafkaAdvertise;
@@ -240,9 +254,7 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
   meta.onChange(() => void partitions.sync());
   await partitions.sync();
   await partitions.removeOrphans();
-  const kafkaAt = config.kafkaListen
-    ? `Kafka clients on ${config.kafkaListen}`
-    : 'Kafka clients on the same port';
+  const kafkaAt = `${config.kafkaSecurityProtocol} Kafka clients on ${config.kafkaListen ?? 'the same port'}`;
   log.info(
     {
       tls: tlsFiles !== undefined,

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import { Consumer, type ConsumerRecord } from '@strand/client';
 import {
   type ApiDef,
@@ -20,6 +21,8 @@ export class RawKafkaClient {
   private buffered = Buffer.alloc(0);
   private next = 1;
   private readonly waiting = new Map<number, (frame: Buffer) => void>();
+  /** Takes the next frame whatever it holds (a bare SASL token after SaslHandshake v0). */
+  private rawWaiter: ((frame: Buffer) => void) | undefined;
   readonly order: number[] = [];
   readonly closed: Promise<void>;
 
@@ -32,6 +35,12 @@ export class RawKafkaClient {
       ) {
         const frame = this.buffered.subarray(4, 4 + this.buffered.readInt32BE(0));
         this.buffered = this.buffered.subarray(4 + frame.length);
+        const raw = this.rawWaiter;
+        if (raw) {
+          this.rawWaiter = undefined;
+          raw(frame);
+          continue;
+        }
         const id = frame.readInt32BE(0);
         this.order.push(id);
         this.waiting.get(id)?.(frame);
@@ -42,14 +51,32 @@ export class RawKafkaClient {
     socket.on('error', () => undefined);
   }
 
-  static connect(address: string): Promise<RawKafkaClient> {
+  /** Connects over TCP, or TLS with `opts.tls`; from `opts.localAddress` if given (127.0.0.2...). */
+  static connect(
+    address: string,
+    opts: { tls?: tls.ConnectionOptions; localAddress?: string } = {},
+  ): Promise<RawKafkaClient> {
     const i = address.lastIndexOf(':');
+    const port = Number(address.slice(i + 1));
+    const host = address.slice(0, i);
+    const local = opts.localAddress ? { localAddress: opts.localAddress } : {};
     return new Promise((resolve, reject) => {
-      const s = net.connect(Number(address.slice(i + 1)), address.slice(0, i), () =>
-        resolve(new RawKafkaClient(s)),
-      );
+      const s = opts.tls
+        ? tls.connect({ port, host, ...local, ...opts.tls }, () => resolve(new RawKafkaClient(s)))
+        : net.connect({ port, host, ...local }, () => resolve(new RawKafkaClient(s)));
       s.once('error', reject);
     });
+  }
+
+  /** Sends a bare SASL token framed by its length (after SaslHandshake v0); resolves with the answer's. */
+  rawToken(token: Buffer): Promise<Buffer> {
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(token.length, 0);
+    const answer = new Promise<Buffer>((resolve) => {
+      this.rawWaiter = resolve;
+    });
+    this.socket.write(Buffer.concat([size, token]));
+    return answer;
   }
 
   /** Sends one request; resolves with its decoded answer. */

@@ -119,4 +119,49 @@ describe('KafkaConnection', () => {
     c.destroy();
     expect(await settle(s.sent)).toBe(handled);
   });
+
+  it('an answer that ends the connection is written, and none after it', async () => {
+    let handled = 0;
+    let limit = 1024;
+    const server = net.createServer((socket) => {
+      new KafkaConnection(
+        socket,
+        {
+          maxRequestBytes: () => limit,
+          idleMs: 60_000,
+          maxInflightBytes: 1 << 20,
+          maxInflightRequests: 100,
+        },
+        async (frame): Promise<FrameAnswer> => {
+          handled++;
+          const out = Buffer.alloc(8);
+          out.writeInt32BE(4, 0);
+          frame.copy(out, 4, 0, 4);
+          return { chunks: [out], thenClose: frame.readInt32BE(0) === 1 };
+        },
+        () => undefined,
+      );
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    const exchange = async (bytes: Buffer) => {
+      const c = net.connect(port, '127.0.0.1');
+      let got = Buffer.alloc(0);
+      c.on('data', (chunk: Buffer) => {
+        got = Buffer.concat([got, chunk]);
+      });
+      c.write(bytes);
+      await new Promise((r) => c.on('close', r));
+      return got;
+    };
+    const got = await exchange(Buffer.concat([request(0), request(1), request(2)]));
+    expect([got.readInt32BE(4), got.readInt32BE(12)]).toEqual([0, 1]);
+    expect(got).toHaveLength(16);
+    const before = handled;
+    // The size limit is asked at each request: a lower one refuses before anything is read.
+    limit = 4;
+    expect(await exchange(request(5))).toHaveLength(0);
+    expect(handled).toBe(before);
+  });
 });

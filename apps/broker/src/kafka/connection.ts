@@ -1,8 +1,11 @@
 import type { Socket } from 'node:net';
 
 export interface ConnectionLimits {
-  /** A request larger than this closes the connection (Kafka's socket.request.max.bytes). */
-  maxRequestBytes: number;
+  /**
+   * A request larger than this closes the connection (Kafka's socket.request.max.bytes); asked
+   * before each request, so it can be smaller until the client has authenticated.
+   */
+  maxRequestBytes: number | (() => number);
   /** Reading stops while requests and unsent responses hold more than this. */
   maxInflightBytes: number;
   /** ... or while this many requests are unanswered. */
@@ -18,6 +21,8 @@ export interface ConnectionLimits {
 export interface FrameAnswer {
   chunks: Buffer[] | 'none' | 'close';
   sent?: () => void;
+  /** The connection closes once these chunks are written (a refusal the client should read). */
+  thenClose?: boolean;
 }
 
 /** Answers one request frame (the bytes after its size). */
@@ -41,6 +46,8 @@ export class KafkaConnection {
   private inflightBytes = 0;
   private paused = false;
   private closed = false;
+  /** An answer that ends the connection is being written: nothing more is read or sent. */
+  private ending = false;
   /** `sent` of answers handed to the socket and not yet written out. */
   private readonly writing = new Set<() => void>();
 
@@ -57,6 +64,11 @@ export class KafkaConnection {
     socket.on('close', () => this.close());
     socket.setTimeout(limits.idleMs, () => this.close());
     socket.resume(); // the listener paused it to look at its first bytes
+  }
+
+  /** Whether the connection is over (closed, or closing once its last answer is written). */
+  get isClosed(): boolean {
+    return this.closed || this.ending;
   }
 
   close(): void {
@@ -76,11 +88,14 @@ export class KafkaConnection {
 
   /** Dispatches the buffered requests, until over the in-flight bounds (then on resume). */
   private parse(): void {
-    while (!this.closed && !this.paused && this.buffered >= 4) {
+    while (!this.isClosed && !this.paused && this.buffered >= 4) {
       const size = this.peekSize();
-      if (size < 8 || size > this.limits.maxRequestBytes) {
+      const { maxRequestBytes } = this.limits;
+      const limit = typeof maxRequestBytes === 'number' ? maxRequestBytes : maxRequestBytes();
+      // Checked on the size alone, before anything of the request is kept.
+      if (size < 1 || size > limit) {
         this.log(
-          `kafka: closing ${this.socket.remoteAddress}:${this.socket.remotePort}: a request of ${size} bytes (limit ${this.limits.maxRequestBytes})`,
+          `kafka: closing ${this.socket.remoteAddress}:${this.socket.remotePort}: a request of ${size} bytes (limit ${limit})`,
         );
         this.close();
         return;
@@ -144,7 +159,7 @@ export class KafkaConnection {
 
   /** Writes every answer that is ready, in request order. */
   private flush(): void {
-    if (this.closed) return;
+    if (this.isClosed) return;
     this.socket.cork();
     for (let slot = this.queue[0]; slot?.answer; slot = this.queue[0]) {
       const { chunks, sent } = slot.answer;
@@ -156,12 +171,29 @@ export class KafkaConnection {
         this.close();
         return;
       }
+      if (slot.answer.thenClose) {
+        this.socket.uncork();
+        this.endAfter(chunks === 'none' ? [] : chunks, sent);
+        return;
+      }
       if (chunks === 'none' || chunks.length === 0) sent?.();
       else this.write(chunks, sent);
     }
     this.socket.uncork();
     this.maybePause(); // a client that does not read its answers gets no more
     this.maybeResume();
+  }
+
+  /** Writes `chunks`, then closes: the client reads why before the connection ends. */
+  private endAfter(chunks: Buffer[], sent: (() => void) | undefined): void {
+    this.ending = true;
+    this.socket.pause();
+    this.socket.end(Buffer.concat(chunks), () => {
+      sent?.();
+      this.close();
+    });
+    // A client that does not read its last answer does not keep the connection.
+    setTimeout(() => this.close(), 5000).unref();
   }
 
   private write(chunks: Buffer[], sent: (() => void) | undefined): void {

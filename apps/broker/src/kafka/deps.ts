@@ -5,6 +5,7 @@ import type { FetchMemory } from '../fetch-memory.js';
 import type { MetadataCache } from '../metadata.js';
 import type { TopicAdmin } from '../topic-admin.js';
 import type { KafkaMetrics } from './metrics.js';
+import type { KafkaListenerSecurity } from './session.js';
 
 /** What the Kafka handlers use of the broker: the same parts its gRPC service uses. */
 export interface KafkaDeps {
@@ -19,6 +20,8 @@ export interface KafkaDeps {
   /** Kafka clients' group requests go to the group coordinator through it. */
   groups: GroupCoordinatorClient;
   config: KafkaConfig;
+  /** How the listener's clients are authenticated. */
+  security: KafkaListenerSecurity;
   log: (line: string) => void;
   /** Requests, latencies, errors and connections, on the broker's /metrics (none in unit tests). */
   metrics?: KafkaMetrics;

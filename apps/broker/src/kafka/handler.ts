@@ -18,6 +18,13 @@ export interface KafkaContext {
   header: RequestHeader;
   /** The client's address, as Kafka shows it (DescribeGroups' clientHost). */
   clientHost: string;
+  /**
+   * Who sent the request: `User:<name>` of its SASL user or of its client certificate's CN
+   * (SSL listener), else `User:ANONYMOUS` — what ACLs are checked against, with `host`.
+   */
+  principal: string;
+  /** The client's IP address (ACLs' host). */
+  host: string;
   /** This connection, among all of the broker's (what fetch memory is bounded per). */
   connectionId: string;
   /**

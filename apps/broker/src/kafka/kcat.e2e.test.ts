@@ -139,4 +139,20 @@ describe.skipIf(!kcat.present)('kcat', () => {
       (await readWithSdk(cluster.bootstrap, 'kc-auto', 2)).map((r) => r.value?.toString()),
     ).toEqual(['one', 'two']);
   });
+
+  it('a TLS client on this plaintext listener fails its handshake at once', async () => {
+    const err = await run(KCAT, [
+      '-L',
+      '-b',
+      cluster.bootstrap[0]!,
+      '-m',
+      '3',
+      '-X',
+      'security.protocol=SSL',
+    ]).then(
+      () => 'kcat succeeded',
+      (e: Error) => e.message,
+    );
+    expect(err).toMatch(/SSL handshake failed: .*unexpected eof/);
+  });
 });

@@ -12,12 +12,15 @@ import type { FrameAnswer } from './connection.js';
 import type { KafkaDeps } from './deps.js';
 import { CLOSE_CONNECTION, type KafkaContext, type KafkaHandler, NO_RESPONSE } from './handler.js';
 import { CLOSED, UNSERVED_API } from './metrics.js';
+import type { KafkaSession } from './session.js';
 
 export interface KafkaConnectionInfo {
   /** The client's address, as Kafka shows it (DescribeGroups' clientHost). */
   clientHost: string;
   /** Unique among the broker's connections. */
   id: string;
+  /** Who the client is, and its SASL exchanges. */
+  session: KafkaSession;
 }
 
 /**
@@ -50,7 +53,11 @@ export class KafkaService {
 
   /** Answers one request frame; throws (and the connection closes) on what Kafka closes for. */
   async handle(frame: Buffer, conn: KafkaConnectionInfo): Promise<FrameAnswer> {
+    const { session } = conn;
+    if (session.expectsRawToken) return session.rawToken(frame);
     const { header, bodyOffset } = decodeRequestHeader(frame);
+    const intercepted = bodyOffset !== undefined && session.intercept(header, frame, bodyOffset);
+    if (intercepted) return intercepted;
     const h = this.byKey.get(header.apiKey);
     const ended = this.deps.metrics?.request(h?.api.name ?? UNSERVED_API);
     try {
@@ -98,6 +105,8 @@ export class KafkaService {
         deps: this.deps,
         header,
         clientHost: conn.clientHost,
+        principal: conn.session.principal,
+        host: conn.session.host,
         connectionId: conn.id,
         afterSent: (release) => releases.push(release),
         served: this.served,

@@ -17,6 +17,7 @@ import { offsetCommit } from './offset-commit.js';
 import { offsetFetch } from './offset-fetch.js';
 import { offsetForLeaderEpoch } from './offset-for-leader-epoch.js';
 import { produce } from './produce.js';
+import { saslAuthenticate, saslHandshake } from './sasl.js';
 import { syncGroup } from './sync-group.js';
 import { createPartitions, createTopics, deleteTopics } from './topics-admin.js';
 
@@ -26,6 +27,8 @@ import { createPartitions, createTopics, deleteTopics } from './topics-admin.js'
  */
 export const KAFKA_HANDLERS: readonly KafkaHandler[] = [
   apiVersions,
+  saslHandshake,
+  saslAuthenticate,
   metadata,
   produce,
   fetch,
