@@ -10,7 +10,7 @@ import {
   UserExistsError,
 } from '@strand/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTopicCluster, type TopicCluster } from './cluster.test-util.js';
+import { securedNodeFlags, startTopicCluster, type TopicCluster } from './cluster.test-util.js';
 
 // SCRAM authentication on gRPC: users in the KV store, managed by a super user, tokens on
 // every call to every node, and everyone else refused before anything changes.
@@ -24,10 +24,8 @@ const PASSWORD = 'correct horse battery staple';
 
 beforeAll(async () => {
   files = writePki(join(dir.path, 'pki'), await makePki(['node-1', 'node-2', 'admin']));
-  const nodeFlags = (cn: string) => [
-    ...['--tls-cert', files.cert(cn), '--tls-key', files.key(cn), '--tls-ca', files.ca],
-    ...['--authentication', 'required', '--super-users', 'User:node-1,User:node-2,User:admin'],
-  ];
+  const nodeFlags = (cn: string) =>
+    securedNodeFlags(files, cn, ['User:node-1', 'User:node-2', 'User:admin']);
   cluster = await startTopicCluster(registry, 2, {
     coordinatorArgs: nodeFlags('node-1'),
     brokerArgsFor: (id) => nodeFlags(`node-${id}`),

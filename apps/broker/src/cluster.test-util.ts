@@ -1,5 +1,6 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { PkiFiles } from '@strand/security';
 import {
   coordinatorLayout,
   FaultProxy,
@@ -155,3 +156,9 @@ export async function startTopicCluster(
     },
   };
 }
+
+/** A node's flags for TLS with its certificate `cn` of `files`, and --authentication required. */
+export const securedNodeFlags = (files: PkiFiles, cn: string, superUsers: readonly string[]) => [
+  ...['--tls-cert', files.cert(cn), '--tls-key', files.key(cn), '--tls-ca', files.ca],
+  ...['--authentication', 'required', '--super-users', superUsers.join(',')],
+];

@@ -10,9 +10,9 @@ import {
   SaslHandshake,
 } from '@strand/kafka-protocol';
 import { makePki, type PkiFiles, writePki } from '@strand/security';
-import { ProcessRegistry, tempDir } from '@strand/testkit';
+import { eventually, ProcessRegistry, tempDir } from '@strand/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTopicCluster, type TopicCluster } from '../cluster.test-util.js';
+import { securedNodeFlags, startTopicCluster, type TopicCluster } from '../cluster.test-util.js';
 import { RawKafkaClient, run, tool } from './client.test-util.js';
 import { kafkajs, kafkajsRead } from './kafkajs.test-util.js';
 
@@ -37,10 +37,8 @@ let broker: string;
 
 beforeAll(async () => {
   files = writePki(join(dir.path, 'pki'), await makePki(['node-1', 'node-2', 'admin']));
-  const nodeFlags = (cn: string) => [
-    ...['--tls-cert', files.cert(cn), '--tls-key', files.key(cn), '--tls-ca', files.ca],
-    ...['--authentication', 'required', '--super-users', 'User:node-1,User:node-2,User:admin'],
-  ];
+  const nodeFlags = (cn: string) =>
+    securedNodeFlags(files, cn, ['User:node-1', 'User:node-2', 'User:admin']);
   cluster = await startTopicCluster(registry, 2, {
     coordinatorArgs: nodeFlags('node-1'),
     // A short session, so that KafkaJS re-authenticates within the test (librdkafka 2.0.2 would
@@ -62,7 +60,7 @@ beforeAll(async () => {
   await admin.createTopic({ name: 'sasl-kcat', partitions: 2, replicationFactor: 2 });
   await admin.createTopic({ name: 'sasl-js', partitions: 1, replicationFactor: 2 });
   // Every broker has the users once alice authenticates on each.
-  for (const b of cluster.bootstrap) await until(`alice on ${b}`, () => scramOk(b, 'alice'));
+  for (const b of cluster.bootstrap) await eventually(`alice on ${b}`, () => scramOk(b, 'alice'));
 });
 afterAll(async () => {
   await admin?.close();
@@ -70,16 +68,6 @@ afterAll(async () => {
   cluster?.cleanup();
   dir.cleanup();
 });
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 const caTls = () => ({ ca: readFileSync(files.ca), servername: 'localhost' });
 const raw = (address = broker, localAddress?: string) =>
@@ -294,7 +282,7 @@ describe('the SASL exchange, byte by byte', () => {
 
   it("a deleted user's connections end", async () => {
     await admin.createUser('carol', PASSWORD);
-    const c = await until('carol on the broker', async () => {
+    const c = await eventually('carol on the broker', async () => {
       const x = await raw();
       const last = await scram(x, 'carol');
       if (last.errorCode === 0) {

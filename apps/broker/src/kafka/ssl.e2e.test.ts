@@ -4,7 +4,7 @@ import { Admin } from '@strand/client';
 import { makePki, type PkiFiles, writePki } from '@strand/security';
 import { ProcessRegistry, tempDir } from '@strand/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTopicCluster, type TopicCluster } from '../cluster.test-util.js';
+import { securedNodeFlags, startTopicCluster, type TopicCluster } from '../cluster.test-util.js';
 import { run, tool } from './client.test-util.js';
 import { kafkajs, kafkajsRead } from './kafkajs.test-util.js';
 
@@ -27,10 +27,7 @@ let broker: string;
 beforeAll(async () => {
   files = writePki(join(dir.path, 'pki'), await makePki(['node-1', 'admin', 'alice']));
   rogue = writePki(join(dir.path, 'rogue'), await makePki(['alice'], { caName: 'Rogue CA' }));
-  const nodeFlags = [
-    ...['--tls-cert', files.cert('node-1'), '--tls-key', files.key('node-1'), '--tls-ca', files.ca],
-    ...['--authentication', 'required', '--super-users', 'User:node-1,User:admin'],
-  ];
+  const nodeFlags = securedNodeFlags(files, 'node-1', ['User:node-1', 'User:admin']);
   cluster = await startTopicCluster(registry, 1, {
     coordinatorArgs: nodeFlags,
     brokerArgs: [...nodeFlags, '--kafka-security-protocol', 'SSL', '--log-level', 'debug'],
