@@ -67,7 +67,7 @@ export class KafkaConnection {
   }
 
   /** Whether the connection is over (closed, or closing once its last answer is written). */
-  get isClosed(): boolean {
+  private get isClosed(): boolean {
     return this.closed || this.ending;
   }
 
