@@ -245,6 +245,52 @@ describe('KafkaJS over SASL_SSL', () => {
   });
 });
 
+// kafka-python 2.0.2 authenticates the old way: SaslHandshake v0, then raw SASL tokens.
+const PYTHON = '/usr/bin/python3';
+const python = tool(PYTHON);
+const PY_SCRIPT = `
+import sys
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+bootstrap, ca, mechanism, user, password, topic = sys.argv[1:7]
+sasl = dict(security_protocol='SASL_SSL', ssl_cafile=ca, sasl_mechanism=mechanism,
+            sasl_plain_username=user, sasl_plain_password=password)
+p = KafkaProducer(bootstrap_servers=bootstrap, acks='all', **sasl)
+for i in range(10):
+    p.send(topic, value=b'py-%d' % i, partition=0)
+p.flush()
+p.close()
+c = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=10000, **sasl)
+tp = TopicPartition(topic, 0)
+c.assign([tp])
+c.seek_to_beginning(tp)
+for n, m in enumerate(c, 1):
+    print(m.value.decode())
+    if n == 10:
+        break
+c.close()
+`;
+
+describe.skipIf(!python.present)('kafka-python over SASL_SSL', () => {
+  it('produces and consumes as a created user by SCRAM-SHA-256 and PLAIN (SaslHandshake v0, raw tokens)', async () => {
+    for (const [mechanism, topic] of [
+      ['SCRAM-SHA-256', 'sasl-py-scram'],
+      ['PLAIN', 'sasl-py-plain'],
+    ] as const) {
+      await admin.createTopic({ name: topic, partitions: 1, replicationFactor: 2 });
+      const args = [broker, files.ca, mechanism, 'alice', PASSWORD, topic];
+      const out = await run(PYTHON, ['-c', PY_SCRIPT, ...args], { timeoutMs: 60_000 });
+      expect(out.split('\n').filter(Boolean)).toEqual(
+        Array.from({ length: 10 }, (_, i) => `py-${i}`),
+      );
+      await cluster.brokers
+        .get(1)!
+        .proc.waitFor(
+          new RegExp(`authenticated as User:alice \\(${mechanism} after SaslHandshake v0\\)`),
+        );
+    }
+  });
+});
+
 describe('the SASL exchange, byte by byte', () => {
   it('only ApiVersions and SASL before authenticating: Metadata closes the connection', async () => {
     const c = await raw();

@@ -216,11 +216,11 @@ export class KafkaSession {
         're-authentication must be as the same user',
         `re-authenticated as "${ex.username}", not "${this.user}"`,
       );
-    this.signedIn(ex.username, p.mechanism);
+    this.signedIn(ex.username, `${p.mechanism} after SaslHandshake v${p.version}`);
     return { reply, done: true };
   }
 
-  private signedIn(user: string, mechanism: string): void {
+  private signedIn(user: string, how: string): void {
     const again = this.authenticated;
     this.authenticated = true;
     this.user = user;
@@ -232,7 +232,7 @@ export class KafkaSession {
         this.end(`user "${user}" was deleted`),
       );
     this.security.debug(
-      `kafka: ${this.conn.id} from ${this.host} ${again ? 're-authenticated' : 'authenticated'} as ${this.principal} (${mechanism})`,
+      `kafka: ${this.conn.id} from ${this.host} ${again ? 're-authenticated' : 'authenticated'} as ${this.principal} (${how})`,
     );
   }
 
