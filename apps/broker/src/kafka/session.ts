@@ -236,13 +236,15 @@ export class KafkaSession {
     );
   }
 
+  // Logs name the address, not the connection: repeated refusals from one address are one
+  // line per ten seconds, however many connections they come on.
   private failed(message: string, reason: string, what = 'authentication'): StepResult {
-    this.security.complain(`kafka: ${what} failed from ${this.host} (${this.conn.id})`, reason);
+    this.security.complain(`kafka: ${what} failed from ${this.host}`, reason);
     return { failed: message };
   }
 
   private refuse(why: string): FrameAnswer {
-    this.security.complain(`kafka: closing ${this.conn.id} from ${this.host}`, why);
+    this.security.complain(`kafka: closing a connection from ${this.host}`, why);
     return { chunks: 'close' };
   }
 }
