@@ -12,7 +12,8 @@ import { benchValue, envNumber, errorText, MiB } from './util.js';
  * Environment: STRAND_BENCH_TOPIC_RECORDS (records of 100 B, default 2,000,000; 1 KiB runs use a
  * quarter), STRAND_BENCH_TOPIC_RECORDS_1K, STRAND_BENCH_TOPIC_LATENCY_SECONDS (3),
  * STRAND_BENCH_TOPIC_TICK_MS (1), STRAND_BENCH_TOPIC_MAX_SECONDS (per phase cap, 30),
- * STRAND_BENCH_TOPIC_SYSTEMS (comma list among strand,strand-send,redis,nats; default all),
+ * STRAND_BENCH_TOPIC_SYSTEMS (comma list among strand,strand-send,strand-secure,redis,nats;
+ * default all),
  * STRAND_BENCH_TOPIC_PARTITIONS (Strand, 1).
  */
 
@@ -43,6 +44,10 @@ const SYSTEMS: { key: string; start: () => Promise<TopicTarget> }[] = [
   {
     key: 'strand-send',
     start: async () => (await import('./peers/strand.js')).startStrand('send'),
+  },
+  {
+    key: 'strand-secure',
+    start: async () => (await import('./peers/strand.js')).startStrand('sendBatch', true),
   },
   { key: 'redis', start: async () => (await import('./peers/redis.js')).startRedis() },
   { key: 'nats', start: async () => (await import('./peers/nats.js')).startNats() },
@@ -157,7 +162,9 @@ export default async function topicsBench(): Promise<void> {
   const latencySeconds = envNumber('STRAND_BENCH_TOPIC_LATENCY_SECONDS', 3);
   const tickMs = envNumber('STRAND_BENCH_TOPIC_TICK_MS', 1);
   const maxMs = envNumber('STRAND_BENCH_TOPIC_MAX_SECONDS', 30) * 1000;
-  const wanted = (process.env.STRAND_BENCH_TOPIC_SYSTEMS ?? 'strand,strand-send,redis,nats')
+  const wanted = (
+    process.env.STRAND_BENCH_TOPIC_SYSTEMS ?? 'strand,strand-send,strand-secure,redis,nats'
+  )
     .split(',')
     .map((s) => s.trim().toLowerCase());
   const cases: SizeCase[] = [
@@ -257,6 +264,20 @@ export default async function topicsBench(): Promise<void> {
         ratio(p.p99, l.p99),
       ]);
     }
+  }
+  // What security costs: the same SDK workload over TLS with a SCRAM user.
+  for (const c of cases) {
+    const s = find('Strand', c.label);
+    const t = find('Strand TLS+SCRAM', c.label);
+    if (s && t)
+      ratioRows.push([
+        'Strand TLS+SCRAM / Strand',
+        c.label,
+        ratio(t.produceRate, s.produceRate),
+        ratio(t.consumeRate, s.consumeRate),
+        '',
+        '',
+      ]);
   }
   if (ratioRows.length > 0) {
     console.log('');

@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Admin, Consumer, Producer, type ProducerOptions } from '@strand/client';
+import { makePki, writePki } from '@strand/security';
 import { freePort, ProcessRegistry, tempDir } from '@strand/testkit';
 import { envNumber, resolveMain } from '../util.js';
 import { Skipped, type TopicTarget } from './target.js';
@@ -20,15 +22,32 @@ function producerOptions(bootstrap: string[]): ProducerOptions {
   return opts;
 }
 
+/** How a client connects: nothing more on a plain cluster; TLS and a user on a secure one. */
+type ClientSecurity = Pick<ProducerOptions, 'tls' | 'sasl'>;
+
 /** One coordinator and one broker as real processes on loopback, with a scratch directory. */
 export interface StrandCluster {
   bootstrap: string[];
   /** The broker's process id (its CPU time is read from /proc). */
   brokerPid: number;
+  /** What the SDK's clients connect with, and the admin (a super user's certificate). */
+  client: ClientSecurity;
+  admin: ClientSecurity;
+  /** A secure cluster's CA file and SCRAM user, for Kafka clients over SASL_SSL. */
+  sasl?: { caFile: string; username: string; password: string };
   stop(): Promise<void>;
 }
 
-export async function startStrandCluster(brokerArgs: string[] = []): Promise<StrandCluster> {
+const BENCH_USER = { username: 'bench', password: 'bench-password' };
+
+/**
+ * `secure`: TLS on every listener, --authentication required (so the Kafka listener is
+ * SASL_SSL), and a SCRAM-SHA-512 user for the clients.
+ */
+export async function startStrandCluster(
+  brokerArgs: string[] = [],
+  opts: { secure?: boolean } = {},
+): Promise<StrandCluster> {
   const coordinatorMain = resolveMain('@strand/coordinator/main');
   const brokerMain = resolveMain('@strand/broker/main');
   if (!coordinatorMain) throw new Skipped('@strand/coordinator is not built (dist/main.js)');
@@ -40,41 +59,89 @@ export async function startStrandCluster(brokerArgs: string[] = []): Promise<Str
     dir.cleanup();
   };
   try {
+    const files = opts.secure
+      ? writePki(join(dir.path, 'pki'), await makePki(['node-1', 'admin']))
+      : undefined;
+    const nodeFlags = files
+      ? [
+          ...['--tls-cert', files.cert('node-1'), '--tls-key', files.key('node-1')],
+          ...['--tls-ca', files.ca, '--authentication', 'required'],
+          ...['--super-users', 'User:node-1,User:admin'],
+        ]
+      : [];
     const coordinator = `127.0.0.1:${await freePort()}`;
     const broker = `127.0.0.1:${await freePort()}`;
     await registry.start(coordinatorMain, {
       name: 'coordinator',
-      args: ['--id', '1', '--listen', coordinator, '--data', join(dir.path, 'coordinator')],
+      args: [
+        ...['--id', '1', '--listen', coordinator, '--data', join(dir.path, 'coordinator')],
+        ...nodeFlags,
+      ],
       readyLine: /listening on/,
     });
     const proc = await registry.start(brokerMain, {
       name: 'broker',
       args: [
-        '--id',
-        '1',
-        '--listen',
-        broker,
-        '--coordinators',
-        coordinator,
-        '--data',
-        join(dir.path, 'broker'),
-        ...brokerArgs,
+        ...['--id', '1', '--listen', broker, '--coordinators', coordinator],
+        ...['--data', join(dir.path, 'broker'), ...nodeFlags, ...brokerArgs],
       ],
       readyLine: /broker \d+ listening on/,
     });
-    return { bootstrap: [broker], brokerPid: proc.pid, stop };
+    const bootstrap = [broker];
+    if (!files) return { bootstrap, brokerPid: proc.pid, client: {}, admin: {}, stop };
+    const ca = readFileSync(files.ca);
+    const admin = {
+      tls: { ca, cert: readFileSync(files.cert('admin')), key: readFileSync(files.key('admin')) },
+    };
+    const client = { tls: { ca }, sasl: BENCH_USER };
+    await createUser(bootstrap, admin, client);
+    return {
+      bootstrap,
+      brokerPid: proc.pid,
+      client,
+      admin,
+      sasl: { caFile: files.ca, ...BENCH_USER },
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;
   }
 }
 
+/** Makes the bench user, and waits until the broker knows it (users reach it by watch). */
+async function createUser(bootstrap: string[], admin: ClientSecurity, client: ClientSecurity) {
+  const a = new Admin({ bootstrap, ...admin });
+  try {
+    await a.createUser(BENCH_USER.username, BENCH_USER.password);
+  } finally {
+    await a.close();
+  }
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const user = new Admin({ bootstrap, ...client, retries: 0 });
+    try {
+      await user.listTopics();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      await user.close();
+    }
+  }
+}
+
 /**
  * Strand: one coordinator and one broker as real processes on loopback, the SDK as the
  * client (`Producer.send` per record with back-pressure, `Consumer.poll` from the beginning).
+ * `secure`: TLS everywhere and a SCRAM-SHA-512 user (STRAND_BENCH_TOPIC_SYSTEMS=strand-secure).
  */
-export async function startStrand(api: 'sendBatch' | 'send' = 'sendBatch'): Promise<TopicTarget> {
-  const cluster = await startStrandCluster();
+export async function startStrand(
+  api: 'sendBatch' | 'send' = 'sendBatch',
+  secure = false,
+): Promise<TopicTarget> {
+  const cluster = await startStrandCluster([], { secure });
   try {
     return strandTarget(cluster, api);
   } catch (err) {
@@ -91,9 +158,10 @@ export function strandTarget(
   const clients: { close(): Promise<void> }[] = [];
   {
     const { bootstrap } = cluster;
-    const admin = new Admin({ bootstrap });
+    const admin = new Admin({ bootstrap, ...cluster.admin });
     clients.push(admin);
-    const popts = producerOptions(bootstrap);
+    const popts = { ...producerOptions(bootstrap), ...cluster.client };
+    const secure = cluster.sasl !== undefined;
     const settings = [
       `acks ${popts.acks ?? 'default'}`,
       `lingerMs ${popts.lingerMs ?? 'default'}`,
@@ -102,8 +170,8 @@ export function strandTarget(
     ].join(', ');
 
     return {
-      name: api === 'send' ? 'Strand send()' : 'Strand',
-      describe: `1 coordinator + 1 broker, ${PARTITIONS} partition(s), @strand/client Producer.${api === 'send' ? 'send() per record' : `sendBatch() of ${CHUNK} records`} (${settings}) and Consumer`,
+      name: `${api === 'send' ? 'Strand send()' : 'Strand'}${secure ? ' TLS+SCRAM' : ''}`,
+      describe: `1 coordinator + 1 broker${secure ? ' (TLS on every listener, a SCRAM-SHA-512 user)' : ''}, ${PARTITIONS} partition(s), @strand/client Producer.${api === 'send' ? 'send() per record' : `sendBatch() of ${CHUNK} records`} (${settings}) and Consumer`,
 
       async createTopic(topic) {
         await admin.createTopic({ name: topic, partitions: PARTITIONS, replicationFactor: 1 });
@@ -153,7 +221,11 @@ export function strandTarget(
       },
 
       async consume(topic, count, deadline) {
-        const consumer = new Consumer({ bootstrap, autoOffsetReset: 'earliest' });
+        const consumer = new Consumer({
+          bootstrap,
+          autoOffsetReset: 'earliest',
+          ...cluster.client,
+        });
         let records = 0;
         let bytes = 0;
         try {
