@@ -45,6 +45,11 @@ export const BrokerConfigSchema = z
     retentionCheckMs: z.coerce.number().int().min(10).default(30_000),
     /** A follower that has not caught up with its leader for this long leaves the ISR. */
     replicaLagTimeMaxMs: z.coerce.number().int().min(100).max(600_000).default(10_000),
+    /**
+     * On SIGTERM, how long the broker waits for the controller to move its leaderships and take
+     * it out of every ISR before it stops (0: stop at once, as after a crash).
+     */
+    controlledShutdownTimeoutMs: z.coerce.number().int().min(0).max(600_000).default(15_000),
     /** Log durability: fsync every append, group commit on an interval, or leave it to the OS. */
     flush: z.enum(['always', 'interval', 'os']).default('interval'),
     flushIntervalMs: z.coerce.number().int().min(1).default(50),
@@ -178,6 +183,7 @@ const FIELDS: readonly ConfigField[] = [
   { key: 'diskReserveBytes', flag: 'disk-reserve-bytes' },
   { key: 'fetchMemoryBytes', flag: 'fetch-memory-bytes' },
   { key: 'replicaLagTimeMaxMs', flag: 'replica-lag-time-max-ms' },
+  { key: 'controlledShutdownTimeoutMs', flag: 'controlled-shutdown-timeout-ms' },
   ...CONNECTION_LIMIT_FLAGS,
   ...OPS_FLAGS,
   ...TLS_FLAGS,

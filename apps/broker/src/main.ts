@@ -25,6 +25,7 @@ import {
 } from '@strand/wire';
 import { BrokerMetrics } from './broker-metrics.js';
 import { loadBrokerConfig } from './config.js';
+import { controlledShutdown } from './controlled-shutdown.js';
 import { ControllerClient, GroupCoordinatorClient } from './controller-client.js';
 import { DataPlane } from './data-plane.js';
 import { FetchMemory, releaseFetchLeases } from './fetch-memory.js';
@@ -225,6 +226,7 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
+    await controlledShutdown(member, meta, config.controlledShutdownTimeoutMs, log);
     member.stop();
     peers.close();
     meta.stop();

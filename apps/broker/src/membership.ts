@@ -54,6 +54,29 @@ export class Membership {
     if (this.timer) clearTimeout(this.timer);
   }
 
+  /**
+   * Stops heartbeating and asks the controller to fence this broker now, so its leaderships
+   * move and it leaves every ISR before it stops. Returns how many partitions it led, or
+   * undefined when it was not registered or no controller answered.
+   */
+  async requestShutdown(timeoutMs: number): Promise<number | undefined> {
+    this.stop();
+    // A registration in flight would unfence it again after the controller fenced it.
+    await this.registering?.catch(() => undefined);
+    if (this.epoch === 0) return undefined;
+    try {
+      const r = await this.controller.call<{ leaderships: number }>(
+        'ControlledShutdown',
+        { id: this.id, epoch: this.epoch, token: this.identity.token },
+        { attempts: 3, timeoutMs: Math.min(timeoutMs, 3_000) },
+      );
+      return r.leaderships;
+    } catch (err) {
+      this.log.warn({ broker: this.id, epoch: this.epoch, err }, 'controlled shutdown refused');
+      return undefined;
+    }
+  }
+
   private register(): Promise<void> {
     this.registering ??= (async () => {
       for (let attempt = 0; !this.stopped; attempt++) {

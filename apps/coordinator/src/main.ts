@@ -155,6 +155,9 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
+    // Hand leadership over while everything still runs, so the others need no election timeout.
+    const successor = await node.handOffLeadership();
+    if (successor !== undefined) log.info({ to: successor }, 'handed Raft leadership over');
     controller.close();
     groups.close();
     coordinatorMetrics.close();

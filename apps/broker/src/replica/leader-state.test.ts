@@ -37,6 +37,20 @@ describe('LeaderState', () => {
     expect(s.highWatermark).toBe(10);
   });
 
+  it('a replica asked to join that the controller fenced holds the watermark back no more', () => {
+    const s = new LeaderState(1, 0, [2, 3], 0);
+    s.followerFetched(2, 10, 10, 1);
+    s.followerFetched(3, 6, 10, 1);
+    s.askedToJoin([3], 4);
+    s.advance([1, 2], 10);
+    expect(s.highWatermark).toBe(6);
+    s.forgetJoins((b) => b === 2); // another broker's fencing changes nothing
+    expect(s.advance([1, 2], 10)).toBe(false);
+    s.forgetJoins((b) => b === 3);
+    expect(s.advance([1, 2], 10)).toBe(true);
+    expect(s.highWatermark).toBe(10);
+  });
+
   it('a replica asked to join that stops fetching is a laggard, so it cannot hold the watermark for good', () => {
     const s = new LeaderState(1, 0, [2, 3], 0);
     s.followerFetched(2, 10, 10, 500);

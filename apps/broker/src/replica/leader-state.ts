@@ -53,6 +53,17 @@ export class LeaderState {
     if (this.joining && partitionEpoch > this.joining.partitionEpoch) this.joining = undefined;
   }
 
+  /**
+   * Replicas the controller cannot count in the ISR (fenced: it refuses their joins and takes
+   * them out of every ISR) stop holding the watermark back as askers. Without this a join
+   * refused for a broker in controlled shutdown held acks=all produces for the lag time.
+   */
+  forgetJoins(ineligible: (id: number) => boolean): void {
+    if (!this.joining) return;
+    const ids = this.joining.ids.filter((b) => !ineligible(b));
+    this.joining = ids.length > 0 ? { ...this.joining, ids } : undefined;
+  }
+
   /** The ISR as the controller may have it: `isr` and the replicas asked to join it. */
   private maximal(isr: readonly number[]): readonly number[] {
     const joining = this.joining?.ids.filter((b) => !isr.includes(b)) ?? [];

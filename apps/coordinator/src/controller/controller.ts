@@ -201,6 +201,36 @@ export class Controller {
     return true;
   }
 
+  /**
+   * A broker stopping on purpose: fenced now instead of after its session, so the next
+   * reconcile moves every leadership it holds to another in-sync replica and takes it out of
+   * every ISR while it still answers. Returns how many partitions it led. Its next start
+   * registers as usual, and preferred-leader election gives its leaderships back.
+   */
+  controlledShutdown(id: number, epoch: number, token: Buffer): Promise<number> {
+    return this.serial(async () => {
+      await this.ready();
+      const stored = this.broker(id);
+      if (!stored || stored.record.epoch !== epoch)
+        throw new StaleBrokerEpochError(`broker ${id} is not registered at epoch ${epoch}`);
+      checkToken(stored.record, token);
+      const led = this.list('/strand/partitions/', PartitionRecords).filter(
+        (p) => p.record.leader === id,
+      ).length;
+      if (!stored.record.fenced) {
+        await this.cas(
+          [{ key: MetaKeys.broker(id), modRevision: stored.modRevision }],
+          [put(MetaKeys.broker(id), { ...stored.record, fenced: true })],
+          'broker changed meanwhile',
+          ESSENTIAL,
+        );
+        this.lastSeen.delete(id);
+      }
+      this.log.info({ broker: id, epoch, leaderships: led }, 'broker in controlled shutdown');
+      return led;
+    });
+  }
+
   brokers(): BrokerRecord[] {
     return this.list(MetaKeys.brokers, BrokerRecords).map((s) => s.record);
   }

@@ -108,6 +108,10 @@ export function addControllerService(
       const h = parseRequest(Heartbeat, raw);
       return { fenced: !controller.heartbeat(h.id, h.epoch, h.token) };
     }),
+    ControlledShutdown: unaryHandler(async (raw) => {
+      const h = parseRequest(Heartbeat, raw);
+      return { leaderships: await controller.controlledShutdown(h.id, h.epoch, h.token) };
+    }),
     CreateTopic: unaryHandler(async (raw) => {
       const c = parseRequest(CreateTopic, raw);
       return changeOut(
