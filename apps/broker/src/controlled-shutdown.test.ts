@@ -2,14 +2,15 @@ import type { BrokerRecord, PartitionRecord } from '@strand/wire';
 import { describe, expect, it } from 'vitest';
 import { shutdownSettled } from './controlled-shutdown.js';
 
-const broker = (id: number, fenced: boolean): [number, BrokerRecord] => [
+const broker = (id: number, state: 'live' | 'leaving' | 'fenced'): [number, BrokerRecord] => [
   id,
   {
     id,
     address: `b${id}:1`,
     incarnation: 'x',
     epoch: 1,
-    fenced,
+    fenced: state === 'fenced',
+    shuttingDown: state === 'leaving',
     rack: '',
     tokenHash: '',
     adminUrl: '',
@@ -25,8 +26,13 @@ const part = (leader: number, isr: number[], replicas = [1, 2, 3]): PartitionRec
   leaderEpoch: 1,
   partitionEpoch: 1,
 });
-// Broker 1 stops; 2 is live, 3 is fenced.
-const brokers = new Map([broker(1, true), broker(2, false), broker(3, true)]);
+// Broker 1 stops; 2 is live, 3 is fenced, 4 is stopping too.
+const brokers = new Map([
+  broker(1, 'leaving'),
+  broker(2, 'live'),
+  broker(3, 'fenced'),
+  broker(4, 'leaving'),
+]);
 
 describe('shutdownSettled (broker 1 stopping)', () => {
   it('waits while it leads a partition', () => {
@@ -42,7 +48,8 @@ describe('shutdownSettled (broker 1 stopping)', () => {
   });
 
   it('does not wait for partitions that have nowhere else to go', () => {
-    // Only in-sync replica (offline once it stops), or beside a fenced replica only.
-    expect(shutdownSettled(1, [part(-1, [1], [1]), part(-1, [1, 3])], brokers)).toBe(true);
+    // Only in-sync replica, or beside a fenced or another stopping replica only: it keeps them.
+    const alone = [part(1, [1], [1]), part(1, [1, 3]), part(1, [1, 4], [1, 4])];
+    expect(shutdownSettled(1, alone, brokers)).toBe(true);
   });
 });

@@ -4,20 +4,23 @@ import type { Membership } from './membership.js';
 import type { MetadataCache } from './metadata.js';
 
 /**
- * Whether the controller has moved what broker `self` holds: it leads no partition, and it is
- * in no ISR where another live replica stands beside it. A partition whose only in-sync
- * replica it is has nowhere to go (it goes offline as after a crash, unless unclean election
- * is allowed), so it does not hold the shutdown up.
+ * Whether the controller has moved what broker `self` holds: it leads no partition and is in
+ * no ISR where another live broker that is not stopping could stand in. A partition whose only
+ * live in-sync replica it is has nowhere to go: it stays led here until this broker stops (then
+ * it is offline as after a crash, unless unclean election is allowed).
  */
 export function shutdownSettled(
   self: number,
   partitions: Iterable<PartitionRecord>,
   brokers: ReadonlyMap<number, BrokerRecord>,
 ): boolean {
-  const live = (id: number) => brokers.get(id)?.fenced === false;
+  const staying = (id: number) => {
+    const b = brokers.get(id);
+    return b !== undefined && !b.fenced && !b.shuttingDown;
+  };
   for (const p of partitions) {
-    if (p.leader === self) return false;
-    if (p.isr.includes(self) && p.isr.some((b) => b !== self && live(b))) return false;
+    const held = p.leader === self || p.isr.includes(self);
+    if (held && p.isr.some((b) => b !== self && staying(b))) return false;
   }
   return true;
 }
@@ -27,7 +30,7 @@ function* allPartitions(meta: MetadataCache): Iterable<PartitionRecord> {
 }
 
 /**
- * Before a broker stops on SIGTERM: asks the controller to fence it now, then keeps serving
+ * Before a broker stops on SIGTERM: tells the controller it is leaving, then keeps serving
  * (answers that send clients to the new leaders) until its metadata shows the move done, or
  * `timeoutMs` passed. Producers with acks=all then wait neither for a session timeout nor for
  * this broker to drop out of the ISR.

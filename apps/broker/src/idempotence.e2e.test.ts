@@ -98,14 +98,49 @@ describe('idempotent retries', () => {
   });
 });
 
+describe('an idempotent producer after a batch failed for good', () => {
+  it('goes on producing to that partition: the failed sequence leaves no gap the leader waits on', async () => {
+    const admin = new Admin({ bootstrap: cluster.bootstrap });
+    await admin.createTopic({
+      name: 'gap',
+      partitions: 1,
+      replicationFactor: 1,
+      configs: { 'max.message.bytes': '1024' },
+    });
+    await admin.close();
+    const producer = new Producer({
+      bootstrap: cluster.bootstrap,
+      lingerMs: 0,
+      deliveryTimeoutMs: 5_000,
+    });
+    try {
+      expect((await producer.send({ topic: 'gap', partition: 0, value: 'a' })).offset).toBe(0);
+      // Refused by the leader (not retriable): its sequence numbers were never written.
+      await expect(
+        producer.send({ topic: 'gap', partition: 0, value: 'x'.repeat(4096) }),
+      ).rejects.toMatchObject({ code: 'RECORD_TOO_LARGE' });
+      // Before the fix every later send was refused OUT_OF_ORDER_SEQUENCE until it timed out.
+      const after = await Promise.all(
+        ['b', 'c', 'd'].map((value) => producer.send({ topic: 'gap', partition: 0, value })),
+      );
+      expect(after.map((m) => m.offset)).toEqual([1, 2, 3]);
+      expect(await values('gap')).toEqual(['0:a', '1:b', '2:c', '3:d']);
+    } finally {
+      await producer.close();
+    }
+  });
+});
+
 describe('acks=all producers while their leader is stopped (SIGTERM) and restarted at once', () => {
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   it('every acknowledged record is at the offset it was acknowledged with, once', async () => {
     const c = await startTopicCluster(registry, 3, {
-      // The stopped leader is back within its session: it leads on, at the same epoch.
+      // The stopped leader is back within its session: it leads on, at the same epoch. It
+      // stops without a controlled shutdown (as when no controller answers it): the retries
+      // go back to it (rolling-restart.e2e covers the hand-over).
       coordinatorArgs: ['--broker-session-timeout-ms', '8000', '--broker-heartbeat-ms', '200'],
-      brokerArgs: ['--replica-lag-time-max-ms', '8000'],
+      brokerArgs: ['--replica-lag-time-max-ms', '8000', '--controlled-shutdown-timeout-ms', '0'],
     });
     const admin = new Admin({ bootstrap: c.bootstrap, requestTimeoutMs: 5000 });
     const producers = [1, 2, 3].map(

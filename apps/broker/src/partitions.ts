@@ -200,8 +200,11 @@ export class Partitions {
   private readonly essential: Essential = (fn) =>
     this.opts.space ? this.opts.space.essential(fn) : fn();
 
-  /** A broker the controller fenced (crashed, or in controlled shutdown): it joins no ISR. */
-  private readonly fenced = (id: number): boolean => this.meta.brokers.get(id)?.fenced === true;
+  /** A broker the controller fenced or that is shutting down: it joins no ISR. */
+  private readonly ineligible = (id: number): boolean => {
+    const b = this.meta.brokers.get(id);
+    return b?.fenced === true || b?.shuttingDown === true;
+  };
 
   highWatermark(h: Hosted): number {
     return h.highWatermark;
@@ -237,7 +240,7 @@ export class Partitions {
     if (!h.followers || !h.replicas.includes(replica)) return;
     h.followers.followerFetched(replica, offset, h.log.writtenOffset, Date.now());
     this.advance(h);
-    if (!h.isrChangeInFlight && !this.fenced(replica) && h.followers.mayJoin(replica, h.isr))
+    if (!h.isrChangeInFlight && !this.ineligible(replica) && h.followers.mayJoin(replica, h.isr))
       this.changeIsr(h, [...h.isr, replica]);
   }
 
@@ -471,7 +474,7 @@ export class Partitions {
 
   private advance(h: Hosted): void {
     if (h.role !== 'leader' || !h.followers) return;
-    h.followers.forgetJoins(this.fenced);
+    h.followers.forgetJoins(this.ineligible);
     if (h.followers.advance(h.isr, h.log.writtenOffset)) {
       h.highWatermark = h.followers.highWatermark;
       this.notifyAppend(h);

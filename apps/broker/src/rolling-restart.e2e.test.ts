@@ -98,6 +98,14 @@ afterAll(async () => {
   cluster?.cleanup();
 });
 
+/** With the nodes' last lines when it fails: what each did around the failed produce. */
+function expectNoFailures(failures: string[]): void {
+  if (failures.length > 0)
+    for (const node of [...cluster.brokers.values(), ...cluster.coordinators.values()])
+      console.log(node.proc.lines.slice(-80).join('\n'));
+  expect(failures).toEqual([]);
+}
+
 const shutdownRecord = (records: Record<string, unknown>[]) =>
   records.find((r) => String(r.msg).startsWith('controlled shutdown'));
 
@@ -129,9 +137,7 @@ describe('controlled shutdown and rolling restarts', () => {
     }
     await sleep(1_000);
     await traffic.stop();
-    if (traffic.failures.length > 0)
-      for (const b of cluster.brokers.values()) console.log(b.proc.lines.slice(-60).join('\n'));
-    expect(traffic.failures).toEqual([]);
+    expectNoFailures(traffic.failures);
 
     // It comes back, catches up, and the preferred leaders return to it.
     await cluster.startBroker(2);
@@ -168,7 +174,7 @@ describe('controlled shutdown and rolling restarts', () => {
     await sleep(500);
     await traffic.stop();
     console.log(`rolling restart under load: ${JSON.stringify(traffic.stats())}`);
-    expect(traffic.failures).toEqual([]);
+    expectNoFailures(traffic.failures);
 
     // Every acknowledged record is there, once, in order.
     const ends = await admin.listOffsets(TOPIC, 'latest');

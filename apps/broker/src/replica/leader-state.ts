@@ -54,9 +54,10 @@ export class LeaderState {
   }
 
   /**
-   * Replicas the controller cannot count in the ISR (fenced: it refuses their joins and takes
-   * them out of every ISR) stop holding the watermark back as askers. Without this a join
-   * refused for a broker in controlled shutdown held acks=all produces for the lag time.
+   * Replicas the controller cannot count in the ISR (fenced or shutting down: it refuses their
+   * joins and takes them out of every ISR) stop holding the watermark back as askers. Without
+   * this a join refused for a broker in controlled shutdown held acks=all produces for the lag
+   * time.
    */
   forgetJoins(ineligible: (id: number) => boolean): void {
     if (!this.joining) return;

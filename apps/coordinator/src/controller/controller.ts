@@ -166,6 +166,7 @@ export class Controller {
         incarnation: req.incarnation,
         epoch: this.nextEpoch(prev),
         fenced: false,
+        shuttingDown: false,
         rack: req.rack,
         tokenHash,
         adminUrl: req.adminUrl ?? '',
@@ -202,10 +203,11 @@ export class Controller {
   }
 
   /**
-   * A broker stopping on purpose: fenced now instead of after its session, so the next
-   * reconcile moves every leadership it holds to another in-sync replica and takes it out of
-   * every ISR while it still answers. Returns how many partitions it led. Its next start
-   * registers as usual, and preferred-leader election gives its leaderships back.
+   * A broker stopping on purpose (controlled shutdown): marked as leaving, so the next
+   * reconcile moves every leadership it holds to another live in-sync replica and takes it out
+   * of every ISR that keeps another live member, while it still answers. Returns how many
+   * partitions it led. Its next start registers as usual (no longer leaving), and
+   * preferred-leader election gives its leaderships back.
    */
   controlledShutdown(id: number, epoch: number, token: Buffer): Promise<number> {
     return this.serial(async () => {
@@ -217,14 +219,13 @@ export class Controller {
       const led = this.list('/strand/partitions/', PartitionRecords).filter(
         (p) => p.record.leader === id,
       ).length;
-      if (!stored.record.fenced) {
+      if (!stored.record.fenced && !stored.record.shuttingDown) {
         await this.cas(
           [{ key: MetaKeys.broker(id), modRevision: stored.modRevision }],
-          [put(MetaKeys.broker(id), { ...stored.record, fenced: true })],
+          [put(MetaKeys.broker(id), { ...stored.record, shuttingDown: true })],
           'broker changed meanwhile',
           ESSENTIAL,
         );
-        this.lastSeen.delete(id);
       }
       this.log.info({ broker: id, epoch, leaderships: led }, 'broker in controlled shutdown');
       return led;
@@ -389,8 +390,10 @@ export class Controller {
           `ISR [${req.newIsr}] must hold the leader and only replicas of [${cur.replicas}]`,
         );
       for (const b of isr)
-        if (!cur.isr.includes(b) && !live.has(b))
-          throw new InvalidRequestError(`broker ${b} is fenced and cannot join the ISR`);
+        if (!cur.isr.includes(b) && (!live.has(b) || this.broker(b)?.record.shuttingDown))
+          throw new InvalidRequestError(
+            `broker ${b} is fenced or shutting down and cannot join the ISR`,
+          );
       const next: PartitionRecord = { ...cur, isr, partitionEpoch: cur.partitionEpoch + 1 };
       await this.cas(
         [{ key: MetaKeys.partition(cur.topic, cur.partition), modRevision: stored.modRevision }],
@@ -533,6 +536,11 @@ export class Controller {
     const revision = this.node.sm.revision;
     if (revision === this.settledAt) return;
     const live = new Set(this.liveBrokers());
+    const leaving = new Set(
+      this.brokers()
+        .filter((b) => b.shuttingDown)
+        .map((b) => b.id),
+    );
     const unclean = new Map(
       this.topics().map((t) => [t.name, topicConfig(t.configs).uncleanLeaderElection]),
     );
@@ -542,6 +550,7 @@ export class Controller {
         reconcilePartition(stored.record, live, {
           unclean: unclean.get(stored.record.topic) ?? false,
           preferred: true,
+          leaving,
         }),
         live,
       );

@@ -83,6 +83,24 @@ describe('reconcilePartition', () => {
     expect(reconcilePartition(outOfSync, new Set([1, 2, 3]), { preferred: true })).toBe(outOfSync);
   });
 
+  it('moves leadership and ISR places off a broker in controlled shutdown where another live replica can take them', () => {
+    const leaving = new Set([1]);
+    const moved = reconcilePartition(p(), new Set([1, 2, 3]), { preferred: true, leaving });
+    expect(moved).toMatchObject({ leader: 2, isr: [2, 3], leaderEpoch: 1, partitionEpoch: 1 });
+    // A follower leaving drops out of the ISR; the leader stays.
+    expect(
+      reconcilePartition(p(), new Set([1, 2, 3]), { preferred: true, leaving: new Set([3]) }),
+    ).toMatchObject({ leader: 1, isr: [1, 2], leaderEpoch: 0 });
+    // Alone in the ISR it keeps leading (the partition stays up until it stops).
+    const alone = p({ isr: [1] });
+    expect(reconcilePartition(alone, new Set([1, 2, 3]), { leaving })).toBe(alone);
+    // Once registered again it is not leaving: preferred election gives leadership back.
+    const back = reconcilePartition({ ...moved, isr: [2, 3, 1] }, new Set([1, 2, 3]), {
+      preferred: true,
+    });
+    expect(back).toMatchObject({ leader: 1, leaderEpoch: 2 });
+  });
+
   it('keeps its invariants for any live set: isr ⊆ replicas, leader ∈ isr or -1, epochs never fall', () => {
     fc.assert(
       fc.property(
@@ -94,6 +112,7 @@ describe('reconcilePartition', () => {
             const next = reconcilePartition(cur, new Set(live), {
               unclean: i % 2 === 0,
               preferred: i % 3 === 0,
+              leaving: new Set(live.slice(0, i % 3)),
             });
             expect(next.isr.length).toBeGreaterThan(0);
             for (const b of next.isr) expect(next.replicas).toContain(b);

@@ -46,6 +46,8 @@ export interface ElectionOptions {
   unclean?: boolean;
   /** Move leadership back to the first replica once it is live and in sync. */
   preferred?: boolean;
+  /** Live brokers in controlled shutdown: they give up leadership and ISR places they can. */
+  leaving?: ReadonlySet<number>;
 }
 
 /**
@@ -56,6 +58,9 @@ export interface ElectionOptions {
  *   replica order leads (clean election), or nobody (-1, the partition is offline) unless
  *   `unclean` elects a live out-of-sync replica, which becomes the whole ISR;
  * - with `preferred`, the first replica takes leadership back once it is live and in sync;
+ * - a broker `leaving` (live, but stopping) leaves the ISR and leadership to any live member
+ *   that is not leaving; where it is the only one it stays (the partition stays up until it
+ *   stops, and it leads again at once if it comes back within its session);
  * - a changed leader bumps the leader epoch, and any change bumps the partition epoch.
  * Returns the same object when nothing changes.
  */
@@ -64,21 +69,27 @@ export function reconcilePartition(
   live: ReadonlySet<number>,
   opts: ElectionOptions = {},
 ): PartitionRecord {
+  const leaving = opts.leaving ?? new Set<number>();
+  const staying = (b: number) => live.has(b) && !leaving.has(b);
   const liveIsr = p.isr.filter((b) => live.has(b));
-  let isr = liveIsr.length > 0 ? liveIsr : p.isr;
+  const stayingIsr = liveIsr.filter(staying);
+  let isr = stayingIsr.length > 0 ? stayingIsr : liveIsr.length > 0 ? liveIsr : p.isr;
   let leader = p.leader;
   if (leader === NO_LEADER || !live.has(leader) || !isr.includes(leader)) {
-    leader = p.replicas.find((b) => live.has(b) && isr.includes(b)) ?? NO_LEADER;
+    leader =
+      p.replicas.find((b) => staying(b) && isr.includes(b)) ??
+      p.replicas.find((b) => live.has(b) && isr.includes(b)) ??
+      NO_LEADER;
   }
   if (leader === NO_LEADER && opts.unclean) {
-    const survivor = p.replicas.find((b) => live.has(b));
+    const survivor = p.replicas.find(staying) ?? p.replicas.find((b) => live.has(b));
     if (survivor !== undefined) {
       leader = survivor;
       isr = [survivor];
     }
   }
   const preferred = p.replicas[0]!;
-  if (opts.preferred && leader !== preferred && live.has(preferred) && isr.includes(preferred))
+  if (opts.preferred && leader !== preferred && staying(preferred) && isr.includes(preferred))
     leader = preferred;
   const isrChanged = isr.length !== p.isr.length || isr.some((b, i) => b !== p.isr[i]);
   if (leader === p.leader && !isrChanged) return p;

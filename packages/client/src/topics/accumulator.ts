@@ -17,6 +17,13 @@ export class PartitionQueue {
   nextSeq = 0;
   /** The idempotent producer's next sequence number on this partition. */
   nextSequence = 0;
+  /**
+   * A batch with a sequence number failed for good: the leader waits for that sequence, which
+   * will never come. Once nothing is in flight, the partition moves to a new epoch
+   * (`epochBump`) and numbers its batches from 0 again (Kafka bumps the epoch likewise).
+   */
+  sequenceGap = false;
+  epochBump = 0;
   /** Size of the last sealed batch: a busy partition's next batch starts that large. */
   lastBytes = 0;
 

@@ -16,10 +16,12 @@ describe('options', () => {
       deliveryTimeoutMs: 120_000,
       maxInFlight: 5,
       requestTimeoutMs: 30_000,
-      retries: 10,
+      // The delivery timeout bounds a record's retries, as in Kafka.
+      retries: 1_000_000,
       retryBackoffMs: 100,
       metadataMaxAgeMs: 300_000,
     });
+    expect(consumerOptions({ bootstrap: ['h:1'] }).retries).toBe(10);
     expect(producerOptions({ bootstrap: ['h:1'], acks: 'all' }).acks).toBe(-1);
     expect(consumerOptions({ bootstrap: ['h:1'] })).toMatchObject({
       maxWaitMs: 500,

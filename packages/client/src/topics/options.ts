@@ -9,7 +9,7 @@ export interface ClientOptions {
   clientId?: string;
   /** Per request, default 30_000. */
   requestTimeoutMs?: number;
-  /** Attempts for retriable errors, default 10. */
+  /** Attempts for retriable errors, default 10 (a producer: bounded by its deliveryTimeoutMs). */
   retries?: number;
   /** Default 100, doubling, capped at 1000. */
   retryBackoffMs?: number;
@@ -39,7 +39,10 @@ export interface ProducerOptions extends ClientOptions {
    * 'round-robin': ignore keys.
    */
   partitioner?: 'default' | 'murmur2' | 'round-robin' | PartitionerFn;
-  /** Overall per record incl. retries, default 120_000. */
+  /**
+   * Overall per record incl. retries, default 120_000: the bound on a record's retries (its
+   * `retries` default to as many as fit, as in Kafka since KIP-91).
+   */
   deliveryTimeoutMs?: number;
   /** Requests in flight per broker, default 5. */
   maxInFlight?: number;
@@ -137,6 +140,9 @@ const ProducerSchema = z.object({
     ])
     .default('default'),
   deliveryTimeoutMs: positive().default(120_000),
+  // A leadership move takes a few answers (NOT_LEADER, fresh metadata, the new leader taking
+  // up): a retry count would fail records well inside the delivery timeout.
+  retries: z.number().int().min(0).max(1_000_000).default(1_000_000),
   maxInFlight: positive(1000).default(5),
 });
 

@@ -13,6 +13,8 @@ export class ProducerBatch {
   count = 0;
   bytes = 0;
   attempts = 0;
+  /** The producer epoch its bytes carry, once stamped (a retry at that epoch resends them). */
+  stampedEpoch: number | undefined;
   done = false;
   /** Each record's timestamp, in append order. */
   readonly timestamps: number[] = [];

@@ -127,6 +127,7 @@ export class Sender {
   private expire(q: PartitionQueue, now: number): void {
     while (q.ready.length > 0 && now - q.ready[0]!.createdAt >= this.opts.deliveryTimeoutMs) {
       this.fail(
+        q,
         q.ready.shift()!,
         new TimeoutError(`record not delivered within ${this.opts.deliveryTimeoutMs} ms`),
       );
@@ -189,7 +190,7 @@ export class Sender {
       let bytes = 0;
       for (; i < queues.length; i++) {
         const q = queues[i]!;
-        if (q.retrying && q.inFlight > 0) continue;
+        if ((q.retrying || q.sequenceGap) && q.inFlight > 0) continue;
         const take = this.take(q, MAX_REQUEST_BYTES - bytes, bytes === 0);
         if (take.length === 0) break; // no room left in this request
         const records =
@@ -213,15 +214,25 @@ export class Sender {
   /** The batches of `q` to send now: one while retrying, otherwise as many as fit. */
   private take(q: PartitionQueue, room: number, first: boolean): ProducerBatch[] {
     const out: ProducerBatch[] = [];
+    if (q.sequenceGap) {
+      // Answers still due may be OUT_OF_ORDER_SEQUENCE: they come back here to be renumbered.
+      if (q.inFlight > 0) return out;
+      q.sequenceGap = false;
+      q.epochBump++;
+      q.nextSequence = 0;
+    }
     let bytes = 0;
     while (q.ready.length > 0) {
       const b = q.ready[0]!;
       const size = b.data!.length;
       if (bytes + size > room && !(first && out.length === 0)) break;
       q.ready.shift();
-      if (b.attempts === 0 && this.producer) {
-        // Sequences follow the order batches first leave; a retry resends the same bytes.
-        stampProducer(b.data!, this.producer.id, this.producer.epoch, q.nextSequence);
+      const epoch = this.producer && this.producer.epoch + q.epochBump;
+      if (this.producer && epoch !== undefined && b.stampedEpoch !== epoch) {
+        // Sequences follow the order batches first leave at an epoch; a retry at the same
+        // epoch resends the same bytes.
+        stampProducer(b.data!, this.producer.id, epoch, q.nextSequence);
+        b.stampedEpoch = epoch;
         q.nextSequence += b.count;
       }
       b.attempts++;
@@ -286,7 +297,7 @@ export class Sender {
         b.attempts > this.opts.retries ||
         now - b.createdAt >= this.opts.deliveryTimeoutMs
       ) {
-        this.fail(b, err);
+        this.fail(q, b, err);
       } else {
         q.requeue(b);
         retried = Math.max(retried, b.attempts);
@@ -295,8 +306,11 @@ export class Sender {
     if (retried === 0) return;
     q.retrying = true;
     this.acc.readyQueues.add(q);
-    // A NotLeader answer that names the new leader needs no wait, only fresh metadata.
-    const hinted = err instanceof NotLeaderError && err.leaderAddress !== undefined;
+    // A NotLeader answer that names the new leader needs no wait, only fresh metadata, the
+    // first time: brokers that disagree while leadership moves would otherwise bounce it back
+    // and forth without a pause.
+    const hinted =
+      err instanceof NotLeaderError && err.leaderAddress !== undefined && retried === 1;
     q.backoffUntil = hinted ? 0 : now + backoffMs(this.opts.retryBackoffMs, retried - 1);
     const leaderBefore = this.metadata.leaderAddress(q.topic.name, q.partition);
     this.metadata.refresh([q.topic.name]).then(
@@ -315,7 +329,9 @@ export class Sender {
     this.acc.release(b);
   }
 
-  fail(b: ProducerBatch, err: Error): void {
+  /** A batch fails for good; one that had a sequence number leaves a gap to get past. */
+  private fail(q: PartitionQueue, b: ProducerBatch, err: Error): void {
+    if (b.stampedEpoch !== undefined) q.sequenceGap = true;
     b.reject(err);
     this.acc.release(b);
   }

@@ -75,6 +75,11 @@ export const BrokerRecordSchema = z.object({
   adminUrl: z.string().default(''),
   /** Where Kafka clients reach it, when not at `address` ('' for the same). */
   kafkaAddress: z.string().default(''),
+  /**
+   * It is stopping (controlled shutdown): it leads no partition and is in no ISR where another
+   * live broker can stand in, and joins none, until it registers again.
+   */
+  shuttingDown: z.boolean().default(false),
 });
 export type BrokerRecord = z.infer<typeof BrokerRecordSchema>;
 
