@@ -465,7 +465,15 @@ export class PartitionLog {
       const bytes = this.unflushedBytes;
       const rewinds = this.rewinds;
       const t0 = performance.now();
-      for (const s of this.segments) if (s.nextOffset > this.flushed) await s.flush();
+      for (const s of this.segments) {
+        if (s.nextOffset <= this.flushed) continue;
+        try {
+          await s.flush();
+        } catch (err) {
+          // A truncation or retention removed the segment meanwhile: nothing of it to sync.
+          if (rewinds === this.rewinds && this.segments.includes(s)) throw err;
+        }
+      }
       this.onFlush?.((performance.now() - t0) / 1000);
       // The end moved back meanwhile: what was synced may be gone and rewritten since.
       if (rewinds !== this.rewinds) return;
