@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Admin, Consumer, KvClient, Producer } from '@strand/client';
-import { makePki, type PkiFiles, writePki } from '@strand/security';
+import type { PkiFiles } from '@strand/security';
 import { ProcessRegistry, tempDir } from '@strand/testkit';
 import {
   AuthenticationFailedError,
@@ -10,7 +9,7 @@ import {
   UserExistsError,
 } from '@strand/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { securedNodeFlags, startTopicCluster, type TopicCluster } from './cluster.test-util.js';
+import { startSecuredCluster, type TopicCluster } from './cluster.test-util.js';
 
 // SCRAM authentication on gRPC: users in the KV store, managed by a super user, tokens on
 // every call to every node, and everyone else refused before anything changes.
@@ -23,13 +22,7 @@ const read = (p: string) => readFileSync(p);
 const PASSWORD = 'correct horse battery staple';
 
 beforeAll(async () => {
-  files = writePki(join(dir.path, 'pki'), await makePki(['node-1', 'node-2', 'admin']));
-  const nodeFlags = (cn: string) =>
-    securedNodeFlags(files, cn, ['User:node-1', 'User:node-2', 'User:admin']);
-  cluster = await startTopicCluster(registry, 2, {
-    coordinatorArgs: nodeFlags('node-1'),
-    brokerArgsFor: (id) => nodeFlags(`node-${id}`),
-  });
+  ({ cluster, files } = await startSecuredCluster(registry, 2, dir.path));
 });
 afterAll(async () => {
   await registry.stopAll();

@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { PkiFiles } from '@strand/security';
+import { makePki, type PkiFiles, writePki } from '@strand/security';
 import {
   coordinatorLayout,
   FaultProxy,
@@ -157,8 +158,43 @@ export async function startTopicCluster(
   };
 }
 
-/** A node's flags for TLS with its certificate `cn` of `files`, and --authentication required. */
-export const securedNodeFlags = (files: PkiFiles, cn: string, superUsers: readonly string[]) => [
-  ...['--tls-cert', files.cert(cn), '--tls-key', files.key(cn), '--tls-ca', files.ca],
-  ...['--authentication', 'required', '--super-users', superUsers.join(',')],
-];
+export interface SecuredCluster {
+  cluster: TopicCluster;
+  /** node-1.., admin and the client names asked for, all of one CA. */
+  files: PkiFiles;
+  /** What the admin (a super user by its certificate) connects with. */
+  adminTls: { ca: Buffer; cert: Buffer; key: Buffer };
+}
+
+/**
+ * `n` brokers and a coordinator with TLS (certificates node-1..node-n of a CA made in `dir`) and
+ * --authentication required, the nodes and `admin` their super users.
+ */
+export async function startSecuredCluster(
+  registry: ProcessRegistry,
+  n: number,
+  dir: string,
+  opts: { brokerArgs?: string[]; clients?: string[] } = {},
+): Promise<SecuredCluster> {
+  const nodes = Array.from({ length: n }, (_, i) => `node-${i + 1}`);
+  const files = writePki(
+    join(dir, 'pki'),
+    await makePki([...nodes, 'admin', ...(opts.clients ?? [])]),
+  );
+  const superUsers = [...nodes, 'admin'].map((cn) => `User:${cn}`).join(',');
+  const flags = (cn: string) => [
+    ...['--tls-cert', files.cert(cn), '--tls-key', files.key(cn), '--tls-ca', files.ca],
+    ...['--authentication', 'required', '--super-users', superUsers],
+  ];
+  const cluster = await startTopicCluster(registry, n, {
+    coordinatorArgs: flags('node-1'),
+    brokerArgsFor: (id) => [...flags(`node-${id}`), ...(opts.brokerArgs ?? [])],
+  });
+  const read = (p: string) => readFileSync(p);
+  const adminTls = {
+    ca: read(files.ca),
+    cert: read(files.cert('admin')),
+    key: read(files.key('admin')),
+  };
+  return { cluster, files, adminTls };
+}

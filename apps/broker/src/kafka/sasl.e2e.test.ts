@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ScramClient } from '@strand/auth';
 import { Admin } from '@strand/client';
 import {
@@ -9,10 +8,14 @@ import {
   SaslAuthenticate,
   SaslHandshake,
 } from '@strand/kafka-protocol';
-import { makePki, type PkiFiles, writePki } from '@strand/security';
+import type { PkiFiles } from '@strand/security';
 import { eventually, ProcessRegistry, tempDir } from '@strand/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { securedNodeFlags, startTopicCluster, type TopicCluster } from '../cluster.test-util.js';
+import {
+  type SecuredCluster,
+  startSecuredCluster,
+  type TopicCluster,
+} from '../cluster.test-util.js';
 import { RawKafkaClient, run, tool } from './client.test-util.js';
 import { kafkajs, kafkajsRead } from './kafkajs.test-util.js';
 
@@ -36,24 +39,14 @@ let admin: Admin;
 let broker: string;
 
 beforeAll(async () => {
-  files = writePki(join(dir.path, 'pki'), await makePki(['node-1', 'node-2', 'admin']));
-  const nodeFlags = (cn: string) =>
-    securedNodeFlags(files, cn, ['User:node-1', 'User:node-2', 'User:admin']);
-  cluster = await startTopicCluster(registry, 2, {
-    coordinatorArgs: nodeFlags('node-1'),
-    // A short session, so that KafkaJS re-authenticates within the test (librdkafka 2.0.2 would
-    // be disconnected at its end: none of its runs here lasts that long).
-    brokerArgsFor: (id) => [
-      ...nodeFlags(`node-${id}`),
-      ...['--kafka-max-reauth-ms', String(SESSION_MS), '--log-level', 'debug'],
-    ],
-  });
+  let adminTls: SecuredCluster['adminTls'];
+  // A short session, so that KafkaJS re-authenticates within the test (librdkafka 2.0.2 would
+  // be disconnected at its end: none of its runs here lasts that long).
+  ({ cluster, files, adminTls } = await startSecuredCluster(registry, 2, dir.path, {
+    brokerArgs: ['--kafka-max-reauth-ms', String(SESSION_MS), '--log-level', 'debug'],
+  }));
   broker = cluster.bootstrap[0]!;
-  const read = (p: string) => readFileSync(p);
-  admin = new Admin({
-    bootstrap: cluster.bootstrap,
-    tls: { ca: read(files.ca), cert: read(files.cert('admin')), key: read(files.key('admin')) },
-  });
+  admin = new Admin({ bootstrap: cluster.bootstrap, tls: adminTls });
   await admin.createUser('alice', PASSWORD);
   await admin.changePassword('alice', PASSWORD, { mechanism: 'SCRAM-SHA-256' });
   await admin.createUser('bob', PASSWORD, { mechanism: 'SCRAM-SHA-256' });

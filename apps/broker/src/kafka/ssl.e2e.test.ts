@@ -4,7 +4,11 @@ import { Admin } from '@strand/client';
 import { makePki, type PkiFiles, writePki } from '@strand/security';
 import { ProcessRegistry, tempDir } from '@strand/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { securedNodeFlags, startTopicCluster, type TopicCluster } from '../cluster.test-util.js';
+import {
+  type SecuredCluster,
+  startSecuredCluster,
+  type TopicCluster,
+} from '../cluster.test-util.js';
 import { run, tool } from './client.test-util.js';
 import { kafkajs, kafkajsRead } from './kafkajs.test-util.js';
 
@@ -25,19 +29,14 @@ let rogue: PkiFiles;
 let broker: string;
 
 beforeAll(async () => {
-  files = writePki(join(dir.path, 'pki'), await makePki(['node-1', 'admin', 'alice']));
+  let adminTls: SecuredCluster['adminTls'];
+  ({ cluster, files, adminTls } = await startSecuredCluster(registry, 1, dir.path, {
+    brokerArgs: ['--kafka-security-protocol', 'SSL', '--log-level', 'debug'],
+    clients: ['alice'],
+  }));
   rogue = writePki(join(dir.path, 'rogue'), await makePki(['alice'], { caName: 'Rogue CA' }));
-  const nodeFlags = securedNodeFlags(files, 'node-1', ['User:node-1', 'User:admin']);
-  cluster = await startTopicCluster(registry, 1, {
-    coordinatorArgs: nodeFlags,
-    brokerArgs: [...nodeFlags, '--kafka-security-protocol', 'SSL', '--log-level', 'debug'],
-  });
   broker = cluster.bootstrap[0]!;
-  const read = (p: string) => readFileSync(p);
-  const admin = new Admin({
-    bootstrap: cluster.bootstrap,
-    tls: { ca: read(files.ca), cert: read(files.cert('admin')), key: read(files.key('admin')) },
-  });
+  const admin = new Admin({ bootstrap: cluster.bootstrap, tls: adminTls });
   await admin.createTopic({ name: 'ssl', partitions: 1, replicationFactor: 1 });
   await admin.createTopic({ name: 'ssl-js', partitions: 1, replicationFactor: 1 });
   await admin.close();
