@@ -140,6 +140,14 @@ export function run(
   });
 }
 
+/** What kcat says when it fails (it must, within its 3 s metadata timeout), or that it did not. */
+export function kcatRefusal(args: string[]): Promise<string> {
+  return run('/usr/bin/kcat', [...args, '-m', '3']).then(
+    () => 'kcat succeeded',
+    (e: Error) => e.message,
+  );
+}
+
 /** What the Strand SDK reads of `topic` from the beginning: `count` records, or what came in 30 s. */
 export async function readWithSdk(
   bootstrap: string[],

@@ -16,7 +16,7 @@ import {
   startSecuredCluster,
   type TopicCluster,
 } from '../cluster.test-util.js';
-import { RawKafkaClient, run, tool } from './client.test-util.js';
+import { kcatRefusal, RawKafkaClient, run, tool } from './client.test-util.js';
 import { kafkajs, kafkajsRead } from './kafkajs.test-util.js';
 
 /**
@@ -119,7 +119,12 @@ describe.skipIf(!kcat.present)('kcat over SASL_SSL', () => {
   });
 
   it('a wrong password fails at once with the broker’s reason, not a timeout', async () => {
-    const err = await refusal(['-L', '-b', broker, ...kcatSasl('SCRAM-SHA-512', 'alice', 'wrong')]);
+    const err = await kcatRefusal([
+      '-L',
+      '-b',
+      broker,
+      ...kcatSasl('SCRAM-SHA-512', 'alice', 'wrong'),
+    ]);
     expect(err).toMatch(
       /SASL authentication error: authentication failed: unknown user or wrong password/,
     );
@@ -127,7 +132,7 @@ describe.skipIf(!kcat.present)('kcat over SASL_SSL', () => {
 
   it('a client without TLS on the SASL_SSL port fails, and says the broker hung up', async () => {
     const plaintext = ['-X', 'security.protocol=SASL_PLAINTEXT'];
-    const err = await refusal([
+    const err = await kcatRefusal([
       '-L',
       '-b',
       broker,
@@ -137,14 +142,6 @@ describe.skipIf(!kcat.present)('kcat over SASL_SSL', () => {
     expect(err).toMatch(/Disconnected while requesting ApiVersion.*connecting to a SSL listener\?/);
   });
 });
-
-/** What kcat says when it fails (it must, within its 3 s metadata timeout). */
-async function refusal(args: string[]): Promise<string> {
-  return run(KCAT, [...args, '-m', '3']).then(
-    () => 'kcat succeeded',
-    (e: Error) => e.message,
-  );
-}
 
 describe('KafkaJS over SASL_SSL', () => {
   const js = (

@@ -9,7 +9,7 @@ import {
   startSecuredCluster,
   type TopicCluster,
 } from '../cluster.test-util.js';
-import { run, tool } from './client.test-util.js';
+import { kcatRefusal, run, tool } from './client.test-util.js';
 import { kafkajs, kafkajsRead } from './kafkajs.test-util.js';
 
 /**
@@ -54,13 +54,6 @@ const kcatSsl = (pki: PkiFiles, cn?: string) => [
     : []),
 ];
 
-/** What kcat says when it fails (it must, within its 3 s metadata timeout). */
-const refusal = (args: string[]) =>
-  run(KCAT, [...args, '-m', '3']).then(
-    () => 'kcat succeeded',
-    (e: Error) => e.message,
-  );
-
 describe.skipIf(!kcat.present)('kcat over SSL', () => {
   it("produces and consumes with a client certificate, whose CN is the connection's principal", async () => {
     const lines = Array.from({ length: 10 }, (_, i) => `kcat-${i}`);
@@ -81,7 +74,7 @@ describe.skipIf(!kcat.present)('kcat over SSL', () => {
     // The broker hangs up right after the handshake; its log says why.
     const log = cluster.brokers.get(1)!.proc;
     for (const args of [kcatSsl(files), kcatSsl(rogue, 'alice')])
-      expect(await refusal(['-L', '-b', broker, ...args])).toMatch(
+      expect(await kcatRefusal(['-L', '-b', broker, ...args])).toMatch(
         /Receive failed: .*unexpected eof/,
       );
     await log.waitFor(/refused a connection from 127\.0\.0\.1.*requires authentication/);
@@ -89,7 +82,7 @@ describe.skipIf(!kcat.present)('kcat over SSL', () => {
   });
 
   it('without TLS it fails at once, saying it may be talking to an SSL listener', async () => {
-    expect(await refusal(['-L', '-b', broker])).toMatch(/connecting to a SSL listener\?/);
+    expect(await kcatRefusal(['-L', '-b', broker])).toMatch(/connecting to a SSL listener\?/);
   });
 });
 
