@@ -174,7 +174,7 @@ export async function startSecuredCluster(
   registry: ProcessRegistry,
   n: number,
   dir: string,
-  opts: { brokerArgs?: string[]; clients?: string[] } = {},
+  opts: { brokerArgs?: string[]; clients?: string[]; admin?: boolean } = {},
 ): Promise<SecuredCluster> {
   const nodes = Array.from({ length: n }, (_, i) => `node-${i + 1}`);
   const files = writePki(
@@ -189,6 +189,7 @@ export async function startSecuredCluster(
   const cluster = await startTopicCluster(registry, n, {
     coordinatorArgs: flags('node-1'),
     brokerArgsFor: (id) => [...flags(`node-${id}`), ...(opts.brokerArgs ?? [])],
+    admin: opts.admin ?? false,
   });
   const read = (p: string) => readFileSync(p);
   const adminTls = {

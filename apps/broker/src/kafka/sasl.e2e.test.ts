@@ -9,7 +9,7 @@ import {
   SaslHandshake,
 } from '@strand/kafka-protocol';
 import type { PkiFiles } from '@strand/security';
-import { eventually, ProcessRegistry, tempDir } from '@strand/testkit';
+import { adminUrlOf, eventually, ProcessRegistry, scrapeMetrics, tempDir } from '@strand/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type SecuredCluster,
@@ -44,6 +44,7 @@ beforeAll(async () => {
   // be disconnected at its end: none of its runs here lasts that long).
   ({ cluster, files, adminTls } = await startSecuredCluster(registry, 2, dir.path, {
     brokerArgs: ['--kafka-max-reauth-ms', String(SESSION_MS), '--log-level', 'debug'],
+    admin: true,
   }));
   broker = cluster.bootstrap[0]!;
   admin = new Admin({ bootstrap: cluster.bootstrap, tls: adminTls });
@@ -346,5 +347,12 @@ describe('the SASL exchange, byte by byte', () => {
     expect(refused.errorMessage).toMatch(/too many failed authentications from 127\.0\.0\.2/);
     // Other addresses are not held back.
     expect(await scramOk(broker, 'alice')).toBe(true);
+    // Failures show on /metrics, and the requests refused before authenticating.
+    const m = await scrapeMetrics(adminUrlOf(cluster.brokers.get(1)!.proc));
+    const errors = 'strand_kafka_request_errors_total';
+    const failed = { api: 'SaslAuthenticate', code: 'SASL_AUTHENTICATION_FAILED' };
+    expect(m.sum(errors, failed)).toBeGreaterThanOrEqual(11);
+    expect(m.sum(errors, { api: 'Metadata', code: 'CONNECTION_CLOSED' })).toBeGreaterThanOrEqual(1);
+    expect(m.sum(errors, { api: 'SaslHandshake', code: 'UNSUPPORTED_SASL_MECHANISM' })).toBe(1);
   });
 });

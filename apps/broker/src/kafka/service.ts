@@ -56,12 +56,13 @@ export class KafkaService {
     const { session } = conn;
     if (session.expectsRawToken) return session.rawToken(frame);
     const { header, bodyOffset } = decodeRequestHeader(frame);
-    const intercepted = bodyOffset !== undefined && session.intercept(header, frame, bodyOffset);
-    if (intercepted) return intercepted;
     const h = this.byKey.get(header.apiKey);
     const ended = this.deps.metrics?.request(h?.api.name ?? UNSERVED_API);
     try {
-      const { body, ...answer } = await this.answer(frame, conn, header, bodyOffset, h);
+      // SASL, and what the session does not let through, is the session's to answer.
+      const intercepted = bodyOffset !== undefined && session.intercept(header, frame, bodyOffset);
+      const { body, ...answer } =
+        intercepted || (await this.answer(frame, conn, header, bodyOffset, h));
       ended?.(answer.chunks === 'close' ? CLOSED : body);
       return answer;
     } catch (err) {

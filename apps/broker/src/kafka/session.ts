@@ -53,6 +53,9 @@ interface Pending {
 
 type StepResult = { reply: Buffer; done: boolean } | { failed: string };
 
+/** An answer, with the body it encodes (what the request metrics count errors in). */
+export type SessionAnswer = FrameAnswer & { body?: unknown };
+
 /**
  * One Kafka connection's identity: who it is (`principal`, `host`: what ACLs are checked
  * against) and its SASL exchanges (Kafka's SaslServerAuthenticator). Pure: frames in, answers
@@ -118,7 +121,7 @@ export class KafkaSession {
    * SASL requests, and what may not be served now: their answer; undefined for requests the
    * API handlers answer (with `principal`).
    */
-  intercept(header: RequestHeader, frame: Buffer, bodyOffset: number): FrameAnswer | undefined {
+  intercept(header: RequestHeader, frame: Buffer, bodyOffset: number): SessionAnswer | undefined {
     const sasl = usesSasl(this.security.protocol);
     if (sasl && header.apiKey === SaslHandshake.key)
       if (!this.pending && (!this.authenticated || header.apiVersion >= 1))
@@ -142,16 +145,18 @@ export class KafkaSession {
     this.forgetUser = undefined;
   }
 
-  private handshake(header: RequestHeader, frame: Buffer, at: number): FrameAnswer {
+  private handshake(header: RequestHeader, frame: Buffer, at: number): SessionAnswer {
     const { mechanism } = decodeRequest(SaslHandshake, header.apiVersion, frame, at);
     const mechanisms = mechanismsOf(this.security.protocol);
-    const answer = (errorCode: number, thenClose = false): FrameAnswer => ({
-      chunks: encodeResponse(SaslHandshake, header.apiVersion, header.correlationId, {
-        errorCode,
-        mechanisms,
-      }),
-      thenClose,
-    });
+    const answer = (errorCode: number, thenClose = false): SessionAnswer => {
+      const body = { errorCode, mechanisms };
+      const { apiVersion, correlationId } = header;
+      return {
+        chunks: encodeResponse(SaslHandshake, apiVersion, correlationId, body),
+        thenClose,
+        body,
+      };
+    };
     if (!mechanisms.includes(mechanism)) {
       this.security.complain(
         `kafka: refused SASL mechanism "${mechanism.slice(0, 40)}" from ${this.host}`,
@@ -163,19 +168,22 @@ export class KafkaSession {
     return answer(KafkaError.NONE);
   }
 
-  private authenticate(header: RequestHeader, frame: Buffer, at: number): FrameAnswer {
+  private authenticate(header: RequestHeader, frame: Buffer, at: number): SessionAnswer {
     const { authBytes } = decodeRequest(SaslAuthenticate, header.apiVersion, frame, at);
     const r = this.step(authBytes);
     const failed = 'failed' in r;
     const lifetime = !failed && r.done && this.expiresAt ? this.expiresAt - this.security.now() : 0;
+    const body = {
+      errorCode: failed ? KafkaError.SASL_AUTHENTICATION_FAILED : KafkaError.NONE,
+      errorMessage: failed ? r.failed : null,
+      authBytes: failed ? Buffer.alloc(0) : r.reply,
+      sessionLifetimeMs: lifetime,
+    };
+    const { apiVersion, correlationId } = header;
     return {
-      chunks: encodeResponse(SaslAuthenticate, header.apiVersion, header.correlationId, {
-        errorCode: failed ? KafkaError.SASL_AUTHENTICATION_FAILED : KafkaError.NONE,
-        errorMessage: failed ? r.failed : null,
-        authBytes: failed ? Buffer.alloc(0) : r.reply,
-        sessionLifetimeMs: lifetime,
-      }),
+      chunks: encodeResponse(SaslAuthenticate, apiVersion, correlationId, body),
       thenClose: failed,
+      body,
     };
   }
 
@@ -243,7 +251,7 @@ export class KafkaSession {
     return { failed: message };
   }
 
-  private refuse(why: string): FrameAnswer {
+  private refuse(why: string): SessionAnswer {
     this.security.complain(`kafka: closing a connection from ${this.host}`, why);
     return { chunks: 'close' };
   }
