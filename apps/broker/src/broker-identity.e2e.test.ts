@@ -1,12 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Admin, Producer } from '@strand/client';
 import { freePort, ProcessRegistry } from '@strand/testkit';
 import { brokerService } from '@strand/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BROKER_MAIN, startTopicCluster, type TopicCluster } from './cluster.test-util.js';
+import {
+  BROKER_MAIN,
+  COORDINATOR_MAIN,
+  startTopicCluster,
+  type TopicCluster,
+} from './cluster.test-util.js';
 
 // Before: RegisterBroker as broker 1 from anyone was accepted with a new epoch (the live
 // broker lost its registration), and a follower fetch naming any broker id was believed.
@@ -135,5 +140,25 @@ describe('a broker is who it says only with the token from its data folder', () 
     });
     expect(await proc.exited).toBe(1);
     expect(proc.output()).toMatch(/INCONSISTENT_CLUSTER_ID: .*another-cluster/);
+  });
+
+  it("a broker and a coordinator each refuse the other's data folder, saying whose it is, and write nothing", async () => {
+    const brokerDir = join(cluster.logDir(1), '..');
+    const coordinatorDir = join(brokerDir, '..', 'coordinator-1');
+    const before = [readdirSync(brokerDir).sort(), readdirSync(coordinatorDir).sort()];
+    const coordinator = registry.spawnNode(COORDINATOR_MAIN, {
+      args: ['--id', '1', '--listen', `127.0.0.1:${await freePort()}`, '--data', brokerDir],
+    });
+    expect(await coordinator.exited).toBe(1);
+    expect(coordinator.output()).toMatch(/is a Strand broker's data folder, not a coordinator's/);
+    const broker = registry.spawnNode(BROKER_MAIN, {
+      args: [
+        ...['--id', '8', '--listen', `127.0.0.1:${await freePort()}`],
+        ...['--coordinators', cluster.coordinator, '--data', coordinatorDir],
+      ],
+    });
+    expect(await broker.exited).toBe(1);
+    expect(broker.output()).toMatch(/is a Strand coordinator's data folder, not a broker's/);
+    expect([readdirSync(brokerDir).sort(), readdirSync(coordinatorDir).sort()]).toEqual(before);
   });
 });

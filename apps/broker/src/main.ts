@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { FailureLimiter, SecurityState } from '@strand/auth';
 import { KvClient } from '@strand/client';
-import { DiskGuard } from '@strand/disk';
+import { checkDataFormat, DiskGuard } from '@strand/disk';
 import { LogManager } from '@strand/log';
 import {
   type AdminServer,
@@ -57,6 +57,7 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
   });
   useLogger(log);
   const t0 = performance.now();
+  checkDataFormat(config.dataDir, 'broker');
   const identity = await BrokerIdentity.open(config.dataDir, config.id);
   const metrics = new Metrics();
   const brokerMetrics = new BrokerMetrics(metrics, log);

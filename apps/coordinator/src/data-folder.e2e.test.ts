@@ -1,4 +1,4 @@
-import { cpSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KvClient } from '@strand/client';
@@ -43,8 +43,28 @@ describe('a data folder from an earlier release', () => {
       proc = await start();
       expect((await client.get('after'))?.value.toString()).toBe('upgrade');
       expect((await client.get('greeting'))?.version).toBe(1);
+      // The folder now says what it is.
+      expect(JSON.parse(readFileSync(join(data, 'strand-data-format.json'), 'utf8'))).toEqual({
+        kind: 'coordinator',
+        version: 1,
+      });
     } finally {
       client.close();
     }
+  });
+
+  it('is refused when its layout is newer than this release, with a line that names it, and nothing written', async () => {
+    const newer = join(dir.path, 'newer');
+    mkdirSync(newer);
+    writeFileSync(join(newer, 'strand-data-format.json'), '{"kind":"coordinator","version":2}');
+    const coordinator = registry.spawnNode(MAIN, {
+      name: 'coordinator-newer',
+      args: ['--id', '1', '--listen', `127.0.0.1:${await freePort()}`, '--data', newer],
+    });
+    expect(await coordinator.exited).toBe(1);
+    expect(coordinator.lines.join('\n')).toMatch(
+      /coordinator data format 2, newer than this release understands \(1\)/,
+    );
+    expect(readdirSync(newer)).toEqual(['strand-data-format.json']);
   });
 });

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import * as grpc from '@grpc/grpc-js';
-import { DiskGuard } from '@strand/disk';
+import { checkDataFormat, DiskGuard } from '@strand/disk';
 import { KvNode, Role } from '@strand/kv';
 import {
   type AdminServer,
@@ -49,6 +49,7 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
   const raftAddresses = new Map(
     Object.entries(config.raftPeers).map(([id, addr]) => [Number(id), addr]),
   );
+  checkDataFormat(config.dataDir, 'coordinator');
   const clusterId = await loadClusterId(config.dataDir, config.clusterId, peers);
   const lineLog = (line: string) => log.warn(line);
   const tlsFiles = TlsFiles.open(config, lineLog);
