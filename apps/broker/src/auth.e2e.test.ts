@@ -9,7 +9,7 @@ import {
   UserExistsError,
 } from '@strand/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSecuredCluster, type TopicCluster } from './cluster.test-util.js';
+import { allowAll, startSecuredCluster, type TopicCluster } from './cluster.test-util.js';
 
 // SCRAM authentication on gRPC: users in the KV store, managed by a super user, tokens on
 // every call to every node, and everyone else refused before anything changes.
@@ -22,7 +22,11 @@ const read = (p: string) => readFileSync(p);
 const PASSWORD = 'correct horse battery staple';
 
 beforeAll(async () => {
-  ({ cluster, files } = await startSecuredCluster(registry, 2, dir.path));
+  // Authorization is on with authentication: users may use every topic, group and key (but
+  // not the cluster: managing users stays the admin's).
+  ({ cluster, files } = await startSecuredCluster(registry, 2, dir.path, {
+    acls: allowAll('User:*', ['topic', 'group', 'kv']),
+  }));
 });
 afterAll(async () => {
   await registry.stopAll();

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type AclBindingInput, Admin } from '@strand/client';
 import { makePki, type PkiFiles, writePki } from '@strand/security';
 import {
   coordinatorLayout,
@@ -174,7 +175,13 @@ export async function startSecuredCluster(
   registry: ProcessRegistry,
   n: number,
   dir: string,
-  opts: { brokerArgs?: string[]; clients?: string[]; admin?: boolean } = {},
+  opts: {
+    brokerArgs?: string[];
+    clients?: string[];
+    admin?: boolean;
+    /** ACLs the admin makes once the cluster is up (authorization comes with authentication). */
+    acls?: AclBindingInput[];
+  } = {},
 ): Promise<SecuredCluster> {
   const nodes = Array.from({ length: n }, (_, i) => `node-${i + 1}`);
   const files = writePki(
@@ -197,5 +204,22 @@ export async function startSecuredCluster(
     cert: read(files.cert('admin')),
     key: read(files.key('admin')),
   };
+  if (opts.acls?.length) {
+    const admin = new Admin({ bootstrap: cluster.bootstrap, tls: adminTls });
+    await admin.createAcls(opts.acls).finally(() => admin.close());
+  }
   return { cluster, files, adminTls };
 }
+
+/** ACLs that let `principal` do anything with every resource of `types`. */
+export const allowAll = (
+  principal: string,
+  types: readonly ('topic' | 'group' | 'kv')[] = ['topic', 'group'],
+): AclBindingInput[] =>
+  types.map((resourceType) => ({
+    resourceType,
+    name: '*',
+    principal,
+    operation: 'all',
+    permission: 'allow',
+  }));

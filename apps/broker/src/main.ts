@@ -13,7 +13,13 @@ import {
   runMain,
   startAdminServer,
 } from '@strand/ops';
-import { addAuthService, authInterceptor, NodeSecurity } from '@strand/security';
+import {
+  addAuthService,
+  authInterceptor,
+  grpcRules,
+  NodeSecurity,
+  produceChecks,
+} from '@strand/security';
 import {
   ClientTls,
   ConnectionGate,
@@ -109,7 +115,7 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
     ...grpcServerOptions(config),
     'grpc.max_receive_message_length': config.maxRequestBytes,
     'grpc.max_send_message_length': maxAnswerBytes,
-    interceptors: [authInterceptor(security), releaseFetchLeases],
+    interceptors: [authInterceptor(security, grpcRules()), releaseFetchLeases],
   });
   const fetchMemory = new FetchMemory(
     config.fetchMemoryBytes,
@@ -139,6 +145,8 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
       partitions: partitions.hostedCount,
     }),
     metrics: brokerMetrics,
+    authorizeProduce: (metadata, request) =>
+      security.authorize(security.sessionOf(metadata), produceChecks(request), 'a produce'),
   });
   addAuthService(server, security);
   const kafka = serveKafka({

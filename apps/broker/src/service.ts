@@ -33,6 +33,8 @@ export interface BrokerServiceDeps {
   /** This broker's gauges (the Stats call). */
   stats: () => Record<string, number>;
   metrics: BrokerMetrics;
+  /** Throws unless the caller may make this produce (each message of a ProduceStream). */
+  authorizeProduce: (metadata: grpc.Metadata, request: ProduceRequest) => void;
 }
 
 export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): void {
@@ -48,8 +50,10 @@ export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): 
       }
     });
 
-  const produce = async (raw: unknown) => {
+  /** A stream's messages are checked here; a unary Produce was by the interceptor. */
+  const produce = async (raw: unknown, streamed?: grpc.Metadata) => {
     const req = parseRequest(ProduceRequest, raw);
+    if (streamed) deps.authorizeProduce(streamed, req);
     return { id: req.id, partitions: await data.produce(req) };
   };
 
@@ -59,10 +63,10 @@ export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): 
   ) => admin.forward(method, raw);
 
   server.addService(brokerService('Broker').service, {
-    Produce: unary('Produce', produce),
+    Produce: unary('Produce', (raw) => produce(raw)),
     ProduceStream: (call: grpc.ServerDuplexStream<{ id?: number; acks?: number }, unknown>) => {
       call.on('data', (raw: { id?: number; acks?: number }) => {
-        produce(raw).then(
+        produce(raw, call.metadata).then(
           (res) => {
             if (raw.acks !== 0 && !call.cancelled) call.write(res);
           },

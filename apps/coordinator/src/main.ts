@@ -10,7 +10,13 @@ import {
   runMain,
   startAdminServer,
 } from '@strand/ops';
-import { addAuthService, authInterceptor, NodeSecurity } from '@strand/security';
+import {
+  addAuthService,
+  authInterceptor,
+  grpcRules,
+  kvStreamChecks,
+  NodeSecurity,
+} from '@strand/security';
 import {
   ClientTls,
   ConnectionGate,
@@ -29,7 +35,7 @@ import { addGroupService } from './groups/service.js';
 import { MalformedRecords } from './malformed.js';
 import { coordinatorReadiness } from './readiness.js';
 import { followSecurity } from './security/follow.js';
-import { addUserService } from './security/user-service.js';
+import { addSecurityService } from './security/security-service.js';
 import { createServer } from './server.js';
 import { addRaftService, GrpcTransport } from './transport.js';
 
@@ -100,14 +106,19 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
     });
   const security = new NodeSecurity(config, lineLog);
   const unfollow = await followSecurity(node, security.state);
+  const rules = grpcRules({ leaseKeys: (id) => node.sm.leaseKeys(id) });
   const server = createServer(
     node,
-    { ...grpcServerOptions(config), interceptors: [authInterceptor(security)] },
+    { ...grpcServerOptions(config), interceptors: [authInterceptor(security, rules)] },
     admin?.url ?? '',
-    (metadata, key) => security.canRead(metadata, key),
+    {
+      readable: (metadata, key) => security.canRead(metadata, key),
+      authorizeStreamed: (metadata, request) =>
+        security.authorize(security.sessionOf(metadata), kvStreamChecks(request), 'a KV request'),
+    },
   );
   addAuthService(server, security);
-  addUserService(server, node, security);
+  addSecurityService(server, node, security);
   const malformed = new MalformedRecords(lineLog);
   const controller = new Controller(node, {
     sessionTimeoutMs: config.brokerSessionTimeoutMs,
@@ -136,9 +147,12 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
   let peerServer: grpc.Server | undefined;
   let peerAt = 'none: the only voter';
   if (config.peerListen) {
+    // Only nodes may speak Raft: a certificate of the cluster's CA, and (with authentication
+    // required) a super user's name or cluster-action on the cluster.
     peerServer = new grpc.Server({
       ...grpcServerOptions(config),
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      interceptors: [authInterceptor(security, rules)],
     });
     addRaftService(peerServer, node, identity);
     const peer = await listenGated(

@@ -8,6 +8,7 @@ import {
   type WatchEvent,
 } from '@strand/kv';
 import {
+  AuthorizationFailedError,
   CompactedError,
   ErrorCode,
   InvalidRequestError,
@@ -52,16 +53,24 @@ function check(r: KvResult): Exclude<KvResult, { t: 'error' }> {
 
 const MAX_WATCH_BACKLOG = 16 * 1024 * 1024;
 
-/** Whether the caller of a call with `metadata` may read `key` (secrets are for nodes only). */
-export type ReadCheck = (metadata: grpc.Metadata, key: Buffer) => boolean;
+/** What the KV service asks of the node's security (everything allowed without). */
+export interface KvAccess {
+  /** Whether the caller of a call with `metadata` may read `key` (secrets are for nodes only). */
+  readable(metadata: grpc.Metadata, key: Buffer): boolean;
+  /** Throws unless the caller may make one request of the KV service's stream. */
+  authorizeStreamed(metadata: grpc.Metadata, request: StreamRequest): void;
+}
+
+const OPEN_ACCESS: KvAccess = { readable: () => true, authorizeStreamed: () => {} };
 
 export function createServer(
   node: KvNode,
   options: grpc.ServerOptions = {},
   /** This node's admin listener (its Members answer names it), '' for none. */
   adminUrl = '',
-  readable: ReadCheck = () => true,
+  access: KvAccess = OPEN_ACCESS,
 ): grpc.Server {
+  const { readable } = access;
   const header = () => {
     const s = node.status();
     return {
@@ -127,7 +136,15 @@ export function createServer(
         : { header: header() };
     },
     Txn: async (raw: unknown, md: grpc.Metadata) => {
-      const r = await propose(toTxn(parseRequest(TxnRequest, raw)));
+      const txn = parseRequest(TxnRequest, raw);
+      // A compare answers whether a key exists: one the caller may not read is refused.
+      for (const c of txn.compare)
+        if (!readable(md, c.key))
+          throw new AuthorizationFailedError(
+            ErrorCode.KeyAuthorizationFailed,
+            `a txn may not compare "${c.key}": only nodes may read it`,
+          );
+      const r = await propose(toTxn(txn));
       if (r.t !== 'txn') throw new InvalidRequestError('unexpected result');
       return {
         header: header(),
@@ -171,9 +188,14 @@ export function createServer(
         for (const req of batch.requests) {
           const kind = req.request as keyof typeof streamed | undefined;
           const handler = kind ? streamed[kind] : undefined;
-          const answer = handler
-            ? handler(req[kind!], call.metadata)
-            : Promise.reject(new InvalidRequestError('stream request has no operation'));
+          let answer: Promise<unknown>;
+          try {
+            if (!handler) throw new InvalidRequestError('stream request has no operation');
+            access.authorizeStreamed(call.metadata, req);
+            answer = handler(req[kind!], call.metadata);
+          } catch (err) {
+            answer = Promise.reject(err);
+          }
           answer.then(
             (res) => send({ id: req.id, [kind!]: res }),
             (err: unknown) => send({ id: req.id, error: toErrorFields(err) }),

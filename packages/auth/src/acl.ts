@@ -109,6 +109,8 @@ export const AclBindingSchema = z
       });
   });
 export type AclBinding = z.output<typeof AclBindingSchema>;
+/** A binding as given: patternType (literal) and host (every one) may be left out. */
+export type AclBindingInput = z.input<typeof AclBindingSchema>;
 
 /** A binding as clients give it: defaults (literal, every host) filled in, checked. */
 export function parseAclBinding(value: unknown): AclBinding {

@@ -13,6 +13,30 @@ const CODE = {
 } as const;
 
 /**
+ * One thing a request needs: request `kind` on a named resource, or (the KV store) on every
+ * key of a range. An edge turns each request into its checks, and the Guard makes them all.
+ */
+export type Check =
+  | { kind: RequestKind; type: Exclude<ResourceType, 'kv'>; name: string }
+  | { kind: 'kvRead' | 'kvWrite'; range: KeyRange; what: string };
+
+export const onResource = (
+  kind: RequestKind,
+  type: Exclude<ResourceType, 'kv'>,
+  name: string,
+): Check => ({ kind, type, name });
+export const onCluster = (kind: RequestKind): Check => ({
+  kind,
+  type: 'cluster',
+  name: CLUSTER_NAME,
+});
+export const onKeys = (kind: 'kvRead' | 'kvWrite', range: KeyRange, what: string): Check => ({
+  kind,
+  range,
+  what,
+});
+
+/**
  * The check each protocol's edge makes, once per request and resource: REQUIREMENTS says
  * which operation the request needs on that resource, the Authorizer whether the session may.
  * Without an Authorizer (authorization off) everything is allowed.
@@ -52,6 +76,23 @@ export class Guard {
 
   allowedCluster(session: Session, kind: RequestKind): boolean {
     return this.allowed(session, kind, 'cluster', CLUSTER_NAME);
+  }
+
+  /** Whether `check` is allowed (a filter's question: may the caller see this one?). */
+  permits(session: Session, check: Check): boolean {
+    const a = this.authorizer;
+    if (!a) return true;
+    if ('range' in check) return a.authorizeKeys(session, check.range, REQUIREMENTS[check.kind].kv);
+    return this.allowed(session, check.kind, check.type, check.name);
+  }
+
+  /** Throws for the first of `checks` that is not allowed (the one error each edge maps). */
+  requireAll(session: Session, checks: Iterable<Check>): void {
+    if (!this.authorizer) return;
+    for (const c of checks) {
+      if ('range' in c) this.requireKeys(session, c.kind, c.range, c.what);
+      else this.require(session, c.kind, c.type, c.name);
+    }
   }
 
   /** For the KV store: every key of `range` must be allowed. */

@@ -26,6 +26,8 @@ export const REQUIREMENTS = {
   apiVersions: { open: true },
   describeCluster: { open: true },
   kvMembers: { open: true },
+  /** A broker's gauges (fetch memory, open files). */
+  brokerStats: { cluster: 'describe' },
 
   // Data
   produce: { topic: 'write' },
@@ -73,6 +75,8 @@ export const REQUIREMENTS = {
   kvWrite: { kv: 'write' },
   kvCompact: { cluster: 'alter' },
   kvLease: { authenticated: true },
+  /** Listing every lease names the keys attached to each. */
+  kvListLeases: { cluster: 'describe' },
 
   // Security admin
   describeUsers: { cluster: 'describe' },

@@ -4,6 +4,15 @@
 export { Admin } from './topics/admin.js';
 export type { SaslOptions } from './auth/token-source.js';
 export type {
+  AclBinding,
+  AclBindingInput,
+  AclFilter,
+  Operation as AclOperation,
+  PatternType as AclPatternType,
+  Permission as AclPermission,
+  ResourceType as AclResourceType,
+} from '@strand/auth';
+export type {
   ScramMechanismName,
   UserCredentialOptions,
   UserDescription,

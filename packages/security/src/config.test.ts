@@ -7,7 +7,15 @@ const parse = (c: Record<string, unknown>) => z.object(AuthConfigShape).parse(c)
 describe('authentication settings', () => {
   it('default to none, which needs nothing', () => {
     const c = parse({});
-    expect(c).toEqual({ authentication: 'none', superUsers: [], tokenTtlMs: 600_000 });
+    expect(c).toEqual({
+      authentication: 'none',
+      superUsers: [],
+      tokenTtlMs: 600_000,
+      allowEveryoneIfNoAclFound: false,
+    });
+    expect(parse({ allowEveryoneIfNoAclFound: 'true' }).allowEveryoneIfNoAclFound).toBe(true);
+    expect(parse({ allowEveryoneIfNoAclFound: true }).allowEveryoneIfNoAclFound).toBe(true);
+    expect(() => parse({ allowEveryoneIfNoAclFound: 'yes' })).toThrow();
     expect(authConfigProblem(c)).toBeUndefined();
   });
 

@@ -13,6 +13,13 @@ export const AuthConfigShape = {
   authentication: z.enum(AUTHENTICATION).default('none'),
   /** Principals that may do anything: the nodes' certificate names, and an admin. */
   superUsers: z.array(principal).default([]),
+  /**
+   * Kafka's allow.everyone.if.no.acl.found: with authentication required, every request is
+   * checked against the ACLs, and a resource no ACL names is refused unless this is true.
+   */
+  allowEveryoneIfNoAclFound: z
+    .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
+    .default(false),
   /** How long a session token lasts (the SDK renews it before). */
   tokenTtlMs: z.coerce.number().int().min(10_000).max(86_400_000).default(600_000),
 };
@@ -21,12 +28,14 @@ export const AUTH_FLAGS = [
   { key: 'authentication', flag: 'authentication', env: 'STRAND_AUTHENTICATION' },
   { key: 'superUsers', flag: 'super-users', env: 'STRAND_SUPER_USERS', parse: commaList },
   { key: 'tokenTtlMs', flag: 'token-ttl-ms' },
+  { key: 'allowEveryoneIfNoAclFound', flag: 'allow-everyone-if-no-acl-found' },
 ] as const;
 
 export interface AuthConfig {
   authentication: (typeof AUTHENTICATION)[number];
   superUsers: string[];
   tokenTtlMs: number;
+  allowEveryoneIfNoAclFound: boolean;
   tlsCert?: string | undefined;
 }
 

@@ -15,9 +15,27 @@ export {
 export {
   AUTHORIZATION_HEADER,
   callPrincipal,
+  HOST_HEADER,
   isSecretKey,
   NodeSecurity,
   PRINCIPAL_HEADER,
+  peerHost,
 } from './node-security.js';
+export {
+  CHECKED_PER_MESSAGE,
+  type CallRule,
+  type CallRules,
+  OPEN_CALL,
+  rule,
+  ruleOf,
+} from './call-rules.js';
 export { authInterceptor } from './interceptor.js';
 export { addAuthService } from './auth-service.js';
+export {
+  grpcRules,
+  keysOf,
+  kvStreamChecks,
+  produceChecks,
+  type RuleContext,
+  txnChecks,
+} from './grpc-rules.js';

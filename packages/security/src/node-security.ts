@@ -2,9 +2,14 @@ import type * as grpc from '@grpc/grpc-js';
 import {
   ANONYMOUS,
   Authenticator,
+  Authorizer,
+  type Check,
   FailureLimiter,
+  Guard,
+  normalizeHost,
   SecurityKeys,
   SecurityState,
+  type Session,
   userPrincipal,
 } from '@strand/auth';
 import { AuthenticationFailedError, throttledLog } from '@strand/wire';
@@ -14,6 +19,8 @@ import type { AuthConfig } from './config.js';
 export const AUTHORIZATION_HEADER = 'authorization';
 /** Where a node's interceptor puts the caller's principal for the handlers (never a client's). */
 export const PRINCIPAL_HEADER = 'strand-principal';
+/** Where it puts the caller's IP address (what ACLs' hosts match). */
+export const HOST_HEADER = 'strand-host';
 
 type AuthContext = ReturnType<grpc.ServerInterceptingCallInterface['getAuthContext']>;
 
@@ -24,8 +31,9 @@ export interface CallIdentity {
 }
 
 /**
- * A node's security at run time: its copy of the users and the token key (kept current by
- * `follow`), the authenticator over them, the failure limiter, and who its super users are.
+ * A node's security at run time: its copy of the users, ACLs and the token key (kept current
+ * by `follow`), the authenticator over them, the failure limiter, who its super users are,
+ * and — with authentication required — the Guard every request is checked by.
  */
 export class NodeSecurity {
   readonly state: SecurityState;
@@ -37,6 +45,9 @@ export class NodeSecurity {
   private readonly superUsers: Set<string>;
   private readonly throttled: (key: string, line: string) => void;
   private readonly openCalls = new Map<string, Set<() => void>>();
+  private readonly aclListeners = new Set<() => void>();
+  /** Checks requests against the ACLs; allows everything unless authentication is required. */
+  readonly guard: Guard;
 
   constructor(
     config: AuthConfig,
@@ -48,6 +59,18 @@ export class NodeSecurity {
     this.required = config.authentication === 'required';
     this.tls = config.tlsCert !== undefined;
     this.superUsers = new Set(config.superUsers);
+    const authorizer = this.required
+      ? new Authorizer({
+          superUsers: config.superUsers,
+          allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound,
+        })
+      : undefined;
+    this.guard = new Guard(authorizer);
+    this.state.onChange((c) => {
+      if (c.t !== 'acls') return;
+      authorizer?.setAcls(this.state.acls.values());
+      for (const l of [...this.aclListeners]) l();
+    });
     this.state.onChange((c) => {
       if (c.t !== 'user' || (c.user && c.user.id === c.previous?.id)) return;
       for (const end of [...(this.openCalls.get(c.name) ?? [])]) end();
@@ -58,6 +81,30 @@ export class NodeSecurity {
   complain(what: string, err: unknown): void {
     const reason = err instanceof Error ? err.message : String(err);
     this.throttled(`${what}:${reason}`, `${what}: ${reason}`);
+  }
+
+  /** Who makes the call with `metadata`, and from where (as this node's interceptor found). */
+  sessionOf(metadata: grpc.Metadata): Session {
+    return { principal: callPrincipal(metadata), host: String(metadata.get(HOST_HEADER)[0] ?? '') };
+  }
+
+  /**
+   * Throws the AuthorizationFailedError of the first of `checks` the session may not make,
+   * logged (throttled) with the principal, the operation and the resource.
+   */
+  authorize(session: Session, checks: Iterable<Check>, what: string): void {
+    try {
+      this.guard.requireAll(session, checks);
+    } catch (err) {
+      this.complain(`refused ${what} from ${session.host || 'an unknown host'}`, err);
+      throw err;
+    }
+  }
+
+  /** Runs `listener` after every change of the ACLs; returns what stops it. */
+  onAclsChanged(listener: () => void): () => void {
+    this.aclListeners.add(listener);
+    return () => this.aclListeners.delete(listener);
   }
 
   isSuperUser(principal: string): boolean {
@@ -110,6 +157,15 @@ const SECRET_PREFIXES = SecurityKeys.secretPrefixes.map((p) => Buffer.from(p));
 /** Whether `key` is a user's credential or the token key. */
 export const isSecretKey = (key: Buffer): boolean =>
   SECRET_PREFIXES.some((p) => key.length >= p.length && key.subarray(0, p.length).equals(p));
+
+/**
+ * The IP address of a grpc-js peer string: `address:port` (`1.2.3.4:5`, `::ffff:1.2.3.4:5`,
+ * `::1:5`; grpc-js always appends the port) or `[address]:port`.
+ */
+export function peerHost(peer: string): string {
+  const bracketed = /^\[([^\]]+)\](:\d+)?$/.exec(peer);
+  return normalizeHost(bracketed ? bracketed[1]! : peer.replace(/:\d+$/, ''));
+}
 
 /** The principal a node's interceptor found for the call (ANONYMOUS when none). */
 export function callPrincipal(metadata: grpc.Metadata): string {

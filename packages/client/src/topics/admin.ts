@@ -1,3 +1,4 @@
+import type { AclBinding, AclBindingInput, AclFilter } from '@strand/auth';
 import {
   checkTopicName,
   ErrorCode,
@@ -9,6 +10,7 @@ import {
   UnavailableError,
   UnknownTopicError,
 } from '@strand/wire';
+import { AclAdmin } from '../auth/acl-admin.js';
 import { UserAdmin, type UserCredentialOptions, type UserDescription } from '../auth/user-admin.js';
 import { GroupClient } from '../groups/coordinator-client.js';
 import { GroupAdmin } from '../groups/group-admin.js';
@@ -59,6 +61,7 @@ export class Admin {
   private readonly groups: GroupAdmin;
   private readonly securityClient: GroupClient;
   private readonly users: UserAdmin;
+  private readonly acls: AclAdmin;
 
   constructor(opts: ClientOptions) {
     this.opts = clientOptions(opts);
@@ -84,6 +87,27 @@ export class Admin {
       securityService('Security'),
     );
     this.users = new UserAdmin(this.securityClient);
+    this.acls = new AclAdmin(this.securityClient);
+  }
+
+  // ---- ACLs (answered by the coordinators; alter on the cluster to change, describe to list) ----
+
+  /**
+   * Creates ACL bindings (Kafka's: principal, host, resource type and pattern, operation,
+   * allow or deny); creating one that exists keeps one. Answers the bindings as stored.
+   */
+  createAcls(bindings: readonly AclBindingInput[]): Promise<AclBinding[]> {
+    return this.acls.create(bindings);
+  }
+
+  /** The bindings the filter matches (every field left out matches any; {} lists all). */
+  describeAcls(filter: AclFilter = {}): Promise<AclBinding[]> {
+    return this.acls.describe(filter);
+  }
+
+  /** Deletes every binding the filter matches, and answers those it removed. */
+  deleteAcls(filter: AclFilter): Promise<AclBinding[]> {
+    return this.acls.delete(filter);
   }
 
   // ---- users (answered by the coordinators; super users only) ----

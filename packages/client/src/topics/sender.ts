@@ -1,4 +1,6 @@
 import {
+  AuthenticationFailedError,
+  AuthorizationFailedError,
   ErrorCode,
   fromErrorFields,
   NotLeaderError,
@@ -83,6 +85,7 @@ export class Sender {
     if (this.closed) return;
     if (this.opts.idempotent && !this.producer) {
       // Nothing leaves before the producer id is known, but records still time out.
+      if (this.acc.readyQueues.size === 0) return;
       this.initProducer();
       for (const q of this.acc.readyQueues) this.expire(q, Date.now());
       this.wakeIn(this.opts.retryBackoffMs);
@@ -134,7 +137,11 @@ export class Sender {
     }
   }
 
-  /** Asks any broker (which asks the controller) for a producer id; retries until it has one. */
+  /**
+   * Asks any broker (which asks the controller) for a producer id; retries until it has one,
+   * unless refused for good (not authorized, not authenticated): then the records waiting
+   * fail with that error, and the next records ask again.
+   */
   private initProducer(): void {
     if (this.initializing) return;
     this.initializing = true;
@@ -155,8 +162,18 @@ export class Sender {
             this.initializing = false;
             this.wake();
           },
-          () =>
-            setTimeout(() => tryOnce(attempt + 1), backoffMs(this.opts.retryBackoffMs, attempt)),
+          (err: unknown) => {
+            if (
+              err instanceof AuthorizationFailedError ||
+              err instanceof AuthenticationFailedError
+            ) {
+              this.initializing = false;
+              for (const q of this.acc.readyQueues)
+                for (const b of q.ready.splice(0)) this.fail(b, err);
+              return;
+            }
+            setTimeout(() => tryOnce(attempt + 1), backoffMs(this.opts.retryBackoffMs, attempt));
+          },
         );
     };
     tryOnce(0);

@@ -186,6 +186,11 @@ export class KvStateMachine {
     return { keys: this.keys.size, leases: this.leases.size, watches: this.watchers.size };
   }
 
+  /** The keys attached to lease `id` (none when there is no such lease). */
+  leaseKeys(id: number): Buffer[] {
+    return [...(this.leases.get(id)?.keys ?? [])].map((name) => Buffer.from(name, 'latin1'));
+  }
+
   hasLease(id: number): boolean {
     return this.leases.has(id);
   }

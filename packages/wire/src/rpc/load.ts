@@ -31,7 +31,7 @@ function kvPackage(): grpc.GrpcObject {
   return ((cached.strand as grpc.GrpcObject).kv as grpc.GrpcObject).v1 as grpc.GrpcObject;
 }
 
-export type ProtoFile = 'kv.proto' | 'broker.proto' | 'group.proto';
+export type ProtoFile = 'kv.proto' | 'broker.proto' | 'group.proto' | 'security.proto';
 
 /**
  * A proto file's message and service descriptors as the loader reads them, for tools that

@@ -9,20 +9,18 @@ import {
   UserNameSchema,
   userWith,
 } from '@strand/auth';
-import { type KvNode, Role } from '@strand/kv';
+import type { KvNode } from '@strand/kv';
 import { callPrincipal, type NodeSecurity } from '@strand/security';
 import {
-  AuthorizationFailedError,
-  ErrorCode,
-  NotLeaderError,
   parseRequest,
   securityService,
   UnavailableError,
   UnknownUserError,
   UserExistsError,
-  unaryHandler,
 } from '@strand/wire';
 import { z } from 'zod';
+import { aclHandlers } from './acl-service.js';
+import { type Call, leaderWrites } from './leader-writes.js';
 
 const Credential = z.object({
   mechanism: z.enum(SCRAM_MECHANISMS),
@@ -42,28 +40,19 @@ const UserRequest = z.object({ name: UserNameSchema });
 const b = (s: string) => Buffer.from(s);
 
 /**
- * The Security service (user admin) on the coordinators' leader: users are records under
- * /strand/users/ written through Raft, by super users only. The first user also makes the
+ * The Security service on the coordinators' leader: users (here) and ACLs (acl-service.ts)
+ * are records under /strand/ written through Raft. The first user also makes the
  * cluster's token key (a random secret every node reads), so tokens can be signed.
  */
-export function addUserService(server: grpc.Server, node: KvNode, security: NodeSecurity): void {
-  const ready = async (call: { metadata: grpc.Metadata }) => {
-    const principal = callPrincipal(call.metadata);
-    if (!security.isSuperUser(principal))
-      throw new AuthorizationFailedError(
-        ErrorCode.ClusterAuthorizationFailed,
-        `${principal} may not manage users: only super users (--super-users) may`,
-      );
-    const s = node.status();
-    if (s.role !== Role.Leader) throw new NotLeaderError(s.leader || undefined, s.leaderAddress);
-    await node.linearizable();
-  };
+export function addSecurityService(
+  server: grpc.Server,
+  node: KvNode,
+  security: NodeSecurity,
+): void {
+  const writes = leaderWrites(node, security);
+  const { propose, handler } = writes;
+  const ready = (call: Call) => writes.ready(call, 'users');
   const current = (name: string) => node.sm.range(b(SecurityKeys.user(name))).kvs[0];
-  const propose = async (cmd: Parameters<KvNode['propose']>[0]) => {
-    const r = await node.propose(cmd);
-    if (r.t === 'error') throw new UnavailableError(r.message);
-    return r;
-  };
   const ensureTokenKey = async () => {
     if (node.sm.range(b(SecurityKeys.tokenKey)).kvs[0]) return;
     await propose({
@@ -75,12 +64,8 @@ export function addUserService(server: grpc.Server, node: KvNode, security: Node
       failure: [],
     });
   };
-  type Call = { request: unknown; metadata: grpc.Metadata };
-  const handler =
-    (fn: (call: Call) => Promise<unknown>) => (call: Call, cb: grpc.sendUnaryData<unknown>) =>
-      unaryHandler(() => fn(call))(call, cb);
-
   server.addService(securityService('Security').service, {
+    ...aclHandlers(node, security, writes),
     UpsertUser: handler(async (call) => {
       const r = parseRequest(UpsertUserRequest, call.request);
       await ready(call);

@@ -1,0 +1,244 @@
+import {
+  type Check,
+  type KeyRange,
+  keyRange,
+  onCluster,
+  onKeys,
+  onResource,
+  prefixRange,
+  type RequestKind,
+} from '@strand/auth';
+import { AuthorizationFailedError, ErrorCode, toErrorFields } from '@strand/wire';
+import {
+  type CallRule,
+  type CallRules,
+  CHECKED_PER_MESSAGE,
+  OPEN_CALL,
+  rule,
+} from './call-rules.js';
+
+// What every gRPC method of brokers and coordinators needs (REQUIREMENTS says what each kind
+// of request needs on each kind of resource; this says which resources a request names).
+
+type Named = { topic: string };
+
+/** One check per topic named (once each). */
+const onTopics = (kind: RequestKind, entries: readonly Named[]): Check[] =>
+  [...new Set(entries.map((e) => e.topic))].map((t) => onResource(kind, 'topic', t));
+
+/** What one produce request needs (each message of a ProduceStream, checked by its handler). */
+export const produceChecks = (r: { partitions: Named[] }): Check[] =>
+  onTopics('produce', r.partitions);
+
+const cluster = (kind: RequestKind): CallRule => rule({ checks: () => [onCluster(kind)] });
+const onName = (kind: RequestKind) =>
+  rule<{ name: string }>({ checks: (r) => [onResource(kind, 'topic', r.name)] });
+const onGroup = (kind: RequestKind) =>
+  rule<{ group_id: string }>({ checks: (r) => [onResource(kind, 'group', r.group_id)] });
+const onGroupAndTopics = (kind: RequestKind) =>
+  rule<{ group_id: string; offsets: Named[] }>({
+    checks: (r) => [onResource(kind, 'group', r.group_id), ...onTopics(kind, r.offsets)],
+  });
+
+const topicAuthorizationFailed = (name: string) =>
+  toErrorFields(
+    new AuthorizationFailedError(
+      ErrorCode.TopicAuthorizationFailed,
+      `may not describe topic "${name}"`,
+    ),
+  );
+
+/** Topic admin, answered by brokers (who forward it) and by the controller alike. */
+const TOPIC_ADMIN: Record<string, CallRule> = {
+  CreateTopic: onName('createTopic'),
+  DeleteTopic: onName('deleteTopic'),
+  AlterTopic: rule<{
+    name: string;
+    set_configs: object;
+    delete_configs: string[];
+    partitions: number;
+  }>({
+    checks: (r) => {
+      const checks: Check[] = [];
+      if (r.partitions > 0) checks.push(onResource('createPartitions', 'topic', r.name));
+      if (r.partitions === 0 || Object.keys(r.set_configs).length + r.delete_configs.length > 0)
+        checks.push(onResource('alterConfigs', 'topic', r.name));
+      return checks;
+    },
+  }),
+  ReassignPartition: cluster('reassignPartition'),
+  DescribeCluster: OPEN_CALL,
+  InitProducerId: cluster('initProducerId'),
+};
+
+type KeyRequest = { key: Buffer; range_end: Buffer; prefix: boolean };
+
+/** The keys a KV request names: one key, a prefix, or [key, range_end). */
+export function keysOf(r: KeyRequest): KeyRange {
+  if (r.prefix) return prefixRange(r.key);
+  return r.range_end.length > 0 ? { start: r.key, end: r.range_end } : keyRange(r.key);
+}
+
+const show = (r: KeyRequest) =>
+  r.prefix
+    ? `keys "${r.key}*"`
+    : r.range_end.length > 0
+      ? `keys ["${r.key}", "${r.range_end}")`
+      : `key "${r.key}"`;
+
+const read = (r: KeyRequest) => onKeys('kvRead', keysOf(r), show(r));
+const write = (r: KeyRequest) => onKeys('kvWrite', keysOf(r), show(r));
+const asKey = (r: { key: Buffer }): KeyRequest => ({
+  key: r.key,
+  range_end: Buffer.alloc(0),
+  prefix: false,
+});
+
+type Op = {
+  request?: string;
+  range?: KeyRequest;
+  put?: { key: Buffer };
+  delete_range?: KeyRequest;
+};
+type Txn = { compare: { key: Buffer }[]; success: Op[]; failure: Op[] };
+
+function opChecks(op: Op): Check[] {
+  if (op.request === 'range' && op.range) return [read(op.range)];
+  if (op.request === 'put' && op.put) return [write(asKey(op.put))];
+  if (op.request === 'delete_range' && op.delete_range) return [write(op.delete_range)];
+  return [];
+}
+
+/** A txn needs every key it compares (read) and every key either branch reads or writes. */
+export const txnChecks = (t: Txn): Check[] => [
+  ...t.compare.map((c) => read(asKey(c))),
+  ...t.success.flatMap(opChecks),
+  ...t.failure.flatMap(opChecks),
+];
+
+/** The checks of one request of the KV service's stream (checked by its handler). */
+export function kvStreamChecks(req: { request?: string } & Record<string, unknown>): Check[] {
+  switch (req.request) {
+    case 'range':
+      return [read(req.range as KeyRequest)];
+    case 'put':
+      return [write(asKey(req.put as { key: Buffer }))];
+    case 'delete_range':
+      return [write(req.delete_range as KeyRequest)];
+    case 'txn':
+      return txnChecks(req.txn as Txn);
+    default:
+      return [];
+  }
+}
+
+export interface RuleContext {
+  /** The keys attached to lease `id` (revoking it deletes them). */
+  leaseKeys(id: number): Buffer[];
+}
+
+/** Every gRPC method's rule, brokers' and coordinators' (and the Raft port's). */
+export function grpcRules(ctx: RuleContext = { leaseKeys: () => [] }): CallRules {
+  return {
+    'strand.security.v1.Auth': { Authenticate: OPEN_CALL },
+    'strand.security.v1.Security': {
+      UpsertUser: cluster('alterUsers'),
+      DeleteUser: cluster('alterUsers'),
+      ListUsers: cluster('describeUsers'),
+      CreateAcls: cluster('alterAcls'),
+      DeleteAcls: cluster('alterAcls'),
+      DescribeAcls: cluster('describeAcls'),
+    },
+    'strand.broker.v1.Broker': {
+      Produce: rule({ checks: produceChecks }),
+      ProduceStream: CHECKED_PER_MESSAGE,
+      // A broker's follower fetch is cluster-action; anyone else's is read on the topics.
+      Fetch: rule<{ replica_id: number; partitions: Named[] }>({
+        checks: (r) =>
+          r.replica_id > 0 ? [onCluster('followerFetch')] : onTopics('fetch', r.partitions),
+      }),
+      ListOffsets: rule<{ partitions: Named[] }>({
+        checks: (r) => onTopics('listOffsets', r.partitions),
+      }),
+      // Topics one may not describe are left out of a listing; asked by name, refused.
+      Metadata: rule<{ topics: string[] }, { topics: { name: string }[] }>({
+        filter: (res, req, may) => ({
+          ...res,
+          topics: res.topics.flatMap((t) => {
+            if (may(onResource('metadata', 'topic', t.name))) return [t];
+            return req.topics.length > 0
+              ? [{ name: t.name, error: topicAuthorizationFailed(t.name) }]
+              : [];
+          }),
+        }),
+      }),
+      ...TOPIC_ADMIN,
+      EpochEnd: cluster('epochEnd'),
+      Stats: cluster('brokerStats'),
+    },
+    'strand.broker.v1.Controller': {
+      RegisterBroker: cluster('brokerControl'),
+      Heartbeat: cluster('brokerControl'),
+      AlterPartition: cluster('brokerControl'),
+      ...TOPIC_ADMIN,
+    },
+    'strand.group.v1.GroupCoordinator': {
+      JoinGroup: onGroup('joinGroup'),
+      SyncGroup: onGroup('syncGroup'),
+      Heartbeat: onGroup('heartbeat'),
+      LeaveGroup: onGroup('leaveGroup'),
+      CommitOffsets: onGroupAndTopics('commitOffsets'),
+      ResetOffsets: onGroupAndTopics('resetOffsets'),
+      // Offsets of topics one may not describe are left out.
+      FetchOffsets: rule<{ group_id: string; partitions: Named[] }, { offsets: Named[] }>({
+        checks: (r) => [
+          onResource('fetchOffsets', 'group', r.group_id),
+          ...onTopics('fetchOffsets', r.partitions),
+        ],
+        filter: (res, _req, may) => ({
+          ...res,
+          offsets: res.offsets.filter((o) => may(onResource('fetchOffsets', 'topic', o.topic))),
+        }),
+      }),
+      ListGroups: rule<unknown, { groups: { group_id: string }[] }>({
+        filter: (res, _req, may) => ({
+          ...res,
+          groups: res.groups.filter((g) => may(onResource('listGroups', 'group', g.group_id))),
+        }),
+      }),
+      DescribeGroup: onGroup('describeGroup'),
+      DeleteGroup: onGroup('deleteGroup'),
+      ClassicJoinGroup: onGroup('joinGroup'),
+      ClassicSyncGroup: onGroup('syncGroup'),
+      ClassicHeartbeat: onGroup('heartbeat'),
+      ClassicLeaveGroup: onGroup('leaveGroup'),
+      ClassicCommitOffsets: onGroupAndTopics('commitOffsets'),
+    },
+    'strand.kv.v1.KV': {
+      Range: rule<KeyRequest>({ checks: (r) => [read(r)] }),
+      Put: rule<{ key: Buffer }>({ checks: (r) => [write(asKey(r))] }),
+      DeleteRange: rule<KeyRequest>({ checks: (r) => [write(r)] }),
+      Txn: rule<Txn>({ checks: txnChecks }),
+      Compact: cluster('kvCompact'),
+      Stream: CHECKED_PER_MESSAGE,
+    },
+    'strand.kv.v1.Watch': {
+      // Checked again whenever the ACLs change: a watch no longer allowed ends.
+      Watch: rule<KeyRequest>({ checks: (r) => [read(r)] }),
+    },
+    'strand.kv.v1.Lease': {
+      LeaseGrant: cluster('kvLease'),
+      LeaseKeepAlive: cluster('kvLease'),
+      // Revoking a lease deletes its keys: it needs write on each.
+      LeaseRevoke: rule<{ id: number }>({
+        checks: (r) => [
+          onCluster('kvLease'),
+          ...ctx.leaseKeys(r.id).map((key) => write(asKey({ key }))),
+        ],
+      }),
+      LeaseLeases: cluster('kvListLeases'),
+    },
+    'strand.kv.v1.Cluster': { Members: OPEN_CALL },
+    'strand.kv.v1.Raft': { Stream: cluster('raft') },
+  };
+}
