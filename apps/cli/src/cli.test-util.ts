@@ -46,12 +46,15 @@ export interface DevCluster {
 export async function startDev(
   registry: ProcessRegistry,
   data: string,
-  opts: { cwd?: string; name?: string } = {},
+  opts: { cwd?: string; name?: string; args?: string[] } = {},
 ): Promise<DevCluster> {
   const [port, brokerPort] = [await freePort(), await freePort()];
   const proc = await registry.start(CLI, {
     name: opts.name ?? `strand dev ${data}`,
-    args: ['dev', '--data', data, '--port', String(port), '--broker-port', String(brokerPort)],
+    args: [
+      ...['dev', '--data', data, '--port', String(port), '--broker-port', String(brokerPort)],
+      ...(opts.args ?? []),
+    ],
     // The banner's last line: the lines before it may arrive in separate reads.
     readyLine: /Ctrl-C stops it/,
     readyTimeoutMs: 60_000,

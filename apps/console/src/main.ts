@@ -1,7 +1,14 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Admin, KvClient, Producer } from '@strand/client';
 import { createLogger, LogFormatSchema, type Logger, LogLevelSchema, runMain } from '@strand/ops';
-import { type ConfigField, commaList, HostPortSchema, loadLayeredConfig } from '@strand/wire';
+import {
+  type ConfigField,
+  commaList,
+  HostPortSchema,
+  InvalidConfigError,
+  loadLayeredConfig,
+} from '@strand/wire';
 import { z } from 'zod';
 import { startConsole } from './server.js';
 import { Throughput } from './throughput.js';
@@ -16,6 +23,10 @@ const ConsoleConfigSchema = z
     kvBootstrap: z.array(HostPortSchema).min(1).default(['127.0.0.1:2379']),
     /** How often the brokers' metrics are read for the throughput chart. */
     metricsIntervalMs: z.coerce.number().int().min(100).max(3_600_000).default(5000),
+    /** TLS: the cluster's CA, and a client certificate (its CN is the console's principal). */
+    tlsCa: z.string().min(1).optional(),
+    tlsCert: z.string().min(1).optional(),
+    tlsKey: z.string().min(1).optional(),
     logLevel: LogLevelSchema.default('info'),
     logFormat: LogFormatSchema.default('auto'),
   })
@@ -26,9 +37,26 @@ const FIELDS: readonly ConfigField[] = [
   { key: 'bootstrap', flag: 'bootstrap', env: 'STRAND_BOOTSTRAP', parse: commaList },
   { key: 'kvBootstrap', flag: 'kv-bootstrap', env: 'STRAND_KV_BOOTSTRAP', parse: commaList },
   { key: 'metricsIntervalMs', flag: 'metrics-interval-ms' },
+  { key: 'tlsCa', flag: 'tls-ca', env: 'STRAND_TLS_CA' },
+  { key: 'tlsCert', flag: 'tls-cert', env: 'STRAND_TLS_CERT' },
+  { key: 'tlsKey', flag: 'tls-key', env: 'STRAND_TLS_KEY' },
   { key: 'logLevel', flag: 'log-level', env: 'STRAND_LOG_LEVEL' },
   { key: 'logFormat', flag: 'log-format', env: 'STRAND_LOG_FORMAT' },
 ];
+
+/** The clients' TLS options: none, the CA alone, or the CA and a client certificate. */
+function consoleTls(c: z.output<typeof ConsoleConfigSchema>) {
+  if (!c.tlsCa) {
+    if (c.tlsCert || c.tlsKey)
+      throw new InvalidConfigError('--tls-cert and --tls-key need --tls-ca');
+    return {};
+  }
+  if (!c.tlsCert !== !c.tlsKey)
+    throw new InvalidConfigError('give both --tls-cert and --tls-key (or neither)');
+  const ca = readFileSync(c.tlsCa);
+  if (!c.tlsCert || !c.tlsKey) return { tls: { ca } };
+  return { tls: { ca, cert: readFileSync(c.tlsCert), key: readFileSync(c.tlsKey) } };
+}
 
 async function main(useLogger: (log: Logger) => void): Promise<void> {
   const config = loadLayeredConfig({
@@ -41,8 +69,9 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
   });
   const log = createLogger({ app: 'console', level: config.logLevel, format: config.logFormat });
   useLogger(log);
-  const admin = new Admin({ bootstrap: config.bootstrap, clientId: 'strand-console' });
-  const kv = new KvClient({ bootstrap: config.kvBootstrap });
+  const security = consoleTls(config);
+  const admin = new Admin({ bootstrap: config.bootstrap, clientId: 'strand-console', ...security });
+  const kv = new KvClient({ bootstrap: config.kvBootstrap, ...security });
   let producer: Producer | undefined;
   const throughput = new Throughput(admin, config.metricsIntervalMs);
   const at = config.listen.lastIndexOf(':');
@@ -53,7 +82,11 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
       bootstrap: config.bootstrap,
       throughput,
       producer: () => {
-        producer ??= new Producer({ bootstrap: config.bootstrap, clientId: 'strand-console' });
+        producer ??= new Producer({
+          bootstrap: config.bootstrap,
+          clientId: 'strand-console',
+          ...security,
+        });
         return producer;
       },
     },

@@ -44,7 +44,12 @@ describe('shell completion from the command table', () => {
         'reassign',
       ]);
       expect(complete('kv', 'lease', 'k')).toEqual(['keep-alive']);
-      expect(complete('topic', 'create', 'x', '--p')).toEqual(['--partitions']);
+      expect(complete('topic', 'create', 'x', '--pa')).toEqual([
+        '--partitions',
+        '--password',
+        '--password-stdin',
+      ]);
+      expect(complete('topic', 'create', 'x', '--par')).toEqual(['--partitions']);
       expect(complete('consume', 't', '--format', '')).toEqual(['value', 'kv', 'json']);
       expect(complete('kv', 'get', 'k', '--consistency', 's')).toEqual(['stale']);
       expect(complete('topic', 'list', '-o', '')).toEqual(['table', 'json', 'yaml']);

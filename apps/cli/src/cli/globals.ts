@@ -39,6 +39,38 @@ export const GLOBAL_FLAGS = {
   help: flag.bool("this command's help", { short: 'h' }),
 } satisfies FlagTable;
 
+/** How commands reach a secure cluster: TLS (a client certificate is optional), and a user. */
+export const CONNECTION_FLAGS = {
+  'tls-ca': flag.string("the cluster's CA certificate (PEM): connect over TLS", {
+    placeholder: 'FILE',
+    defaultText: '$STRAND_TLS_CA',
+  }),
+  'tls-cert': flag.string('a client certificate (PEM) for mutual TLS; its CN is the principal', {
+    placeholder: 'FILE',
+    defaultText: '$STRAND_TLS_CERT',
+  }),
+  'tls-key': flag.string("the client certificate's key (PEM)", {
+    placeholder: 'FILE',
+    defaultText: '$STRAND_TLS_KEY',
+  }),
+  user: flag.string('authenticate as this user (SCRAM; needs --tls-ca)', {
+    placeholder: 'NAME',
+    defaultText: '$STRAND_USER',
+  }),
+  password: flag.string(
+    "the user's password (others on the machine can see it: prefer $STRAND_PASSWORD or --password-stdin)",
+    { defaultText: '$STRAND_PASSWORD' },
+  ),
+  'password-stdin': flag.bool("read the user's password from the first line of stdin"),
+  'sasl-mechanism': flag.choice(
+    ['SCRAM-SHA-512', 'SCRAM-SHA-256', 'PLAIN'],
+    'how to authenticate',
+    {
+      default: 'SCRAM-SHA-512',
+    },
+  ),
+} satisfies FlagTable;
+
 /** Flags of commands that talk to a cluster. */
 export function targetFlags(t: Target) {
   const { env, fallback, noun } = TARGETS[t];
@@ -52,5 +84,6 @@ export function targetFlags(t: Target) {
       default: 5000,
       placeholder: 'MS',
     }),
+    ...CONNECTION_FLAGS,
   } satisfies FlagTable;
 }

@@ -2,6 +2,7 @@ import { explain, type FailureContext, failureText } from './failure.js';
 import { helpText } from './help.js';
 import { Output } from './output.js';
 import { type Parsed, parseArgv } from './parse.js';
+import { readLine } from './stdin.js';
 
 export type { Parsed };
 
@@ -80,6 +81,11 @@ export async function runCli(
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // The connection's password, as if in $STRAND_PASSWORD (the rest of stdin stays unread).
+    const runEnv =
+      p.flags['password-stdin'] === true
+        ? { ...env, STRAND_PASSWORD: await readLine(process.stdin) }
+        : env;
     const code = await p.command.run!({
       root,
       path: p.path,
@@ -89,7 +95,7 @@ export async function runCli(
       timeoutMs: p.timeoutMs,
       out: new Output(p.format, stdout, stderr),
       signal: stop.signal,
-      env,
+      env: runEnv,
     });
     return code ?? 0;
   } catch (err) {

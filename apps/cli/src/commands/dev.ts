@@ -17,6 +17,7 @@ import { ErrorCode, StrandError } from '@strand/wire';
 import { flag } from '../cli/flags.js';
 import { command } from '../cli/spec.js';
 import { UsageError } from '../cli/usage.js';
+import { createDevAdmin, devSecurity, devSecurityHints } from './dev-secure.js';
 
 const STOP_GRACE_MS = 10_000;
 /** Lines of a child's output kept to show when it fails to start. */
@@ -222,11 +223,15 @@ export const dev = command({
       max: 65535,
       default: 0,
     }),
+    secure: flag.bool(
+      'TLS with a CA of its own, users (SCRAM) and ACLs; makes the certificates and an admin user in DIR and prints how to connect',
+    ),
   },
   examples: [
     { command: 'strand dev' },
     { command: 'strand dev --data /tmp/strand --port 12379 --broker-port 19092' },
     { command: 'strand dev --console-port 8080' },
+    { command: 'strand dev --secure', note: 'TLS, authentication and ACLs on' },
   ],
   check: ({ flags }) => {
     if (flags.port === flags['broker-port'])
@@ -286,6 +291,8 @@ export const dev = command({
       throw err;
     }
     log.write(`${new Date().toISOString()} strand dev | started (pid ${process.pid})\n`);
+    const secure = f.secure ? await devSecurity(dataDir) : undefined;
+    const nodeFlags = secure?.nodeFlags ?? [];
     const coordinatorAddress = `127.0.0.1:${f.port}`;
     const brokerAddress = `127.0.0.1:${f['broker-port']}`;
     // The nodes' structured logs as readable lines (dev.log, the terminal), not JSON.
@@ -306,13 +313,8 @@ export const dev = command({
         'coordinator',
         '@strand/coordinator/main',
         [
-          '--id',
-          '1',
-          '--listen',
-          coordinatorAddress,
-          '--data',
-          resolve(dataDir, 'coordinator'),
-          ...adminArgs,
+          ...['--id', '1', '--listen', coordinatorAddress],
+          ...['--data', resolve(dataDir, 'coordinator'), ...adminArgs, ...nodeFlags],
         ],
         /listening on/,
       );
@@ -332,12 +334,14 @@ export const dev = command({
           '--data',
           resolve(dataDir, 'broker'),
           ...adminArgs,
+          ...nodeFlags,
         ],
         /broker \d+ listening on/,
       );
       const brokerReady = await start(broker);
       if (brokerReady === undefined) return await stopped(0);
       urls.broker = fieldOf(brokerReady, 'admin');
+      if (secure) await createDevAdmin(secure, brokerAddress);
       const web = child(
         'console',
         '@strand/console/main',
@@ -348,6 +352,7 @@ export const dev = command({
           brokerAddress,
           '--kv-bootstrap',
           coordinatorAddress,
+          ...(secure?.consoleFlags ?? []),
         ],
         /listening on/,
       );
@@ -377,6 +382,7 @@ export const dev = command({
       `  admin (metrics, health):         broker ${urls.broker}, coordinator ${urls.coordinator}   (GET /metrics, /healthz, /readyz)`,
     );
     out(`  data:                            ${shown(dataDir)}   (output in ${shown(files.log)})`);
+    if (secure) for (const line of devSecurityHints(secure, brokerAddress)) out(line);
     out('  next (from anywhere in the repository):');
     out(`    pnpm strand topic create demo --partitions 3${b}`);
     out(`    seq 1 100 | pnpm strand produce demo${b}`);

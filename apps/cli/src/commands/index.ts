@@ -1,4 +1,5 @@
 import type { Command } from '../cli/spec.js';
+import { acl } from './acl.js';
 import { cluster } from './cluster.js';
 import { consume } from './consume.js';
 import { dev } from './dev.js';
@@ -7,6 +8,7 @@ import { kv } from './kv.js';
 import { completion, help, version } from './meta.js';
 import { produce } from './produce.js';
 import { topic } from './topic.js';
+import { user } from './user.js';
 
 /**
  * The whole `strand` command: one entry per command. A new command is one more entry here
@@ -16,8 +18,21 @@ export const strand: Command = {
   name: 'strand',
   summary: "Strand's command line",
   description:
-    "strand — Strand's command line: a dev cluster, topics, produce and consume, consumer groups, the cluster's state, and the KV store. Exit status: 0 on success, 2 for bad input, 1 for any other error (one line on stderr; JSON with --json).",
-  subcommands: [dev, topic, produce, consume, group, cluster, kv, completion, version, help],
+    "strand — Strand's command line: a dev cluster, topics, produce and consume, consumer groups, the cluster's state, the KV store, users and ACLs. Exit status: 0 on success, 2 for bad input, 1 for any other error (one line on stderr; JSON with --json).",
+  subcommands: [
+    dev,
+    topic,
+    produce,
+    consume,
+    group,
+    cluster,
+    kv,
+    user,
+    acl,
+    completion,
+    version,
+    help,
+  ],
   examples: [
     {
       command: 'strand dev',

@@ -5,6 +5,7 @@ import { durationText, flag } from '../cli/flags.js';
 import { show, table } from '../cli/output.js';
 import { type Command, type Context, command } from '../cli/spec.js';
 import { UsageError } from '../cli/usage.js';
+import { connectionSecurity } from './common.js';
 import { parseTxn } from './kv-txn.js';
 
 export const kvJson = (kv: KeyValue) => ({
@@ -29,7 +30,11 @@ const kvTable = (kvs: KeyValue[]) =>
   );
 
 async function withKv(ctx: Context, f: (kv: KvClient) => Promise<void>): Promise<number> {
-  const client = new KvClient({ bootstrap: ctx.bootstrap, timeoutMs: ctx.timeoutMs });
+  const client = new KvClient({
+    bootstrap: ctx.bootstrap,
+    timeoutMs: ctx.timeoutMs,
+    ...connectionSecurity(ctx),
+  });
   try {
     await f(client);
     return 0;
