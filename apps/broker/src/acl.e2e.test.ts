@@ -5,7 +5,7 @@ import { makePki, type PkiFiles, writePki } from '@strand/security';
 import { ProcessRegistry, tempDir } from '@strand/testkit';
 import { AuthorizationFailedError, ErrorCode } from '@strand/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTopicCluster, type TopicCluster } from './cluster.test-util.js';
+import { securedNodeFlags, startTopicCluster, type TopicCluster } from './cluster.test-util.js';
 
 // Authorization on gRPC: ACLs made through the SDK's Admin, stored in the KV store, reaching
 // every broker and the coordinator by watch, and checked on every request (real processes).
@@ -19,10 +19,8 @@ const PASSWORD = 'a long enough password';
 
 beforeAll(async () => {
   files = writePki(join(dir.path, 'pki'), await makePki(['node-1', 'node-2', 'admin']));
-  const nodeFlags = (cn: string) => [
-    ...['--tls-cert', files.cert(cn), '--tls-key', files.key(cn), '--tls-ca', files.ca],
-    ...['--authentication', 'required', '--super-users', 'User:node-1,User:node-2,User:admin'],
-  ];
+  const nodeFlags = (cn: string) =>
+    securedNodeFlags(files, cn, ['User:node-1', 'User:node-2', 'User:admin']);
   cluster = await startTopicCluster(registry, 2, {
     coordinatorArgs: nodeFlags('node-1'),
     brokerArgsFor: (id) => nodeFlags(`node-${id}`),
