@@ -112,7 +112,13 @@ describe('SCRAM authentication on gRPC', () => {
     await kv.put('app/config', 'on');
     expect((await kv.get('app/config'))?.value.toString()).toBe('on');
     // Users' credentials and the token key are for the nodes alone: absent to a user...
-    expect((await kv.range('/strand/users/', { exact: false })).kvs).toEqual([]);
+    const users = await kv.range('/strand/users/', { exact: false });
+    expect(users.kvs).toEqual([]);
+    expect(users.count).toBe(0); // not even how many there are
+    // ...nor does a compare on one tell whether it exists.
+    await expect(
+      kv.txn([{ key: '/strand/users/alice', target: 'version', op: '>', value: 0 }], []),
+    ).rejects.toBeInstanceOf(AuthorizationFailedError);
     expect(await kv.get('/strand/security/token-key')).toBeUndefined();
     kv.close();
     // ...present to a super user.

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { intersects, keyRange, prefixRange, SecurityKeys } from '@strand/auth';
 import {
   type KeyValue,
   type KvCommand,
@@ -51,6 +52,8 @@ function check(r: KvResult): Exclude<KvResult, { t: 'error' }> {
   throw new StrandError(r.code as ErrorCode, r.message);
 }
 
+const SECRET_RANGES = SecurityKeys.secretPrefixes.map((p) => prefixRange(Buffer.from(p)));
+
 const MAX_WATCH_BACKLOG = 16 * 1024 * 1024;
 
 /** What the KV service asks of the node's security (everything allowed without). */
@@ -85,6 +88,13 @@ export function createServer(
     if (consistency === 'LINEARIZABLE') await node.linearizable();
   };
   const propose = async (cmd: KvCommand) => check(await node.propose(cmd));
+  /** Whether [key, end) (just `key` without an end) reaches keys the caller may not read. */
+  const hidesSecrets = (md: grpc.Metadata, key: Buffer, end: Buffer | undefined) =>
+    SECRET_RANGES.some(
+      (secret) =>
+        !readable(md, secret.start) &&
+        intersects(secret, end ? { start: key, end } : keyRange(key)),
+    );
   // Keys the caller may not read are left out of what it is answered, as if absent.
   const visible = (md: grpc.Metadata, kvs: KeyValue[]) => kvs.filter((kv) => readable(md, kv.key));
   const resultOut = (r: KvResult, md: grpc.Metadata): unknown => {
@@ -118,11 +128,17 @@ export function createServer(
       const r = parseRequest(RangeRequest, raw);
       await read(r.consistency);
       const out = node.sm.range(r.key, rangeEnd(r), r.limit);
+      if (!hidesSecrets(md, r.key, rangeEnd(r)))
+        return { header: header(), kvs: out.kvs.map(kvOut), count: out.count, more: out.more };
+      // Keys the caller may not read are not counted either (a count of /strand/users/ would
+      // say how many users there are): count what is left of the whole range, then limit.
+      const all = visible(md, node.sm.range(r.key, rangeEnd(r), 0).kvs);
+      const kvs = r.limit > 0 ? all.slice(0, r.limit) : all;
       return {
         header: header(),
-        kvs: visible(md, out.kvs).map(kvOut),
-        count: out.count,
-        more: out.more,
+        kvs: kvs.map(kvOut),
+        count: all.length,
+        more: kvs.length < all.length,
       };
     },
     Put: async (raw: unknown) => {

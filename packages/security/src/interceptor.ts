@@ -44,16 +44,16 @@ export function authInterceptor(security: NodeSecurity, rules: CallRules): grpc.
     const rule = OPEN.has(method.path) ? OPEN_CALL : ruleOf(rules, method.path);
     let session: Session | undefined;
     let request: unknown;
-    let checked = false;
     const authorize = (message: unknown): boolean => {
       if (!security.guard.enabled || !session || rule?.open || rule?.perMessage) return true;
       if (!rule) {
-        refuse(
-          new AuthorizationFailedError(
-            ErrorCode.ClusterAuthorizationFailed,
-            `${method.path} has no authorization rule: refused`,
-          ),
+        const err = new AuthorizationFailedError(
+          ErrorCode.ClusterAuthorizationFailed,
+          `${method.path} has no authorization rule: refused`,
         );
+        security.complain(`refused a call from ${session.principal}`, err);
+        end();
+        refuse(err);
         return false;
       }
       let checks: Check[];
@@ -112,8 +112,7 @@ export function authInterceptor(security: NodeSecurity, rules: CallRules): grpc.
           },
           onReceiveMessage: (message, msgNext) => {
             if (over) return;
-            if (!checked) request = message;
-            checked = true;
+            request ??= message;
             if (authorize(message)) msgNext(message);
           },
           onCancel: end,
