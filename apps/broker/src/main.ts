@@ -165,6 +165,7 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
       maxRequestBytes: config.kafkaMaxRequestBytes,
       connectionsMaxIdleMs: config.connectionsMaxIdleMs,
     },
+    guard: security.guard,
     security: {
       protocol: config.kafkaSecurityProtocol,
       authenticator: security.authenticator,

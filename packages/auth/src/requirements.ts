@@ -53,6 +53,8 @@ export const REQUIREMENTS = {
   createPartitions: { topic: 'alter' },
   alterConfigs: { topic: 'alter-configs' },
   describeConfigs: { topic: 'describe-configs' },
+  /** Kafka's DescribeConfigs of a broker resource. */
+  describeBrokerConfigs: { cluster: 'describe-configs' },
   reassignPartition: { cluster: 'alter' },
 
   // Groups

@@ -1,3 +1,4 @@
+import type { Guard } from '@strand/auth';
 import type { BrokerRecord } from '@strand/wire';
 import type { ControllerClient, GroupCoordinatorClient } from '../controller-client.js';
 import type { DataPlane } from '../data-plane.js';
@@ -20,6 +21,8 @@ export interface KafkaDeps {
   /** Kafka clients' group requests go to the group coordinator through it. */
   groups: GroupCoordinatorClient;
   config: KafkaConfig;
+  /** What requests are checked by (ACLs); none: everything is allowed. */
+  guard?: Guard;
   /** How the listener's clients are authenticated. */
   security: KafkaListenerSecurity;
   log: (line: string) => void;

@@ -1,3 +1,4 @@
+import type { Check } from '@strand/auth';
 import type {
   ApiDef,
   Input,
@@ -6,6 +7,7 @@ import type {
   RequestOf,
   ResponseOf,
 } from '@strand/kafka-protocol';
+import type { KafkaAuthorization } from './authorize.js';
 import type { KafkaDeps } from './deps.js';
 
 /** A request that gets no answer at all (Produce with acks=0). */
@@ -25,6 +27,11 @@ export interface KafkaContext {
   principal: string;
   /** The client's IP address (ACLs' host). */
   host: string;
+  /**
+   * Whether the principal may make `check` (always, without authorization); `log`: a
+   * refusal is logged (a topic left out of a listing is not).
+   */
+  may(check: Check, log?: boolean): boolean;
   /** This connection, among all of the broker's (what fetch memory is bounded per). */
   connectionId: string;
   /**
@@ -46,6 +53,8 @@ export interface KafkaHandler<A extends ApiDef = ApiDef> {
   readonly api: A;
   /** The versions served (default: every version the codec describes). */
   readonly versions?: readonly [number, number];
+  /** How its requests are authorized (see KafkaAuthorization); none: super users only. */
+  readonly authorization?: KafkaAuthorization<RequestOf<A>>;
   handle(req: RequestOf<A>, ctx: KafkaContext): Promise<HandlerResult<A>>;
 }
 

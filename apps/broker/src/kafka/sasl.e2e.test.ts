@@ -12,6 +12,7 @@ import type { PkiFiles } from '@strand/security';
 import { adminUrlOf, eventually, ProcessRegistry, scrapeMetrics, tempDir } from '@strand/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  allowAll,
   type SecuredCluster,
   startSecuredCluster,
   type TopicCluster,
@@ -42,9 +43,11 @@ beforeAll(async () => {
   let adminTls: SecuredCluster['adminTls'];
   // A short session, so that KafkaJS re-authenticates within the test (librdkafka 2.0.2 would
   // be disconnected at its end: none of its runs here lasts that long).
+  // Authorization comes with authentication: users may use every topic and group.
   ({ cluster, files, adminTls } = await startSecuredCluster(registry, 2, dir.path, {
     brokerArgs: ['--kafka-max-reauth-ms', String(SESSION_MS), '--log-level', 'debug'],
     admin: true,
+    acls: allowAll('User:*'),
   }));
   broker = cluster.bootstrap[0]!;
   admin = new Admin({ bootstrap: cluster.bootstrap, tls: adminTls });

@@ -1,3 +1,4 @@
+import { type Check, onCluster, type Session } from '@strand/auth';
 import {
   ApiVersions,
   decodeRequest,
@@ -8,6 +9,13 @@ import {
   KafkaProtocolError,
   type RequestHeader,
 } from '@strand/kafka-protocol';
+import {
+  gateTopics,
+  type KafkaAuthorization,
+  type Refused,
+  refusalCode,
+  withRefused,
+} from './authorize.js';
 import type { FrameAnswer } from './connection.js';
 import type { KafkaDeps } from './deps.js';
 import { CLOSE_CONNECTION, type KafkaContext, type KafkaHandler, NO_RESPONSE } from './handler.js';
@@ -22,6 +30,9 @@ export interface KafkaConnectionInfo {
   /** Who the client is, and its SASL exchanges. */
   session: KafkaSession;
 }
+
+/** A handler that declares no authorization: admins (alter on the cluster) alone are served. */
+const ADMINS_ONLY: KafkaAuthorization<unknown> = { whole: () => [onCluster('alterAcls')] };
 
 /**
  * The Kafka API table: one handler per API key, registered in handlers/index.ts. What
@@ -96,32 +107,72 @@ export class KafkaService {
         `unsupported request: API ${header.apiKey} v${header.apiVersion}${h ? ` (${h.api.name} serves v${range![0]}-${range![1]})` : ''}`,
       );
     }
-    const req = decodeRequest(h.api, header.apiVersion, frame, bodyOffset);
+    const decoded = decodeRequest(h.api, header.apiVersion, frame, bodyOffset);
     const releases: (() => void)[] = [];
     const sent = () => {
       for (const r of releases.splice(0)) r();
     };
+    const session = { principal: conn.session.principal, host: conn.session.host };
+    const may = (check: Check, log = false): boolean => {
+      const guard = this.deps.guard;
+      if (!guard?.enabled || guard.permits(session, check)) return true;
+      if (log) this.refused(h.api.name, session, check);
+      return false;
+    };
+    const encode = (res: unknown): FrameAnswer & { body?: unknown } => ({
+      chunks: encodeResponse(h.api, header.apiVersion, header.correlationId, res as never),
+      sent,
+      body: res,
+    });
+    // What the request may do (see authorize.ts); a refusal changes nothing.
+    const a: KafkaAuthorization<unknown> = this.deps.guard?.enabled
+      ? (h.authorization ?? ADMINS_ONLY)
+      : { open: true };
+    let req = decoded as Record<string, unknown>;
+    let refused: Refused = [];
+    const denied = a.whole?.(req).find((c) => !may(c, true));
+    if (denied) {
+      const answer = a.refuse?.(
+        req,
+        refusalCode(denied),
+        `${session.principal} may not: ${h.api.name}`,
+      );
+      return answer === undefined ? { chunks: 'close', sent } : encode(answer);
+    }
+    if (a.topics) ({ req, refused } = gateTopics(a.topics, req, (c) => may(c, true)));
     try {
-      const res = await h.handle(req as never, {
+      let res = await h.handle(req as never, {
         deps: this.deps,
         header,
         clientHost: conn.clientHost,
         principal: conn.session.principal,
         host: conn.session.host,
+        may,
         connectionId: conn.id,
         afterSent: (release) => releases.push(release),
         served: this.served,
       });
+      if (refused.length > 0 && a.topics) {
+        // acks=0: a producer learns of a failure by its connection closing.
+        if (res === NO_RESPONSE) res = CLOSE_CONNECTION;
+        else if (res !== CLOSE_CONNECTION)
+          res = withRefused(a.topics, res as Record<string, unknown>, refused) as typeof res;
+      }
       if (res === NO_RESPONSE) return { chunks: 'none', sent };
       if (res === CLOSE_CONNECTION) return { chunks: 'close', sent };
-      return {
-        chunks: encodeResponse(h.api, header.apiVersion, header.correlationId, res as never),
-        sent,
-        body: res,
-      };
+      return encode(res);
     } catch (err) {
       sent();
       throw err;
+    }
+  }
+
+  /** One line per refusal: who, what and on which resource (throttled by the logger). */
+  private refused(api: string, session: Session, check: Check): void {
+    try {
+      this.deps.guard?.requireAll(session, [check]);
+    } catch (err) {
+      this.deps.security.complain(`kafka: refused ${api} from ${session.host}`, err);
     }
   }
 }

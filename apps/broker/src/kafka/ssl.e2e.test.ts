@@ -39,6 +39,16 @@ beforeAll(async () => {
   const admin = new Admin({ bootstrap: cluster.bootstrap, tls: adminTls });
   await admin.createTopic({ name: 'ssl', partitions: 1, replicationFactor: 1 });
   await admin.createTopic({ name: 'ssl-js', partitions: 1, replicationFactor: 1 });
+  // The certificate's CN is the principal ACLs name (authorization comes with authentication).
+  await admin.createAcls(
+    (['topic', 'group'] as const).map((resourceType) => ({
+      resourceType,
+      name: '*',
+      principal: 'User:alice',
+      operation: 'all',
+      permission: 'allow',
+    })),
+  );
   await admin.close();
 });
 afterAll(async () => {

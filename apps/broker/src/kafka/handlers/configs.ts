@@ -1,3 +1,4 @@
+import { onCluster, onResource } from '@strand/auth';
 import {
   DescribeConfigs,
   IncrementalAlterConfigs,
@@ -93,13 +94,20 @@ function isThisBroker(deps: KafkaDeps, name: string): boolean {
 
 /** DescribeConfigs for topics (every config, defaults included) and for this broker. */
 export const describeConfigs = handler(DescribeConfigs, {
-  async handle(req, { deps, header }) {
+  // describe-configs on each topic, or on the cluster for the broker's.
+  authorization: { inHandler: true },
+  async handle(req, { deps, header, may }) {
     const results = await Promise.all(
       req.resources.map(async (r) => {
         const base = { resourceType: r.resourceType, resourceName: r.resourceName };
         try {
           let entries: ConfigEntry[];
           if (r.resourceType === TOPIC) {
+            if (!may(onResource('describeConfigs', 'topic', r.resourceName), true))
+              throw new ResourceProblem(
+                KafkaError.TOPIC_AUTHORIZATION_FAILED,
+                `may not describe the configs of topic "${r.resourceName}"`,
+              );
             await deps.admin.catchUp([r.resourceName]);
             const t = deps.meta.topics.get(r.resourceName);
             if (!t)
@@ -109,6 +117,11 @@ export const describeConfigs = handler(DescribeConfigs, {
               );
             entries = topicConfigEntries(t.configs, r.configurationKeys);
           } else if (r.resourceType === BROKER && isThisBroker(deps, r.resourceName)) {
+            if (!may(onCluster('describeBrokerConfigs'), true))
+              throw new ResourceProblem(
+                KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+                "may not describe the broker's configs",
+              );
             const keys = r.configurationKeys;
             entries = brokerConfigEntries(deps).filter(
               (e) => !keys?.length || keys.includes(e.name),
@@ -155,7 +168,8 @@ const Op = { SET: 0, DELETE: 1 } as const;
 
 /** IncrementalAlterConfigs for topics: set or delete (back to the default); broker configs are static. */
 export const incrementalAlterConfigs = handler(IncrementalAlterConfigs, {
-  async handle(req, { deps }) {
+  authorization: { inHandler: true },
+  async handle(req, { deps, may }) {
     const responses = await Promise.all(
       req.resources.map(async (r) => {
         const base = { resourceType: r.resourceType, resourceName: r.resourceName };
@@ -164,6 +178,11 @@ export const incrementalAlterConfigs = handler(IncrementalAlterConfigs, {
             throw new ResourceProblem(
               KafkaError.INVALID_REQUEST,
               'only topic configs can be altered (broker settings are static)',
+            );
+          if (!may(onResource('alterConfigs', 'topic', r.resourceName), true))
+            throw new ResourceProblem(
+              KafkaError.TOPIC_AUTHORIZATION_FAILED,
+              `may not alter the configs of topic "${r.resourceName}"`,
             );
           const set: Record<string, string> = {};
           const del: string[] = [];

@@ -7,6 +7,7 @@ const BROKERS = 1;
 
 /** Every live broker; this broker stands for the controller, as in Metadata. */
 export const describeCluster = handler(DescribeCluster, {
+  authorization: { open: true },
   async handle(req, { deps }) {
     if (req.endpointType !== BROKERS)
       return {

@@ -1,3 +1,4 @@
+import { onResource } from '@strand/auth';
 import { DescribeGroups, KafkaError } from '@strand/kafka-protocol';
 import {
   ErrorCode,
@@ -38,6 +39,7 @@ const EMPTY = Buffer.alloc(0);
  * assignments in Kafka's consumer protocol.
  */
 export const describeGroups = handler(DescribeGroups, {
+  authorization: { inHandler: true },
   async handle(req, ctx) {
     return {
       throttleTimeMs: 0,
@@ -56,6 +58,8 @@ async function describeOne(ctx: KafkaContext, groupId: string) {
     members: [],
   });
   if (!isGroupId(groupId)) return dead(KafkaError.INVALID_GROUP_ID);
+  if (!ctx.may(onResource('describeGroup', 'group', groupId), true))
+    return dead(KafkaError.GROUP_AUTHORIZATION_FAILED);
   let r: RawDescribe;
   try {
     r = await callGroups<RawDescribe>(ctx, 'DescribeGroup', { group_id: groupId });

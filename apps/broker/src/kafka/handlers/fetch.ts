@@ -25,6 +25,19 @@ const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v
  * the client's socket.
  */
 export const fetch = handler(Fetch, {
+  authorization: {
+    topics: {
+      kind: 'fetch',
+      request: { list: 'topics', name: 'topic', partitions: 'partitions', index: 'partition' },
+      response: {
+        list: 'responses',
+        name: 'topic',
+        partitions: 'partitions',
+        index: 'partitionIndex',
+      },
+      refused: { highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, records: EMPTY },
+    },
+  },
   async handle(req, { deps, header, connectionId, afterSent }) {
     const wanted = distinct(
       req.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, p, preferred: -1 }))),

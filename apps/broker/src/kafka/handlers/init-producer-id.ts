@@ -1,3 +1,4 @@
+import { onCluster } from '@strand/auth';
 import { InitProducerId, KafkaError, kafkaErrorCode } from '@strand/kafka-protocol';
 import { ErrorCode } from '@strand/wire';
 import { handler } from '../handler.js';
@@ -8,6 +9,11 @@ import { handler } from '../handler.js';
  * are refused: transactions are not supported.
  */
 export const initProducerId = handler(InitProducerId, {
+  // Idempotent-write on the cluster, or write on some topic (KIP-679).
+  authorization: {
+    whole: () => [onCluster('initProducerId')],
+    refuse: (_req, errorCode) => ({ errorCode, producerId: -1, producerEpoch: -1 }),
+  },
   async handle(req, { deps }) {
     if (req.transactionalId !== null)
       return {

@@ -1,5 +1,6 @@
 import { JoinGroup, KafkaError, type KafkaErrorCode } from '@strand/kafka-protocol';
 import { MemberIdRequiredError } from '@strand/wire';
+import { groupRead } from '../authorize.js';
 import { handler } from '../handler.js';
 import { callGroups, groupErrorCode, isGroupId } from './groups-common.js';
 
@@ -20,6 +21,7 @@ export interface ClassicJoinAnswer {
  * handled meanwhile, but answered after it: Kafka's clients put nothing else behind a join.
  */
 export const joinGroup = handler(JoinGroup, {
+  authorization: groupRead('joinGroup'),
   async handle(req, ctx) {
     const v = ctx.header.apiVersion;
     const fail = (errorCode: KafkaErrorCode, memberId = req.memberId) => ({

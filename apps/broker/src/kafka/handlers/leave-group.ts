@@ -1,9 +1,11 @@
 import { KafkaError, LeaveGroup } from '@strand/kafka-protocol';
+import { groupRead } from '../authorize.js';
 import { handler } from '../handler.js';
 import { callGroups, groupErrorCode, isGroupId, resultCode } from './groups-common.js';
 
 /** LeaveGroup, forwarded: one member (v0–2) or several at once, each answered (v3+). */
 export const leaveGroup = handler(LeaveGroup, {
+  authorization: groupRead('leaveGroup'),
   async handle(req, ctx) {
     const batch = ctx.header.apiVersion >= 3;
     const who = batch

@@ -1,3 +1,4 @@
+import { onResource } from '@strand/auth';
 import { KafkaError, ListGroups } from '@strand/kafka-protocol';
 import { handler } from '../handler.js';
 import { callGroups, groupErrorCode, KAFKA_GROUP_STATE } from './groups-common.js';
@@ -19,6 +20,8 @@ export const kafkaProtocolType = (g: {
 
 /** Every group, Kafka clients' and Strand consumers' alike (v4+ filter by state, v5+ by type). */
 export const listGroups = handler(ListGroups, {
+  // Every group with describe on the cluster, else those one may describe.
+  authorization: { inHandler: true },
   async handle(req, ctx) {
     const lower = (xs: string[]) => new Set(xs.map((x) => x.toLowerCase()));
     const states = lower(req.statesFilter);
@@ -32,6 +35,7 @@ export const listGroups = handler(ListGroups, {
           groupState: KAFKA_GROUP_STATE[g.state] ?? g.state,
           groupType: 'classic',
         }))
+        .filter((g) => ctx.may(onResource('listGroups', 'group', g.groupId)))
         .filter((g) => states.size === 0 || states.has(g.groupState.toLowerCase()))
         .filter((g) => types.size === 0 || types.has(g.groupType));
       return { throttleTimeMs: 0, errorCode: KafkaError.NONE, groups };

@@ -10,6 +10,14 @@ const EARLIEST = -2;
  * is at least as new as a timestamp (none: -1). The leader epoch is the partition's current one.
  */
 export const listOffsets = handler(ListOffsets, {
+  authorization: {
+    topics: {
+      kind: 'listOffsets',
+      request: { list: 'topics', name: 'name', partitions: 'partitions', index: 'partitionIndex' },
+      response: { list: 'topics', name: 'name', partitions: 'partitions', index: 'partitionIndex' },
+      refused: { timestamp: -1, offset: -1, leaderEpoch: -1 },
+    },
+  },
   async handle(req, { deps }) {
     const topics = await Promise.all(
       req.topics.map(async (t) => ({

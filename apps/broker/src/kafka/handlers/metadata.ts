@@ -1,3 +1,4 @@
+import { onResource } from '@strand/auth';
 import {
   KafkaError,
   type KafkaErrorCode,
@@ -17,6 +18,8 @@ type TopicOut = ResponseOf<typeof Metadata>['topics'][number];
  * created with the broker's defaults when the broker and the client allow it.
  */
 export const metadata = handler(Metadata, {
+  // Topics one may not describe are left out of a listing and refused by name (Kafka's).
+  authorization: { inHandler: true },
   async handle(req, ctx) {
     const { deps, header } = ctx;
     const { meta } = deps;
@@ -24,12 +27,18 @@ export const metadata = handler(Metadata, {
     const asked = (req.topics ?? []).map((t) => t.name ?? '');
     const all = req.topics === null || (header.apiVersion === 0 && asked.length === 0);
     await deps.admin.catchUp(asked);
-    const names = all ? [...meta.topics.keys()].sort() : asked;
+    const describable = (name: string) => ctx.may(onResource('metadata', 'topic', name), !all);
+    const names = all ? [...meta.topics.keys()].sort().filter(describable) : asked;
     const mayCreate =
       deps.config.autoCreateTopics && (header.apiVersion < 4 || req.allowAutoTopicCreation);
     const topics = await Promise.all(
       names.map(async (name) => {
-        if (!meta.topics.has(name) && mayCreate) {
+        if (!all && !describable(name)) return missing(name, KafkaError.TOPIC_AUTHORIZATION_FAILED);
+        if (
+          !meta.topics.has(name) &&
+          mayCreate &&
+          ctx.may(onResource('createTopic', 'topic', name), true)
+        ) {
           const failed = await autoCreate(deps, name);
           if (failed !== undefined) return missing(name, failed);
         }

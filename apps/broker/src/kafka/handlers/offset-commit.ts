@@ -1,3 +1,4 @@
+import { onResource } from '@strand/auth';
 import { KafkaError, OffsetCommit } from '@strand/kafka-protocol';
 import { handler } from '../handler.js';
 import { callGroups, groupErrorCode, isGroupId, resultCode } from './groups-common.js';
@@ -10,6 +11,21 @@ import { callGroups, groupErrorCode, isGroupId, resultCode } from './groups-comm
  * the committed one (see the group service).
  */
 export const offsetCommit = handler(OffsetCommit, {
+  // Read on the group (else every partition GROUP_AUTHORIZATION_FAILED), then on each topic.
+  authorization: {
+    whole: (req) => [onResource('commitOffsets', 'group', req.groupId)],
+    refuse: (req, errorCode) => ({
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
+      })),
+    }),
+    topics: {
+      kind: 'commitOffsets',
+      request: { list: 'topics', name: 'name', partitions: 'partitions', index: 'partitionIndex' },
+      response: { list: 'topics', name: 'name', partitions: 'partitions', index: 'partitionIndex' },
+    },
+  },
   async handle(req, ctx) {
     const v = ctx.header.apiVersion;
     const parts = req.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, p })));

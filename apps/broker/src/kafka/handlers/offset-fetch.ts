@@ -1,3 +1,4 @@
+import { onResource } from '@strand/auth';
 import { KafkaError, OffsetFetch } from '@strand/kafka-protocol';
 import { TopicNameSchema } from '@strand/wire';
 import { handler, type KafkaContext } from '../handler.js';
@@ -21,6 +22,8 @@ interface StoredOffset {
  * several groups at once.
  */
 export const offsetFetch = handler(OffsetFetch, {
+  // Describe on the group, then offsets of the topics one may describe only.
+  authorization: { inHandler: true },
   async handle(req, ctx) {
     const v = ctx.header.apiVersion;
     if (v >= 8)
@@ -59,6 +62,8 @@ async function fetchGroup(ctx: KafkaContext, groupId: string, topics: Asked[] | 
     })),
   });
   if (!isGroupId(groupId)) return none(KafkaError.INVALID_GROUP_ID);
+  if (!ctx.may(onResource('fetchOffsets', 'group', groupId), true))
+    return none(KafkaError.GROUP_AUTHORIZATION_FAILED);
   const wanted = (topics ?? []).flatMap((t) =>
     t.partitionIndexes.map((partition) => ({ topic: t.name, partition })),
   );
@@ -75,6 +80,8 @@ async function fetchGroup(ctx: KafkaContext, groupId: string, topics: Asked[] | 
   } catch (err) {
     return none(groupErrorCode(err));
   }
+  const describable = (topic: string) => ctx.may(onResource('fetchOffsets', 'topic', topic));
+  stored = stored.filter((o) => describable(o.topic));
   const found = new Map(stored.map((o) => [`${o.topic}/${o.partition}`, o]));
   const asked: Asked[] =
     topics ??
@@ -92,7 +99,7 @@ async function fetchGroup(ctx: KafkaContext, groupId: string, topics: Asked[] | 
           partitionIndex,
           committedOffset: o?.offset ?? -1,
           metadata: o?.metadata ?? '',
-          errorCode: KafkaError.NONE,
+          errorCode: describable(t.name) ? KafkaError.NONE : KafkaError.TOPIC_AUTHORIZATION_FAILED,
         };
       }),
     })),

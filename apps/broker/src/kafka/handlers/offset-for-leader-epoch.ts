@@ -7,6 +7,14 @@ import { handler } from '../handler.js';
  * skips the fence check, as in Kafka.
  */
 export const offsetForLeaderEpoch = handler(OffsetForLeaderEpoch, {
+  authorization: {
+    topics: {
+      kind: 'offsetForLeaderEpoch',
+      request: { list: 'topics', name: 'topic', partitions: 'partitions', index: 'partition' },
+      response: { list: 'topics', name: 'topic', partitions: 'partitions', index: 'partition' },
+      refused: { leaderEpoch: -1, endOffset: -1 },
+    },
+  },
   async handle(req, { deps }) {
     return {
       throttleTimeMs: 0,

@@ -12,6 +12,19 @@ type PartitionOut = ResponseOf<typeof Produce>['responses'][number]['partitionRe
  * failed, the connection is closed instead, which is how Kafka tells such a producer.
  */
 export const produce = handler(Produce, {
+  authorization: {
+    topics: {
+      kind: 'produce',
+      request: { list: 'topicData', name: 'name', partitions: 'partitionData', index: 'index' },
+      response: {
+        list: 'responses',
+        name: 'name',
+        partitions: 'partitionResponses',
+        index: 'index',
+      },
+      refused: { baseOffset: -1, logStartOffset: -1 },
+    },
+  },
   async handle(req, { deps }) {
     const acks = req.acks;
     const refused = (errorCode: number, errorMessage: string) => ({

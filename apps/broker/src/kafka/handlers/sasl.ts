@@ -7,6 +7,7 @@ import { mechanismsOf } from '../session.js';
 // (Kafka's ILLEGAL_SASL_STATE).
 
 export const saslHandshake = handler(SaslHandshake, {
+  authorization: { open: true },
   async handle(_req, ctx) {
     return {
       errorCode: KafkaError.ILLEGAL_SASL_STATE,
@@ -16,6 +17,7 @@ export const saslHandshake = handler(SaslHandshake, {
 });
 
 export const saslAuthenticate = handler(SaslAuthenticate, {
+  authorization: { open: true },
   async handle(_req, ctx) {
     return {
       errorCode: KafkaError.ILLEGAL_SASL_STATE,

@@ -1,4 +1,5 @@
 import { KafkaError, type KafkaErrorCode, SyncGroup } from '@strand/kafka-protocol';
+import { groupRead } from '../authorize.js';
 import { handler } from '../handler.js';
 import { callGroups, groupErrorCode, isGroupId, SYNC_WAIT_MS } from './groups-common.js';
 
@@ -7,6 +8,7 @@ import { callGroups, groupErrorCode, isGroupId, SYNC_WAIT_MS } from './groups-co
  * waits for the leader's (an unassigned member gets an empty assignment).
  */
 export const syncGroup = handler(SyncGroup, {
+  authorization: groupRead('syncGroup'),
   async handle(req, ctx) {
     const fail = (errorCode: KafkaErrorCode) => ({
       throttleTimeMs: 0,

@@ -1,3 +1,4 @@
+import { onResource, type RequestKind } from '@strand/auth';
 import {
   CreatePartitions,
   CreateTopics,
@@ -9,7 +10,7 @@ import {
 } from '@strand/kafka-protocol';
 import { checkTopicConfigs, checkTopicName, ErrorCode, MAX_PARTITIONS } from '@strand/wire';
 import type { KafkaDeps } from '../deps.js';
-import { handler } from '../handler.js';
+import { handler, type KafkaContext } from '../handler.js';
 import { topicConfigEntries } from './configs.js';
 
 /** A topic-level failure, with Kafka's code for it. */
@@ -43,6 +44,15 @@ function checkCount(n: number): void {
     );
 }
 
+/** Refuses a topic the principal may not `kind` (TOPIC_AUTHORIZATION_FAILED for it alone). */
+function authorized(may: KafkaContext['may'], kind: RequestKind, name: string): void {
+  if (!may(onResource(kind, 'topic', name), true))
+    throw new TopicProblem(
+      KafkaError.TOPIC_AUTHORIZATION_FAILED,
+      `may not ${kind} topic "${name}"`,
+    );
+}
+
 const liveBrokers = (deps: KafkaDeps) =>
   [...deps.meta.brokers.values()].filter((b) => !b.fenced).length;
 
@@ -52,7 +62,9 @@ const liveBrokers = (deps: KafkaDeps) =>
  * taken (placement is the controller's). validate_only checks everything and creates nothing.
  */
 export const createTopics = handler(CreateTopics, {
-  async handle(req, { deps }) {
+  // Create on each topic (or on the cluster), answered per topic.
+  authorization: { inHandler: true },
+  async handle(req, { deps, may }) {
     const topics = await Promise.all(
       req.topics.map(async (t) => {
         const numPartitions =
@@ -61,6 +73,7 @@ export const createTopics = handler(CreateTopics, {
           t.replicationFactor === -1 ? deps.config.defaultReplicationFactor : t.replicationFactor;
         try {
           checkName(t.name);
+          authorized(may, 'createTopic', t.name);
           if (t.assignments.length > 0)
             throw new TopicProblem(
               KafkaError.INVALID_REPLICA_ASSIGNMENT,
@@ -126,7 +139,8 @@ export const createTopics = handler(CreateTopics, {
 
 /** DeleteTopics by name (v0-5) or by name or id (v6). */
 export const deleteTopics = handler(DeleteTopics, {
-  async handle(req, { deps }) {
+  authorization: { inHandler: true },
+  async handle(req, { deps, may }) {
     const asked = [
       ...req.topicNames.map((name) => ({
         name: name as string | null,
@@ -147,6 +161,7 @@ export const deleteTopics = handler(DeleteTopics, {
           };
         const topicId = deps.meta.topics.get(name)?.id;
         try {
+          authorized(may, 'deleteTopic', name);
           await deps.admin.catchUp([name]);
           await deps.admin.forward('DeleteTopic', { name });
           return { name, topicId, errorCode: 0, errorMessage: null };
@@ -161,10 +176,12 @@ export const deleteTopics = handler(DeleteTopics, {
 
 /** CreatePartitions: a topic's partition count may only grow; placement is the controller's. */
 export const createPartitions = handler(CreatePartitions, {
-  async handle(req, { deps }) {
+  authorization: { inHandler: true },
+  async handle(req, { deps, may }) {
     const results = await Promise.all(
       req.topics.map(async (t) => {
         try {
+          authorized(may, 'createPartitions', t.name);
           await deps.admin.catchUp([t.name]);
           const current = deps.meta.topics.get(t.name);
           if (!current)
