@@ -109,11 +109,21 @@ export async function startStrandCluster(
   }
 }
 
-/** Makes the bench user, and waits until the broker knows it (users reach it by watch). */
+/** Makes the bench user and its ACLs, and waits until the broker knows it (by watch). */
 async function createUser(bootstrap: string[], admin: ClientSecurity, client: ClientSecurity) {
   const a = new Admin({ bootstrap, ...admin });
   try {
     await a.createUser(BENCH_USER.username, BENCH_USER.password);
+    // Authorization comes with authentication: every request is checked against these.
+    await a.createAcls(
+      (['topic', 'group'] as const).map((resourceType) => ({
+        resourceType,
+        name: '*',
+        principal: `User:${BENCH_USER.username}`,
+        operation: 'all',
+        permission: 'allow',
+      })),
+    );
   } finally {
     await a.close();
   }
