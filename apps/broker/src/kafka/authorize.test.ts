@@ -2,6 +2,7 @@ import type { Check } from '@strand/auth';
 import { KafkaError } from '@strand/kafka-protocol';
 import { describe, expect, it } from 'vitest';
 import { gateTopics, refusalCode, type TopicGate, withRefused } from './authorize.js';
+import { KAFKA_HANDLERS } from './handlers/index.js';
 
 const gate: TopicGate = {
   kind: 'fetch',
@@ -54,5 +55,11 @@ describe('the Kafka topic gate', () => {
     expect(refusalCode({ kind: 'produce', type: 'topic', name: 't' })).toBe(
       KafkaError.TOPIC_AUTHORIZATION_FAILED,
     );
+  });
+});
+
+describe('every Kafka handler', () => {
+  it('says how it is authorized (one that does not is served to admins alone)', () => {
+    expect(KAFKA_HANDLERS.filter((h) => !h.authorization).map((h) => h.api.name)).toEqual([]);
   });
 });
