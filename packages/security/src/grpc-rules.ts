@@ -180,6 +180,7 @@ export function grpcRules(ctx: RuleContext = { leaseKeys: () => [] }): CallRules
       RegisterBroker: cluster('brokerControl'),
       Heartbeat: cluster('brokerControl'),
       AlterPartition: cluster('brokerControl'),
+      ControlledShutdown: cluster('brokerControl'),
       ...TOPIC_ADMIN,
     },
     'strand.group.v1.GroupCoordinator': {

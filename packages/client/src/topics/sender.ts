@@ -169,7 +169,7 @@ export class Sender {
             ) {
               this.initializing = false;
               for (const q of this.acc.readyQueues)
-                for (const b of q.ready.splice(0)) this.fail(b, err);
+                for (const b of q.ready.splice(0)) this.fail(q, b, err);
               return;
             }
             setTimeout(() => tryOnce(attempt + 1), backoffMs(this.opts.retryBackoffMs, attempt));
