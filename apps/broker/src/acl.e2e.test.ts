@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { type AclBindingInput, Admin, Consumer, KvClient, Producer } from '@strand/client';
-import { makePki, type PkiFiles, writePki } from '@strand/security';
+import type { PkiFiles } from '@strand/security';
 import { ProcessRegistry, tempDir } from '@strand/testkit';
 import { AuthorizationFailedError, ErrorCode } from '@strand/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { securedNodeFlags, startTopicCluster, type TopicCluster } from './cluster.test-util.js';
+import {
+  type SecuredCluster,
+  startSecuredCluster,
+  type TopicCluster,
+} from './cluster.test-util.js';
 
 // Authorization on gRPC: ACLs made through the SDK's Admin, stored in the KV store, reaching
 // every broker and the coordinator by watch, and checked on every request (real processes).
@@ -15,16 +18,11 @@ const dir = tempDir('strand-acl-');
 let cluster: TopicCluster;
 let files: PkiFiles;
 let admin: Admin;
+let tls: SecuredCluster['adminTls'];
 const PASSWORD = 'a long enough password';
 
 beforeAll(async () => {
-  files = writePki(join(dir.path, 'pki'), await makePki(['node-1', 'node-2', 'admin']));
-  const nodeFlags = (cn: string) =>
-    securedNodeFlags(files, cn, ['User:node-1', 'User:node-2', 'User:admin']);
-  cluster = await startTopicCluster(registry, 2, {
-    coordinatorArgs: nodeFlags('node-1'),
-    brokerArgsFor: (id) => nodeFlags(`node-${id}`),
-  });
+  ({ cluster, files, adminTls: tls } = await startSecuredCluster(registry, 2, dir.path));
   admin = new Admin({ bootstrap: cluster.bootstrap, tls: adminTls() });
   for (const user of ['reader', 'writer', 'kvuser']) await admin.createUser(user, PASSWORD);
   for (const name of ['orders.a', 'orders.secret', 'payments'])
@@ -42,9 +40,7 @@ afterAll(async () => {
 });
 
 const read = (p: string) => readFileSync(p);
-function adminTls() {
-  return { ca: read(files.ca), cert: read(files.cert('admin')), key: read(files.key('admin')) };
-}
+const adminTls = () => tls;
 const credentials = (username: string) => ({
   tls: { ca: read(files.ca) },
   sasl: { username, password: PASSWORD },

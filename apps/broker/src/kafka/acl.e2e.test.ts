@@ -1,10 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Admin, Producer } from '@strand/client';
-import { makePki, type PkiFiles, writePki } from '@strand/security';
+import type { PkiFiles } from '@strand/security';
 import { eventually, ProcessRegistry, tempDir } from '@strand/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { securedNodeFlags, startTopicCluster, type TopicCluster } from '../cluster.test-util.js';
+import {
+  type SecuredCluster,
+  startSecuredCluster,
+  type TopicCluster,
+} from '../cluster.test-util.js';
 import { kafkajs, kafkajsRead } from './kafkajs.test-util.js';
 
 /**
@@ -22,18 +25,8 @@ let files: PkiFiles;
 let admin: Admin;
 
 beforeAll(async () => {
-  files = writePki(join(dir.path, 'pki'), await makePki(['node-1', 'admin']));
-  const nodeFlags = securedNodeFlags(files, 'node-1', ['User:node-1', 'User:admin']);
-  cluster = await startTopicCluster(registry, 1, {
-    coordinatorArgs: nodeFlags,
-    brokerArgs: nodeFlags,
-  });
-  const read = (p: string) => readFileSync(p);
-  const tls = {
-    ca: read(files.ca),
-    cert: read(files.cert('admin')),
-    key: read(files.key('admin')),
-  };
+  let tls: SecuredCluster['adminTls'];
+  ({ cluster, files, adminTls: tls } = await startSecuredCluster(registry, 1, dir.path));
   admin = new Admin({ bootstrap: cluster.bootstrap, tls });
   await admin.createUser('reader', PASSWORD);
   for (const name of ['orders.a', 'orders.secret', 'payments'])

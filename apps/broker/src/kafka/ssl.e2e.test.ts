@@ -5,6 +5,7 @@ import { makePki, type PkiFiles, writePki } from '@strand/security';
 import { ProcessRegistry, tempDir } from '@strand/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  allowAll,
   type SecuredCluster,
   startSecuredCluster,
   type TopicCluster,
@@ -33,22 +34,14 @@ beforeAll(async () => {
   ({ cluster, files, adminTls } = await startSecuredCluster(registry, 1, dir.path, {
     brokerArgs: ['--kafka-security-protocol', 'SSL', '--log-level', 'debug'],
     clients: ['alice'],
+    // The certificate's CN is the principal ACLs name (authorization comes with authentication).
+    acls: allowAll('User:alice'),
   }));
   rogue = writePki(join(dir.path, 'rogue'), await makePki(['alice'], { caName: 'Rogue CA' }));
   broker = cluster.bootstrap[0]!;
   const admin = new Admin({ bootstrap: cluster.bootstrap, tls: adminTls });
   await admin.createTopic({ name: 'ssl', partitions: 1, replicationFactor: 1 });
   await admin.createTopic({ name: 'ssl-js', partitions: 1, replicationFactor: 1 });
-  // The certificate's CN is the principal ACLs name (authorization comes with authentication).
-  await admin.createAcls(
-    (['topic', 'group'] as const).map((resourceType) => ({
-      resourceType,
-      name: '*',
-      principal: 'User:alice',
-      operation: 'all',
-      permission: 'allow',
-    })),
-  );
   await admin.close();
 });
 afterAll(async () => {
