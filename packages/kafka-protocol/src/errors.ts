@@ -68,6 +68,7 @@ export type KafkaErrorCode = (typeof KafkaError)[keyof typeof KafkaError];
  */
 export const KAFKA_ERROR_FOR: Readonly<Record<ErrorCode, KafkaErrorCode>> = {
   [ErrorCode.CorruptBatch]: KafkaError.CORRUPT_MESSAGE,
+  [ErrorCode.InvalidRecord]: KafkaError.INVALID_RECORD,
   [ErrorCode.InvalidRequest]: KafkaError.INVALID_REQUEST,
   [ErrorCode.InvalidConfig]: KafkaError.INVALID_CONFIG,
   [ErrorCode.UnsupportedCompression]: KafkaError.UNSUPPORTED_COMPRESSION_TYPE,

@@ -45,6 +45,23 @@ export const LogConfigSchema = z
     retentionMs: z.number().int().min(-1).default(-1),
     /** -1 keeps data forever. */
     retentionBytes: z.number().int().min(-1).default(-1),
+    /**
+     * Keep only the latest record per key (`cleanup.policy` holds `compact`): the cleaner
+     * rewrites closed segments; records without a key are refused by the broker.
+     */
+    compact: z.boolean().default(false),
+    /** Tombstones stay this long after the segment holding them was first cleaned. */
+    deleteRetentionMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(24 * 3600 * 1000),
+    /** Clean once dirty bytes / (clean + dirty bytes) reach this. */
+    minCleanableDirtyRatio: z.number().min(0).max(1).default(0.5),
+    /** A record stays uncompacted at least this long (by its segment's newest time). */
+    minCompactionLagMs: z.number().int().min(0).default(0),
+    /** Clean a log whose oldest dirty segment is older than this, whatever its dirty ratio. */
+    maxCompactionLagMs: z.number().int().min(1).default(Number.MAX_SAFE_INTEGER),
     /** Largest single append (all batches of one call together). */
     maxAppendBytes: z
       .number()

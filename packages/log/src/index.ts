@@ -25,3 +25,23 @@ export { Mutex } from './mutex.js';
 
 // Pure retention rule (for tools and the broker's reporting)
 export { newestTimeOf, type RetainedSegment, segmentsToDelete } from './retention.js';
+
+// Log compaction: the pure planner, one cleaning pass over a log, a broker's background cleaner
+export {
+  type Cleanable,
+  type CleanPass,
+  type CleanPolicy,
+  cleanable,
+  groupSegments,
+  OffsetMap,
+  survives,
+  tombstoneExpired,
+} from './compaction/plan.js';
+export type { CleanOptions, CleanReport } from './compaction/cleaner.js';
+export {
+  type CleanCandidate,
+  type CleanerProgress,
+  LogCleaner,
+  type LogCleanerOptions,
+} from './compaction/log-cleaner.js';
+export { IoThrottle } from './compaction/throttle.js';

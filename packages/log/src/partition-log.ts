@@ -16,9 +16,39 @@ import {
 } from '@strand/wire';
 import { BackgroundWork } from './background.js';
 import { checkpointFile, isObsoleteFile, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import {
+  type CleanOptions,
+  type CleanReport,
+  type CleanTarget,
+  cleanLog,
+} from './compaction/cleaner.js';
+import { type Cleanable, cleanable } from './compaction/plan.js';
+import {
+  type CleanerState,
+  cutCleanerState,
+  EMPTY_CLEANER_STATE,
+  readCleanerState,
+  writeCleanerState,
+} from './compaction/state.js';
+import {
+  cleanedPath,
+  commitCleaned,
+  completeSwap,
+  GAPS_MARKER,
+  recoverSwaps,
+  type StepHook,
+} from './compaction/swap.js';
 import { type LogConfig, type LogConfigInput, parseLogConfig } from './config.js';
 import { FdCache } from './fd-cache.js';
-import { removeIfExists, storageError, writeFilesAtomic } from './io.js';
+import {
+  closeFile,
+  fsyncDir,
+  openFile,
+  readFileIfExists,
+  removeIfExists,
+  storageError,
+  writeFilesAtomic,
+} from './io.js';
 import { Mutex } from './mutex.js';
 import { type RetainedSegment, segmentsToDelete } from './retention.js';
 import { type AppendedBatch, LogSegment, type OpenMode } from './segment.js';
@@ -106,6 +136,15 @@ export class PartitionLog {
   private readonly flushLock = new Mutex();
   /** Bumped when the end moves back (truncateTo, resetTo): a sync begun before proves nothing. */
   private rewinds = 0;
+  /**
+   * The log may have gaps between batches (it was compacted here, or copied from a compacted
+   * leader): from then on batches need only go forward, not be dense. Kept as a marker file.
+   */
+  private gaps = false;
+  /** Bumped when the cleaner swaps segments in; a read that saw a swap starts again. */
+  private swaps = 0;
+  private swapping: Promise<void> | undefined;
+  private cleaner: CleanerState = EMPTY_CLEANER_STATE;
 
   /** Background work of this log: one function each, so the scheduler queues each once. */
   private readonly syncTask = () => this.backgroundSync();
@@ -191,6 +230,11 @@ export class PartitionLog {
     }));
   }
 
+  /** The part of the config the cleaner and the broker read back. */
+  get compacted(): boolean {
+    return this.config.compact;
+  }
+
   /** Applies new settings to an open log (segment size, retention, durability...). */
   reconfigure(config: LogConfigInput): void {
     this.config = parseLogConfig(config);
@@ -232,6 +276,162 @@ export class PartitionLog {
     });
     await this.afterAppend();
     return result;
+  }
+
+  /**
+   * Appends batches copied from the leader's log (a follower), keeping their offsets: each
+   * starts at or after the end of the one before (a compacted leader's log has gaps and empty
+   * batches) and nowhere before this log's end. Every header and CRC is checked first.
+   */
+  async appendCopy(batches: Buffer): Promise<AppendResult> {
+    this.ensureOpen();
+    this.space?.check(`append to ${this.dir}`);
+    if (batches.length > this.config.maxAppendBytes)
+      throw new RecordTooLargeError(batches.length, this.config.maxAppendBytes);
+    if (batches.length === 0) throw new InvalidRequestError('append of zero bytes');
+    const parsed: AppendedBatch[] = splitBatches(batches, true).map((b) => ({
+      position: b.pos,
+      header: b.header,
+    }));
+    const result = await this.writeLock.run(async () => {
+      this.ensureOpen();
+      let next = this.end;
+      let gapped = false;
+      for (const { header: h } of parsed) {
+        if (h.recordCount < 0 || h.lastOffsetDelta < h.recordCount - 1 || h.baseOffset < next)
+          throw new CorruptBatchError(
+            `copied batch at offset ${h.baseOffset} (${h.recordCount} records, lastOffsetDelta ${h.lastOffsetDelta}) does not follow offset ${next}`,
+          );
+        gapped ||= h.baseOffset > next || h.recordCount !== h.lastOffsetDelta + 1;
+        next = lastOffsetOf(h) + 1;
+      }
+      if (gapped) await this.allowGaps();
+      this.changes += 1;
+      const now = this.now();
+      try {
+        await this.maybeRoll(batches.length, now);
+      } catch (err) {
+        throw this.failure(err, `roll ${this.dir}`);
+      }
+      const first = parsed[0]!.header;
+      const maxTimestamp = Math.max(...parsed.map((b) => b.header.maxTimestamp));
+      this.end = next;
+      const sync = this.config.durability.mode === 'always';
+      try {
+        await this.active().append(batches, parsed, now, sync);
+      } catch (err) {
+        this.end = this.written;
+        throw this.failure(err, `append to ${this.dir}`);
+      }
+      this.written = next;
+      if (sync) this.flushed = next;
+      else this.unflushedBytes += batches.length;
+      this.scheduleAfterWrite();
+      return { baseOffset: first.baseOffset, lastOffset: next - 1, maxTimestamp };
+    });
+    await this.afterAppend();
+    return result;
+  }
+
+  /** How dirty the log is for the cleaner (no I/O); `bound` as for clean(). */
+  cleanable(bound = this.written): Cleanable {
+    return cleanable(this.segmentInfo(), this.cleaner.cleanedTo, {
+      now: this.now(),
+      bound: Math.min(bound, this.written),
+      minCompactionLagMs: this.config.minCompactionLagMs,
+      maxCompactionLagMs: this.config.maxCompactionLagMs,
+      minCleanableDirtyRatio: this.config.minCleanableDirtyRatio,
+    });
+  }
+
+  /**
+   * One pass of the log cleaner over this log (see compaction/cleaner.ts). Only for a log
+   * configured `compact`; the caller (a broker's cleaner) passes the high watermark as bound.
+   */
+  clean(opts: CleanOptions): Promise<CleanReport> {
+    this.ensureOpen();
+    const target: CleanTarget = {
+      dir: this.dir,
+      fds: this.fds,
+      config: this.config,
+      space: this.space,
+      now: () => this.now(),
+      segments: () => [...this.segments],
+      cleanerState: () => this.cleaner,
+      swapIn: (group, lastAppendTime, step) => this.swapIn(group, lastAppendTime, step),
+      saveCleanerState: async (s) => {
+        await this.essential(() => writeCleanerState(this.dir, s));
+        this.cleaner = s;
+      },
+    };
+    return cleanLog(target, { ...opts, bound: Math.min(opts.bound, this.written) });
+  }
+
+  /** Under the write lock: the cleaned file for `group` replaces it (swap.ts has the steps). */
+  private swapIn(group: LogSegment[], lastAppendTime: number, step?: StepHook): Promise<boolean> {
+    return this.writeLock.run(async () => {
+      const base = group[0]!.baseOffset;
+      const at = this.segments.indexOf(group[0]!);
+      const intact =
+        !this.closed &&
+        at >= 0 &&
+        at + group.length < this.segments.length && // never the active segment
+        group.every((s, i) => this.segments[at + i] === s);
+      if (!intact) {
+        await removeIfExists(cleanedPath(this.dir, base));
+        return false;
+      }
+      await this.allowGaps();
+      await commitCleaned(this.dir, base, step);
+      let done!: () => void;
+      this.swapping = new Promise((r) => {
+        done = r;
+      });
+      this.swaps += 1;
+      try {
+        for (const s of group) await this.fds.forget(s.dataPath);
+        await completeSwap(
+          this.dir,
+          base,
+          group.map((s) => s.baseOffset),
+          step,
+        );
+        const { segment } = await LogSegment.open(
+          this.dir,
+          base,
+          this.fds,
+          this.now(),
+          this.config.indexIntervalBytes,
+          'verify',
+          true,
+        );
+        segment.lastAppendTime = lastAppendTime;
+        step?.('index');
+        await segment.persistIndex();
+        this.segments.splice(at, group.length, segment);
+        this.changes += 1;
+        return true;
+      } catch (err) {
+        // Committed but not finished: a restart rolls it forward; until then this log stops.
+        this.flushError = this.failure(err, `swap cleaned segments into ${this.dir}`);
+        throw this.flushError;
+      } finally {
+        this.swapping = undefined;
+        done();
+      }
+    });
+  }
+
+  /** From now on batches may have gaps between them: made durable before any gap is written. */
+  private async allowGaps(): Promise<void> {
+    if (this.gaps) return;
+    await this.essential(async () => {
+      const fd = await openFile(join(this.dir, GAPS_MARKER), 'w');
+      await closeFile(fd);
+      await fsyncDir(this.dir);
+    });
+    this.gaps = true;
+    for (const s of this.segments) s.gaps = true;
   }
 
   /**
@@ -328,10 +528,39 @@ export class PartitionLog {
    * than `maxBytes` comes whole (`minOneBatch`, the default) or not at all, its size in
    * `firstBatchBytes`. Corrupt batches are never served: the good ones before them are.
    */
-  async read(
+  read(
     offset: number,
     maxBytes: number,
     opts: { maxOffset?: number; minOneBatch?: boolean } = {},
+  ): Promise<ReadResult> {
+    return this.acrossSwaps(() => this.readOnce(offset, maxBytes, opts));
+  }
+
+  /**
+   * Runs a read again when the cleaner swapped segments in while it ran: it may have looked
+   * at a segment object whose file was replaced under it.
+   */
+  private async acrossSwaps<T>(read: () => Promise<T>): Promise<T> {
+    for (;;) {
+      const swaps = this.swaps;
+      let result: { ok: T } | { err: unknown };
+      try {
+        result = { ok: await read() };
+      } catch (err) {
+        result = { err };
+      }
+      if (swaps === this.swaps && !this.swapping) {
+        if ('ok' in result) return result.ok;
+        throw result.err;
+      }
+      await this.swapping;
+    }
+  }
+
+  private async readOnce(
+    offset: number,
+    maxBytes: number,
+    opts: { maxOffset?: number; minOneBatch?: boolean },
   ): Promise<ReadResult> {
     this.ensureOpen();
     const upper = Math.min(opts.maxOffset ?? Number.POSITIVE_INFINITY, this.written);
@@ -344,8 +573,13 @@ export class PartitionLog {
       logEndOffset: this.written,
     };
     if (offset >= upper) return empty;
-    const segment = this.segmentFor(offset);
-    const at = segment && (await segment.positionOf(offset));
+    // In a compacted log `offset` may lie in a gap: the next batch after it is served.
+    let segment = this.segmentFor(offset);
+    let at = segment && (await segment.positionOf(offset));
+    while (segment && !at) {
+      segment = this.segments[this.segments.indexOf(segment) + 1];
+      at = segment && (await segment.positionOf(Math.max(offset, segment.baseOffset)));
+    }
     if (!segment || !at) return empty;
     const read = await segment.read(
       at.position,
@@ -354,11 +588,26 @@ export class PartitionLog {
       upper,
       opts.minOneBatch ?? true,
     );
+    const more = read.records.length > 0 ? emptyRunEnd(read.records) : undefined;
+    if (more !== undefined && more < upper && read.records.length < maxBytes) {
+      // Only empty batches (a compacted log keeps some): go on to the records after them, so
+      // that clients which cannot step over an answer without records (KafkaJS) move on.
+      const rest = await this.readOnce(more, maxBytes - read.records.length, {
+        ...opts,
+        minOneBatch: false,
+      });
+      if (rest.records.length > 0)
+        return { ...rest, records: Buffer.concat([read.records, rest.records]) };
+    }
     return { ...read, logStartOffset: this.startOffset, logEndOffset: this.written };
   }
 
   /** First offset whose record timestamp is >= t, or undefined when every record is older. */
-  async offsetForTimestamp(t: number): Promise<number | undefined> {
+  offsetForTimestamp(t: number): Promise<number | undefined> {
+    return this.acrossSwaps(() => this.offsetForTimestampOnce(t));
+  }
+
+  private async offsetForTimestampOnce(t: number): Promise<number | undefined> {
     this.ensureOpen();
     for (const segment of [...this.segments]) {
       if (segment.nextOffset <= this.startOffset || segment.maxTimestamp < t) continue;
@@ -391,6 +640,7 @@ export class PartitionLog {
         await this.active().removeIndexFiles();
       }
       this.end = this.written = this.active().nextOffset;
+      this.cleaner = cutCleanerState(this.cleaner, this.end);
       this.flushed = Math.min(this.flushed, this.end);
       this.startOffset = Math.min(this.startOffset, this.end);
       this.recoveryPoint = Math.min(this.recoveryPoint, this.end);
@@ -414,6 +664,7 @@ export class PartitionLog {
       this.segments = [await this.newSegment(offset)];
       this.startOffset = this.end = this.written = this.flushed = offset;
       this.recoveryPoint = offset;
+      this.cleaner = EMPTY_CLEANER_STATE;
       await this.saveCheckpoint();
     });
   }
@@ -520,6 +771,9 @@ export class PartitionLog {
 
   private async load(): Promise<void> {
     await fsp.mkdir(this.dir, { recursive: true });
+    // A clean cut short by a crash: rolled back or forward before anything is read.
+    await recoverSwaps(this.dir);
+    this.gaps = (await readFileIfExists(join(this.dir, GAPS_MARKER))) !== undefined;
     const checkpoint = await readCheckpoint(this.dir);
     const names = await fsp.readdir(this.dir);
     for (const n of names)
@@ -545,6 +799,7 @@ export class PartitionLog {
         now,
         this.config.indexIntervalBytes,
         mode,
+        this.gaps,
       );
       if (prev && prev.nextOffset !== base) {
         // A gap (the previous segment lost its tail): keep only the longest valid prefix.
@@ -570,6 +825,7 @@ export class PartitionLog {
       this.end,
     );
     this.recoveryPoint = this.end;
+    this.cleaner = cutCleanerState(await readCleanerState(this.dir), this.end);
     // After a clean close the files already say all of this: nothing to write.
     const clean =
       !cut &&
@@ -684,7 +940,14 @@ export class PartitionLog {
   }
 
   private newSegment(base: number): Promise<LogSegment> {
-    return LogSegment.create(this.dir, base, this.fds, this.now(), this.config.indexIntervalBytes);
+    return LogSegment.create(
+      this.dir,
+      base,
+      this.fds,
+      this.now(),
+      this.config.indexIntervalBytes,
+      this.gaps,
+    );
   }
 
   private saveCheckpoint(): Promise<void> {
@@ -726,4 +989,14 @@ export class PartitionLog {
     if (this.owned.fds) await this.fds.closeAll();
     else for (const s of this.segments) await this.fds.forget(s.dataPath);
   }
+}
+
+/** The offset after `buf` when every batch in it is empty (no records); undefined otherwise. */
+function emptyRunEnd(buf: Buffer): number | undefined {
+  let next: number | undefined;
+  for (const { header } of splitBatches(buf, false)) {
+    if (header.recordCount > 0) return undefined;
+    next = lastOffsetOf(header) + 1;
+  }
+  return next;
 }

@@ -14,6 +14,17 @@ export interface ScannedBatch {
   header: BatchHeader;
 }
 
+export interface ScanOptions {
+  verifyCrc: boolean;
+  /**
+   * Every batch must start where the previous one ended (a flipped bit in baseOffset, which
+   * lies outside the CRC, is caught so). A compacted log has gaps: then a batch must only
+   * start at or after that point.
+   */
+  dense?: boolean;
+  chunkSize?: number;
+}
+
 export interface ScanResult {
   /** Bytes from the scan start that hold whole, valid batches. */
   validEnd: number;
@@ -26,8 +37,7 @@ export interface ScanResult {
 /**
  * Walks the batches of a data file from `start` to `end`, reading in large chunks.
  * A batch is valid when its header parses, it lies wholly before `end`, its baseOffset is the
- * expected next offset (baseOffset lies outside the CRC, so density is how a flipped bit there
- * is caught) and, when `verifyCrc`, its CRC matches. The walk stops at the first invalid
+ * expected next offset (at or after it without `dense`) and, when `verifyCrc`, its CRC matches. The walk stops at the first invalid
  * batch; `onBatch` sees only valid ones and may return true to end the walk after this one.
  */
 export async function scanBatches(
@@ -35,10 +45,10 @@ export async function scanBatches(
   start: number,
   end: number,
   expectedOffset: number,
-  verifyCrc: boolean,
+  opts: ScanOptions,
   onBatch?: (b: ScannedBatch) => boolean | undefined,
-  chunkSize = CHUNK,
 ): Promise<ScanResult> {
+  const { verifyCrc, dense = true, chunkSize = CHUNK } = opts;
   let chunk: Buffer = Buffer.alloc(0);
   let chunkStart = start;
   let pos = start;
@@ -64,7 +74,8 @@ export async function scanBatches(
     } catch (err) {
       return stop((err as Error).message);
     }
-    if (header.baseOffset !== next) return stop(`baseOffset ${header.baseOffset} != ${next}`);
+    if (dense ? header.baseOffset !== next : header.baseOffset < next)
+      return stop(`baseOffset ${header.baseOffset} where ${next} was expected`);
     const done = onBatch?.({ position: pos, header }) === true;
     next = lastOffsetOf(header) + 1;
     pos += size;

@@ -72,6 +72,8 @@ export class LogSegment {
     private readonly fds: FdCache,
     readonly createdAt: number,
     private readonly indexIntervalBytes: number,
+    /** Batches may start after the previous one's end (a compacted log): see ScanOptions. */
+    public gaps: boolean,
   ) {
     this.dataPath = join(dir, segmentFileName(baseOffset, '.log'));
     this.offsetIndexPath = join(dir, segmentFileName(baseOffset, '.index'));
@@ -90,8 +92,9 @@ export class LogSegment {
     fds: FdCache,
     now: number,
     indexIntervalBytes: number,
+    gaps = false,
   ): Promise<LogSegment> {
-    const seg = new LogSegment(dir, baseOffset, fds, now, indexIntervalBytes);
+    const seg = new LogSegment(dir, baseOffset, fds, now, indexIntervalBytes, gaps);
     const fd = await openFile(seg.dataPath, 'w');
     await closeFile(fd);
     await seg.removeIndexFiles();
@@ -109,8 +112,9 @@ export class LogSegment {
     now: number,
     indexIntervalBytes: number,
     mode: OpenMode,
+    gaps = false,
   ): Promise<{ segment: LogSegment; truncated: boolean; indexed: boolean }> {
-    const seg = new LogSegment(dir, baseOffset, fds, now, indexIntervalBytes);
+    const seg = new LogSegment(dir, baseOffset, fds, now, indexIntervalBytes, gaps);
     const fileSize = (await fsp.stat(seg.dataPath)).size;
     let verifiedFrom = 0;
     if (mode !== 'verify') {
@@ -196,7 +200,7 @@ export class LogSegment {
         if (lastOffsetOf(h) >= maxOffset) break;
         try {
           verifyBatchCrc(buf, h, pos);
-          if (h.baseOffset !== expectedOffset)
+          if (this.gaps ? h.baseOffset < expectedOffset : h.baseOffset !== expectedOffset)
             throw new CorruptBatchError(
               `batch at ${position + pos} has baseOffset ${h.baseOffset}, expected ${expectedOffset}`,
             );
@@ -261,16 +265,24 @@ export class LogSegment {
     const from = this.index.length > 0 ? this.index.positionAt(this.index.length - 1) : 0;
     const fromRel = this.index.length > 0 ? this.index.relOffsetAt(this.index.length - 1) : 0;
     this.size = at.position;
-    this.nextOffset = at.header.baseOffset;
+    // In a compacted log `offset` may fall in a gap before that batch: the end never passes it.
+    this.nextOffset = Math.min(at.header.baseOffset, offset);
     // Recompute max timestamp and the index counter over the tail after the last entry.
     this.maxTimestamp = this.index.length > 0 ? this.index.timestampAt(this.index.length - 1) : -1;
     this.bytesSinceEntry = 0;
     await this.fds.use(this.dataPath, (fd) =>
-      scanBatches(fd, from, this.size, this.baseOffset + fromRel, false, ({ header }) => {
-        this.maxTimestamp = Math.max(this.maxTimestamp, header.maxTimestamp);
-        this.bytesSinceEntry += batchSize(header);
-        return false;
-      }),
+      scanBatches(
+        fd,
+        from,
+        this.size,
+        this.baseOffset + fromRel,
+        { verifyCrc: false, dense: !this.gaps },
+        ({ header }) => {
+          this.maxTimestamp = Math.max(this.maxTimestamp, header.maxTimestamp);
+          this.bytesSinceEntry += batchSize(header);
+          return false;
+        },
+      ),
     );
     return this.nextOffset;
   }
@@ -341,10 +353,17 @@ export class LogSegment {
   /** Verifies [from, fileSize) batch by batch, indexing it; cuts off anything invalid. */
   private async recoverTail(from: number, fileSize: number): Promise<boolean> {
     const result = await this.fds.use(this.dataPath, (fd) =>
-      scanBatches(fd, from, fileSize, this.nextOffset, true, ({ position, header }) => {
-        this.track(position, header);
-        return false;
-      }),
+      scanBatches(
+        fd,
+        from,
+        fileSize,
+        this.nextOffset,
+        { verifyCrc: true, dense: !this.gaps },
+        ({ position, header }) => {
+          this.track(position, header);
+          return false;
+        },
+      ),
     );
     this.size = result.validEnd;
     if (result.validEnd === fileSize) return false;
@@ -366,13 +385,12 @@ export class LogSegment {
         entry.position,
         this.size,
         this.baseOffset + entry.relOffset,
-        false,
+        { verifyCrc: false, dense: !this.gaps, chunkSize: LOOKUP_CHUNK },
         (b) => {
           if (!match(b.header)) return false;
           found = b;
           return true;
         },
-        LOOKUP_CHUNK,
       ),
     );
     return found;

@@ -9,6 +9,8 @@ export * from './batch/header.js';
 // RecordBatch v2: records, encode/decode, compression (none, gzip, snappy, lz4, zstd)
 export * from './batch/codec.js';
 export type { RawRecord, RecordHeader } from './batch/records.js';
+// Rewriting a batch with fewer records (the log cleaner), keyless-record checks (compacted topics)
+export { firstKeylessRecord, type RawBatch, readRawBatch, rebuildBatch } from './batch/rewrite.js';
 export { DEFAULT_MAX_DECOMPRESSED } from './compression/codecs.js';
 export { varintSize, writeVarint } from './batch/varint.js';
 

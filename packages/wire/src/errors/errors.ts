@@ -4,6 +4,8 @@
  */
 export const ErrorCode = {
   CorruptBatch: 'CORRUPT_BATCH',
+  /** A well-formed record the topic does not take (a record without a key on a compacted topic). */
+  InvalidRecord: 'INVALID_RECORD',
   InvalidRequest: 'INVALID_REQUEST',
   InvalidConfig: 'INVALID_CONFIG',
   UnsupportedCompression: 'UNSUPPORTED_COMPRESSION',
@@ -70,6 +72,13 @@ export class StrandError extends Error {
 export class CorruptBatchError extends StrandError {
   constructor(message: string) {
     super(ErrorCode.CorruptBatch, message);
+  }
+}
+
+/** A valid record the partition refuses: e.g. one without a key on a compacted topic. */
+export class InvalidRecordError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.InvalidRecord, message);
   }
 }
 
@@ -422,6 +431,8 @@ export function errorFromCode(code: string, message: string): StrandError {
       return new InvalidConfigError(message);
     case ErrorCode.CorruptBatch:
       return new CorruptBatchError(message);
+    case ErrorCode.InvalidRecord:
+      return new InvalidRecordError(message);
     case ErrorCode.Timeout:
       return new TimeoutError(message);
     case ErrorCode.Unavailable:

@@ -20,6 +20,7 @@ const STATUS: Record<string, grpc.status> = {
   [ErrorCode.InvalidRequest]: grpc.status.INVALID_ARGUMENT,
   [ErrorCode.InvalidConfig]: grpc.status.INVALID_ARGUMENT,
   [ErrorCode.CorruptBatch]: grpc.status.INVALID_ARGUMENT,
+  [ErrorCode.InvalidRecord]: grpc.status.INVALID_ARGUMENT,
   [ErrorCode.UnsupportedCompression]: grpc.status.INVALID_ARGUMENT,
   [ErrorCode.RecordTooLarge]: grpc.status.INVALID_ARGUMENT,
   [ErrorCode.OffsetOutOfRange]: grpc.status.OUT_OF_RANGE,

@@ -27,6 +27,18 @@ const intString = (min: number, max = Number.MAX_SAFE_INTEGER) =>
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
 
+export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';
+
+/** `delete`, `compact` or both (in either order, as Kafka takes them), normalised. */
+const cleanupPolicySchema = z
+  .string()
+  .transform((v) => [...new Set(v.split(',').map((p) => p.trim()))].sort().join(','))
+  .pipe(
+    z.enum(['delete', 'compact', 'compact,delete'], {
+      message: 'must be "delete", "compact" or "compact,delete"',
+    }),
+  );
+
 /**
  * Per-topic configs under Kafka's names, each with Kafka's default. Values arrive as strings
  * (from the CLI, the wire and the KV store) and are checked here, in one place.
@@ -42,12 +54,19 @@ const TOPIC_CONFIGS = {
     schema: z.enum(['true', 'false'], { message: 'must be true or false' }),
     default: 'false',
   },
-  'cleanup.policy': {
-    schema: z.enum(['delete'], {
-      message: 'only "delete" is supported (log compaction is not implemented)',
-    }),
-    default: 'delete',
+  'cleanup.policy': { schema: cleanupPolicySchema, default: 'delete' },
+  /** How long a tombstone stays after its segment was cleaned (consumers reading to the end see it). */
+  'delete.retention.ms': { schema: intString(0), default: '86400000' },
+  'min.cleanable.dirty.ratio': {
+    schema: z
+      .string()
+      .regex(/^\d*\.?\d+$/, 'must be a number')
+      .transform(Number)
+      .pipe(z.number().min(0).max(1)),
+    default: '0.5',
   },
+  'min.compaction.lag.ms': { schema: intString(0), default: '0' },
+  'max.compaction.lag.ms': { schema: intString(1), default: String(Number.MAX_SAFE_INTEGER) },
 } as const;
 
 export type TopicConfigName = keyof typeof TOPIC_CONFIGS;
@@ -62,7 +81,16 @@ export interface TopicConfig {
   minInsyncReplicas: number;
   /** Elect an out-of-sync replica when no in-sync one is alive: available, but loses records. */
   uncleanLeaderElection: boolean;
-  cleanupPolicy: 'delete';
+  cleanupPolicy: CleanupPolicy;
+  deleteRetentionMs: number;
+  minCleanableDirtyRatio: number;
+  minCompactionLagMs: number;
+  maxCompactionLagMs: number;
+}
+
+/** Whether the topic keeps only the latest record per key (records must have keys). */
+export function isCompacted(c: Pick<TopicConfig, 'cleanupPolicy'>): boolean {
+  return c.cleanupPolicy !== 'delete';
 }
 
 /**
@@ -103,6 +131,10 @@ export function topicConfig(overrides: Record<string, string>): TopicConfig {
     maxMessageBytes: Number(all['max.message.bytes']),
     minInsyncReplicas: Number(all['min.insync.replicas']),
     uncleanLeaderElection: all['unclean.leader.election.enable'] === 'true',
-    cleanupPolicy: 'delete',
+    cleanupPolicy: all['cleanup.policy'] as CleanupPolicy,
+    deleteRetentionMs: Number(all['delete.retention.ms']),
+    minCleanableDirtyRatio: Number(all['min.cleanable.dirty.ratio']),
+    minCompactionLagMs: Number(all['min.compaction.lag.ms']),
+    maxCompactionLagMs: Number(all['max.compaction.lag.ms']),
   };
 }
