@@ -24,6 +24,9 @@ export interface BrokerState {
   registered(): boolean;
   metadataRevision(): number;
   connectionsOpen(): number;
+  /** The log cleaner: bytes it cleaned since start, and a replica's dirty ratio (compacted only). */
+  cleanedBytes(): number;
+  dirtyRatio(h: Hosted): number | undefined;
 }
 
 /**
@@ -181,6 +184,15 @@ export class BrokerMetrics {
         'KV revision of the newest metadata this broker applied',
       ),
       connections: m.gauge('broker_connections', 'Client and replica connections open'),
+      cleaned: m.gauge(
+        'log_cleaner_cleaned_bytes',
+        'Bytes of dirty log of compacted topics the cleaner cleaned since the broker started',
+      ),
+      dirty: m.gauge(
+        'log_cleaner_max_dirty_ratio',
+        'The largest dirty ratio of the compacted replicas hosted here (cleaning starts at min.cleanable.dirty.ratio)',
+        ['topic'],
+      ),
     };
     m.onScrape(() => {
       for (const x of Object.values(g)) x.reset();
@@ -193,7 +205,10 @@ export class BrokerMetrics {
       const segments = new Map<string, number>();
       const lag = new Map<number, number>();
       const maxLag = new Map<number, number>();
+      const dirty = new Map<string, number>();
       for (const h of state.hosted()) {
+        const ratio = state.dirtyRatio(h);
+        if (ratio !== undefined) dirty.set(h.topic, Math.max(dirty.get(h.topic) ?? 0, ratio));
         size.set(h.topic, (size.get(h.topic) ?? 0) + h.log.sizeBytes);
         segments.set(h.topic, (segments.get(h.topic) ?? 0) + h.log.segmentCount);
         if (h.leader <= 0) offline++;
@@ -225,6 +240,8 @@ export class BrokerMetrics {
       g.registered.set(state.registered() ? 1 : 0);
       g.revision.set(state.metadataRevision());
       g.connections.set(state.connectionsOpen());
+      g.cleaned.set(state.cleanedBytes());
+      for (const [topic, r] of dirty) g.dirty.set({ topic }, r);
     });
   }
 }

@@ -41,6 +41,21 @@ export const BrokerConfigSchema = z
       .max(100)
       .regex(/^[\w.-]*$/, 'a rack is letters, digits, ".", "_" or "-"')
       .default(''),
+    /** Compacted topics are cleaned by this broker (Kafka's log.cleaner.enable). */
+    logCleanerEnable: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((v) => v === 'true'),
+    /** The cleaner's key map budget per pass (log.cleaner.dedupe.buffer.size). */
+    logCleanerDedupeBufferSize: z.coerce
+      .number()
+      .int()
+      .min(64 * 1024)
+      .default(128 * 1024 * 1024),
+    /** Bytes the cleaner reads and writes per second (log.cleaner.io.max.bytes.per.second; 0: no bound). */
+    logCleanerIoMaxBytesPerSecond: z.coerce.number().min(0).default(0),
+    /** The cleaner's pause when no log needs cleaning (log.cleaner.backoff.ms). */
+    logCleanerBackoffMs: z.coerce.number().int().min(10).default(15_000),
     /** How often closed segments are checked against retention. */
     retentionCheckMs: z.coerce.number().int().min(10).default(30_000),
     /** A follower that has not caught up with its leader for this long leaves the ISR. */
@@ -175,6 +190,10 @@ const FIELDS: readonly ConfigField[] = [
   { key: 'dataDir', flag: 'data', env: 'STRAND_DATA_DIR' },
   { key: 'rack', flag: 'rack', env: 'STRAND_RACK' },
   { key: 'retentionCheckMs', flag: 'retention-check-ms' },
+  { key: 'logCleanerEnable', flag: 'log-cleaner-enable' },
+  { key: 'logCleanerDedupeBufferSize', flag: 'log-cleaner-dedupe-buffer-size' },
+  { key: 'logCleanerIoMaxBytesPerSecond', flag: 'log-cleaner-io-max-bytes-per-second' },
+  { key: 'logCleanerBackoffMs', flag: 'log-cleaner-backoff-ms' },
   { key: 'flush', flag: 'flush' },
   { key: 'flushIntervalMs', flag: 'flush-interval-ms' },
   { key: 'maxRequestBytes', flag: 'max-request-bytes' },

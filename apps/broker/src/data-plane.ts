@@ -4,12 +4,16 @@ import {
   CorruptBatchError,
   type ErrorFields,
   FencedLeaderEpochError,
+  firstKeylessRecord,
+  InvalidRecordError,
+  isCompacted,
   NotEnoughReplicasError,
   NotLeaderError,
   OffsetNotAvailableError,
   OffsetOutOfRangeError,
   OutOfOrderSequenceError,
   RecordTooLargeError,
+  StrandError,
   splitBatches,
   toErrorFields,
 } from '@strand/wire';
@@ -99,6 +103,7 @@ export class DataPlane {
         if (size > h.config.maxMessageBytes)
           throw new RecordTooLargeError(size, h.config.maxMessageBytes);
       }
+      if (isCompacted(h.config)) refuseKeyless(records, topic);
       if (acks === -1 && h.isr.length < h.config.minInsyncReplicas)
         throw new NotEnoughReplicasError(
           `${topic}-${partition} has ${h.isr.length} in-sync replica(s) [${h.isr}], min.insync.replicas is ${h.config.minInsyncReplicas}`,
@@ -361,11 +366,19 @@ export class DataPlane {
     const h = await this.partitions.leaderWhenOpen(topic, partition);
     const hw = this.partitions.highWatermark(h);
     const start = h.log.logStartOffset;
+    const cleaner = this.partitions.cleanerProgress(h);
     const at = {
       log_start_offset: start,
       high_watermark: hw,
       log_end_offset: h.log.logEndOffset,
       size_bytes: h.log.sizeBytes,
+      ...(cleaner && {
+        compacted: true,
+        dirty_ratio: cleaner.dirtyRatio,
+        cleaned_bytes: cleaner.cleanedBytes,
+        last_cleaned_ms: cleaner.lastRunAt ?? 0,
+        cleaner_error: cleaner.error ?? '',
+      }),
     };
     if (spec === 'EARLIEST') return { offset: start, found: true, ...at };
     if (spec === 'LATEST') return { offset: hw, found: true, ...at };
@@ -411,4 +424,24 @@ function spanOf(bases: number[], headers: BatchHeader[]): { base: number; end: n
     end += headers[i]!.lastOffsetDelta + 1;
   }
   return { base: bases[0]!, end };
+}
+
+/**
+ * A compacted topic keeps the latest record per key: a record without one is refused (Kafka's
+ * INVALID_RECORD). Its records are decoded here, so records the cleaner could not read later
+ * (a CRC that holds over bytes that do not decode) are refused too.
+ */
+function refuseKeyless(records: Buffer, topic: string): void {
+  let keyless: number | undefined;
+  try {
+    keyless = firstKeylessRecord(records);
+  } catch (err) {
+    throw err instanceof StrandError
+      ? err
+      : new CorruptBatchError(`records do not decode: ${(err as Error).message}`);
+  }
+  if (keyless !== undefined)
+    throw new InvalidRecordError(
+      `topic ${topic} is compacted (cleanup.policy includes compact): every record needs a key`,
+    );
 }

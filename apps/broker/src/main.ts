@@ -104,6 +104,13 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
         : { mode: config.flush },
     maxAppendBytes: config.maxRequestBytes,
     retentionCheckMs: config.retentionCheckMs,
+    cleaner: config.logCleanerEnable
+      ? {
+          dedupeBufferBytes: config.logCleanerDedupeBufferSize,
+          ioMaxBytesPerSecond: config.logCleanerIoMaxBytesPerSecond || Number.POSITIVE_INFINITY,
+          backoffMs: config.logCleanerBackoffMs,
+        }
+      : undefined,
     log,
     isrChanged: (before, after) => brokerMetrics.isrChanged(before, after),
     space,
@@ -229,6 +236,8 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
     registered: () => brokerReadiness(config.id, member, meta).checks.registered?.ok === true,
     metadataRevision: () => meta.revision,
     connectionsOpen: () => gate.open,
+    cleanedBytes: () => partitions.cleanedBytes,
+    dirtyRatio: (h) => partitions.cleanerProgress(h)?.dirtyRatio,
   });
 
   let stopping = false;

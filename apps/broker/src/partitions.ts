@@ -2,8 +2,10 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { DiskGuard } from '@strand/disk';
 import {
+  type CleanerProgress,
   type Durability,
   forEachLimit,
+  LogCleaner,
   type LogConfigInput,
   type LogManager,
   Mutex,
@@ -14,6 +16,7 @@ import type { Logger } from '@strand/ops';
 import {
   AuthenticationFailedError,
   brokerTokenHash,
+  isCompacted,
   NO_LEADER,
   NotLeaderError,
   type PartitionRecord,
@@ -84,6 +87,8 @@ export interface PartitionsOptions {
   isrChanged?: (before: readonly number[], after: readonly number[]) => void;
   /** The data disk's guard: the small files kept beside each log are written through it. */
   space?: DiskGuard;
+  /** The log cleaner of compacted topics (off: nothing is cleaned here). */
+  cleaner?: { dedupeBufferBytes: number; ioMaxBytesPerSecond: number; backoffMs: number };
 }
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
@@ -111,6 +116,7 @@ export class Partitions {
   private readonly follower: FollowerContext;
   /** The round of high watermark saves under way, if any. */
   private saving: Promise<void> | undefined;
+  private readonly cleaner: LogCleaner | undefined;
 
   constructor(
     private readonly logs: LogManager,
@@ -124,6 +130,43 @@ export class Partitions {
         if (!this.saving) void this.saveHighWatermarks();
       }, HW_CHECKPOINT_MS),
     ];
+    if (opts.cleaner) {
+      this.cleaner = new LogCleaner({
+        ...opts.cleaner,
+        background: logs.background,
+        // Each replica cleans its own log, below its high watermark.
+        logs: () =>
+          [...this.hosted.values()]
+            .filter((h) => !h.closed && isCompacted(h.config))
+            .map((h) => ({
+              name: `${h.topic}-${h.partition}`,
+              log: h.log,
+              bound: h.highWatermark,
+            })),
+        onPass: (c, r, ms) => {
+          if (r.segments > 0 || r.stopped)
+            opts.log.info(
+              {
+                partition: c.name,
+                dirtyRatio: Number(r.dirtyRatio.toFixed(3)),
+                cleanedBytes: r.cleanedBytes,
+                bytesBefore: r.bytesBefore,
+                bytesAfter: r.bytesAfter,
+                segments: r.segments,
+                stopped: r.stopped,
+                ms: Math.round(ms),
+              },
+              'cleaned a compacted log',
+            );
+        },
+        onError: (c, err) =>
+          opts.log.error(
+            { partition: c.name, err },
+            'log cleaning failed; this partition is not cleaned again until restart',
+          ),
+      });
+      this.cleaner.start();
+    }
     this.follower = {
       brokerId: opts.brokerId,
       brokerEpoch: opts.brokerEpoch,
@@ -288,7 +331,19 @@ export class Partitions {
     }
   }
 
+  /** The cleaner's progress on a hosted replica (undefined when it is not compacted here). */
+  cleanerProgress(h: Hosted): CleanerProgress | undefined {
+    if (!this.cleaner || !isCompacted(h.config)) return undefined;
+    return this.cleaner.progressOf({ name: '', log: h.log, bound: h.highWatermark });
+  }
+
+  /** Bytes of dirty log this broker's cleaner cleaned since it started. */
+  get cleanedBytes(): number {
+    return this.cleaner?.cleanedBytes ?? 0;
+  }
+
   async close(): Promise<void> {
+    this.cleaner?.stop();
     for (const t of this.timers) clearInterval(t);
     await this.syncing;
     await this.saveHighWatermarks();
@@ -547,11 +602,18 @@ export class Partitions {
   }
 
   private logConfig(c: TopicConfig): LogConfigInput {
+    // `compact` alone keeps every key forever: time and size retention apply under `delete`.
+    const deletes = c.cleanupPolicy !== 'compact';
     return {
       segmentBytes: c.segmentBytes,
       segmentMs: c.segmentMs,
-      retentionMs: c.retentionMs,
-      retentionBytes: c.retentionBytes,
+      retentionMs: deletes ? c.retentionMs : -1,
+      retentionBytes: deletes ? c.retentionBytes : -1,
+      compact: isCompacted(c),
+      deleteRetentionMs: c.deleteRetentionMs,
+      minCleanableDirtyRatio: c.minCleanableDirtyRatio,
+      minCompactionLagMs: c.minCompactionLagMs,
+      maxCompactionLagMs: c.maxCompactionLagMs,
       maxAppendBytes: this.opts.maxAppendBytes,
       durability: this.opts.durability,
     };

@@ -351,6 +351,37 @@ describe('strand produce and consume', () => {
     expect(perPartition.reduce((a, b) => a + b, 0)).toBe(N);
   });
 
+  it('a compacted topic: keyless lines refused, keyed ones taken, the cleaner shown by describe', async () => {
+    const created = await strand(
+      'topic',
+      'create',
+      'profiles',
+      '--config',
+      'cleanup.policy=compact',
+      '--config',
+      'segment.bytes=1024',
+    );
+    expect(created.code).toBe(0);
+    const file = join(dir.path, 'profiles.txt');
+    writeFileSync(file, Array.from({ length: 60 }, (_, i) => `user-${i % 6}:v${i}\n`).join(''));
+    const keyed = await shell(`$STRAND produce profiles --key-separator : < "${file}"`);
+    expect(keyed.stdout).toBe('produced 60 records to profiles\n');
+    const keyless = await shell('echo no-key | $STRAND produce profiles');
+    expect(keyless.code).toBe(1);
+    expect(keyless.stderr).toMatch(/INVALID_RECORD: .*needs a key/);
+    const text = (await strand('topic', 'describe', 'profiles')).stdout;
+    expect(text).toMatch(/Log cleaner/);
+    expect(text).toMatch(/PARTITION\s+DIRTY-RATIO\s+CLEANED\s+LAST-CLEANED/);
+    expect(text).toMatch(/cleanup\.policy\s+compact\s+topic/);
+    const json = JSON.parse((await strand('topic', 'describe', 'profiles', '--json')).stdout);
+    expect(json.partitions[0].cleaner).toMatchObject({
+      dirtyRatio: expect.any(Number),
+      cleanedBytes: 0,
+    });
+    const consumed = await strand('consume', 'profiles', '--from-beginning', '--count', '60');
+    expect(lines(consumed.stdout).at(-1)).toBe('v59');
+  });
+
   it('puts equal keys in the same partition with --key-separator, headers included', async () => {
     expect((await strand('topic', 'create', 'keyed', '--partitions', '3')).code).toBe(0);
     const keyedFile = join(dir.path, 'keyed.txt');

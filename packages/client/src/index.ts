@@ -23,6 +23,7 @@ export { Producer } from './topics/producer.js';
 export type {
   BrokerDescription,
   Bytes,
+  CleanerProgress,
   ClusterDescription,
   ConsumerRecord,
   PartitionerFn,
@@ -72,6 +73,7 @@ export {
   AuthorizationFailedError,
   CompactedError,
   CorruptBatchError,
+  InvalidRecordError,
   ErrorCode,
   GroupNotEmptyError,
   InvalidConfigError,

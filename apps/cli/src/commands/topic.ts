@@ -56,6 +56,7 @@ function describeText(t: Described): string {
           moving: p.targetReplicas ? `to ${p.targetReplicas.join(',')}` : '',
         })),
     ),
+    ...cleanerText(t),
     '',
     table(
       Object.entries(t.configs)
@@ -67,6 +68,23 @@ function describeText(t: Described): string {
         })),
     ),
   ].join('\n');
+}
+
+/** A compacted topic: each partition's cleaning, as its leader reports it. */
+function cleanerText(t: Described): string[] {
+  const rows = [...t.partitions]
+    .sort((a, b) => a.partition - b.partition)
+    .filter((p) => p.cleaner)
+    .map((p) => ({
+      partition: p.partition,
+      'dirty-ratio': p.cleaner!.dirtyRatio.toFixed(3),
+      cleaned: bytes(p.cleaner!.cleanedBytes),
+      'last-cleaned': p.cleaner!.lastCleanedMs
+        ? new Date(p.cleaner!.lastCleanedMs).toISOString()
+        : 'never',
+      error: p.cleaner!.error ?? '',
+    }));
+  return rows.length === 0 ? [] : ['', 'Log cleaner (since each leader started)', table(rows)];
 }
 
 /** The description with each partition's offsets and size (from its leader), where known. */
@@ -90,6 +108,7 @@ async function describe(admin: Admin, name: string, ctx: Context): Promise<Descr
             logEndOffset: o.logEndOffset,
             highWatermark: o.highWatermark,
             sizeBytes: o.sizeBytes,
+            ...(o.cleaner && { cleaner: o.cleaner }),
           }
         : p;
     }),

@@ -279,6 +279,14 @@ export class Admin {
         highWatermark: r.high_watermark,
         logEndOffset: r.log_end_offset,
         sizeBytes: r.size_bytes,
+        ...(r.compacted && {
+          cleaner: {
+            dirtyRatio: r.dirty_ratio,
+            cleanedBytes: r.cleaned_bytes,
+            ...(r.last_cleaned_ms > 0 && { lastCleanedMs: r.last_cleaned_ms }),
+            ...(r.cleaner_error && { error: r.cleaner_error }),
+          },
+        }),
       };
     });
   }

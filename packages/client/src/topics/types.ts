@@ -100,4 +100,17 @@ export interface PartitionOffsets {
   logEndOffset: number;
   /** Bytes of the leader's log on disk. */
   sizeBytes: number;
+  /** A compacted topic: what the leader's log cleaner did on this partition. */
+  cleaner?: CleanerProgress;
+}
+
+export interface CleanerProgress {
+  /** Dirty bytes / (clean + dirty) bytes: cleaning starts at min.cleanable.dirty.ratio. */
+  dirtyRatio: number;
+  /** Bytes of dirty log cleaned since the leader started. */
+  cleanedBytes: number;
+  /** Wall-clock ms of the last pass that cleaned something, if any. */
+  lastCleanedMs?: number;
+  /** Why the cleaner stopped cleaning this partition (a corrupt batch), if it did. */
+  error?: string;
 }

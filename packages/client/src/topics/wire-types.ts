@@ -86,6 +86,11 @@ export interface RawListOffsetsResult {
   error: RawError;
   log_end_offset: number;
   size_bytes: number;
+  compacted: boolean;
+  dirty_ratio: number;
+  cleaned_bytes: number;
+  last_cleaned_ms: number;
+  cleaner_error: string;
 }
 
 /** An error field counts only when it is set and carries a code. */

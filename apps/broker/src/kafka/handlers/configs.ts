@@ -20,7 +20,7 @@ import { handler } from '../handler.js';
 const TOPIC = 2;
 const BROKER = 4;
 const Source = { TOPIC_CONFIG: 1, STATIC_BROKER_CONFIG: 4, DEFAULT_CONFIG: 5 } as const;
-const Type = { BOOLEAN: 1, STRING: 2, INT: 3, LONG: 5, LIST: 7 } as const;
+const Type = { BOOLEAN: 1, STRING: 2, INT: 3, LONG: 5, DOUBLE: 6, LIST: 7 } as const;
 
 const TOPIC_CONFIG_TYPES: Record<TopicConfigName, number> = {
   'retention.ms': Type.LONG,
@@ -31,6 +31,10 @@ const TOPIC_CONFIG_TYPES: Record<TopicConfigName, number> = {
   'min.insync.replicas': Type.INT,
   'unclean.leader.election.enable': Type.BOOLEAN,
   'cleanup.policy': Type.LIST,
+  'delete.retention.ms': Type.LONG,
+  'min.cleanable.dirty.ratio': Type.DOUBLE,
+  'min.compaction.lag.ms': Type.LONG,
+  'max.compaction.lag.ms': Type.LONG,
 };
 
 export interface ConfigEntry {
