@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { manualClock, tempDir } from '../batches.test-util.js';
 import { PartitionLog } from '../partition-log.js';
 import { keyedBatch, readAllRecords } from './compaction.test-util.js';
+import type { IoThrottle } from './throttle.js';
 
 const dirs: { cleanup: () => void }[] = [];
 afterEach(() => {
@@ -216,6 +217,28 @@ describe('the cleaner on one log', () => {
     expect(passes).toBeGreaterThan(1);
     const after = await readAllRecords(log);
     expect(latestPerKey(after.records)).toEqual(latestPerKey(before.records));
+    await log.close();
+  });
+
+  it('retention removing segments under a pass (compact,delete) stops it quietly', async () => {
+    const { log } = await openLog();
+    await fillUpdates(log, 10, 20);
+    const start = log.segmentInfo()[2]!.baseOffset;
+    let raced = false;
+    const racing = {
+      take: async () => {
+        if (raced) return;
+        raced = true;
+        await log.advanceLogStart(start);
+        await log.applyRetention();
+      },
+    } as unknown as IoThrottle;
+    const report = await log.clean({ ...CLEAN, throttle: racing });
+    expect(raced).toBe(true);
+    expect(report.stopped).toMatch(/changed/);
+    // The next pass cleans what is there.
+    expect((await log.clean(CLEAN)).segments).toBeGreaterThan(0);
+    expect((await readAllRecords(log)).records[0]!.offset).toBeGreaterThanOrEqual(start);
     await log.close();
   });
 

@@ -84,6 +84,27 @@ export interface CleanReport {
  */
 export async function cleanLog(t: CleanTarget, o: CleanOptions): Promise<CleanReport> {
   const segs = t.segments();
+  try {
+    return await pass(t, o, segs);
+  } catch (err) {
+    // Retention, a truncation or the topic's deletion removed segments under the pass: not
+    // a failure of the log, the next pass starts from what is there.
+    if (segs.slice(0, -1).every((s) => t.segments().includes(s))) throw err;
+    return { ...EMPTY_REPORT, stopped: 'the log changed while cleaning', more: true };
+  }
+}
+
+const EMPTY_REPORT: CleanReport = {
+  dirtyRatio: 0,
+  due: false,
+  cleanedBytes: 0,
+  bytesBefore: 0,
+  bytesAfter: 0,
+  segments: 0,
+  more: false,
+};
+
+async function pass(t: CleanTarget, o: CleanOptions, segs: LogSegment[]): Promise<CleanReport> {
   const state = t.cleanerState();
   const now = t.now();
   const c = cleanable(segs, state.cleanedTo, {
@@ -146,14 +167,15 @@ export async function cleanLog(t: CleanTarget, o: CleanOptions): Promise<CleanRe
       );
     } catch (err) {
       await removeIfExists(path).catch(() => undefined);
-      t.space?.noticed(err);
+      if (t.space?.noticed(err))
+        return finish(t, state, report, swappedTo, now, 'the disk filled up', o.onStep);
       if (!group.every((s) => t.segments().includes(s)))
-        return finish(t, state, report, swappedTo, now, 'the log changed while cleaning');
+        return finish(t, state, report, swappedTo, now, 'the log changed while cleaning', o.onStep);
       throw err;
     }
     const lastAppendTime = Math.max(...group.map((s) => s.lastAppendTime));
     if (!(await t.swapIn(group, lastAppendTime, o.onStep)))
-      return finish(t, state, report, swappedTo, now, 'the log changed while cleaning');
+      return finish(t, state, report, swappedTo, now, 'the log changed while cleaning', o.onStep);
     swappedTo = groupEnd;
     report.segments += 1;
     report.bytesBefore += before;
