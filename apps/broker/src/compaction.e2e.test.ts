@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Admin, Consumer, InvalidRecordError, Producer } from '@strand/client';
 import { PartitionLog } from '@strand/log';
-import { ProcessRegistry } from '@strand/testkit';
+import { eventually, ProcessRegistry } from '@strand/testkit';
 import { decodeBatches } from '@strand/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTopicCluster, type TopicCluster } from './cluster.test-util.js';
@@ -18,17 +18,12 @@ import { kafkajs } from './kafka/kafkajs.test-util.js';
 const registry = new ProcessRegistry();
 let cluster: TopicCluster;
 let admin: Admin;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+/** Polls `check` until it holds: generous deadlines, for a loaded machine. */
+const until = <T>(
+  what: string,
+  check: () => Promise<T | false | undefined> | T | false | undefined,
+  everyMs = 100,
+) => eventually(what, check, 60_000, everyMs);
 
 const COMPACT = {
   'cleanup.policy': 'compact',
@@ -103,17 +98,17 @@ describe('compacted topics through real processes', () => {
 
     // Broker 3 is killed while a cleaned segment is being written beside the originals.
     const dir3 = dirOf(3, 'table');
-    await until('broker 3 in the middle of a clean', async () =>
-      readdirSync(dir3).some((n) => n.endsWith('.cleaned')) ? true : undefined,
+    await until(
+      'broker 3 in the middle of a clean',
+      () => readdirSync(dir3).some((n) => n.endsWith('.cleaned')),
+      10,
     );
     await cluster.brokers.get(3)!.proc.kill9();
     await cluster.startBroker(3);
 
     // Every replica cleans its own log, to near its end.
     for (const id of [1, 2, 3])
-      await until(`broker ${id} cleaned`, async () =>
-        cleanedTo(id, 'table') >= end * 0.8 ? true : undefined,
-      );
+      await until(`broker ${id} cleaned`, () => cleanedTo(id, 'table') >= end * 0.8);
 
     // What `strand topic describe` shows of the leader's cleaner (the CLI's e2e tests show it printed).
     const [offsets] = await admin.listOffsets('table', 'latest');
@@ -170,9 +165,7 @@ describe('compacted topics through real processes', () => {
           last = Number(message.offset);
         },
       });
-      await until('KafkaJS read to the end', async () =>
-        last >= KEYS * ROUNDS - 1 ? true : undefined,
-      );
+      await until('KafkaJS read to the end', () => last >= KEYS * ROUNDS - 1);
     } finally {
       await consumer.disconnect();
     }

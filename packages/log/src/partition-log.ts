@@ -247,16 +247,7 @@ export class PartitionLog {
    * synced as well under the `always` policy.
    */
   async append(batches: Buffer, opts: { leaderEpoch?: number } = {}): Promise<AppendResult> {
-    this.ensureOpen();
-    this.space?.check(`append to ${this.dir}`);
-    if (batches.length > this.config.maxAppendBytes) {
-      throw new RecordTooLargeError(batches.length, this.config.maxAppendBytes);
-    }
-    if (batches.length === 0) throw new InvalidRequestError('append of zero bytes');
-    const parsed: AppendedBatch[] = splitBatches(batches, true).map((b) => ({
-      position: b.pos,
-      header: b.header,
-    }));
+    const parsed = this.checkAppend(batches);
     for (const { header } of parsed) {
       if (header.recordCount < 1 || header.lastOffsetDelta !== header.recordCount - 1) {
         throw new CorruptBatchError(
@@ -284,15 +275,7 @@ export class PartitionLog {
    * batches) and nowhere before this log's end. Every header and CRC is checked first.
    */
   async appendCopy(batches: Buffer): Promise<AppendResult> {
-    this.ensureOpen();
-    this.space?.check(`append to ${this.dir}`);
-    if (batches.length > this.config.maxAppendBytes)
-      throw new RecordTooLargeError(batches.length, this.config.maxAppendBytes);
-    if (batches.length === 0) throw new InvalidRequestError('append of zero bytes');
-    const parsed: AppendedBatch[] = splitBatches(batches, true).map((b) => ({
-      position: b.pos,
-      header: b.header,
-    }));
+    const parsed = this.checkAppend(batches);
     const result = await this.writeLock.run(async () => {
       this.ensureOpen();
       let next = this.end;
@@ -306,28 +289,10 @@ export class PartitionLog {
         next = lastOffsetOf(h) + 1;
       }
       if (gapped) await this.allowGaps();
-      this.changes += 1;
-      const now = this.now();
-      try {
-        await this.maybeRoll(batches.length, now);
-      } catch (err) {
-        throw this.failure(err, `roll ${this.dir}`);
-      }
-      const first = parsed[0]!.header;
+      const now = await this.beforeWrite(batches.length);
+      await this.write(batches, parsed, next, now);
       const maxTimestamp = Math.max(...parsed.map((b) => b.header.maxTimestamp));
-      this.end = next;
-      const sync = this.config.durability.mode === 'always';
-      try {
-        await this.active().append(batches, parsed, now, sync);
-      } catch (err) {
-        this.end = this.written;
-        throw this.failure(err, `append to ${this.dir}`);
-      }
-      this.written = next;
-      if (sync) this.flushed = next;
-      else this.unflushedBytes += batches.length;
-      this.scheduleAfterWrite();
-      return { baseOffset: first.baseOffset, lastOffset: next - 1, maxTimestamp };
+      return { baseOffset: parsed[0]!.header.baseOffset, lastOffset: next - 1, maxTimestamp };
     });
     await this.afterAppend();
     return result;
@@ -471,13 +436,7 @@ export class PartitionLog {
   /** Writes a group; a failure (of the roll before it too) leaves nothing of it behind. */
   private async writeGroup(group: PendingAppend[], bytes: number): Promise<AppendResult[]> {
     this.ensureOpen();
-    this.changes += 1;
-    const now = this.now();
-    try {
-      await this.maybeRoll(bytes, now);
-    } catch (err) {
-      throw this.failure(err, `roll ${this.dir}`);
-    }
+    const now = await this.beforeWrite(bytes);
     const results: AppendResult[] = [];
     const all: AppendedBatch[] = [];
     let next = this.end;
@@ -499,7 +458,6 @@ export class PartitionLog {
       at += p.buf.length;
       results.push({ baseOffset, lastOffset: next - 1, maxTimestamp });
     }
-    this.end = next;
     const buf =
       group.length === 1
         ? group[0]!.buf
@@ -507,19 +465,48 @@ export class PartitionLog {
             group.map((p) => p.buf),
             bytes,
           );
+    await this.write(buf, all, next, now);
+    return results;
+  }
+
+  /** Every append's checks before anything is queued: size, then every header and CRC. */
+  private checkAppend(batches: Buffer): AppendedBatch[] {
+    this.ensureOpen();
+    this.space?.check(`append to ${this.dir}`);
+    if (batches.length > this.config.maxAppendBytes) {
+      throw new RecordTooLargeError(batches.length, this.config.maxAppendBytes);
+    }
+    if (batches.length === 0) throw new InvalidRequestError('append of zero bytes');
+    return splitBatches(batches, true).map((b) => ({ position: b.pos, header: b.header }));
+  }
+
+  /** Under the write lock, before a write of `bytes`: rolls the active segment if due. */
+  private async beforeWrite(bytes: number): Promise<number> {
+    this.changes += 1;
+    const now = this.now();
+    try {
+      await this.maybeRoll(bytes, now);
+    } catch (err) {
+      throw this.failure(err, `roll ${this.dir}`);
+    }
+    return now;
+  }
+
+  /** Writes offset-assigned batches ending at `next` to the active segment. */
+  private async write(buf: Buffer, batches: AppendedBatch[], next: number, now: number) {
+    this.end = next;
     // Under `always` the write is synced before it counts: a failed sync undoes it.
     const sync = this.config.durability.mode === 'always';
     try {
-      await this.active().append(buf, all, now, sync);
+      await this.active().append(buf, batches, now, sync);
     } catch (err) {
       this.end = this.written;
       throw this.failure(err, `append to ${this.dir}`);
     }
     this.written = next;
     if (sync) this.flushed = next;
-    else this.unflushedBytes += bytes;
+    else this.unflushedBytes += buf.length;
     this.scheduleAfterWrite();
-    return results;
   }
 
   /**

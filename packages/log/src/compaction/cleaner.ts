@@ -83,13 +83,14 @@ export interface CleanReport {
  * with nothing swapped for its group.
  */
 export async function cleanLog(t: CleanTarget, o: CleanOptions): Promise<CleanReport> {
-  const segs = t.segments();
+  // The closed segments as the pass last left them (its own swaps replace some).
+  const seen = { closed: t.segments().slice(0, -1) };
   try {
-    return await pass(t, o, segs);
+    return await pass(t, o, seen);
   } catch (err) {
     // Retention, a truncation or the topic's deletion removed segments under the pass: not
     // a failure of the log, the next pass starts from what is there.
-    if (segs.slice(0, -1).every((s) => t.segments().includes(s))) throw err;
+    if (seen.closed.every((s) => t.segments().includes(s))) throw err;
     return { ...EMPTY_REPORT, stopped: 'the log changed while cleaning', more: true };
   }
 }
@@ -104,7 +105,12 @@ const EMPTY_REPORT: CleanReport = {
   more: false,
 };
 
-async function pass(t: CleanTarget, o: CleanOptions, segs: LogSegment[]): Promise<CleanReport> {
+async function pass(
+  t: CleanTarget,
+  o: CleanOptions,
+  seen: { closed: LogSegment[] },
+): Promise<CleanReport> {
+  const segs = t.segments();
   const state = t.cleanerState();
   const now = t.now();
   const c = cleanable(segs, state.cleanedTo, {
@@ -177,6 +183,7 @@ async function pass(t: CleanTarget, o: CleanOptions, segs: LogSegment[]): Promis
     if (!(await t.swapIn(group, lastAppendTime, o.onStep)))
       return finish(t, state, report, swappedTo, now, 'the log changed while cleaning', o.onStep);
     swappedTo = groupEnd;
+    seen.closed = t.segments().slice(0, -1);
     report.segments += 1;
     report.bytesBefore += before;
     report.bytesAfter += after;
