@@ -242,6 +242,21 @@ describe('the cleaner on one log', () => {
     await log.close();
   });
 
+  it('compact,delete: retention deletes cleaned segments by time like any others', async () => {
+    const { log, clock } = await openLog({ retentionMs: 60_000 });
+    await fillUpdates(log, 10, 20);
+    await log.clean(CLEAN);
+    const cleanedSegments = log.segmentCount;
+    clock.advance(61_000);
+    await fillUpdates(log, 10, 5); // newer data, still within retention
+    const removed = await log.applyRetention();
+    expect(removed).toBeGreaterThanOrEqual(cleanedSegments - 1);
+    const { records } = await readAllRecords(log);
+    expect(records[0]!.offset).toBeGreaterThanOrEqual(200);
+    expect(records.length).toBeGreaterThan(0);
+    await log.close();
+  });
+
   it('a follower copying a cleaned log keeps its offsets and reads the same', async () => {
     const { log } = await openLog();
     await fillUpdates(log, 10, 20);
