@@ -23,6 +23,9 @@ let consoleUrl = '';
 let brokers = '';
 let coordinator = '';
 let admin: Admin;
+/** The confirmations the page asked for, and how the next one is answered. */
+const dialogs: string[] = [];
+let confirmNext = true;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM))
@@ -61,7 +64,11 @@ beforeAll(async () => {
     args: ['--no-sandbox', '--headless=new'],
   });
   page = await browser.newPage();
-  page.on('dialog', (d) => void d.accept()); // confirmations
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void (confirmNext ? d.accept() : d.dismiss());
+    confirmNext = true;
+  });
 }, 90_000);
 
 afterAll(async () => {
@@ -148,6 +155,38 @@ describe('the web console in a browser', () => {
     expect(csv.split('\n')[1]).toMatch(/^1,0,[^,]+,from-the-form,hello from the browser,/);
   });
 
+  it('alters a topic\u2019s configs and adds partitions through its form', async () => {
+    const configCell = async (name: string) => {
+      const rows = await cells('#configs tbody tr');
+      return rows.find((r) => r.startsWith(`${name}\t`))?.split('\t')[1];
+    };
+    await page.goto(`${consoleUrl}/topics/web`);
+    // Configs alone (the partition count as it is).
+    await page.fill('#alter-configs [name=configs]', 'retention.ms=7200000');
+    await page.click('#alter-configs button');
+    await page.waitForURL(/\/topics\/web$/);
+    expect(await configCell('retention.ms')).toBe('7200000');
+    expect(await page.locator('#partitions tbody tr').count()).toBe(2);
+    // More partitions and another config at once.
+    await page.fill('#alter-configs [name=configs]', 'segment.bytes=1048576');
+    await page.fill('#alter-configs [name=partitions]', '3');
+    await page.click('#alter-configs button');
+    await page.waitForURL(/\/topics\/web$/);
+    expect(await page.locator('#partitions tbody tr').count()).toBe(3);
+    expect(await configCell('segment.bytes')).toBe('1048576');
+    const t = await admin.describeTopic('web');
+    expect(t.partitions).toHaveLength(3);
+    expect(t.configs).toMatchObject({ 'retention.ms': '7200000', 'segment.bytes': '1048576' });
+    // Fewer partitions is refused, and nothing changes.
+    await page.fill('#alter-configs [name=partitions]', '1');
+    await page
+      .locator('#alter-configs [name=partitions]')
+      .evaluate((e) => e.removeAttribute('min'));
+    await page.click('#alter-configs button');
+    expect(await text('#error')).toMatch(/partition/i);
+    expect((await admin.describeTopic('web')).partitions).toHaveLength(3);
+  });
+
   it('charts the cluster\u2019s throughput from the brokers\u2019 metrics', async () => {
     const producer = new Producer({ bootstrap: [brokers] });
     const rate = await eventually('a produce rate on the overview', async () => {
@@ -200,8 +239,20 @@ describe('the web console in a browser', () => {
     await page.click('#reset-offsets button');
     await page.waitForURL(/\/groups\/web-readers$/);
     expect(await text('#total-lag')).toBe('0');
+    // An empty group is deleted, once confirmed.
+    await page.click('#delete-group button');
+    await page.waitForURL(/\/groups$/);
+    expect(dialogs.at(-1)).toBe('Delete this group?');
+    expect(await cells('#groups tbody td:first-child')).not.toContain('web-readers');
+    expect((await admin.listGroups()).map((g) => g.groupId)).not.toContain('web-readers');
 
+    // A topic is deleted only once its deletion is confirmed.
     await page.goto(`${consoleUrl}/topics/web`);
+    confirmNext = false;
+    await page.click('#delete-topic button');
+    expect(dialogs.at(-1)).toBe('Delete topic web and all its records?');
+    expect(page.url()).toMatch(/\/topics\/web$/);
+    expect((await admin.listTopics()).map((t) => t.name)).toContain('web');
     await page.click('#delete-topic button');
     await page.waitForURL(/\/topics$/);
     expect(await cells('#topics tbody td:first-child')).not.toContain('web');
@@ -223,6 +274,39 @@ describe('the web console in a browser', () => {
     await page.click('text=app/config');
     expect(await text('pre.json')).toBe('{\n  "mode": "safe"\n}');
     await shot('kv');
+  });
+
+  it('follows a prefix live: keys put, changed and deleted elsewhere show without a reload', async () => {
+    const kv = new KvClient({ bootstrap: [coordinator] });
+    try {
+      await kv.put('live/a', 'one');
+      await page.goto(`${consoleUrl}/kv?prefix=live/&key=live/a`);
+      await page.waitForSelector('#watch-state:has-text("live")');
+      await page.evaluate('window.notReloaded = true');
+      const row = (key: string) => page.locator(`#keys tbody tr[data-key="${key}"] td`);
+      expect((await row('live/a').allInnerTexts()).slice(0, 2)).toEqual(['live/a', '1']);
+
+      await kv.put('live/b', 'new');
+      await row('live/b').first().waitFor();
+      await kv.put('live/a', '{"now":2}');
+      await page
+        .locator('#keys tbody tr[data-key="live/a"] td:nth-child(2)')
+        .filter({ hasText: /^2$/ })
+        .waitFor();
+      await page.locator('#value pre').filter({ hasText: '"now": 2' }).waitFor();
+      await kv.delete('live/b');
+      await row('live/b').first().waitFor({ state: 'detached' });
+      await kv.put('elsewhere/x', 'not under the prefix');
+      await kv.put('live/c', 'after');
+      await row('live/c').first().waitFor();
+      expect(await cells('#keys tbody td:first-child')).toEqual(['live/a', 'live/c']);
+      expect(await page.evaluate('window.notReloaded')).toBe(true);
+      expect(Number(await text('#revision'))).toBe((await kv.get('live/c'))!.modRevision);
+      await shot('kv-watch');
+    } finally {
+      kv.close();
+    }
+    expect((await fetch(`${consoleUrl}/kv/watch?from=soon`)).status).toBe(400);
   });
 
   it('refuses bad input with a clear error page and changes nothing', async () => {

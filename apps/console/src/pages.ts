@@ -1,4 +1,11 @@
-import type { Admin, GroupDescription, KvClient, Producer, TopicDescription } from '@strand/client';
+import type {
+  Admin,
+  GroupDescription,
+  KeyValue,
+  KvClient,
+  Producer,
+  TopicDescription,
+} from '@strand/client';
 import { type BrowseQuery, browse } from './browse.js';
 import { esc, Html, html, type Part, page, table } from './html.js';
 import type { Throughput } from './throughput.js';
@@ -130,7 +137,7 @@ export async function topicPage(c: Cluster, name: string): Promise<Html> {
       <button>Produce</button>
     </form>
     <h2>Configs</h2>
-    ${table(Object.entries(t.configs).sort(), { name: ([k]) => k, value: ([, v]) => v })}
+    ${table(Object.entries(t.configs).sort(), { name: ([k]) => k, value: ([, v]) => v }, 'configs')}
     <form method="post" action="${base}/configs" id="alter-configs">
       <label>set <input name="configs" placeholder="retention.ms=3600000, ..."></label>
       <label>partitions <input name="partitions" type="number" min="${t.partitions.length}" value="${t.partitions.length}"></label>
@@ -255,31 +262,52 @@ export async function groupPage(c: Cluster, id: string): Promise<Html> {
   );
 }
 
+/** One key's row on the KV page (also what the live watch sends when the key changes). */
+export function kvRow(prefix: string, k: KeyValue): Html {
+  const key = k.key.toString();
+  return html`<tr data-key="${key}"><td>${link(`/kv?prefix=${enc(prefix)}&key=${enc(key)}`, key)}</td><td>${k.version}</td><td>${k.createRevision}</td><td>${k.modRevision}</td><td>${k.lease || '-'}</td></tr>`;
+}
+
+/** A key's value as the KV page shows it; null: the key does not exist. */
+export function kvValue(key: string, kv: KeyValue | null): Html {
+  return kv === null
+    ? html`<p class="bad">${key} does not exist</p>`
+    : html`<h2>${key}</h2>${shown(showBytes(kv.value))}`;
+}
+
+/**
+ * Live watch: the page follows its prefix from the revision it was rendered at (nothing in
+ * between is missed), through server-sent events: a changed key's row is replaced or added,
+ * a deleted one removed, and the value shown follows its key.
+ */
+const WATCH_SCRIPT = `
+const rows = document.querySelector('#keys tbody');
+const state = document.getElementById('watch-state');
+const q = new URLSearchParams(location.search);
+const src = new EventSource('/kv/watch?' + new URLSearchParams({ prefix: q.get('prefix') || '', key: q.get('key') || '', from: document.body.dataset.revision }));
+src.onopen = () => { state.textContent = 'live: changes appear as they happen'; };
+src.onerror = () => { state.textContent = 'reconnecting…'; };
+src.onmessage = (e) => {
+  const ev = JSON.parse(e.data);
+  const old = [...rows.rows].find((r) => r.dataset.key === ev.key);
+  if (ev.type === 'delete') old?.remove();
+  else if (old) old.outerHTML = ev.row;
+  else rows.insertAdjacentHTML('beforeend', ev.row);
+  if (ev.value !== undefined) document.getElementById('value').innerHTML = ev.value;
+  document.getElementById('revision').textContent = ev.revision;
+};
+`;
+
 export async function kvPage(c: Cluster, prefix: string, key: string | undefined): Promise<Html> {
   const { kvs, more, revision } = await c.kv.range(prefix, { limit: 500 });
   const selected = key === undefined ? undefined : ((await c.kv.get(key)) ?? null);
+  const cols = ['key', 'version', 'created', 'modified', 'lease'];
   return page(
     'KV store',
     html`<form method="get"><label>prefix <input name="prefix" value="${prefix}"></label><button>List</button></form>
-    <p>Revision ${revision}${more ? ' (the first 500 keys)' : ''}</p>
-    ${table(
-      kvs,
-      {
-        key: (k) =>
-          link(`/kv?prefix=${enc(prefix)}&key=${enc(k.key.toString())}`, k.key.toString()),
-        version: (k) => k.version,
-        created: (k) => k.createRevision,
-        modified: (k) => k.modRevision,
-        lease: (k) => k.lease || '-',
-      },
-      'keys',
-    )}
-    ${
-      selected === undefined
-        ? ''
-        : selected === null
-          ? html`<p class="bad">${key} does not exist</p>`
-          : html`<h2>${key}</h2>${shown(showBytes(selected.value))}`
-    }`,
+    <p>Revision <span id="revision">${revision}</span>${more ? ' (the first 500 keys)' : ''} <span id="watch-state"></span></p>
+    <table id="keys"><thead><tr>${cols.map((n) => html`<th>${n}</th>`)}</tr></thead><tbody>${kvs.map((k) => kvRow(prefix, k))}</tbody></table>
+    <div id="value">${selected === undefined ? '' : kvValue(key ?? '', selected)}</div>
+    <script>document.body.dataset.revision = ${String(revision)};${new Html(WATCH_SCRIPT)}</script>`,
   );
 }

@@ -10,6 +10,8 @@ import {
   groupList,
   groupPage,
   kvPage,
+  kvRow,
+  kvValue,
   messagesPage,
   overview,
   recordsTable,
@@ -213,6 +215,58 @@ function tail(c: Cluster, topic: string, req: IncomingMessage, res: ServerRespon
   })();
 }
 
+/**
+ * KV live watch: every change under `prefix` after revision `from`, as server-sent JSON
+ * events carrying the key's new table row (and its value when it is the key shown).
+ */
+function watchKv(c: Cluster, q: Query, req: IncomingMessage, res: ServerResponse, log: Logger) {
+  const prefix = q.get('prefix') ?? '';
+  const shownKey = q.get('key') || undefined;
+  let from: number;
+  try {
+    from = int(q.get('from'), 'from') ?? 0;
+  } catch (err) {
+    const a = errorPage(err);
+    res.writeHead(a.status ?? 400, { 'content-type': 'text/html; charset=utf-8' }).end(a.body);
+    return;
+  }
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+  });
+  res.write(': watching\n\n');
+  const stop = new AbortController();
+  req.on('close', () => stop.abort());
+  void (async () => {
+    try {
+      for await (const events of c.kv.watch(prefix, {
+        prefix: true,
+        fromRevision: from + 1,
+        signal: stop.signal,
+      })) {
+        for (const e of events) {
+          const key = e.kv.key.toString();
+          const event = {
+            type: e.type,
+            key,
+            revision: e.kv.modRevision,
+            ...(e.type === 'put' ? { row: kvRow(prefix, e.kv).text } : {}),
+            ...(key === shownKey
+              ? { value: kvValue(key, e.type === 'put' ? e.kv : null).text }
+              : {}),
+          };
+          res.write(`data: ${JSON.stringify(event)}\n\n`);
+        }
+      }
+    } catch (err) {
+      if (!stop.signal.aborted) log.warn({ prefix, err }, 'KV live watch ended');
+    } finally {
+      res.end();
+    }
+  })();
+}
+
 function errorPage(err: unknown): Answer {
   const invalid =
     err instanceof InvalidRequestError || (err as { name?: string }).name === 'ZodError';
@@ -237,6 +291,8 @@ export async function startConsole(
     const url = new URL(req.url ?? '/', 'http://console');
     const tailMatch = /^\/topics\/([^/]+)\/tail$/.exec(url.pathname);
     if (req.method === 'GET' && tailMatch) return tail(cluster, dec(tailMatch[1]!), req, res, log);
+    if (req.method === 'GET' && url.pathname === '/kv/watch')
+      return watchKv(cluster, url.searchParams, req, res, log);
     const route = ROUTES.find(([method, re]) => method === req.method && re.test(url.pathname));
     const answer: Promise<Answer> = route
       ? readForm(req).then((form) =>
