@@ -1,7 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
+import { join } from 'node:path';
 import { Admin, Consumer, KvClient, Producer } from '@strand/client';
 import type { PkiFiles } from '@strand/security';
-import { ProcessRegistry, tempDir } from '@strand/testkit';
+import { adminUrlOf, ProcessRegistry, tempDir } from '@strand/testkit';
 import {
   AuthenticationFailedError,
   AuthorizationFailedError,
@@ -20,12 +22,18 @@ let cluster: TopicCluster;
 let files: PkiFiles;
 const read = (p: string) => readFileSync(p);
 const PASSWORD = 'correct horse battery staple';
+/** What a Prometheus scraper sends for /metrics (its `authorization.credentials_file`). */
+const METRICS_TOKEN = 'scraper-token-0123456789';
+const tokenFile = () => join(dir.path, 'metrics-token');
 
 beforeAll(async () => {
   // Authorization is on with authentication: users may use every topic, group and key (but
   // not the cluster: managing users stays the admin's).
+  writeFileSync(tokenFile(), `${METRICS_TOKEN}\n`);
   ({ cluster, files } = await startSecuredCluster(registry, 2, dir.path, {
     acls: allowAll('User:*', ['topic', 'group', 'kv']),
+    admin: true,
+    nodeArgs: ['--metrics-token-file', tokenFile()],
   }));
 });
 afterAll(async () => {
@@ -199,13 +207,57 @@ describe('SCRAM authentication on gRPC', () => {
     await admin.close();
   });
 
+  it('the admin port answers HTTPS with the node certificate; /metrics wants the bearer token, the probes do not', async () => {
+    /** GET over HTTPS, trusting the cluster's CA: the status and the body. */
+    const get = (url: string, token?: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const headers = token ? { authorization: `Bearer ${token}` } : {};
+        httpsGet(url, { ca: read(files.ca), headers }, (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => {
+            body += c.toString();
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        }).on('error', reject);
+      });
+    const procs = [...cluster.coordinators.values(), ...cluster.brokers.values()].map(
+      (x) => x.proc,
+    );
+    for (const proc of procs) {
+      const url = adminUrlOf(proc);
+      expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      expect((await get(`${url}/healthz`)).status).toBe(200);
+      expect((await get(`${url}/readyz`)).status).toBe(200);
+      expect(await get(`${url}/metrics`)).toMatchObject({ status: 401 });
+      expect((await get(`${url}/metrics`, 'not-the-token-at-all')).status).toBe(401);
+      const m = await get(`${url}/metrics`, METRICS_TOKEN);
+      expect(m.status).toBe(200);
+      expect(m.body).toMatch(/^strand_(broker_registered|raft_has_leader) 1$/m);
+      // Plain HTTP is not served there.
+      await expect(fetch(`${url.replace('https:', 'http:')}/healthz`)).rejects.toThrow();
+    }
+    // Brokers register the HTTPS URL: what tools find through DescribeCluster.
+    const admin = new Admin({ bootstrap: cluster.bootstrap, tls: adminTls() });
+    const { brokers } = await admin.describeCluster();
+    await admin.close();
+    expect(brokers.map((b) => b.adminUrl)).toEqual(
+      [...cluster.brokers.values()].map((b) => adminUrlOf(b.proc)),
+    );
+  });
+
   it("no node's log holds a password or a token, whatever the mechanism", async () => {
     const procs = [...cluster.coordinators.values(), ...cluster.brokers.values()].map(
       (x) => x.proc,
     );
     for (const proc of procs) {
       const text = proc.output();
-      for (const secret of [PASSWORD, 'guess', Buffer.from(PASSWORD).toString('base64')])
+      for (const secret of [
+        PASSWORD,
+        'guess',
+        Buffer.from(PASSWORD).toString('base64'),
+        METRICS_TOKEN,
+        'not-the-token-at-all',
+      ])
         expect(text, proc.name).not.toContain(secret);
       // A field named like a secret is censored wherever a record has it.
       for (const rec of proc.records)

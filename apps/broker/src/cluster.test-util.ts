@@ -177,6 +177,8 @@ export async function startSecuredCluster(
   dir: string,
   opts: {
     brokerArgs?: string[];
+    /** Flags for every node, coordinator and brokers alike. */
+    nodeArgs?: string[];
     clients?: string[];
     admin?: boolean;
     /** ACLs the admin makes once the cluster is up (authorization comes with authentication). */
@@ -192,6 +194,7 @@ export async function startSecuredCluster(
   const flags = (cn: string) => [
     ...['--tls-cert', files.cert(cn), '--tls-key', files.key(cn), '--tls-ca', files.ca],
     ...['--authentication', 'required', '--super-users', superUsers],
+    ...(opts.nodeArgs ?? []),
   ];
   const cluster = await startTopicCluster(registry, n, {
     coordinatorArgs: flags('node-1'),

@@ -10,6 +10,7 @@ import {
   createLogger,
   type Logger,
   Metrics,
+  metricsToken,
   runMain,
   startAdminServer,
 } from '@strand/ops';
@@ -218,6 +219,11 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
         membership
           ? brokerReadiness(config.id, membership, meta)
           : { ready: false, checks: { registered: { ok: false, detail: 'starting' } } },
+      tls: tlsFiles,
+      metricsToken: metricsToken({
+        ...config,
+        authenticationRequired: config.authentication === 'required',
+      }),
     });
   }
   membership = new Membership(

@@ -7,6 +7,7 @@ import {
   createLogger,
   type Logger,
   Metrics,
+  metricsToken,
   runMain,
   startAdminServer,
 } from '@strand/ops';
@@ -103,6 +104,11 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
       metrics,
       about: { app: 'coordinator', id: config.id },
       ready: () => coordinatorReadiness(node),
+      tls: tlsFiles,
+      metricsToken: metricsToken({
+        ...config,
+        authenticationRequired: config.authentication === 'required',
+      }),
     });
   const security = new NodeSecurity(config, lineLog);
   const unfollow = await followSecurity(node, security.state);

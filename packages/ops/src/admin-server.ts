@@ -1,5 +1,9 @@
+import { timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { InvalidConfigError, type TlsFiles } from '@strand/wire';
 import type { Metrics } from './metrics.js';
 
 /** What `/readyz` reports: `ready` decides the status (200 or 503); the rest explains it. */
@@ -21,6 +25,14 @@ export interface AdminServerOptions {
   ready: () => Readiness | Promise<Readiness>;
   /** How slow a scrape is reported (seconds), for the scrape's own histogram. */
   onScrape?: (seconds: number) => void;
+  /** HTTPS with the node's own certificate (followed when it is renewed); plain HTTP without. */
+  tls?: TlsFiles;
+  /**
+   * When set, `/metrics` answers only a request with `Authorization: Bearer <token>` (what
+   * Prometheus sends with `authorization: { credentials_file: ... }`); null: no request (no
+   * token was configured where one is needed). The probes stay open either way.
+   */
+  metricsToken?: string | null;
 }
 
 export interface AdminServer {
@@ -28,6 +40,40 @@ export interface AdminServer {
   /** `http://host:port` as others reach it (the bound host, or the advertised one for a wildcard). */
   url: string;
   close(): Promise<void>;
+}
+
+/**
+ * The bearer token `/metrics` asks for: none (open) unless authentication is required, then
+ * the first line of `--metrics-token-file`, or null (closed to everyone) without one.
+ */
+export function metricsToken(opts: {
+  authenticationRequired: boolean;
+  adminListen?: string;
+  metricsTokenFile?: string;
+}): string | null | undefined {
+  if (!opts.authenticationRequired || !opts.adminListen) return undefined;
+  if (!opts.metricsTokenFile) return null;
+  let text: string;
+  try {
+    text = readFileSync(opts.metricsTokenFile, 'utf8');
+  } catch (err) {
+    throw new InvalidConfigError(
+      `cannot read --metrics-token-file ${opts.metricsTokenFile}: ${(err as Error).message}`,
+    );
+  }
+  const token = text.split('\n')[0]!.trim();
+  if (token.length < 16)
+    throw new InvalidConfigError(
+      `--metrics-token-file ${opts.metricsTokenFile}: the token must be at least 16 characters`,
+    );
+  return token;
+}
+
+/** Whether a request carries the bearer token (compared in constant time). */
+function hasToken(req: IncomingMessage, token: Buffer): boolean {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  const given = Buffer.from(m?.[1] ?? '');
+  return given.length === token.length && timingSafeEqual(given, token);
 }
 
 /** Admin clients are a scraper and a probe or two: a few connections at most. */
@@ -52,6 +98,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
  */
 export async function startAdminServer(opts: AdminServerOptions): Promise<AdminServer> {
   const started = Date.now();
+  const token = opts.metricsToken == null ? opts.metricsToken : Buffer.from(opts.metricsToken);
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -60,6 +107,16 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     }
     switch (path) {
       case '/metrics': {
+        if (token === null || (token && !hasToken(req, token))) {
+          res.setHeader('www-authenticate', 'Bearer realm="strand metrics"');
+          return sendJson(res, 401, {
+            error:
+              token === null
+                ? 'authentication is required here: /metrics is served once the node has a --metrics-token-file, to requests with Authorization: Bearer <its token>'
+                : 'GET /metrics needs Authorization: Bearer <the --metrics-token-file token>',
+            ...opts.about,
+          });
+        }
         const t0 = process.hrtime.bigint();
         const text = await opts.metrics.scrape();
         opts.onScrape?.(Number(process.hrtime.bigint() - t0) / 1e9);
@@ -86,11 +143,18 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
         });
     }
   };
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { error: (err as Error).message, ...opts.about });
       else res.destroy();
     });
+  };
+  const tls = opts.tls;
+  const server = tls
+    ? createHttpsServer({ cert: tls.material.cert, key: tls.material.key }, onRequest)
+    : createServer(onRequest);
+  tls?.onChange((m) => {
+    if ('setSecureContext' in server) server.setSecureContext({ cert: m.cert, key: m.key });
   });
   server.maxConnections = MAX_CONNECTIONS;
   server.requestTimeout = REQUEST_TIMEOUT_MS;
@@ -110,7 +174,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
   const shown = reached.includes(':') && !reached.startsWith('[') ? `[${reached}]` : reached;
   return {
     port,
-    url: `http://${shown}:${port}`,
+    url: `${tls ? 'https' : 'http'}://${shown}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -15,6 +15,7 @@ export {
 export {
   type AdminServer,
   type AdminServerOptions,
+  metricsToken,
   type Readiness,
   startAdminServer,
 } from './admin-server.js';
@@ -38,5 +39,6 @@ export {
   throttle,
 } from './logger.js';
 
-// Flags and config keys both apps take: --admin-listen, --log-level, --log-format
+// Flags and config keys both apps take: --admin-listen, --log-level, --log-format,
+// --metrics-token-file
 export { OPS_FLAGS, type OpsConfig, OpsConfigSchema } from './config.js';

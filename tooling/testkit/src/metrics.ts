@@ -67,7 +67,7 @@ export async function readiness(
 /** The admin URL a Strand server announced in its ready line (the newest one, after restarts). */
 export function adminUrlOf(proc: NodeProcess): string {
   for (const line of [proc.readyLine ?? '', ...[...proc.lines].reverse()]) {
-    const m = /admin[ =](http:\/\/[\w.:[\]-]+)/.exec(line);
+    const m = /admin[ =](https?:\/\/[\w.:[\]-]+)/.exec(line);
     if (m) return m[1]!;
   }
   throw new Error(`${proc.name} announced no admin URL (started with --admin-listen?)`);
