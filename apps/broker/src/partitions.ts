@@ -471,6 +471,14 @@ export class Partitions {
     }
     const config = topicConfig(overrides);
     const log = await this.logs.getOrCreate(id, this.logConfig(config));
+    const recovered = log.takeRecovery();
+    if (recovered)
+      this.opts.log[recovered.truncated ? 'warn' : 'info'](
+        { ...id, ...recovered },
+        recovered.truncated
+          ? 'recovered the log after an unclean stop, cutting a torn tail'
+          : 'recovered the log after an unclean stop',
+      );
     if (onDisk !== topicId) {
       await this.essential(async () => {
         await fsp.writeFile(join(dir, `${TOPIC_ID_FILE}.tmp`), topicId);

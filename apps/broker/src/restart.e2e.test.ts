@@ -63,23 +63,40 @@ describe('what survives a broker restart', () => {
     // From the snapshot, silently; a crash leaves none, and the recovery from the log is logged.
     const recovered = /recovered the producer state from the log .*topic=idem partition=0/;
     expect(clean.lines.join('\n')).not.toMatch(recovered);
+    expect(clean.records.some((r) => String(r.msg).startsWith('recovered the log'))).toBe(false);
     expect(await produce(batch(1, ['a', 'b', 'c']))).toMatchObject({
       base_offset: first.base_offset,
       error: null,
     });
     expect((await produce(batch(9, ['gap']))).error?.code).toBe('OUT_OF_ORDER_SEQUENCE');
 
+    // Written after the clean start, so the files are not closed cleanly when it dies.
+    const last = await produce(batch(4, ['d']));
+    expect(last.error).toBeNull();
     await clean.kill9();
     const crashed = await cluster.startBroker(owner);
     expect(crashed.lines.join('\n')).toMatch(recovered);
     expect(
-      crashed.records.find((r) => r.topic === 'idem' && typeof r.ms === 'number'),
-    ).toMatchObject({ app: 'broker', level: 30, partition: 0 });
+      crashed.records.find(
+        (r) => r.topic === 'idem' && String(r.msg).startsWith('recovered the producer state'),
+      ),
+    ).toMatchObject({ app: 'broker', level: 30, partition: 0, ms: expect.any(Number) });
+    // The log itself was not closed cleanly: its recovery is logged, with its time.
+    expect(
+      crashed.records.find(
+        (r) =>
+          r.topic === 'idem' && String(r.msg).startsWith('recovered the log after an unclean stop'),
+      ),
+    ).toMatchObject({ partition: 0, logEndOffset: expect.any(Number), ms: expect.any(Number) });
     expect(await produce(batch(1, ['a', 'b', 'c']))).toMatchObject({
       base_offset: first.base_offset,
       error: null,
     });
-    expect((await produce(batch(4, ['d']))).error).toBeNull();
+    // The last batch before the crash, retried: recognised from the log too.
+    expect(await produce(batch(4, ['d']))).toMatchObject({
+      base_offset: last.base_offset,
+      error: null,
+    });
   });
 
   it('a leader restarted while its followers are down serves every committed record at once', async () => {

@@ -6,6 +6,7 @@ export { type Durability, type LogConfig, type LogConfigInput, parseLogConfig } 
 // One partition: append, read, timestamp lookup, truncate, retention, recovery
 export {
   type AppendResult,
+  type LogRecovery,
   type OffsetsSnapshot,
   type OpenOptions,
   PartitionLog,

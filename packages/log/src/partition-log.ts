@@ -112,6 +112,16 @@ export interface OffsetsSnapshot {
  * - writtenOffset: everything below was written to the files (readers see up to here);
  * - flushedOffset: everything below was fsynced.
  */
+/** What a log's open recovered after files were not closed cleanly. */
+export interface LogRecovery {
+  /** A torn or inconsistent tail was cut (what was not acknowledged as flushed). */
+  truncated: boolean;
+  /** Where the files were last known good (the checkpoint's recovery point). */
+  from: number;
+  logEndOffset: number;
+  ms: number;
+}
+
 export class PartitionLog {
   private segments: LogSegment[] = [];
   private startOffset = 0;
@@ -145,6 +155,8 @@ export class PartitionLog {
   private swaps = 0;
   private swapping: Promise<void> | undefined;
   private cleaner: CleanerState = EMPTY_CLEANER_STATE;
+  /** How the last open found the files, once, for whoever hosts the log to report. */
+  private recovery: LogRecovery | undefined;
 
   /** Background work of this log: one function each, so the scheduler queues each once. */
   private readonly syncTask = () => this.backgroundSync();
@@ -756,7 +768,18 @@ export class PartitionLog {
     await this.releaseFds();
   }
 
+  /**
+   * What opening this log had to recover (files not closed cleanly: segments verified, a torn
+   * tail cut), once; undefined after a clean close, for a new log, and on later calls.
+   */
+  takeRecovery(): LogRecovery | undefined {
+    const r = this.recovery;
+    this.recovery = undefined;
+    return r;
+  }
+
   private async load(): Promise<void> {
+    const t0 = performance.now();
     await fsp.mkdir(this.dir, { recursive: true });
     // A clean cut short by a crash: rolled back or forward before anything is read.
     await recoverSwaps(this.dir);
@@ -825,11 +848,13 @@ export class PartitionLog {
     }
     // A new log: an empty segment at 0 is what a missing checkpoint means anyway.
     if (bases.length === 0 && !checkpoint) return;
+    const recovery = { truncated: cut, logEndOffset: this.end, from: recoveryPoint };
     // What was verified becomes the recovery point; the active index is rebuilt in memory
     // (files describing another length would mislead the next start).
     await this.active().removeIndexFiles();
     await this.active().flush();
     await this.saveCheckpoint();
+    this.recovery = { ...recovery, ms: Math.round(performance.now() - t0) };
   }
 
   private async removeUnopened(base: number): Promise<void> {

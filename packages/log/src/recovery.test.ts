@@ -51,6 +51,36 @@ async function readAll(log: PartitionLog): Promise<number[]> {
 }
 
 describe('crash recovery', () => {
+  it('says once what an open recovered: nothing after a clean close, a cut tail after a torn write', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const fresh = await PartitionLog.open(d.path, CONFIG);
+    expect(fresh.takeRecovery()).toBeUndefined(); // a new log
+    await fresh.close();
+    const clean = await PartitionLog.open(d.path, CONFIG);
+    expect(clean.takeRecovery()).toBeUndefined();
+    await clean.close();
+    rmSync(d.path, { recursive: true, force: true });
+
+    const batches = await fill(d.path, 20, 3);
+    const crashed = await PartitionLog.open(d.path, CONFIG);
+    expect(crashed.takeRecovery()).toMatchObject({
+      truncated: false,
+      logEndOffset: batches.at(-1)!.next,
+      ms: expect.any(Number),
+    });
+    expect(crashed.takeRecovery()).toBeUndefined(); // once
+    await crashed.abandon();
+    const segment = readdirSync(d.path).find((f) => f.endsWith('.log'))!;
+    truncateSync(join(d.path, segment), batches.at(-1)!.end - 3); // a torn last batch
+    const torn = await PartitionLog.open(d.path, CONFIG);
+    expect(torn.takeRecovery()).toMatchObject({
+      truncated: true,
+      logEndOffset: batches.at(-1)!.base,
+    });
+    await torn.close();
+  });
+
   it('cut at any byte: reopening yields the longest valid prefix and appends continue', async () => {
     await fc.assert(
       fc.asyncProperty(
