@@ -1,9 +1,11 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Admin, Consumer, KvClient, Producer } from '@strand/client';
 import type { PkiFiles } from '@strand/security';
-import { adminUrlOf, ProcessRegistry, tempDir } from '@strand/testkit';
+import { adminUrlOf, eventually, freePort, ProcessRegistry, tempDir } from '@strand/testkit';
 import {
   AuthenticationFailedError,
   AuthorizationFailedError,
@@ -12,6 +14,7 @@ import {
 } from '@strand/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allowAll, startSecuredCluster, type TopicCluster } from './cluster.test-util.js';
+import { tool } from './kafka/client.test-util.js';
 
 // SCRAM authentication on gRPC: users in the KV store, managed by a super user, tokens on
 // every call to every node, and everyone else refused before anything changes.
@@ -22,6 +25,8 @@ let cluster: TopicCluster;
 let files: PkiFiles;
 const read = (p: string) => readFileSync(p);
 const PASSWORD = 'correct horse battery staple';
+const prometheus = tool('/usr/bin/prometheus');
+const README = join(fileURLToPath(import.meta.url), '..', '..', '..', '..', 'README.md');
 /** What a Prometheus scraper sends for /metrics (its `authorization.credentials_file`). */
 const METRICS_TOKEN = 'scraper-token-0123456789';
 const tokenFile = () => join(dir.path, 'metrics-token');
@@ -244,6 +249,70 @@ describe('SCRAM authentication on gRPC', () => {
       [...cluster.brokers.values()].map((b) => adminUrlOf(b.proc)),
     );
   });
+
+  it.skipIf(!prometheus.present)(
+    "a real Prometheus scrapes every node with the README's scrape config, its security blocks uncommented",
+    async () => {
+      const block = /```yaml\n(scrape_configs:[\s\S]*?)```/.exec(readFileSync(README, 'utf8'))![1]!;
+      const targets = (procs: { proc: Parameters<typeof adminUrlOf>[0] }[]) =>
+        `[${procs.map((x) => `'${new URL(adminUrlOf(x.proc)).host}'`).join(', ')}]`;
+      // As written, but for this cluster's files and ports and a quick first scrape.
+      const config = block
+        .replace(/^(\s*)# /gm, '$1')
+        .replace('/etc/strand/ca.pem', files.ca)
+        .replace('/etc/strand/metrics-token', tokenFile())
+        .replace('scrape_interval: 15s', 'scrape_interval: 1s')
+        .replace(/\[[^\]]*coordinator-1[^\]]*\]/, targets([...cluster.coordinators.values()]))
+        .replace(/\[[^\]]*broker-1[^\]]*\]/, targets([...cluster.brokers.values()]));
+      const home = join(dir.path, 'prometheus');
+      mkdirSync(home, { recursive: true });
+      writeFileSync(join(home, 'prometheus.yml'), config);
+      const web = `127.0.0.1:${await freePort()}`;
+      const proc = spawn(
+        '/usr/bin/prometheus',
+        [
+          `--config.file=${join(home, 'prometheus.yml')}`,
+          `--storage.tsdb.path=${join(home, 'data')}`,
+          `--web.listen-address=${web}`,
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let stderr = '';
+      proc.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString();
+      });
+      const exited = new Promise((resolve) => proc.on('exit', resolve));
+      try {
+        const query = async (q: string) => {
+          const res = await fetch(`http://${web}/api/v1/query?query=${encodeURIComponent(q)}`);
+          const body = (await res.json()) as {
+            data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+          };
+          return body.data.result;
+        };
+        const up = await eventually(
+          'every node scraped',
+          async () => {
+            const r = await query('up').catch(() => []);
+            return r.length === 3 && r.every((x) => x.value[1] === '1') ? r : undefined;
+          },
+          60_000,
+        ).catch((err: Error) => {
+          throw new Error(`${err.message}; prometheus said:\n${stderr.slice(-2000)}`);
+        });
+        expect(up.map((x) => x.metric.role).sort()).toEqual(['broker', 'broker', 'coordinator']);
+        expect((await query('strand_broker_registered')).map((x) => x.value[1])).toEqual([
+          '1',
+          '1',
+        ]);
+        expect((await query('strand_raft_has_leader')).map((x) => x.value[1])).toEqual(['1']);
+      } finally {
+        proc.kill('SIGTERM');
+        await exited;
+      }
+    },
+    90_000,
+  );
 
   it("no node's log holds a password or a token, whatever the mechanism", async () => {
     const procs = [...cluster.coordinators.values(), ...cluster.brokers.values()].map(
