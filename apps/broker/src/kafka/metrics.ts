@@ -69,9 +69,11 @@ function countErrors(answer: unknown, found: (code: string) => void): void {
     for (const x of answer) countErrors(x, found);
     return;
   }
-  for (const [k, v] of Object.entries(answer)) {
-    if (k === 'errorCode' && typeof v === 'number') {
-      if (v !== 0) found(ERROR_NAME.get(v) ?? 'UNKNOWN_SERVER_ERROR');
+  const fields = answer as Record<string, unknown>;
+  for (const k in fields) {
+    const v = fields[k];
+    if (k === 'errorCode') {
+      if (typeof v === 'number' && v !== 0) found(ERROR_NAME.get(v) ?? 'UNKNOWN_SERVER_ERROR');
     } else if (typeof v === 'object' && v !== null) countErrors(v, found);
   }
 }
