@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ScramClient } from '@strand/auth';
 import { Admin } from '@strand/client';
 import {
@@ -34,6 +35,8 @@ const registry = new ProcessRegistry();
 const dir = tempDir('strand-kafka-sasl-');
 const PASSWORD = 'correct horse battery staple';
 const SESSION_MS = 30_000;
+/** The bearer token the brokers' /metrics asks for (authentication is required). */
+const METRICS_TOKEN = 'sasl-suite-metrics-token';
 let cluster: TopicCluster;
 let files: PkiFiles;
 let admin: Admin;
@@ -44,8 +47,10 @@ beforeAll(async () => {
   // A short session, so that KafkaJS re-authenticates within the test (librdkafka 2.0.2 would
   // be disconnected at its end: none of its runs here lasts that long).
   // Authorization comes with authentication: users may use every topic and group.
+  writeFileSync(join(dir.path, 'metrics-token'), `${METRICS_TOKEN}\n`);
   ({ cluster, files, adminTls } = await startSecuredCluster(registry, 2, dir.path, {
     brokerArgs: ['--kafka-max-reauth-ms', String(SESSION_MS), '--log-level', 'debug'],
+    nodeArgs: ['--metrics-token-file', join(dir.path, 'metrics-token')],
     admin: true,
     acls: allowAll('User:*'),
   }));
@@ -351,7 +356,10 @@ describe('the SASL exchange, byte by byte', () => {
     // Other addresses are not held back.
     expect(await scramOk(broker, 'alice')).toBe(true);
     // Failures show on /metrics, and the requests refused before authenticating.
-    const m = await scrapeMetrics(adminUrlOf(cluster.brokers.get(1)!.proc));
+    const m = await scrapeMetrics(adminUrlOf(cluster.brokers.get(1)!.proc), {
+      ca: readFileSync(files.ca),
+      token: METRICS_TOKEN,
+    });
     const errors = 'strand_kafka_request_errors_total';
     const failed = { api: 'SaslAuthenticate', code: 'SASL_AUTHENTICATION_FAILED' };
     expect(m.sum(errors, failed)).toBeGreaterThanOrEqual(11);
