@@ -1,5 +1,5 @@
 import { Admin, Consumer, type ConsumerRecord, Producer } from '@strand/client';
-import { ProcessRegistry } from '@strand/testkit';
+import { eventually, ProcessRegistry } from '@strand/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTopicCluster, type TopicCluster } from './cluster.test-util.js';
 
@@ -14,18 +14,8 @@ let cluster: TopicCluster;
 let admin: Admin;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
 const fullIsr = () =>
-  until('every partition with its full ISR', async () => {
+  eventually('every partition with its full ISR', async () => {
     const { partitions } = await admin.describeTopic(TOPIC);
     return partitions.every((p) => p.isr.length === 3 && p.leader > 0) ? partitions : undefined;
   });
@@ -141,7 +131,7 @@ describe('controlled shutdown and rolling restarts', () => {
 
     // It comes back, catches up, and the preferred leaders return to it.
     await cluster.startBroker(2);
-    await until('broker 2 leading its preferred partitions again', async () => {
+    await eventually('broker 2 leading its preferred partitions again', async () => {
       const { partitions } = await admin.describeTopic(TOPIC);
       const preferred = partitions.filter((p) => p.replicas[0] === 2);
       return preferred.every((p) => p.leader === 2 && p.isr.length === 3) ? true : undefined;
@@ -166,7 +156,7 @@ describe('controlled shutdown and rolling restarts', () => {
       expect(await proc.terminate(30_000)).toBe(0);
       await cluster.startCoordinator(id);
       // The restarted node is back in the quorum before the next one goes.
-      await until(`coordinator ${id} serving`, async () =>
+      await eventually(`coordinator ${id} serving`, async () =>
         (await admin.describeTopic(TOPIC)).partitions.length === PARTITIONS ? true : undefined,
       );
       await sleep(1_000);
