@@ -27,7 +27,6 @@ import {
   grpcServerOptions,
   listenGated,
   listenSockets,
-  StrandError,
   TlsFiles,
 } from '@strand/wire';
 import { BrokerMetrics } from './broker-metrics.js';
