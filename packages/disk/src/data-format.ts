@@ -42,9 +42,10 @@ export function checkDataFormat(dir: string, kind: DataFolderKind): void {
   const current = DATA_FORMAT_VERSION[kind];
   const found = readFormat(dir);
   if (found === undefined) {
+    const names = new Set(readdirSync(dir));
+    const looksLike = (k: DataFolderKind) => SIGNS[k].some((f) => names.has(f));
     const other = (Object.keys(SIGNS) as DataFolderKind[]).find(
-      (k) =>
-        k !== kind && SIGNS[k].some((f) => has(dir, f)) && !SIGNS[kind].some((f) => has(dir, f)),
+      (k) => k !== kind && looksLike(k) && !looksLike(kind),
     );
     if (other)
       throw new DataFolderError(
@@ -67,14 +68,6 @@ export function checkDataFormat(dir: string, kind: DataFolderKind): void {
     throw new DataFolderError(
       `${dir} holds ${kind} data format ${found.version}, newer than this release understands (${current}): run the Strand release that wrote it, or a newer one`,
     );
-}
-
-function has(dir: string, name: string): boolean {
-  try {
-    return readdirSync(dir).includes(name);
-  } catch {
-    return false;
-  }
 }
 
 function readFormat(dir: string): { kind: DataFolderKind; version: number } | undefined {
