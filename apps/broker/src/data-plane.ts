@@ -162,8 +162,9 @@ export class DataPlane {
   /** Idempotence checks for every batch; if one is refused, none stays admitted. */
   private admit(h: Hosted, headers: BatchHeader[]): (Admission | undefined)[] {
     const out: (Admission | undefined)[] = [];
+    const floor = h.log.writtenOffset;
     try {
-      for (const header of headers) out.push(h.producers.admit(header));
+      for (const header of headers) out.push(h.producers.admit(header, floor));
     } catch (err) {
       for (const a of out) a?.failed();
       throw err;

@@ -35,7 +35,12 @@ import { type FollowerContext, follow } from './replica/follower.js';
 import { loadHighWatermark, saveHighWatermark } from './replica/hw-checkpoint.js';
 import { LeaderState } from './replica/leader-state.js';
 import type { PeerClients } from './replica/peer-clients.js';
-import { saveProducerSnapshot, takeProducerSnapshot } from './replica/producer-snapshot.js';
+import {
+  readProducerCheckpoint,
+  saveProducerCheckpoint,
+  saveProducerSnapshot,
+  takeProducerSnapshot,
+} from './replica/producer-snapshot.js';
 import { type ProducerStateTable, recoverProducers } from './replica/producer-state.js';
 
 /** A partition replica this broker hosts, as leader or follower. */
@@ -58,6 +63,8 @@ export interface Hosted {
   savedHighWatermark: number;
   epochs: LeaderEpochCache;
   producers: ProducerStateTable;
+  /** The log's written end when the producers' state was last checkpointed. */
+  producersCheckpointedAt: number;
   /** Leader only. */
   followers: LeaderState | undefined;
   isrChangeInFlight: boolean;
@@ -95,6 +102,8 @@ const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 const TOPIC_ID_FILE = 'topic.id';
 /** How often changed high watermarks are saved (Kafka: replica.high.watermark.checkpoint.interval.ms). */
 const HW_CHECKPOINT_MS = 1000;
+/** How often producers' state is checkpointed: what a rebuild after a crash reads at most. */
+const PRODUCER_CHECKPOINT_MS = 10_000;
 /**
  * Partitions opened, closed or saved at once: enough to keep the disk busy, few enough that
  * a broker with thousands of them still answers everything else meanwhile.
@@ -116,6 +125,8 @@ export class Partitions {
   private readonly follower: FollowerContext;
   /** The round of high watermark saves under way, if any. */
   private saving: Promise<void> | undefined;
+  /** The round of producer checkpoints under way, if any. */
+  private checkpointing: Promise<void> | undefined;
   private readonly cleaner: LogCleaner | undefined;
 
   constructor(
@@ -129,6 +140,7 @@ export class Partitions {
       setInterval(() => {
         if (!this.saving) void this.saveHighWatermarks();
       }, HW_CHECKPOINT_MS),
+      setInterval(() => void this.checkpointProducers(), PRODUCER_CHECKPOINT_MS),
     ];
     if (opts.cleaner) {
       this.cleaner = new LogCleaner({
@@ -345,7 +357,7 @@ export class Partitions {
   async close(): Promise<void> {
     this.cleaner?.stop();
     for (const t of this.timers) clearInterval(t);
-    await this.syncing;
+    await Promise.all([this.syncing, this.checkpointing]);
     await this.saveHighWatermarks();
     for (const h of this.hosted.values()) {
       h.closed = true;
@@ -381,7 +393,8 @@ export class Partitions {
       this.notifyAppend(h);
       gone.push(h);
     }
-    if (gone.length > 0) await this.saving; // no watermark file lands in a directory being removed
+    // No watermark or checkpoint file lands in a directory being removed.
+    if (gone.length > 0) await Promise.all([this.saving, this.checkpointing]);
     await forEachLimit(gone, PARALLEL, async (h) => {
       await this.logs.delete({ topic: h.topic, partition: h.partition });
       this.opts.log.info({ topic: h.topic, partition: h.partition }, 'deleted a partition');
@@ -502,6 +515,7 @@ export class Partitions {
       savedHighWatermark: -1,
       epochs: await LeaderEpochCache.load(dir, this.essential),
       producers: await this.openProducers(id, dir, log),
+      producersCheckpointedAt: -1,
       followers: undefined,
       isrChangeInFlight: false,
       closed: false,
@@ -524,10 +538,17 @@ export class Partitions {
       this.opts.log.debug({ ...id }, 'producer state from the shutdown snapshot');
       return saved;
     }
-    const recovered = await recoverProducers(log);
+    const checkpoint = await readProducerCheckpoint(dir, log).catch(() => undefined);
+    const recovered = await recoverProducers(log, checkpoint);
     if (log.logEndOffset > log.logStartOffset)
       this.opts.log.info(
-        { ...id, logEnd: log.logEndOffset, ms: Math.round(performance.now() - t0) },
+        {
+          ...id,
+          from: Math.max(checkpoint?.offset ?? 0, log.logStartOffset),
+          checkpoint: checkpoint !== undefined,
+          logEnd: log.logEndOffset,
+          ms: Math.round(performance.now() - t0),
+        },
         'recovered the producer state from the log (no shutdown snapshot)',
       );
     return recovered;
@@ -648,6 +669,35 @@ export class Partitions {
       this.saving = undefined;
     });
     return this.saving;
+  }
+
+  /** Checkpoints the producers' state of every partition written to since its last one. */
+  private checkpointProducers(): Promise<void> {
+    this.checkpointing ??= this.checkpointRound().finally(() => {
+      this.checkpointing = undefined;
+    });
+    return this.checkpointing;
+  }
+
+  private async checkpointRound(): Promise<void> {
+    const due = [...this.hosted.values()].filter(
+      (h) => !h.closed && h.log.writtenOffset !== h.producersCheckpointedAt,
+    );
+    await forEachLimit(due, PARALLEL, async (h) => {
+      try {
+        await h.lock.run(async () => {
+          if (h.closed) return;
+          const end = h.log.writtenOffset;
+          await this.essential(() => saveProducerCheckpoint(h.dir, h.log, h.producers));
+          h.producersCheckpointedAt = end;
+        });
+      } catch (err) {
+        this.opts.log.warn(
+          { topic: h.topic, partition: h.partition, err },
+          'checkpointing the producer state failed',
+        );
+      }
+    });
   }
 
   private async applyRetention(): Promise<void> {

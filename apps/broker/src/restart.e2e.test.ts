@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTopicCluster, type TopicCluster } from './cluster.test-util.js';
 
 // What a broker keeps across a restart besides its logs: the high watermark, and idempotent
-// producers' state (from a clean shutdown's snapshot, else from the newest segments).
+// producers' state (from a clean shutdown's snapshot, else from a checkpoint and the log).
 
 const registry = new ProcessRegistry();
 let cluster: TopicCluster;

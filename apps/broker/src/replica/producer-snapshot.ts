@@ -3,13 +3,16 @@ import { join } from 'node:path';
 import type { PartitionLog } from '@strand/log';
 import { lastOffsetOf, splitBatches } from '@strand/wire';
 import { z } from 'zod';
-import { ProducerStateTable } from './producer-state.js';
+import { type ProducerCheckpoint, ProducerStateTable } from './producer-state.js';
 
-const FILE = 'producers.snapshot';
+/** Written at a clean shutdown: the exact state at the log's end, for one start. */
+const SNAPSHOT = 'producers.snapshot';
+/** Written every few seconds while running: where a rebuild after a crash starts. */
+const CHECKPOINT = 'producers.checkpoint';
 const int = z.number().int();
 
-const SnapshotSchema = z.object({
-  /** The log end the state describes: every batch below it, none above. */
+const StateFileSchema = z.object({
+  /** The log offset the state describes: every batch below it, none above. */
   offset: int.min(0),
   /** The CRC of the batch ending at `offset - 1` (-1 for an empty log): which log it was. */
   lastBatchCrc: int,
@@ -25,11 +28,39 @@ async function lastBatchCrc(log: PartitionLog, end: number): Promise<number> {
   return last && lastOffsetOf(last.header) === end - 1 ? last.header.crc : -2;
 }
 
+async function writeState(path: string, log: PartitionLog, state: ProducerCheckpoint) {
+  const body = JSON.stringify({
+    offset: state.offset,
+    lastBatchCrc: await lastBatchCrc(log, state.offset),
+    producers: state.producers,
+  });
+  await fsp.writeFile(`${path}.tmp`, body);
+  await fsp.rename(`${path}.tmp`, path);
+}
+
+/**
+ * The state in a file, if it describes this log: an offset the log still reaches, with the
+ * same batch ending there (anything truncated, lost or rewritten since makes it useless).
+ */
+async function readState(path: string, log: PartitionLog): Promise<ProducerCheckpoint | undefined> {
+  const text = await fsp.readFile(path, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  let parsed: z.infer<typeof StateFileSchema>;
+  try {
+    parsed = StateFileSchema.parse(JSON.parse(text));
+  } catch {
+    return undefined;
+  }
+  if (parsed.offset > log.writtenOffset) return undefined;
+  if (parsed.lastBatchCrc !== (await lastBatchCrc(log, parsed.offset))) return undefined;
+  return { offset: parsed.offset, producers: parsed.producers };
+}
+
 /**
  * Saves idempotent producers' state at a clean shutdown, so the next start need not scan the
- * newest segments for it. Nothing is saved while an admitted batch is still unwritten; the
- * caller keeps other appends out (a follower's copy holds the partition lock). Returns
- * whether a snapshot was written.
+ * log for it. Nothing is saved while an admitted batch is still unwritten; the caller keeps
+ * other appends out (a follower's copy holds the partition lock). Returns whether a snapshot
+ * was written.
  */
 export async function saveProducerSnapshot(
   dir: string,
@@ -37,35 +68,47 @@ export async function saveProducerSnapshot(
   table: ProducerStateTable,
 ): Promise<boolean> {
   const producers = table.snapshot();
-  const offset = log.writtenOffset;
   if (!producers) return false;
-  const body = JSON.stringify({ offset, lastBatchCrc: await lastBatchCrc(log, offset), producers });
-  const tmp = join(dir, `${FILE}.tmp`);
-  await fsp.writeFile(tmp, body);
-  await fsp.rename(tmp, join(dir, FILE));
+  await writeState(join(dir, SNAPSHOT), log, { offset: log.writtenOffset, producers });
   return true;
 }
 
 /**
  * The state the last clean shutdown saved, if it describes this log exactly: the same end and
- * the same last batch (anything appended, truncated or lost since makes it useless). The file
- * is removed as it is read: it serves one start only, and a later crash falls back to a scan.
+ * the same last batch. The file is removed as it is read: it serves one start only, and a
+ * later crash falls back to the checkpoint and the log.
  */
 export async function takeProducerSnapshot(
   dir: string,
   log: PartitionLog,
 ): Promise<ProducerStateTable | undefined> {
-  const path = join(dir, FILE);
-  const text = await fsp.readFile(path, 'utf8').catch(() => undefined);
-  if (text === undefined) return undefined;
+  const path = join(dir, SNAPSHOT);
+  const state = await readState(path, log);
   await fsp.unlink(path).catch(() => undefined);
-  let parsed: z.infer<typeof SnapshotSchema>;
-  try {
-    parsed = SnapshotSchema.parse(JSON.parse(text));
-  } catch {
-    return undefined;
-  }
-  if (parsed.offset !== log.writtenOffset) return undefined;
-  if (parsed.lastBatchCrc !== (await lastBatchCrc(log, parsed.offset))) return undefined;
-  return ProducerStateTable.fromSnapshot(parsed.producers);
+  if (!state || state.offset !== log.writtenOffset) return undefined;
+  return ProducerStateTable.fromSnapshot(state.producers);
+}
+
+/**
+ * Saves the state as of a recent offset while appends go on, so that a rebuild after a crash
+ * reads the log only from there. The caller keeps followers' copies out (the partition lock);
+ * a leader's batches in flight are left for the rebuild (see `ProducerStateTable.checkpoint`).
+ * Returns the offset saved.
+ */
+export async function saveProducerCheckpoint(
+  dir: string,
+  log: PartitionLog,
+  table: ProducerStateTable,
+): Promise<number> {
+  const state = table.checkpoint(log.writtenOffset);
+  await writeState(join(dir, CHECKPOINT), log, state);
+  return state.offset;
+}
+
+/** The last checkpoint, if this log still has the batches it counted. */
+export function readProducerCheckpoint(
+  dir: string,
+  log: PartitionLog,
+): Promise<ProducerCheckpoint | undefined> {
+  return readState(join(dir, CHECKPOINT), log);
 }

@@ -71,3 +71,35 @@ describe('ProducerStateTable snapshots', () => {
     expect(t.snapshot()).toEqual([{ id: 1, epoch: 0, nextSeq: 1, recent: [[0, 0, 0]] }]);
   });
 });
+
+describe('ProducerStateTable checkpoints', () => {
+  it('with nothing in flight: the whole state at the written end', () => {
+    const t = new ProducerStateTable();
+    t.admit(header(1, 0, 0, 2), 0)?.written(0);
+    t.record(header(2, 3, 7, 1), 2);
+    expect(t.checkpoint(3)).toEqual({
+      offset: 3,
+      producers: [
+        { id: 1, epoch: 0, nextSeq: 2, recent: [[0, 1, 0]] },
+        { id: 2, epoch: 3, nextSeq: 8, recent: [[7, 7, 2]] },
+      ],
+    });
+  });
+
+  it('stops below the lowest batch in flight and leaves out every batch from there on', () => {
+    const t = new ProducerStateTable();
+    t.admit(header(1, 0, 0, 2), 0)?.written(0);
+    // Admitted when the log ended at 2: it lands at 2 or later, and its answer is pending.
+    const inFlight = t.admit(header(1, 0, 2, 3), 2);
+    // Another producer's batch, written at 5 after it (its answer came first).
+    t.admit(header(2, 0, 0, 1), 2)?.written(5);
+    const c = t.checkpoint(6);
+    expect(c.offset).toBe(2);
+    expect(c.producers).toEqual([
+      { id: 1, epoch: 0, nextSeq: 2, recent: [[0, 1, 0]] },
+      { id: 2, epoch: 0, nextSeq: 0, recent: [] },
+    ]);
+    inFlight?.written(2);
+    expect(t.checkpoint(6).offset).toBe(6);
+  });
+});

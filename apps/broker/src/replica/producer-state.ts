@@ -13,6 +13,8 @@ interface SeenBatch {
   baseOffset: Promise<number>;
   /** The same, known synchronously once written. */
   written: number | undefined;
+  /** A lower bound of the offset it is written at: the log's end when it was admitted. */
+  floor: number;
 }
 
 /** One producer's state as plain data: recent batches are [firstSeq, lastSeq, baseOffset]. */
@@ -21,6 +23,12 @@ export interface ProducerSnapshotEntry {
   epoch: number;
   nextSeq: number;
   recent: [number, number, number][];
+}
+
+/** Producers' state as of one log offset: every batch below it counted, none above. */
+export interface ProducerCheckpoint {
+  offset: number;
+  producers: ProducerSnapshotEntry[];
 }
 
 interface ProducerEntry {
@@ -62,8 +70,11 @@ export class ProducerStateTable {
       ?.baseOffset;
   }
 
-  /** Leader side, before the append, for a batch that is not a duplicate. Throws to refuse it. */
-  admit(h: BatchHeader): Admission | undefined {
+  /**
+   * Leader side, before the append, for a batch that is not a duplicate. Throws to refuse it.
+   * `floor` is the log's written end now: the batch lands at or above it.
+   */
+  admit(h: BatchHeader, floor = 0): Admission | undefined {
     if (h.producerId < 0) return undefined;
     const firstSeq = h.baseSequence;
     const lastSeq = h.baseSequence + h.lastOffsetDelta;
@@ -90,6 +101,7 @@ export class ProducerStateTable {
         reject = rej;
       }),
       written: undefined,
+      floor,
     };
     seen.baseOffset.catch(() => undefined);
     this.remember(entry, seen);
@@ -123,6 +135,7 @@ export class ProducerStateTable {
       lastSeq,
       baseOffset: Promise.resolve(baseOffset),
       written: baseOffset,
+      floor: baseOffset,
     });
   }
 
@@ -144,6 +157,33 @@ export class ProducerStateTable {
     return out;
   }
 
+  /**
+   * The state as of an offset at most `end` (the log's written end), taken while batches may
+   * be in flight: one still being written may land anywhere from its floor, so the checkpoint
+   * stops below the lowest such floor, and leaves out every batch at or above where it stops.
+   * Replaying the log from there gives back the whole state.
+   */
+  checkpoint(end: number): ProducerCheckpoint {
+    let offset = end;
+    for (const e of this.producers.values())
+      for (const b of e.recent) if (b.written === undefined) offset = Math.min(offset, b.floor);
+    const producers: ProducerSnapshotEntry[] = [];
+    for (const [id, e] of this.producers) {
+      const recent: [number, number, number][] = [];
+      let nextSeq = e.nextSeq;
+      for (const b of e.recent) {
+        if (b.written === undefined || b.written >= offset) {
+          // Sequences run on without gaps: this batch is the next one the producer owes.
+          nextSeq = b.firstSeq;
+          break;
+        }
+        recent.push([b.firstSeq, b.lastSeq, b.written]);
+      }
+      producers.push({ id, epoch: e.epoch, nextSeq, recent });
+    }
+    return { offset, producers };
+  }
+
   static fromSnapshot(entries: readonly ProducerSnapshotEntry[]): ProducerStateTable {
     const table = new ProducerStateTable();
     for (const e of entries)
@@ -155,6 +195,7 @@ export class ProducerStateTable {
           lastSeq,
           baseOffset: Promise.resolve(baseOffset),
           written: baseOffset,
+          floor: baseOffset,
         })),
       });
     return table;
@@ -168,15 +209,17 @@ export class ProducerStateTable {
 }
 
 /**
- * Idempotent producers' state from the batch headers of the newest segment: enough to
- * recognise a retry of anything a producer could still be retrying after a restart.
+ * Idempotent producers' state from the batch headers in the log: from `start` (a checkpoint
+ * of the state as of some offset) on, else from the log's start. Every producer whose newest
+ * batch is still in the log is found: a compacted log keeps each producer's newest batch, so
+ * a retry after a crash is recognised however long ago the producer last wrote.
  */
-export async function recoverProducers(log: PartitionLog): Promise<ProducerStateTable> {
-  const table = new ProducerStateTable();
-  const segments = log.segmentInfo();
-  // The last two segments: a roll just before a crash must not hide the newest batches.
-  const from = segments[Math.max(0, segments.length - 2)]?.baseOffset ?? 0;
-  let offset = Math.max(log.logStartOffset, from);
+export async function recoverProducers(
+  log: PartitionLog,
+  start?: ProducerCheckpoint,
+): Promise<ProducerStateTable> {
+  const table = start ? ProducerStateTable.fromSnapshot(start.producers) : new ProducerStateTable();
+  let offset = Math.max(log.logStartOffset, start?.offset ?? 0);
   while (offset < log.writtenOffset) {
     const { records } = await log.read(offset, 4 * 1024 * 1024);
     const batches = splitBatches(records, false);
