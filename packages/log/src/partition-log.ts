@@ -239,6 +239,7 @@ export class PartitionLog {
       size: s.size,
       maxTimestamp: s.maxTimestamp,
       lastAppendTime: s.lastAppendTime,
+      firstBatchTime: s.firstBatchTime,
     }));
   }
 
@@ -325,8 +326,11 @@ export class PartitionLog {
    * One pass of the log cleaner over this log (see compaction/cleaner.ts). Only for a log
    * configured `compact`; the caller (a broker's cleaner) passes the high watermark as bound.
    */
-  clean(opts: CleanOptions): Promise<CleanReport> {
+  async clean(opts: CleanOptions): Promise<CleanReport> {
     this.ensureOpen();
+    // max.compaction.lag.ms dates the dirty section by its oldest record (one header read).
+    // A segment a swap or retention removes meanwhile is simply not dated.
+    await Promise.all(this.segments.map((s) => s.loadFirstBatchTime().catch(() => undefined)));
     const target: CleanTarget = {
       dir: this.dir,
       fds: this.fds,
@@ -870,7 +874,12 @@ export class PartitionLog {
     const active = this.active();
     if (active.size === 0) return;
     const full = active.size + incoming > this.config.segmentBytes;
-    const old = now - active.createdAt >= this.config.segmentMs;
+    // A compacted log also rolls by max.compaction.lag.ms, as Kafka does: the active segment
+    // is never cleaned, so its records would otherwise wait for segment.ms.
+    const rollMs = this.config.compact
+      ? Math.min(this.config.segmentMs, this.config.maxCompactionLagMs)
+      : this.config.segmentMs;
+    const old = now - active.createdAt >= rollMs;
     const indexFull = active.indexEntries >= this.config.maxIndexEntries;
     const relOverflow = this.end - active.baseOffset > 2 ** 31 - 2 ** 20;
     if (!full && !old && !indexFull && !relOverflow) return;

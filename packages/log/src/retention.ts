@@ -5,6 +5,8 @@ export interface RetainedSegment {
   size: number;
   maxTimestamp: number;
   lastAppendTime: number;
+  /** The first batch's max timestamp, where known. */
+  firstBatchTime?: number | undefined;
 }
 
 export interface RetentionPolicy {

@@ -63,6 +63,12 @@ export class LogSegment {
   nextOffset: number;
   maxTimestamp = -1;
   lastAppendTime: number;
+  /**
+   * The first batch's max timestamp (how Kafka dates a segment for max.compaction.lag.ms);
+   * undefined until known: an empty segment, or one opened from its index files and not yet
+   * asked (see loadFirstBatchTime).
+   */
+  firstBatchTime: number | undefined;
   private index = new SegmentIndex();
   private bytesSinceEntry = 0;
 
@@ -84,6 +90,17 @@ export class LogSegment {
 
   get indexEntries(): number {
     return this.index.length;
+  }
+
+  /** Learns the first batch's time from its header when it is not known yet. */
+  async loadFirstBatchTime(): Promise<number | undefined> {
+    if (this.firstBatchTime !== undefined || this.size < BATCH_HEADER_SIZE)
+      return this.firstBatchTime;
+    const buf = await this.fds.use(this.dataPath, (fd) => readAt(fd, 0, BATCH_HEADER_SIZE));
+    // The header alone (readBatchHeader wants the whole batch): its magic, then the field.
+    if (buf.length === BATCH_HEADER_SIZE && buf.readInt8(Offsets.magic) === 2)
+      this.firstBatchTime = Number(buf.readBigInt64BE(Offsets.maxTimestamp));
+    return this.firstBatchTime;
   }
 
   static async create(
@@ -265,6 +282,7 @@ export class LogSegment {
     const from = this.index.length > 0 ? this.index.positionAt(this.index.length - 1) : 0;
     const fromRel = this.index.length > 0 ? this.index.relOffsetAt(this.index.length - 1) : 0;
     this.size = at.position;
+    if (this.size === 0) this.firstBatchTime = undefined;
     // In a compacted log `offset` may fall in a gap before that batch: the end never passes it.
     this.nextOffset = Math.min(at.header.baseOffset, offset);
     // Recompute max timestamp and the index counter over the tail after the last entry.
@@ -333,6 +351,7 @@ export class LogSegment {
   }
 
   private track(position: number, h: BatchHeader): void {
+    if (position === 0) this.firstBatchTime = h.maxTimestamp;
     this.maxTimestamp = Math.max(this.maxTimestamp, h.maxTimestamp);
     if (this.bytesSinceEntry >= this.indexIntervalBytes) {
       this.index.append(h.baseOffset - this.baseOffset, position, this.maxTimestamp);
@@ -347,6 +366,7 @@ export class LogSegment {
     this.size = 0;
     this.nextOffset = this.baseOffset;
     this.maxTimestamp = -1;
+    this.firstBatchTime = undefined;
     this.bytesSinceEntry = 0;
   }
 

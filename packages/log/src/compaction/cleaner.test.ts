@@ -279,3 +279,29 @@ describe('the cleaner on one log', () => {
     await log.close();
   });
 });
+
+describe('max.compaction.lag.ms', () => {
+  it('rolls the active segment once its records waited that long, and dates segments by their first batch after a reopen', async () => {
+    const clock = manualClock(1_700_000_000_000);
+    const config = { segmentBytes: 1 << 20, maxCompactionLagMs: 5000 };
+    const { log, dir } = await openLog(config, clock);
+    await log.append(keyedBatch([{ key: 'a', value: '1' }], { now: clock.now() }));
+    clock.advance(4000);
+    await log.append(keyedBatch([{ key: 'a', value: '2' }], { now: clock.now() }));
+    expect(log.segmentCount).toBe(1);
+    // Without the lag, segment.ms (7 days) would keep both in the active segment, never cleaned.
+    clock.advance(2000);
+    await log.append(keyedBatch([{ key: 'b', value: '3' }], { now: clock.now() }));
+    expect(log.segmentCount).toBe(2);
+    await log.close();
+
+    const again = await PartitionLog.open(dir, { ...CONFIG, ...config }, { now: clock.now });
+    expect(again.segmentInfo()[0]?.firstBatchTime).toBeUndefined(); // opened from its index
+    // A pass that may clean nothing (bound 0) still dates every segment.
+    await again.clean({ ...CLEAN, bound: 0 });
+    expect(again.segmentInfo()[0]?.firstBatchTime).toBe(1_700_000_000_000);
+    await again.clean(CLEAN);
+    expect((await readAllRecords(again)).records.map((r) => r.value)).toEqual(['2', '3']);
+    await again.close();
+  });
+});

@@ -53,6 +53,19 @@ describe('cleanable', () => {
     expect(cleanable(segs, 30, { ...p, maxCompactionLagMs: 5000 }).due).toBe(true);
   });
 
+  it('max.compaction.lag.ms dates a segment by its first batch, not its newest one', () => {
+    // The oldest dirty segment's first record waited 9 s; its newest only 1 s.
+    const span = { ...seg(0, 10, 100, 9000), firstBatchTime: 1000 };
+    // A ratio no log reaches: only the lag can make it due.
+    const p = { ...policy, minCleanableDirtyRatio: 1.1, maxCompactionLagMs: 5000 };
+    expect(cleanable([span, seg(10, 20)], 0, p).due).toBe(true);
+    // Unknown first time: the newest stands in (late, never early).
+    expect(cleanable([{ ...span, firstBatchTime: undefined }, seg(10, 20)], 0, p).due).toBe(false);
+    // A first timestamp in the future counts from the last append.
+    const future = { ...seg(0, 10, 100, 9000), firstBatchTime: 99_000 };
+    expect(cleanable([future, seg(10, 20)], 0, p).due).toBe(false);
+  });
+
   it('a cleanedTo inside a segment (after a truncation) makes that segment dirty', () => {
     expect(cleanable(segs, 15, policy).firstDirty).toBe(1);
   });

@@ -58,9 +58,19 @@ export function cleanable(
   const overdue =
     oldest !== undefined &&
     firstUncleanable > firstDirty &&
-    p.now - newestTimeOf(oldest) > p.maxCompactionLagMs;
+    p.now - oldestTimeOf(oldest) > p.maxCompactionLagMs;
   const due = dirtyBytes > 0 && (dirtyRatio >= p.minCleanableDirtyRatio || overdue);
   return { firstDirty, firstUncleanable, cleanBytes, dirtyBytes, dirtyRatio, due };
+}
+
+/**
+ * How long the oldest record of a segment has waited to be cleaned: dated by its first
+ * batch, as Kafka does (a future timestamp is clamped to the last append, like retention's).
+ */
+function oldestTimeOf(s: RetainedSegment): number {
+  const first = s.firstBatchTime;
+  if (first === undefined || first < 0) return newestTimeOf(s);
+  return Math.min(first, s.lastAppendTime);
 }
 
 /** Offsets span at most this within one segment (relative offsets are u32 in the index). */
