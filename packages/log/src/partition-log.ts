@@ -377,6 +377,9 @@ export class PartitionLog {
           group.map((s) => s.baseOffset),
           step,
         );
+        // A read may have reopened an old file meanwhile: `base`'s name now holds the cleaned
+        // file, and no descriptor of the old one may be handed out for it.
+        for (const s of group) await this.fds.forget(s.dataPath);
         const { segment } = await LogSegment.open(
           this.dir,
           base,
@@ -387,7 +390,7 @@ export class PartitionLog {
           true,
         );
         segment.lastAppendTime = lastAppendTime;
-        step?.('index');
+        await step?.('index');
         await segment.persistIndex();
         this.segments.splice(at, group.length, segment);
         this.changes += 1;

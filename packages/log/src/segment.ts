@@ -112,6 +112,9 @@ export class LogSegment {
     gaps = false,
   ): Promise<LogSegment> {
     const seg = new LogSegment(dir, baseOffset, fds, now, indexIntervalBytes, gaps);
+    // A segment removed from this base earlier may have been reopened by a late reader:
+    // no descriptor of that file may serve the new one.
+    await fds.forget(seg.dataPath);
     const fd = await openFile(seg.dataPath, 'w');
     await closeFile(fd);
     await seg.removeIndexFiles();

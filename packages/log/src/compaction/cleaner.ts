@@ -203,7 +203,7 @@ async function finish(
   step?: StepHook,
 ): Promise<CleanReport> {
   if (swappedTo > state.cleanedTo) {
-    step?.('cleaner state');
+    await step?.('cleaner state');
     await t.saveCleanerState({
       cleanedTo: swappedTo,
       passes: recordPass(state.passes, [swappedTo, now]),

@@ -24,12 +24,15 @@ export const GAPS_MARKER = 'compacted';
 export const cleanedPath = (dir: string, base: number) => join(dir, segmentFileName(base, CLEANED));
 export const swapPath = (dir: string, base: number) => join(dir, segmentFileName(base, SWAP));
 
-/** Told before each durable step of a swap (tests throw from it to crash there). */
-export type StepHook = (step: string) => void;
+/**
+ * Told before each durable step of a swap, which waits for it: tests throw from it to crash
+ * there, or do something else meanwhile.
+ */
+export type StepHook = (step: string) => void | Promise<void>;
 
 /** Step 2: the commit. */
 export async function commitCleaned(dir: string, base: number, step?: StepHook): Promise<void> {
-  step?.('commit');
+  await step?.('commit');
   await fsp.rename(cleanedPath(dir, base), swapPath(dir, base));
   await fsyncDir(dir);
 }
@@ -41,16 +44,16 @@ export async function completeSwap(
   oldBases: number[],
   step?: StepHook,
 ): Promise<void> {
-  const remove = (name: string) => {
-    step?.(`remove ${name}`);
-    return removeIfExists(join(dir, name));
+  const remove = async (name: string) => {
+    await step?.(`remove ${name}`);
+    await removeIfExists(join(dir, name));
   };
   for (const b of oldBases) {
     await remove(segmentFileName(b, '.index'));
     await remove(segmentFileName(b, '.timeindex'));
     if (b !== base) await remove(segmentFileName(b, '.log'));
   }
-  step?.('rename');
+  await step?.('rename');
   await fsp.rename(swapPath(dir, base), join(dir, segmentFileName(base, '.log')));
   await fsyncDir(dir);
 }
