@@ -18,14 +18,18 @@ afterEach(() => {
 });
 
 /** A log with small segments, and the table its leader keeps as it appends. */
-async function leaderLog() {
+async function leaderLog(config: { compact?: boolean } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'strand-producers-'));
   dirs.push(dir);
-  const log = await PartitionLog.open(join(dir, 'log'), { segmentBytes: 1024 });
+  const log = await PartitionLog.open(join(dir, 'log'), {
+    segmentBytes: 1024,
+    minCleanableDirtyRatio: 0,
+    ...config,
+  });
   const table = new ProducerStateTable();
-  const produce = async (producerId: number, seq: number, count = 1) => {
+  const produce = async (producerId: number, seq: number, count = 1, key = 'k') => {
     const b = encodeBatch(
-      Array.from({ length: count }, (_, i) => ({ value: Buffer.alloc(200, seq + i) })),
+      Array.from({ length: count }, (_, i) => ({ key, value: Buffer.alloc(200, seq + i) })),
     );
     stampProducer(b, producerId, 0, seq);
     const admission = table.admit(header(producerId, seq, count), log.writtenOffset);
@@ -55,6 +59,19 @@ describe('rebuilding idempotent producers after a crash', () => {
     const rebuilt = await recoverProducers(log);
     expect(await rebuilt.duplicateOf(header(1, 0, 2))).toBe(early);
     expect(() => rebuilt.admit(header(1, 5, 1))).toThrow(/expected 2/);
+    await log.close();
+  });
+
+  it('in a compacted log, a producer whose records were all superseded is still found', async () => {
+    const { log, produce } = await leaderLog({ compact: true });
+    const early = await produce(1, 0, 1, 'shared');
+    for (let i = 0; i < 30; i++) await produce(2, i, 1, 'shared');
+    const report = await log.clean({ bound: Number.POSITIVE_INFINITY, dedupeBufferBytes: 1 << 20 });
+    expect(report.cleanedBytes).toBeGreaterThan(0);
+    const rebuilt = await recoverProducers(log);
+    // The cleaner kept producer 1's batch (empty now): its retry is still answered.
+    expect(await rebuilt.duplicateOf(header(1, 0, 1))).toBe(early);
+    expect(() => rebuilt.admit(header(1, 5, 1))).toThrow(/expected 1/);
     await log.close();
   });
 
