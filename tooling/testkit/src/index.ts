@@ -12,6 +12,10 @@ export { type CoordinatorLayout, coordinatorLayout } from './coordinators.js';
 // Fault-injecting TCP proxy and a mesh of them for (asymmetric) partitions
 export * from './proxy.js';
 
+// A multi-host test bed of Linux network namespaces (one address per host, a bridge), with
+// partitions, loss, duplication, netem and slow links between them
+export * from './netns/index.js';
+
 // Prometheus scrapes and readiness probes of the admin port, and polling for a condition
 export * from './metrics.js';
 

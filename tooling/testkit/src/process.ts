@@ -49,6 +49,8 @@ export interface SpawnOptions {
   readyLine?: RegExp;
   readyTimeoutMs?: number;
   name?: string;
+  /** Run in this network namespace (`ip netns exec NS node ...`: the pid is node's own). */
+  netns?: string;
 }
 
 const MAX_LINES = 500;
@@ -183,7 +185,11 @@ export class ProcessRegistry {
     // STRAND_NODE_FLAGS: flags for every node process started here, e.g. to profile a
     // benchmark's brokers with "--cpu-prof --cpu-prof-dir=/tmp/prof".
     const nodeFlags = (process.env.STRAND_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-    const child = spawn(process.execPath, [...nodeFlags, script, ...(opts.args ?? [])], {
+    const argv = [...nodeFlags, script, ...(opts.args ?? [])];
+    const [command, args] = opts.netns
+      ? ['ip', ['netns', 'exec', opts.netns, process.execPath, ...argv]]
+      : [process.execPath, argv];
+    const child = spawn(command, args, {
       cwd: opts.cwd,
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
