@@ -5,6 +5,7 @@ import {
   groupService,
   LeaderCaller,
   type LeaderCallerOptions,
+  securityService,
   UnavailableError,
 } from '@strand/wire';
 
@@ -43,5 +44,12 @@ export class GroupCoordinatorClient extends LeaderCaller {
       ...leaderOptions(new ClientPool(groupService('GroupCoordinator'), {}, security), addresses),
       retryOn: (e) => e instanceof UnavailableError,
     });
+  }
+}
+
+/** Calls the coordinators' Security service (ACL admin for the Kafka listener's clients). */
+export class SecurityAdminClient extends LeaderCaller {
+  constructor(addresses: readonly string[], security: ChannelSecurity = {}) {
+    super(leaderOptions(new ClientPool(securityService('Security'), {}, security), addresses));
   }
 }

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { FailureLimiter, SecurityState } from '@strand/auth';
-import { KvClient } from '@strand/client';
+import { AclAdmin, KvClient } from '@strand/client';
 import { checkDataFormat, DiskGuard } from '@strand/disk';
 import { LogManager } from '@strand/log';
 import {
@@ -32,7 +32,11 @@ import {
 import { BrokerMetrics } from './broker-metrics.js';
 import { loadBrokerConfig } from './config.js';
 import { controlledShutdown } from './controlled-shutdown.js';
-import { ControllerClient, GroupCoordinatorClient } from './controller-client.js';
+import {
+  ControllerClient,
+  GroupCoordinatorClient,
+  SecurityAdminClient,
+} from './controller-client.js';
 import { DataPlane } from './data-plane.js';
 import { FetchMemory, releaseFetchLeases } from './fetch-memory.js';
 import { BrokerIdentity } from './identity.js';
@@ -84,6 +88,7 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
   const kv = new KvClient({ bootstrap: config.coordinators, timeoutMs: 5000, tls: channels.tls });
   const controller = new ControllerClient(config.coordinators, channels);
   const groups = new GroupCoordinatorClient(config.coordinators, channels);
+  const securityAdmin = new SecurityAdminClient(config.coordinators, channels);
   const security = new NodeSecurity(config, lineLog);
   // Users and the token key come with the rest of /strand/ (readable by this node's certificate).
   const meta = new MetadataCache(kv, log, (key, value) => {
@@ -165,6 +170,7 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
     admin: topicAdmin,
     controller,
     groups,
+    acls: new AclAdmin(securityAdmin),
     config: {
       autoCreateTopics: config.autoCreateTopics,
       defaultPartitions: config.defaultPartitions,
@@ -270,6 +276,7 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
     controller.close();
     tlsFiles?.close();
     groups.close();
+    securityAdmin.close();
     process.exit(code);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

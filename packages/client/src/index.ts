@@ -51,6 +51,9 @@ export type {
   ResetSpec,
 } from './groups/types.js';
 
+// ACL admin over any caller of the coordinators' Security service (what brokers' Kafka ACL APIs use)
+export { AclAdmin, type SecurityCaller } from './auth/acl-admin.js';
+
 // The replicated KV store: versions, compare-and-set, watches, linearizable or stale reads
 export {
   type CompareOp,

@@ -286,6 +286,90 @@ const CASES: Case[] = [
     },
   },
   {
+    js: 'createAcls',
+    key: 30,
+    versions: range(0, 1),
+    args: {
+      creations: [
+        {
+          resourceType: 2,
+          resourceName: 'orders',
+          resourcePatternType: 3,
+          principal: 'User:alice',
+          host: '*',
+          operation: 4,
+          permissionType: 3,
+        },
+      ],
+    },
+    expected: {
+      creations: [
+        {
+          resourceType: 2,
+          resourceName: 'orders',
+          resourcePatternType: 3,
+          principal: 'User:alice',
+          host: '*',
+          operation: 4,
+          permissionType: 3,
+        },
+      ],
+    },
+  },
+  {
+    js: 'describeAcls',
+    key: 29,
+    versions: range(0, 1),
+    args: {
+      resourceType: 1,
+      resourceName: null,
+      resourcePatternType: 3,
+      principal: 'User:alice',
+      host: null,
+      operation: 1,
+      permissionType: 1,
+    },
+    expected: {
+      resourceTypeFilter: 1,
+      resourceNameFilter: null,
+      principalFilter: 'User:alice',
+      hostFilter: null,
+      operation: 1,
+      permissionType: 1,
+    },
+  },
+  {
+    js: 'deleteAcls',
+    key: 31,
+    versions: range(0, 1),
+    args: {
+      filters: [
+        {
+          resourceType: 3,
+          resourceName: 'billing',
+          resourcePatternType: 3,
+          principal: null,
+          host: '*',
+          operation: 3,
+          permissionType: 2,
+        },
+      ],
+    },
+    expected: {
+      filters: [
+        {
+          resourceTypeFilter: 3,
+          resourceNameFilter: 'billing',
+          patternTypeFilter: 3,
+          principalFilter: null,
+          hostFilter: '*',
+          operation: 3,
+          permissionType: 2,
+        },
+      ],
+    },
+  },
+  {
     js: 'saslHandshake',
     key: 17,
     versions: range(0, 1),

@@ -360,6 +360,93 @@ const CASES: Case[] = [
     },
   },
   {
+    js: 'createAcls',
+    key: 30,
+    versions: range(0, 1),
+    body: {
+      results: [
+        { errorCode: 0, errorMessage: null },
+        { errorCode: 42, errorMessage: 'bad' },
+      ],
+    },
+    expected: {
+      creationResponses: [
+        { errorCode: 0, errorMessage: null },
+        { errorCode: 42, errorMessage: 'bad' },
+      ],
+    },
+  },
+  {
+    js: 'describeAcls',
+    key: 29,
+    versions: range(0, 1),
+    body: {
+      errorCode: 0,
+      errorMessage: null,
+      resources: [
+        {
+          resourceType: 2,
+          resourceName: 'orders',
+          patternType: 3,
+          acls: [{ principal: 'User:alice', host: '*', operation: 4, permissionType: 3 }],
+        },
+      ],
+    },
+    expected: {
+      errorCode: 0,
+      resources: [
+        {
+          resourceType: 2,
+          resourceName: 'orders',
+          acls: [{ principal: 'User:alice', host: '*', operation: 4, permissionType: 3 }],
+        },
+      ],
+    },
+  },
+  {
+    js: 'deleteAcls',
+    key: 31,
+    versions: range(0, 1),
+    body: {
+      filterResults: [
+        {
+          errorCode: 0,
+          errorMessage: null,
+          matchingAcls: [
+            {
+              errorCode: 0,
+              errorMessage: null,
+              resourceType: 3,
+              resourceName: 'billing',
+              patternType: 3,
+              principal: 'User:bob',
+              host: '*',
+              operation: 3,
+              permissionType: 2,
+            },
+          ],
+        },
+      ],
+    },
+    expected: {
+      filterResponses: [
+        {
+          errorCode: 0,
+          matchingAcls: [
+            {
+              resourceType: 3,
+              resourceName: 'billing',
+              principal: 'User:bob',
+              host: '*',
+              operation: 3,
+              permissionType: 2,
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     js: 'saslHandshake',
     key: 17,
     versions: range(0, 1),

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
+import { ScramClient } from '@strand/auth';
 import { Consumer, type ConsumerRecord } from '@strand/client';
 import {
   type ApiDef,
@@ -10,6 +11,8 @@ import {
   type Input,
   type RequestOf,
   type ResponseOf,
+  SaslAuthenticate,
+  SaslHandshake,
 } from '@strand/kafka-protocol';
 
 /**
@@ -103,6 +106,24 @@ export class RawKafkaClient {
   close(): void {
     this.socket.destroy();
   }
+}
+
+/** SaslHandshake v1 + SaslAuthenticate v`version` SCRAM-SHA-512 on `c`: the last answer. */
+export async function rawScram(
+  c: RawKafkaClient,
+  user: string,
+  password: string,
+  version = 2,
+): Promise<ResponseOf<typeof SaslAuthenticate>> {
+  const hs = await c.request(SaslHandshake, 1, { mechanism: 'SCRAM-SHA-512' });
+  if (hs.errorCode !== 0) throw new Error(`SaslHandshake answered ${hs.errorCode}`);
+  const client = new ScramClient('SCRAM-SHA-512', user, password);
+  const first = await c.request(SaslAuthenticate, version, {
+    authBytes: Buffer.from(client.first()),
+  });
+  if (first.errorCode !== 0) return first;
+  const final = Buffer.from(client.final(first.authBytes));
+  return c.request(SaslAuthenticate, version, { authBytes: final });
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Guard } from '@strand/auth';
+import type { AclAdmin } from '@strand/client';
 import type { BrokerRecord } from '@strand/wire';
 import type { ControllerClient, GroupCoordinatorClient } from '../controller-client.js';
 import type { DataPlane } from '../data-plane.js';
@@ -21,6 +22,8 @@ export interface KafkaDeps {
   /** Kafka clients' group requests go to the group coordinator through it. */
   groups: GroupCoordinatorClient;
   config: KafkaConfig;
+  /** The cluster's ACLs (the coordinators' Security service), for Kafka's ACL APIs. */
+  acls: Pick<AclAdmin, 'create' | 'describe' | 'delete'>;
   /** What requests are checked by (ACLs); none: everything is allowed. */
   guard?: Guard;
   /** How the listener's clients are authenticated. */

@@ -1,5 +1,13 @@
 import { Admin } from '@strand/client';
-import { ApiVersions, encodeRequest, Metadata } from '@strand/kafka-protocol';
+import {
+  ApiVersions,
+  CreateAcls,
+  DeleteAcls,
+  DescribeAcls,
+  encodeRequest,
+  KafkaError,
+  Metadata,
+} from '@strand/kafka-protocol';
 import { ProcessRegistry } from '@strand/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTopicCluster, type TopicCluster } from '../cluster.test-util.js';
@@ -30,6 +38,8 @@ describe("the Kafka listener, on the brokers' gRPC port", () => {
       });
       expect(v3.errorCode).toBe(0);
       expect(v3.apiKeys).toContainEqual({ apiKey: 3, minVersion: 0, maxVersion: 12 });
+      for (const apiKey of [29, 30, 31])
+        expect(v3.apiKeys).toContainEqual({ apiKey, minVersion: 0, maxVersion: 3 });
       // Version 9 of ApiVersions does not exist: the answer is a v0 body with the versions.
       const frame = c.expect(2);
       c.write(
@@ -47,6 +57,37 @@ describe("the Kafka listener, on the brokers' gRPC port", () => {
       ).body;
       expect(v0.errorCode).toBe(35);
       expect(v0.apiKeys).toEqual(v3.apiKeys);
+    } finally {
+      c.close();
+    }
+  });
+
+  it("answers the ACL APIs SECURITY_DISABLED: authorization is off (Kafka's answer without an authorizer)", async () => {
+    const c = await RawKafkaClient.connect(cluster.bootstrap[0]!);
+    try {
+      const acl = {
+        resourceType: 2,
+        resourceName: 't',
+        principal: 'User:a',
+        host: '*',
+        operation: 3,
+        permissionType: 3,
+      };
+      const created = await c.request(CreateAcls, 2, { creations: [acl] });
+      expect(created.results).toEqual([
+        { errorCode: KafkaError.SECURITY_DISABLED, errorMessage: expect.stringMatching(/off/) },
+      ]);
+      const filter = {
+        resourceTypeFilter: 1,
+        patternTypeFilter: 1,
+        operation: 1,
+        permissionType: 1,
+      };
+      expect((await c.request(DescribeAcls, 1, filter)).errorCode).toBe(
+        KafkaError.SECURITY_DISABLED,
+      );
+      const deleted = await c.request(DeleteAcls, 0, { filters: [filter] });
+      expect(deleted.filterResults.map((f) => f.errorCode)).toEqual([KafkaError.SECURITY_DISABLED]);
     } finally {
       c.close();
     }

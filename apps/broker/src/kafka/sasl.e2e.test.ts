@@ -2,13 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ScramClient } from '@strand/auth';
 import { Admin } from '@strand/client';
-import {
-  ApiVersions,
-  KafkaError,
-  Metadata,
-  SaslAuthenticate,
-  SaslHandshake,
-} from '@strand/kafka-protocol';
+import { ApiVersions, KafkaError, Metadata, SaslHandshake } from '@strand/kafka-protocol';
 import type { PkiFiles } from '@strand/security';
 import { adminUrlOf, eventually, ProcessRegistry, scrapeMetrics, tempDir } from '@strand/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +12,7 @@ import {
   startSecuredCluster,
   type TopicCluster,
 } from '../cluster.test-util.js';
-import { kcatRefusal, RawKafkaClient, run, tool } from './client.test-util.js';
+import { kcatRefusal, RawKafkaClient, rawScram, run, tool } from './client.test-util.js';
 import { kafkajs, kafkajsRead } from './kafkajs.test-util.js';
 
 /**
@@ -75,18 +69,8 @@ const caTls = () => ({ ca: readFileSync(files.ca), servername: 'localhost' });
 const raw = (address = broker, localAddress?: string) =>
   RawKafkaClient.connect(address, { tls: caTls(), ...(localAddress ? { localAddress } : {}) });
 
-/** SaslHandshake v1 + SaslAuthenticate v`version` SCRAM-SHA-512 on `c`: the last answer. */
-async function scram(c: RawKafkaClient, user: string, password = PASSWORD, version = 2) {
-  const hs = await c.request(SaslHandshake, 1, { mechanism: 'SCRAM-SHA-512' });
-  expect(hs.errorCode).toBe(0);
-  const client = new ScramClient('SCRAM-SHA-512', user, password);
-  const first = await c.request(SaslAuthenticate, version, {
-    authBytes: Buffer.from(client.first()),
-  });
-  if (first.errorCode !== 0) return first;
-  const final = Buffer.from(client.final(first.authBytes));
-  return c.request(SaslAuthenticate, version, { authBytes: final });
-}
+const scram = (c: RawKafkaClient, user: string, password = PASSWORD, version = 2) =>
+  rawScram(c, user, password, version);
 
 async function scramOk(address: string, user: string): Promise<true | undefined> {
   const c = await raw(address);

@@ -6,7 +6,6 @@ import {
   parseAclBinding,
 } from '@strand/auth';
 import { InvalidRequestError } from '@strand/wire';
-import type { GroupClient } from '../groups/coordinator-client.js';
 
 type WireAcl = {
   resource_type: string;
@@ -46,12 +45,18 @@ function checkFilter(filter: AclFilter): AclFilter {
   throw new InvalidRequestError(`invalid ACL filter: ${i?.path.join('.')}: ${i?.message}`);
 }
 
+/** What calls the coordinators' Security service on their leader (the SDK's, a broker's). */
+export interface SecurityCaller {
+  call<T>(method: string, req: unknown): Promise<T>;
+}
+
 /**
  * ACLs, managed on the coordinators' leader (alter on the cluster to change them, describe
- * to list them). Bindings are checked here first, so a bad one fails before any call.
+ * to list them). Bindings are checked here first, so a bad one fails before any call. The
+ * SDK's Admin and the brokers' Kafka ACL APIs both go through it.
  */
 export class AclAdmin {
-  constructor(private readonly client: GroupClient) {}
+  constructor(private readonly client: SecurityCaller) {}
 
   async create(bindings: readonly AclBindingInput[]): Promise<AclBinding[]> {
     const acls = bindings.map(parseAclBinding).map(out);

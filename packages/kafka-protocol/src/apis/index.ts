@@ -1,4 +1,5 @@
 import type { ApiDef } from '../schema.js';
+import { CreateAcls, DeleteAcls, DescribeAcls } from './acls.js';
 import {
   CreatePartitions,
   CreateTopics,
@@ -30,6 +31,7 @@ import {
 } from './groups.js';
 import { SaslAuthenticate, SaslHandshake } from './sasl.js';
 
+export * from './acls.js';
 export * from './admin.js';
 export * from './core.js';
 export * from './groups.js';
@@ -61,6 +63,9 @@ export const APIS: ReadonlyMap<number, ApiDef> = new Map(
     DescribeConfigs,
     IncrementalAlterConfigs,
     DescribeCluster,
+    DescribeAcls,
+    CreateAcls,
+    DeleteAcls,
     SaslHandshake,
     SaslAuthenticate,
   ].map((a): [number, ApiDef] => [a.key, a as ApiDef]),

@@ -1,4 +1,5 @@
 import type { KafkaHandler } from '../handler.js';
+import { createAcls, deleteAcls, describeAcls } from './acls.js';
 import { apiVersions } from './api-versions.js';
 import { describeConfigs, incrementalAlterConfigs } from './configs.js';
 import { deleteGroups } from './delete-groups.js';
@@ -41,6 +42,9 @@ export const KAFKA_HANDLERS: readonly KafkaHandler[] = [
   describeConfigs,
   incrementalAlterConfigs,
   describeCluster,
+  describeAcls,
+  createAcls,
+  deleteAcls,
   // consumer groups and their offsets, forwarded to the group coordinator
   findCoordinator,
   joinGroup,
