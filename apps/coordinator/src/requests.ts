@@ -115,7 +115,7 @@ function toOp(op: z.infer<typeof RequestOp>): KvOp {
 const RESULT = { EQUAL: '=', NOT_EQUAL: '!=', LESS: '<', GREATER: '>' } as const;
 const TARGET = { VERSION: 'version', CREATE: 'create', MOD: 'mod', VALUE: 'value' } as const;
 
-export function toTxn(t: z.infer<typeof TxnRequest>): KvCommand {
+export function toTxn(t: z.infer<typeof TxnRequest>): Extract<KvCommand, { t: 'txn' }> {
   return {
     t: 'txn',
     compare: t.compare.map((c) => ({

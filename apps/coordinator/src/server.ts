@@ -97,15 +97,26 @@ export function createServer(
     );
   // Keys the caller may not read are left out of what it is answered, as if absent.
   const visible = (md: grpc.Metadata, kvs: KeyValue[]) => kvs.filter((kv) => readable(md, kv.key));
-  const resultOut = (r: KvResult, md: grpc.Metadata): unknown => {
+  /**
+   * A range that reaches keys the caller may not read, read whole (`kvs`): they are not
+   * counted either (a count of /strand/users/ would say how many users there are), so what is
+   * left is counted, then limited.
+   */
+  const visibleRange = (md: grpc.Metadata, kvs: KeyValue[], limit: number) => {
+    const all = visible(md, kvs);
+    const cut = limit > 0 ? all.slice(0, limit) : all;
+    return { kvs: cut.map(kvOut), count: all.length, more: cut.length < all.length };
+  };
+  /** `limit`: the get ran whole for hidden keys (see Txn), and is cut to this limit here. */
+  const resultOut = (r: KvResult, md: grpc.Metadata, limit?: number): unknown => {
     switch (r.t) {
       case 'get':
         return {
           range: {
             header: header(),
-            kvs: visible(md, r.kvs).map(kvOut),
-            count: r.count,
-            more: r.more,
+            ...(limit === undefined
+              ? { kvs: r.kvs.map(kvOut), count: r.count, more: r.more }
+              : visibleRange(md, r.kvs, limit)),
           },
         };
       case 'put':
@@ -130,15 +141,9 @@ export function createServer(
       const out = node.sm.range(r.key, rangeEnd(r), r.limit);
       if (!hidesSecrets(md, r.key, rangeEnd(r)))
         return { header: header(), kvs: out.kvs.map(kvOut), count: out.count, more: out.more };
-      // Keys the caller may not read are not counted either (a count of /strand/users/ would
-      // say how many users there are): count what is left of the whole range, then limit.
-      const all = visible(md, node.sm.range(r.key, rangeEnd(r), 0).kvs);
-      const kvs = r.limit > 0 ? all.slice(0, r.limit) : all;
       return {
         header: header(),
-        kvs: kvs.map(kvOut),
-        count: all.length,
-        more: kvs.length < all.length,
+        ...visibleRange(md, node.sm.range(r.key, rangeEnd(r), 0).kvs, r.limit),
       };
     },
     Put: async (raw: unknown) => {
@@ -160,12 +165,23 @@ export function createServer(
             ErrorCode.KeyAuthorizationFailed,
             `a txn may not compare "${c.key}": only nodes may read it`,
           );
-      const r = await propose(toTxn(txn));
+      const cmd = toTxn(txn);
+      // A get that reaches keys the caller may not read runs whole, and is cut as Range is:
+      // `cuts` holds its own limit (undefined: answered as it ran).
+      const cuts = { success: [] as (number | undefined)[], failure: [] as (number | undefined)[] };
+      for (const branch of ['success', 'failure'] as const)
+        cmd[branch] = cmd[branch].map((op) => {
+          const hides = op.t === 'get' && hidesSecrets(md, op.key, op.end);
+          cuts[branch].push(hides ? (op.limit ?? 0) : undefined);
+          return hides ? { ...op, limit: 0 } : op;
+        });
+      const r = await propose(cmd);
       if (r.t !== 'txn') throw new InvalidRequestError('unexpected result');
+      const cut = cuts[r.succeeded ? 'success' : 'failure'];
       return {
         header: header(),
         succeeded: r.succeeded,
-        responses: r.responses.map((x) => resultOut(x, md)),
+        responses: r.responses.map((x, i) => resultOut(x, md, cut[i])),
       };
     },
   };
