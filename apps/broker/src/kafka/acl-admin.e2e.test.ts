@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import tls from 'node:tls';
 import { type AclBinding, Admin } from '@strand/client';
 import {
   CreateAcls,
@@ -35,6 +36,7 @@ const registry = new ProcessRegistry();
 const dir = tempDir('strand-kafka-acl-admin-');
 const PASSWORD = 'a long enough password';
 const TOPIC = 'acl-orders';
+const HOSTS_TOPIC = 'acl-hosts';
 let cluster: TopicCluster;
 let files: PkiFiles;
 let admin: Admin;
@@ -55,7 +57,8 @@ beforeAll(async () => {
   ({ cluster, files, adminTls: tls } = await startSecuredCluster(registry, 2, dir.path));
   admin = new Admin({ bootstrap: cluster.bootstrap, tls });
   for (const user of ['ops', 'writer', 'nobody']) await admin.createUser(user, PASSWORD);
-  await admin.createTopic({ name: TOPIC, partitions: 2, replicationFactor: 2 });
+  for (const name of [TOPIC, HOSTS_TOPIC])
+    await admin.createTopic({ name, partitions: 2, replicationFactor: 2 });
   await admin.createAcls([
     ...(['alter', 'describe'] as const).map((operation) => ({
       resourceType: 'cluster' as const,
@@ -74,7 +77,22 @@ afterAll(async () => {
   dir.cleanup();
 });
 
-const kafka = (user: string) =>
+type SocketFactory = NonNullable<ConstructorParameters<typeof Kafka>[0]['socketFactory']>;
+
+/** KafkaJS's own TLS socket, bound to `localAddress` (another loopback address). */
+const boundTo =
+  (localAddress: string): SocketFactory =>
+  ({ host, port, ssl, onConnect }) => {
+    const socket = tls.connect(
+      // tls.connect passes socket options (localAddress) on to net.connect.
+      { host, port, servername: host, localAddress, ...ssl } as tls.ConnectionOptions,
+      onConnect,
+    );
+    socket.setKeepAlive(true, 60_000);
+    return socket;
+  };
+
+const kafka = (user: string, localAddress?: string) =>
   new Kafka({
     clientId: 'acl-admin-e2e',
     brokers: cluster.bootstrap,
@@ -82,6 +100,7 @@ const kafka = (user: string) =>
     sasl: { mechanism: 'scram-sha-512', username: user, password: PASSWORD },
     logLevel: logLevel.NOTHING,
     retry: { retries: 0 },
+    ...(localAddress ? { socketFactory: boundTo(localAddress) } : {}),
   });
 
 const typeOf = (err: unknown) => (err as { type?: string }).type;
@@ -89,15 +108,16 @@ const writerAcls = () => admin.describeAcls({ principal: 'User:writer' });
 const sorted = (acls: AclBinding[]) => acls.map((a) => JSON.stringify(a)).sort();
 
 /**
- * A KafkaJS produce as `writer` to both partitions: 'ok', 'refused' (TOPIC_AUTHORIZATION_FAILED,
- * or KafkaJS's word for a topic left out of its metadata), or the error.
+ * A KafkaJS produce as `writer` to both partitions of `topic` (from `localAddress`): 'ok',
+ * 'refused' (TOPIC_AUTHORIZATION_FAILED, or KafkaJS's word for a topic left out of its
+ * metadata), or the error.
  */
-async function writerProduces(): Promise<string> {
-  const producer = kafka('writer').producer({ idempotent: false });
+async function writerProduces(topic = TOPIC, localAddress?: string): Promise<string> {
+  const producer = kafka('writer', localAddress).producer({ idempotent: false });
   await producer.connect();
   try {
     for (const partition of [0, 1])
-      await producer.send({ topic: TOPIC, messages: [{ value: 'hi', partition }] });
+      await producer.send({ topic, messages: [{ value: 'hi', partition }] });
     return 'ok';
   } catch (err) {
     const text = `${typeOf(err)} ${String(err)}`;
@@ -196,6 +216,32 @@ describe("Kafka's ACL APIs (KafkaJS, kafka-python, raw requests)", () => {
     await cluster.brokers
       .get(1)!
       .proc.waitFor(/ACL created over Kafka by User:ops: allow User:writer write on topic/);
+  });
+
+  it('a host-restricted ACL lets the client from 127.0.0.1 in and keeps the one from 127.0.0.2 out', async () => {
+    const ka = kafka('ops').admin();
+    await ka.connect();
+    await ka.createAcls({
+      acl: [
+        {
+          resourceType: AclResourceTypes.TOPIC,
+          resourceName: HOSTS_TOPIC,
+          resourcePatternType: ResourcePatternTypes.LITERAL,
+          principal: 'User:writer',
+          host: '127.0.0.1',
+          operation: AclOperationTypes.WRITE,
+          permissionType: AclPermissionTypes.ALLOW,
+        },
+      ],
+    });
+    await ka.disconnect();
+    await eventually('the producer from 127.0.0.1 let in', async () =>
+      (await writerProduces(HOSTS_TOPIC, '127.0.0.1')) === 'ok' ? true : undefined,
+    );
+    // Both brokers have the ACL now (the 127.0.0.1 produce reached both partitions' leaders).
+    expect(await writerProduces(HOSTS_TOPIC, '127.0.0.2')).toBe('refused');
+    const ends = await admin.listOffsets(HOSTS_TOPIC, 'latest');
+    expect(ends.map((o) => o.offset)).toEqual([1, 1]);
   });
 
   it('without alter (describe) on the cluster: CLUSTER_AUTHORIZATION_FAILED, nothing changed', async () => {
