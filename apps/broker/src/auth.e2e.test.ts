@@ -210,6 +210,40 @@ describe('SCRAM authentication on gRPC', () => {
     await admin.close();
   });
 
+  it("a lease is its granter's: another user may not keep it alive, put with it or revoke it", async () => {
+    const alice = new KvClient({ bootstrap: coordinator(), ...as('alice'), retries: 0 });
+    const bob = new KvClient({
+      bootstrap: coordinator(),
+      ...as('bob', PASSWORD, 'SCRAM-SHA-256'),
+      retries: 0,
+    });
+    const adminKv = new KvClient({ bootstrap: coordinator(), tls: adminTls() });
+    const lease = await alice.leaseGrant(60_000);
+    await alice.put('app/held', 'by alice', { lease });
+    const refusals = [
+      () => bob.leaseKeepAlive(lease),
+      () => bob.put('app/bob', 'x', { lease }),
+      () => bob.txn([], [{ put: { key: 'app/bob', value: 'x', lease } }]),
+      () => bob.leaseRevoke(lease),
+    ];
+    for (const attempt of refusals) {
+      const err = await attempt().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AuthorizationFailedError);
+      expect((err as Error).message).toMatch(
+        new RegExp(`User:bob may not use lease ${lease}: only User:alice, who granted it, may`),
+      );
+    }
+    // Nothing changed: bob's key was not made, alice's is there, on its lease.
+    expect(await alice.get('app/bob')).toBeUndefined();
+    expect((await alice.get('app/held'))?.lease).toBe(lease);
+    // Its granter and super users (the nodes, an admin) may.
+    expect((await alice.leaseKeepAlive(lease)).ttlMs).toBe(60_000);
+    expect((await adminKv.leaseKeepAlive(lease)).ttlMs).toBe(60_000);
+    await alice.leaseRevoke(lease);
+    expect(await alice.get('app/held')).toBeUndefined();
+    for (const c of [alice, bob, adminKv]) c.close();
+  });
+
   it('a user deleted mid-session is refused at its next call, by brokers and coordinators', async () => {
     const admin = new Admin({ bootstrap: cluster.bootstrap, tls: adminTls() });
     await admin.createUser('carol', PASSWORD);

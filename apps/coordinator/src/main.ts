@@ -14,6 +14,7 @@ import {
 import {
   addAuthService,
   authInterceptor,
+  callPrincipal,
   grpcRules,
   kvStreamChecks,
   NodeSecurity,
@@ -112,7 +113,11 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
     });
   const security = new NodeSecurity(config, lineLog);
   const unfollow = await followSecurity(node, security.state);
-  const rules = grpcRules({ leaseKeys: (id) => node.sm.leaseKeys(id) });
+  const leases = {
+    leaseKeys: (id: number) => node.sm.leaseKeys(id),
+    leaseOwner: (id: number) => node.sm.leaseOwner(id),
+  };
+  const rules = grpcRules(leases);
   const server = createServer(
     node,
     { ...grpcServerOptions(config), interceptors: [authInterceptor(security, rules)] },
@@ -120,7 +125,13 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
     {
       readable: (metadata, key) => security.canRead(metadata, key),
       authorizeStreamed: (metadata, request) =>
-        security.authorize(security.sessionOf(metadata), kvStreamChecks(request), 'a KV request'),
+        security.authorize(
+          security.sessionOf(metadata),
+          kvStreamChecks(request, leases),
+          'a KV request',
+        ),
+      // With authentication required a lease is its granter's (see the Lease rules).
+      leaseOwner: (metadata) => (security.required ? callPrincipal(metadata) : undefined),
     },
   );
   addAuthService(server, security);

@@ -62,9 +62,15 @@ export interface KvAccess {
   readable(metadata: grpc.Metadata, key: Buffer): boolean;
   /** Throws unless the caller may make one request of the KV service's stream. */
   authorizeStreamed(metadata: grpc.Metadata, request: StreamRequest): void;
+  /** Who a lease the caller grants belongs to (undefined: no one, without authentication). */
+  leaseOwner(metadata: grpc.Metadata): string | undefined;
 }
 
-const OPEN_ACCESS: KvAccess = { readable: () => true, authorizeStreamed: () => {} };
+const OPEN_ACCESS: KvAccess = {
+  readable: () => true,
+  authorizeStreamed: () => {},
+  leaseOwner: () => undefined,
+};
 
 export function createServer(
   node: KvNode,
@@ -284,9 +290,9 @@ export function createServer(
     },
   });
   server.addService(kvService('Lease').service, {
-    LeaseGrant: unaryHandler(async (raw) => {
+    LeaseGrant: withMetadata(async (raw, md) => {
       const g = parseRequest(LeaseGrantRequest, raw);
-      const lease = await node.leaseGrant(g.ttl_ms, g.id);
+      const lease = await node.leaseGrant(g.ttl_ms, g.id, access.leaseOwner(md));
       return { header: header(), id: lease.id, ttl_ms: lease.ttlMs };
     }),
     LeaseRevoke: unaryHandler(async (raw) => {

@@ -2,7 +2,7 @@ import { AuthorizationFailedError, ErrorCode } from '@strand/wire';
 import { describe, expect, it } from 'vitest';
 import { ANONYMOUS, parseAclBinding } from './acl.js';
 import { Authorizer } from './authorizer.js';
-import { Guard } from './guard.js';
+import { Guard, onLease } from './guard.js';
 import { prefixRange } from './key-ranges.js';
 import { REQUIREMENTS, type RequestKind, resourcesOf } from './requirements.js';
 
@@ -93,6 +93,21 @@ describe('Guard', () => {
     expect(g.allowedCluster({ principal: ANONYMOUS, host: 'x' }, 'authenticate')).toBe(true);
     expect(g.allowedCluster({ principal: ANONYMOUS, host: 'x' }, 'kvLease')).toBe(false);
     expect(g.allowedCluster(alice, 'kvLease')).toBe(true);
+  });
+
+  it("a lease is its granter's: others are refused using it, super users are not", () => {
+    const g = guard([]);
+    const bob = { principal: 'User:bob', host: '127.0.0.1' };
+    const admin = { principal: 'User:admin', host: '127.0.0.1' };
+    expect(() => g.requireAll(alice, [onLease(7, 'User:alice')])).not.toThrow();
+    expect(() => g.requireAll(admin, [onLease(7, 'User:alice')])).not.toThrow();
+    expect(() => g.requireAll(bob, [onLease(7, 'User:alice')])).toThrow(
+      /User:bob may not use lease 7: only User:alice, who granted it, may/,
+    );
+    // One granted without authentication belongs to no one.
+    expect(g.permits(alice, onLease(8, ''))).toBe(false);
+    expect(g.permits(admin, onLease(8, ''))).toBe(true);
+    expect(new Guard(undefined).permits(bob, onLease(7, 'User:alice'))).toBe(true);
   });
 
   it('asking a request about a resource it does not check is a bug, not a pass', () => {

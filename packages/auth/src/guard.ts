@@ -18,7 +18,8 @@ const CODE = {
  */
 export type Check =
   | { kind: RequestKind; type: Exclude<ResourceType, 'kv'>; name: string }
-  | { kind: 'kvRead' | 'kvWrite'; range: KeyRange; what: string };
+  | { kind: 'kvRead' | 'kvWrite'; range: KeyRange; what: string }
+  | { kind: 'kvLease'; lease: number; owner: string };
 
 export const onResource = (
   kind: RequestKind,
@@ -35,6 +36,13 @@ export const onKeys = (kind: 'kvRead' | 'kvWrite', range: KeyRange, what: string
   range,
   what,
 });
+
+/**
+ * Using lease `lease` (keeping it alive, revoking it, attaching keys to it), which `owner`
+ * granted ('' : granted without authentication): the owner's alone, and super users'. Granting
+ * a lease is open to every authenticated principal; a lease is not a resource ACLs name.
+ */
+export const onLease = (lease: number, owner: string): Check => ({ kind: 'kvLease', lease, owner });
 
 /**
  * The check each protocol's edge makes, once per request and resource: REQUIREMENTS says
@@ -83,6 +91,8 @@ export class Guard {
     const a = this.authorizer;
     if (!a) return true;
     if ('range' in check) return a.authorizeKeys(session, check.range, REQUIREMENTS[check.kind].kv);
+    if ('lease' in check)
+      return a.isSuperUser(session.principal) || session.principal === check.owner;
     return this.allowed(session, check.kind, check.type, check.name);
   }
 
@@ -91,7 +101,13 @@ export class Guard {
     if (!this.authorizer) return;
     for (const c of checks) {
       if ('range' in c) this.requireKeys(session, c.kind, c.range, c.what);
-      else this.require(session, c.kind, c.type, c.name);
+      else if ('lease' in c) {
+        if (!this.permits(session, c))
+          throw new AuthorizationFailedError(
+            ErrorCode.KeyAuthorizationFailed,
+            `${session.principal} may not use lease ${c.lease}: ${c.owner ? `only ${c.owner}, who granted it, may` : 'it was granted without authentication: only super users may'}`,
+          );
+      } else this.require(session, c.kind, c.type, c.name);
     }
   }
 

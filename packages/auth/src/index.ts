@@ -45,7 +45,7 @@ export {
 
 // What each request needs, and the check each edge makes with it
 export { REQUIREMENTS, type RequestKind, type Requirement, resourcesOf } from './requirements.js';
-export { type Check, Guard, onCluster, onKeys, onResource } from './guard.js';
+export { type Check, Guard, onCluster, onKeys, onLease, onResource } from './guard.js';
 
 // Users, ACLs and the token key as KV records, and a node's copy of them
 export * from './records.js';

@@ -123,12 +123,52 @@ describe('the gRPC rule table', () => {
 
   it('revoking a lease needs write on every key attached to it', () => {
     const revoke = ruleOf(
-      grpcRules({ leaseKeys: (id) => (id === 7 ? [b('app/a'), b('secret/b')] : []) }),
+      grpcRules({
+        leaseKeys: (id) => (id === 7 ? [b('app/a'), b('secret/b')] : []),
+        leaseOwner: (id) => (id === 7 ? alice.principal : undefined),
+      }),
       '/strand.kv.v1.Lease/LeaseRevoke',
     )!;
     const g = guard([kvAllow('app/', 'write')]);
     expect(() => g.requireAll(alice, revoke.checks!({ id: 1 }))).not.toThrow();
     expect(() => g.requireAll(alice, revoke.checks!({ id: 7 }))).toThrow(AuthorizationFailedError);
+  });
+
+  it("keeping a lease alive, revoking it or putting with it is its granter's alone", () => {
+    const ctx = {
+      leaseKeys: () => [],
+      leaseOwner: (id: number) => ({ 7: alice.principal, 8: '' })[id],
+    };
+    const rules = grpcRules(ctx);
+    const bob = { principal: 'User:bob', host: '127.0.0.1' };
+    const g = guard([
+      kvAllow('app/', 'write'),
+      { ...kvAllow('app/', 'write'), principal: bob.principal },
+    ]);
+    const checks = (method: string, req: unknown) => ruleOf(rules, method)!.checks!(req);
+    const uses = [
+      checks('/strand.kv.v1.Lease/LeaseKeepAlive', { id: 7 }),
+      checks('/strand.kv.v1.Lease/LeaseRevoke', { id: 7 }),
+      checks('/strand.kv.v1.KV/Put', { key: b('app/x'), lease: 7 }),
+      checks('/strand.kv.v1.KV/Txn', {
+        compare: [],
+        success: [{ request: 'put', put: { key: b('app/x'), lease: 7 } }],
+        failure: [],
+      }),
+      kvStreamChecks({ request: 'put', put: { key: b('app/x'), lease: 7 } }, ctx),
+    ];
+    for (const c of uses) {
+      expect(() => g.requireAll(alice, c)).not.toThrow();
+      expect(() => g.requireAll(bob, c)).toThrow(/User:bob may not use lease 7/);
+    }
+    // A lease without an owner (granted without authentication) is no user's; an unknown one
+    // is left to the handler (LEASE_NOT_FOUND).
+    expect(() =>
+      g.requireAll(alice, checks('/strand.kv.v1.Lease/LeaseKeepAlive', { id: 8 })),
+    ).toThrow(/granted without authentication/);
+    expect(() =>
+      g.requireAll(bob, checks('/strand.kv.v1.Lease/LeaseKeepAlive', { id: 9 })),
+    ).not.toThrow();
   });
 });
 

@@ -4,6 +4,7 @@ import {
   keyRange,
   onCluster,
   onKeys,
+  onLease,
   onResource,
   prefixRange,
   type RequestKind,
@@ -94,51 +95,72 @@ const asKey = (r: { key: Buffer }): KeyRequest => ({
   prefix: false,
 });
 
+export interface RuleContext {
+  /** The keys attached to lease `id` (revoking it deletes them). */
+  leaseKeys(id: number): Buffer[];
+  /** Who granted lease `id` ('' : no one, without authentication); undefined: no such lease. */
+  leaseOwner(id: number): string | undefined;
+}
+
+/** A node that keeps no leases (a broker). */
+const NO_LEASES: RuleContext = { leaseKeys: () => [], leaseOwner: () => undefined };
+
+/** Using lease `id`: its owner's alone (an unknown one is the handler's LEASE_NOT_FOUND). */
+function leaseUse(ctx: RuleContext, id: number | undefined): Check[] {
+  const owner = id ? ctx.leaseOwner(id) : undefined;
+  return id && owner !== undefined ? [onLease(id, owner)] : [];
+}
+
+type Put = { key: Buffer; lease?: number };
+/** A put needs write on its key, and its lease (if any) to be the caller's. */
+const putChecks = (ctx: RuleContext, p: Put): Check[] => [
+  write(asKey(p)),
+  ...leaseUse(ctx, p.lease),
+];
+
 type Op = {
   request?: string;
   range?: KeyRequest;
-  put?: { key: Buffer };
+  put?: Put;
   delete_range?: KeyRequest;
 };
 type Txn = { compare: { key: Buffer }[]; success: Op[]; failure: Op[] };
 
-function opChecks(op: Op): Check[] {
+function opChecks(ctx: RuleContext, op: Op): Check[] {
   if (op.request === 'range' && op.range) return [read(op.range)];
-  if (op.request === 'put' && op.put) return [write(asKey(op.put))];
+  if (op.request === 'put' && op.put) return putChecks(ctx, op.put);
   if (op.request === 'delete_range' && op.delete_range) return [write(op.delete_range)];
   return [];
 }
 
 /** A txn needs every key it compares (read) and every key either branch reads or writes. */
-export const txnChecks = (t: Txn): Check[] => [
+export const txnChecks = (t: Txn, ctx: RuleContext = NO_LEASES): Check[] => [
   ...t.compare.map((c) => read(asKey(c))),
-  ...t.success.flatMap(opChecks),
-  ...t.failure.flatMap(opChecks),
+  ...t.success.flatMap((op) => opChecks(ctx, op)),
+  ...t.failure.flatMap((op) => opChecks(ctx, op)),
 ];
 
 /** The checks of one request of the KV service's stream (checked by its handler). */
-export function kvStreamChecks(req: { request?: string } & Record<string, unknown>): Check[] {
+export function kvStreamChecks(
+  req: { request?: string } & Record<string, unknown>,
+  ctx: RuleContext = NO_LEASES,
+): Check[] {
   switch (req.request) {
     case 'range':
       return [read(req.range as KeyRequest)];
     case 'put':
-      return [write(asKey(req.put as { key: Buffer }))];
+      return putChecks(ctx, req.put as Put);
     case 'delete_range':
       return [write(req.delete_range as KeyRequest)];
     case 'txn':
-      return txnChecks(req.txn as Txn);
+      return txnChecks(req.txn as Txn, ctx);
     default:
       return [];
   }
 }
 
-export interface RuleContext {
-  /** The keys attached to lease `id` (revoking it deletes them). */
-  leaseKeys(id: number): Buffer[];
-}
-
 /** Every gRPC method's rule, brokers' and coordinators' (and the Raft port's). */
-export function grpcRules(ctx: RuleContext = { leaseKeys: () => [] }): CallRules {
+export function grpcRules(ctx: RuleContext = NO_LEASES): CallRules {
   return {
     'strand.security.v1.Auth': { Authenticate: OPEN_CALL },
     'strand.security.v1.Security': {
@@ -217,9 +239,9 @@ export function grpcRules(ctx: RuleContext = { leaseKeys: () => [] }): CallRules
     },
     'strand.kv.v1.KV': {
       Range: rule<KeyRequest>({ checks: (r) => [read(r)] }),
-      Put: rule<{ key: Buffer }>({ checks: (r) => [write(asKey(r))] }),
+      Put: rule<Put>({ checks: (r) => putChecks(ctx, r) }),
       DeleteRange: rule<KeyRequest>({ checks: (r) => [write(r)] }),
-      Txn: rule<Txn>({ checks: txnChecks }),
+      Txn: rule<Txn>({ checks: (r) => txnChecks(r, ctx) }),
       Compact: cluster('kvCompact'),
       Stream: CHECKED_PER_MESSAGE,
     },
@@ -228,12 +250,16 @@ export function grpcRules(ctx: RuleContext = { leaseKeys: () => [] }): CallRules
       Watch: rule<KeyRequest>({ checks: (r) => [read(r)] }),
     },
     'strand.kv.v1.Lease': {
+      // Anyone authenticated may grant a lease; it is then the granter's alone (super users').
       LeaseGrant: cluster('kvLease'),
-      LeaseKeepAlive: cluster('kvLease'),
-      // Revoking a lease deletes its keys: it needs write on each.
+      LeaseKeepAlive: rule<{ id: number }>({
+        checks: (r) => [onCluster('kvLease'), ...leaseUse(ctx, r.id)],
+      }),
+      // Revoking a lease deletes its keys: it needs write on each too.
       LeaseRevoke: rule<{ id: number }>({
         checks: (r) => [
           onCluster('kvLease'),
+          ...leaseUse(ctx, r.id),
           ...ctx.leaseKeys(r.id).map((key) => write(asKey({ key }))),
         ],
       }),

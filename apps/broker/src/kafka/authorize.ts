@@ -79,7 +79,7 @@ export function withRefused(gate: TopicGate, res: Obj, refused: Refused): Obj {
 
 /** The Kafka code of a refusal of `check`: TOPIC_, GROUP_ or CLUSTER_AUTHORIZATION_FAILED. */
 export function refusalCode(check: Check): number {
-  if ('range' in check) return KafkaError.CLUSTER_AUTHORIZATION_FAILED;
+  if ('range' in check || 'lease' in check) return KafkaError.CLUSTER_AUTHORIZATION_FAILED;
   if (check.type === 'topic') return KafkaError.TOPIC_AUTHORIZATION_FAILED;
   if (check.type === 'group') return KafkaError.GROUP_AUTHORIZATION_FAILED;
   return KafkaError.CLUSTER_AUTHORIZATION_FAILED;

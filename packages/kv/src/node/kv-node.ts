@@ -327,10 +327,18 @@ export class KvNode {
     });
   }
 
-  /** Grants a lease (leader only); its keys vanish when no keep-alive arrives within ttl. */
-  async leaseGrant(ttlMs: number, id = 0): Promise<{ id: number; ttlMs: number }> {
+  /**
+   * Grants a lease (leader only); its keys vanish when no keep-alive arrives within ttl.
+   * `owner`: the principal granting it, kept with it (who may use it is the edge's to check).
+   */
+  async leaseGrant(ttlMs: number, id = 0, owner?: string): Promise<{ id: number; ttlMs: number }> {
     const leaseId = id > 0 ? id : randomInt(1, 2 ** 47);
-    const r = await this.propose({ t: 'leaseGrant', id: leaseId, ttlMs });
+    const r = await this.propose({
+      t: 'leaseGrant',
+      id: leaseId,
+      ttlMs,
+      ...(owner !== undefined ? { owner } : {}),
+    });
     // The store's own refusal (an id in use), not a retriable UNAVAILABLE.
     if (r.t === 'error') throw errorFromCode(r.code, r.message);
     this.leaseExpiry.set(leaseId, Date.now() + ttlMs);

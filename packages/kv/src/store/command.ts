@@ -46,6 +46,8 @@ const commandSchema = z.discriminatedUnion('t', [
     t: z.literal('leaseGrant'),
     id: z.number().int().positive(),
     ttlMs: z.number().int().positive(),
+    /** The principal that granted it (none without authentication): only it may use it. */
+    owner: z.string().max(512).optional(),
   }),
   z.object({ t: z.literal('leaseRevoke'), id: z.number().int().positive() }),
   z.object({ t: z.literal('compact'), revision: z.number().int().min(0) }),

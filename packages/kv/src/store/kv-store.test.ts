@@ -196,6 +196,24 @@ describe('KvStateMachine', () => {
     expect(c.sm.appliedIndex).toBe(a.sm.appliedIndex);
   });
 
+  it("keeps a lease's owner through a restart, a snapshot and a restore", async () => {
+    index = 0;
+    const a = await open();
+    await apply(
+      a.sm,
+      { t: 'leaseGrant', id: 3, ttlMs: 500, owner: 'User:alice' },
+      { t: 'leaseGrant', id: 4, ttlMs: 500 },
+    );
+    const owners = (sm: KvStateMachine) => [3, 4, 5].map((id) => sm.leaseOwner(id));
+    expect(owners(a.sm)).toEqual(['User:alice', '', undefined]);
+    const c = await open();
+    await c.sm.restore(a.sm.snapshot(), a.sm.appliedIndex, 1);
+    expect(owners(c.sm)).toEqual(['User:alice', '', undefined]);
+    await a.db.close();
+    dbs.splice(dbs.indexOf(a.db), 1);
+    expect(owners((await open(a.dir)).sm)).toEqual(['User:alice', '', undefined]);
+  });
+
   it('decodes only valid commands (random bytes give a typed error)', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 100 }), (bytes) => {

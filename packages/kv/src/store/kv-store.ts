@@ -80,7 +80,7 @@ export class KvStateMachine {
   revision = 0;
   compactRevision = 0;
   private readonly keys = new Map<string, KeyValue>();
-  private readonly leases = new Map<number, { ttlMs: number; keys: Set<string> }>();
+  private readonly leases = new Map<number, { ttlMs: number; owner?: string; keys: Set<string> }>();
   private readonly watchers = new Set<Watcher>();
   private pendingCompaction: number | undefined;
 
@@ -101,10 +101,8 @@ export class KvStateMachine {
     }
     for (const [k, v] of await this.db.entries({ gte: LEASE, lt: prefixEnd(LEASE) })) {
       const id = Number(k.readBigUInt64BE(1));
-      this.leases.set(id, {
-        ttlMs: (JSON.parse(v.toString()) as { ttlMs: number }).ttlMs,
-        keys: new Set(),
-      });
+      const { ttlMs, owner } = JSON.parse(v.toString()) as { ttlMs: number; owner?: string };
+      this.leases.set(id, { ttlMs, ...(owner !== undefined ? { owner } : {}), keys: new Set() });
     }
     for (const [name, kv] of this.keys) if (kv.lease) this.leases.get(kv.lease)?.keys.add(name);
   }
@@ -191,6 +189,15 @@ export class KvStateMachine {
     return [...(this.leases.get(id)?.keys ?? [])].map((name) => Buffer.from(name, 'latin1'));
   }
 
+  /**
+   * Who granted lease `id`: its principal, '' for one granted without authentication, or
+   * undefined when there is no such lease.
+   */
+  leaseOwner(id: number): string | undefined {
+    const lease = this.leases.get(id);
+    return lease && (lease.owner ?? '');
+  }
+
   hasLease(id: number): boolean {
     return this.leases.has(id);
   }
@@ -236,7 +243,7 @@ export class KvStateMachine {
         revision: this.revision,
         compactRevision: this.compactRevision,
         keys: [...this.keys.values()].map(kvToJson),
-        leases: [...this.leases].map(([id, l]) => ({ id, ttlMs: l.ttlMs })),
+        leases: [...this.leases].map(([id, l]) => ({ id, ttlMs: l.ttlMs, owner: l.owner })),
       }),
     );
   }
@@ -247,7 +254,7 @@ export class KvStateMachine {
       revision: number;
       compactRevision: number;
       keys: Parameters<typeof kvFromJson>[0][];
-      leases: { id: number; ttlMs: number }[];
+      leases: { id: number; ttlMs: number; owner?: string }[];
     };
     for (const prefix of [KEY, HIST, LEASE])
       await this.db.deleteRange({ gte: prefix, lt: prefixEnd(prefix) });
@@ -260,11 +267,12 @@ export class KvStateMachine {
       ops.push({ type: 'put', key: keyRow(kv.key), value: Buffer.from(JSON.stringify(j)) });
     }
     for (const l of snap.leases) {
-      this.leases.set(l.id, { ttlMs: l.ttlMs, keys: new Set() });
+      const row = { ttlMs: l.ttlMs, ...(l.owner !== undefined ? { owner: l.owner } : {}) };
+      this.leases.set(l.id, { ...row, keys: new Set() });
       ops.push({
         type: 'put',
         key: Buffer.concat([LEASE, u64(l.id)]),
-        value: Buffer.from(JSON.stringify({ ttlMs: l.ttlMs })),
+        value: Buffer.from(JSON.stringify(row)),
       });
     }
     for (const [name, kv] of this.keys) if (kv.lease) this.leases.get(kv.lease)?.keys.add(name);
@@ -300,11 +308,12 @@ export class KvStateMachine {
       case 'leaseGrant': {
         if (this.leases.has(cmd.id))
           return this.error(ErrorCode.InvalidRequest, `lease ${cmd.id} already exists`);
-        this.leases.set(cmd.id, { ttlMs: cmd.ttlMs, keys: new Set() });
+        const row = { ttlMs: cmd.ttlMs, ...(cmd.owner !== undefined ? { owner: cmd.owner } : {}) };
+        this.leases.set(cmd.id, { ...row, keys: new Set() });
         m.ops.push({
           type: 'put',
           key: Buffer.concat([LEASE, u64(cmd.id)]),
-          value: Buffer.from(JSON.stringify({ ttlMs: cmd.ttlMs })),
+          value: Buffer.from(JSON.stringify(row)),
         });
         return { t: 'lease', revision: this.revision, id: cmd.id, ttlMs: cmd.ttlMs };
       }
