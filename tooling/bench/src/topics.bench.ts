@@ -12,7 +12,8 @@ import { benchValue, envNumber, errorText, MiB } from './util.js';
  * Environment: STRAND_BENCH_TOPIC_RECORDS (records of 100 B, default 2,000,000; 1 KiB runs use a
  * quarter), STRAND_BENCH_TOPIC_RECORDS_1K, STRAND_BENCH_TOPIC_LATENCY_SECONDS (3),
  * STRAND_BENCH_TOPIC_TICK_MS (1), STRAND_BENCH_TOPIC_MAX_SECONDS (per phase cap, 30),
- * STRAND_BENCH_TOPIC_SYSTEMS (comma list among strand,strand-send,strand-secure,redis,nats;
+ * STRAND_BENCH_TOPIC_SYSTEMS (comma list among strand,strand-send,strand-secure,
+ * strand-secure-super (the same secure cluster, its user a super user: no ACL looked at),redis,nats;
  * default all),
  * STRAND_BENCH_TOPIC_PARTITIONS (Strand, 1).
  */
@@ -47,7 +48,11 @@ const SYSTEMS: { key: string; start: () => Promise<TopicTarget> }[] = [
   },
   {
     key: 'strand-secure',
-    start: async () => (await import('./peers/strand.js')).startStrand('sendBatch', true),
+    start: async () => (await import('./peers/strand.js')).startStrand('sendBatch', 'acls'),
+  },
+  {
+    key: 'strand-secure-super',
+    start: async () => (await import('./peers/strand.js')).startStrand('sendBatch', 'super-user'),
   },
   { key: 'redis', start: async () => (await import('./peers/redis.js')).startRedis() },
   { key: 'nats', start: async () => (await import('./peers/nats.js')).startNats() },
@@ -163,7 +168,8 @@ export default async function topicsBench(): Promise<void> {
   const tickMs = envNumber('STRAND_BENCH_TOPIC_TICK_MS', 1);
   const maxMs = envNumber('STRAND_BENCH_TOPIC_MAX_SECONDS', 30) * 1000;
   const wanted = (
-    process.env.STRAND_BENCH_TOPIC_SYSTEMS ?? 'strand,strand-send,strand-secure,redis,nats'
+    process.env.STRAND_BENCH_TOPIC_SYSTEMS ??
+    'strand,strand-send,strand-secure,strand-secure-super,redis,nats'
   )
     .split(',')
     .map((s) => s.trim().toLowerCase());
@@ -277,6 +283,20 @@ export default async function topicsBench(): Promise<void> {
         ratio(t.consumeRate, s.consumeRate),
         '',
         '',
+      ]);
+  }
+  // What authorization costs: the same secure cluster, its user checked against ACLs or not.
+  for (const c of cases) {
+    const a = find('Strand TLS+SCRAM', c.label);
+    const su = find('Strand TLS+SCRAM super user', c.label);
+    if (a && su)
+      ratioRows.push([
+        'ACLs / super user (TLS+SCRAM)',
+        c.label,
+        ratio(a.produceRate, su.produceRate),
+        ratio(a.consumeRate, su.consumeRate),
+        ratio(su.p50, a.p50),
+        ratio(su.p99, a.p99),
       ]);
   }
   if (ratioRows.length > 0) {

@@ -35,6 +35,8 @@ export interface StrandCluster {
   admin: ClientSecurity;
   /** A secure cluster's CA file and SCRAM user, for Kafka clients over SASL_SSL. */
   sasl?: { caFile: string; username: string; password: string };
+  /** Whether that user is a super user (no ACL is looked at for it). */
+  superUser?: boolean;
   stop(): Promise<void>;
 }
 
@@ -42,11 +44,13 @@ const BENCH_USER = { username: 'bench', password: 'bench-password' };
 
 /**
  * `secure`: TLS on every listener, --authentication required (so the Kafka listener is
- * SASL_SSL), and a SCRAM-SHA-512 user for the clients.
+ * SASL_SSL), and a SCRAM-SHA-512 user for the clients, checked against ACLs that allow it
+ * every topic and group — or, with `superUser`, listed in --super-users, which every check
+ * passes before looking at an ACL (what authorization off would cost, all else the same).
  */
 export async function startStrandCluster(
   brokerArgs: string[] = [],
-  opts: { secure?: boolean } = {},
+  opts: { secure?: boolean; superUser?: boolean } = {},
 ): Promise<StrandCluster> {
   const coordinatorMain = resolveMain('@strand/coordinator/main');
   const brokerMain = resolveMain('@strand/broker/main');
@@ -66,7 +70,7 @@ export async function startStrandCluster(
       ? [
           ...['--tls-cert', files.cert('node-1'), '--tls-key', files.key('node-1')],
           ...['--tls-ca', files.ca, '--authentication', 'required'],
-          ...['--super-users', 'User:node-1,User:admin'],
+          ...['--super-users', `User:node-1,User:admin${opts.superUser ? ',User:bench' : ''}`],
         ]
       : [];
     const coordinator = `127.0.0.1:${await freePort()}`;
@@ -94,13 +98,14 @@ export async function startStrandCluster(
       tls: { ca, cert: readFileSync(files.cert('admin')), key: readFileSync(files.key('admin')) },
     };
     const client = { tls: { ca }, sasl: BENCH_USER };
-    await createUser(bootstrap, admin, client);
+    await createUser(bootstrap, admin, client, !opts.superUser);
     return {
       bootstrap,
       brokerPid: proc.pid,
       client,
       admin,
       sasl: { caFile: files.ca, ...BENCH_USER },
+      superUser: opts.superUser === true,
       stop,
     };
   } catch (err) {
@@ -110,20 +115,26 @@ export async function startStrandCluster(
 }
 
 /** Makes the bench user and its ACLs, and waits until the broker knows it (by watch). */
-async function createUser(bootstrap: string[], admin: ClientSecurity, client: ClientSecurity) {
+async function createUser(
+  bootstrap: string[],
+  admin: ClientSecurity,
+  client: ClientSecurity,
+  acls: boolean,
+) {
   const a = new Admin({ bootstrap, ...admin });
   try {
     await a.createUser(BENCH_USER.username, BENCH_USER.password);
     // Authorization comes with authentication: every request is checked against these.
-    await a.createAcls(
-      (['topic', 'group'] as const).map((resourceType) => ({
-        resourceType,
-        name: '*',
-        principal: `User:${BENCH_USER.username}`,
-        operation: 'all',
-        permission: 'allow',
-      })),
-    );
+    if (acls)
+      await a.createAcls(
+        (['topic', 'group'] as const).map((resourceType) => ({
+          resourceType,
+          name: '*',
+          principal: `User:${BENCH_USER.username}`,
+          operation: 'all',
+          permission: 'allow',
+        })),
+      );
   } finally {
     await a.close();
   }
@@ -145,13 +156,17 @@ async function createUser(bootstrap: string[], admin: ClientSecurity, client: Cl
 /**
  * Strand: one coordinator and one broker as real processes on loopback, the SDK as the
  * client (`Producer.send` per record with back-pressure, `Consumer.poll` from the beginning).
- * `secure`: TLS everywhere and a SCRAM-SHA-512 user (STRAND_BENCH_TOPIC_SYSTEMS=strand-secure).
+ * `secure`: TLS everywhere and a SCRAM-SHA-512 user allowed by ACLs (STRAND_BENCH_TOPIC_SYSTEMS=
+ * strand-secure), or a super user (strand-secure-super: authorization's cost, all else equal).
  */
 export async function startStrand(
   api: 'sendBatch' | 'send' = 'sendBatch',
-  secure = false,
+  secure: false | 'acls' | 'super-user' = false,
 ): Promise<TopicTarget> {
-  const cluster = await startStrandCluster([], { secure });
+  const cluster = await startStrandCluster([], {
+    secure: secure !== false,
+    superUser: secure === 'super-user',
+  });
   try {
     return strandTarget(cluster, api);
   } catch (err) {
@@ -180,8 +195,8 @@ export function strandTarget(
     ].join(', ');
 
     return {
-      name: `${api === 'send' ? 'Strand send()' : 'Strand'}${secure ? ' TLS+SCRAM' : ''}`,
-      describe: `1 coordinator + 1 broker${secure ? ' (TLS on every listener, a SCRAM-SHA-512 user)' : ''}, ${PARTITIONS} partition(s), @strand/client Producer.${api === 'send' ? 'send() per record' : `sendBatch() of ${CHUNK} records`} (${settings}) and Consumer`,
+      name: `${api === 'send' ? 'Strand send()' : 'Strand'}${secure ? ' TLS+SCRAM' : ''}${cluster.superUser ? ' super user' : ''}`,
+      describe: `1 coordinator + 1 broker${secure ? ` (TLS on every listener, a SCRAM-SHA-512 user${cluster.superUser ? ' listed in --super-users, no ACL looked at' : ' allowed by ACLs'})` : ''}, ${PARTITIONS} partition(s), @strand/client Producer.${api === 'send' ? 'send() per record' : `sendBatch() of ${CHUNK} records`} (${settings}) and Consumer`,
 
       async createTopic(topic) {
         await admin.createTopic({ name: topic, partitions: PARTITIONS, replicationFactor: 1 });
