@@ -26,6 +26,16 @@ interface Case {
 
 const range = (lo: number, hi: number) => Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
 
+const ACL_CREATION = {
+  resourceType: 2,
+  resourceName: 'orders',
+  resourcePatternType: 3,
+  principal: 'User:alice',
+  host: '*',
+  operation: 4,
+  permissionType: 3,
+};
+
 const CASES: Case[] = [
   { js: 'apiVersions', key: 18, versions: range(0, 2), args: undefined, expected: {} },
   {
@@ -289,32 +299,9 @@ const CASES: Case[] = [
     js: 'createAcls',
     key: 30,
     versions: range(0, 1),
-    args: {
-      creations: [
-        {
-          resourceType: 2,
-          resourceName: 'orders',
-          resourcePatternType: 3,
-          principal: 'User:alice',
-          host: '*',
-          operation: 4,
-          permissionType: 3,
-        },
-      ],
-    },
-    expected: {
-      creations: [
-        {
-          resourceType: 2,
-          resourceName: 'orders',
-          resourcePatternType: 3,
-          principal: 'User:alice',
-          host: '*',
-          operation: 4,
-          permissionType: 3,
-        },
-      ],
-    },
+    // KafkaJS's names are Kafka's here.
+    args: { creations: [ACL_CREATION] },
+    expected: { creations: [ACL_CREATION] },
   },
   {
     js: 'describeAcls',

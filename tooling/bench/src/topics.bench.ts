@@ -271,34 +271,26 @@ export default async function topicsBench(): Promise<void> {
       ]);
     }
   }
+  /** `over` against `base` (latency the other way round, as the peers' rows: > 1 is faster). */
+  const versus = (label: string, over: string, base: string, latency: boolean) => {
+    for (const c of cases) {
+      const o = find(over, c.label);
+      const b = find(base, c.label);
+      if (!o || !b) continue;
+      ratioRows.push([
+        label,
+        c.label,
+        ratio(o.produceRate, b.produceRate),
+        ratio(o.consumeRate, b.consumeRate),
+        latency ? ratio(b.p50, o.p50) : '',
+        latency ? ratio(b.p99, o.p99) : '',
+      ]);
+    }
+  };
   // What security costs: the same SDK workload over TLS with a SCRAM user.
-  for (const c of cases) {
-    const s = find('Strand', c.label);
-    const t = find('Strand TLS+SCRAM', c.label);
-    if (s && t)
-      ratioRows.push([
-        'Strand TLS+SCRAM / Strand',
-        c.label,
-        ratio(t.produceRate, s.produceRate),
-        ratio(t.consumeRate, s.consumeRate),
-        '',
-        '',
-      ]);
-  }
+  versus('Strand TLS+SCRAM / Strand', 'Strand TLS+SCRAM', 'Strand', false);
   // What authorization costs: the same secure cluster, its user checked against ACLs or not.
-  for (const c of cases) {
-    const a = find('Strand TLS+SCRAM', c.label);
-    const su = find('Strand TLS+SCRAM super user', c.label);
-    if (a && su)
-      ratioRows.push([
-        'ACLs / super user (TLS+SCRAM)',
-        c.label,
-        ratio(a.produceRate, su.produceRate),
-        ratio(a.consumeRate, su.consumeRate),
-        ratio(su.p50, a.p50),
-        ratio(su.p99, a.p99),
-      ]);
-  }
+  versus('ACLs / super user (TLS+SCRAM)', 'Strand TLS+SCRAM', 'Strand TLS+SCRAM super user', true);
   if (ratioRows.length > 0) {
     console.log('');
     console.log(

@@ -103,6 +103,17 @@ const kafka = (user: string, localAddress?: string) =>
     ...(localAddress ? { socketFactory: boundTo(localAddress) } : {}),
   });
 
+/** A KafkaJS ACL: `operation` allowed to `principal` on topic `resourceName` (literal). */
+const topicAcl = (resourceName: string, principal: string, operation: number, host = '*') => ({
+  resourceType: AclResourceTypes.TOPIC,
+  resourceName,
+  resourcePatternType: ResourcePatternTypes.LITERAL,
+  principal,
+  host,
+  operation,
+  permissionType: AclPermissionTypes.ALLOW,
+});
+
 const typeOf = (err: unknown) => (err as { type?: string }).type;
 const writerAcls = () => admin.describeAcls({ principal: 'User:writer' });
 const sorted = (acls: AclBinding[]) => acls.map((a) => JSON.stringify(a)).sort();
@@ -142,15 +153,7 @@ describe("Kafka's ACL APIs (KafkaJS, kafka-python, raw requests)", () => {
     expect(await writerProduces()).toBe('refused');
     const ka = kafka('ops').admin();
     await ka.connect();
-    const write = {
-      resourceType: AclResourceTypes.TOPIC,
-      resourceName: TOPIC,
-      resourcePatternType: ResourcePatternTypes.LITERAL,
-      principal: 'User:writer',
-      host: '*',
-      operation: AclOperationTypes.WRITE,
-      permissionType: AclPermissionTypes.ALLOW,
-    };
+    const write = topicAcl(TOPIC, 'User:writer', AclOperationTypes.WRITE);
     await ka.createAcls({ acl: [write] });
     // The same store as the SDK's.
     expect(sorted(await writerAcls())).toEqual(
@@ -222,17 +225,7 @@ describe("Kafka's ACL APIs (KafkaJS, kafka-python, raw requests)", () => {
     const ka = kafka('ops').admin();
     await ka.connect();
     await ka.createAcls({
-      acl: [
-        {
-          resourceType: AclResourceTypes.TOPIC,
-          resourceName: HOSTS_TOPIC,
-          resourcePatternType: ResourcePatternTypes.LITERAL,
-          principal: 'User:writer',
-          host: '127.0.0.1',
-          operation: AclOperationTypes.WRITE,
-          permissionType: AclPermissionTypes.ALLOW,
-        },
-      ],
+      acl: [topicAcl(HOSTS_TOPIC, 'User:writer', AclOperationTypes.WRITE, '127.0.0.1')],
     });
     await ka.disconnect();
     await eventually('the producer from 127.0.0.1 let in', async () =>
@@ -248,15 +241,7 @@ describe("Kafka's ACL APIs (KafkaJS, kafka-python, raw requests)", () => {
     const before = sorted(await admin.describeAcls());
     const ka = kafka('nobody').admin();
     await ka.connect();
-    const acl = {
-      resourceType: AclResourceTypes.TOPIC,
-      resourceName: TOPIC,
-      resourcePatternType: ResourcePatternTypes.LITERAL,
-      principal: 'User:nobody',
-      host: '*',
-      operation: AclOperationTypes.ALL,
-      permissionType: AclPermissionTypes.ALLOW,
-    };
+    const acl = topicAcl(TOPIC, 'User:nobody', AclOperationTypes.ALL);
     const filter = { ...acl, resourceType: AclResourceTypes.ANY, principal: undefined };
     for (const attempt of [
       ka.createAcls({ acl: [acl] }),
