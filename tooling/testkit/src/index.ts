@@ -16,6 +16,12 @@ export * from './proxy.js';
 // partitions, loss, duplication, netem and slow links between them
 export * from './netns/index.js';
 
+// Client load for tests: acks=all producers recording what was acknowledged, KV clients
+// recording a history for the linearizability checker (also run as a process: ./workload)
+export { type Acked, produceUntil } from './workload/produce.js';
+export { type KvOp, kvClientLoop, kvFinalReads } from './workload/kv.js';
+export type { Job, LoadJob, LoadResult, RoundTripJob, RoundTripResult } from './workload/jobs.js';
+
 // Prometheus scrapes and readiness probes of the admin port, and polling for a condition
 export * from './metrics.js';
 

@@ -1,4 +1,6 @@
-import { Admin, Consumer, Producer } from '@strand/client';
+import { Admin, Consumer, KvClient, Producer } from '@strand/client';
+import { type KvOp, kvClientLoop, kvFinalReads } from './kv.js';
+import { type Acked, produceUntil } from './produce.js';
 
 /** A topic round trip: create it, produce `records` with acks=all, read them all back. */
 export interface RoundTripJob {
@@ -20,10 +22,15 @@ export interface RoundTripResult {
   unexpected: string[];
 }
 
-export type Job = RoundTripJob;
+export type Job = RoundTripJob | LoadJob;
 
-export async function runJob(job: Job): Promise<RoundTripResult> {
+/** Runs `job`; a job that runs until stopped (load) stops once `stopped()` is true. */
+export async function runJob(
+  job: Job,
+  stopped: () => boolean,
+): Promise<RoundTripResult | LoadResult> {
   if (job.job === 'roundtrip') return roundTrip(job);
+  if (job.job === 'load') return load(job, stopped);
   throw new Error(`unknown job ${JSON.stringify((job as { job?: unknown }).job)}`);
 }
 
@@ -65,4 +72,65 @@ async function roundTrip(job: RoundTripJob): Promise<RoundTripResult> {
   } finally {
     await admin.close();
   }
+}
+
+/** Load for a chaos test, until stopped: acks=all producers on a topic and KV clients. */
+export interface LoadJob {
+  job: 'load';
+  bootstrap: string[];
+  coordinators: string[];
+  topic: string;
+  producers: number;
+  /** Keys per producer. */
+  keys: number;
+  kvClients: number;
+  kvKeys: string[];
+  out?: string;
+}
+
+export interface LoadResult {
+  /** Every acknowledged value and where it was written: [value, partition, offset]. */
+  acked: [string, number, number][];
+  failed: number;
+  /** Every KV operation, final linearizable reads of every key included. */
+  history: KvOp[];
+}
+
+async function load(job: LoadJob, stopped: () => boolean): Promise<LoadResult> {
+  const acked = new Map<string, Acked>();
+  const failed = { count: 0 };
+  const history: KvOp[] = [];
+  const kvAcked = new Map<string, string>();
+  const kv = Array.from(
+    { length: job.kvClients },
+    () => new KvClient({ bootstrap: job.coordinators, timeoutMs: 2000 }),
+  );
+  const progress = setInterval(
+    () =>
+      console.log(`progress ${acked.size} acked, ${failed.count} failed, ${history.length} kv ops`),
+    1000,
+  );
+  console.log('load started');
+  await Promise.all([
+    ...Array.from({ length: job.producers }, (_, producer) =>
+      produceUntil({
+        bootstrap: job.bootstrap,
+        topic: job.topic,
+        producer,
+        keys: job.keys,
+        done: stopped,
+        acked,
+        failed,
+      }),
+    ),
+    ...kv.map((client, id) => kvClientLoop(client, id + 1, job.kvKeys, stopped, history, kvAcked)),
+  ]);
+  clearInterval(progress);
+  await kvFinalReads(kv[0]!, job.kvKeys, history);
+  for (const client of kv) client.close();
+  return {
+    acked: [...acked].map(([value, at]) => [value, at.partition, at.offset]),
+    failed: failed.count,
+    history,
+  };
 }

@@ -8,7 +8,12 @@ import { writeFileSync } from 'node:fs';
 import { runJob } from './jobs.js';
 
 const job = JSON.parse(process.argv[2] ?? '{}');
-runJob(job).then(
+// SIGTERM ends a job that runs until stopped (it still finishes and reports).
+let stopped = false;
+process.on('SIGTERM', () => {
+  stopped = true;
+});
+runJob(job, () => stopped).then(
   (result) => {
     if (job.out) writeFileSync(job.out, JSON.stringify(result));
     else console.log(`result ${JSON.stringify(result)}`);
