@@ -66,5 +66,28 @@ describe.skipIf(skip)(
       }
       kv.close();
     }, 120_000);
+
+    it('a client whose first address is an unreachable host tries the next one after a connect timeout', async () => {
+      const c = cluster!;
+      // b1 and c1 are cut off: their packets vanish, as when a machine is down or partitioned
+      // (no refusal comes back, unlike a stopped process on a live machine).
+      c.bed.isolate('b1');
+      c.bed.isolate('c1');
+      try {
+        const admin = new Admin({ bootstrap: c.bootstrap, connectTimeoutMs: 2000 });
+        const t0 = Date.now();
+        const brokers = (await admin.describeCluster()).brokers.map((b) => b.id);
+        expect(brokers.length).toBeGreaterThanOrEqual(2);
+        expect(Date.now() - t0).toBeLessThan(20_000);
+        await admin.close();
+
+        const kv = new KvClient({ bootstrap: c.coordinatorAddresses, connectTimeoutMs: 2000 });
+        await kv.put('unreachable-first', 'written');
+        expect((await kv.get('unreachable-first'))?.value.toString()).toBe('written');
+        kv.close();
+      } finally {
+        c.bed.heal();
+      }
+    }, 120_000);
   },
 );

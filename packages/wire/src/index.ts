@@ -81,9 +81,11 @@ export {
 export {
   BULK_OPTIONS,
   ClientPool,
+  DEFAULT_CONNECT_TIMEOUT_MS,
   RECONNECT_OPTIONS,
   type RpcClient,
   type UnaryCall,
+  whenConnected,
 } from './rpc/clients.js';
 export { LeaderCaller, type LeaderCallerOptions } from './rpc/leader-caller.js';
 

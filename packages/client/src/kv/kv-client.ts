@@ -4,6 +4,7 @@ import {
   type ClientTls,
   channelCredentials,
   channelOptions,
+  DEFAULT_CONNECT_TIMEOUT_MS,
   fromGrpcError,
   InvalidRequestError,
   type KeyValue,
@@ -13,6 +14,7 @@ import {
   TimeoutError,
   type TlsOptions,
   UnavailableError,
+  whenConnected,
 } from '@strand/wire';
 import type { TokenSource } from '../auth/token-source.js';
 import { clientSecurity, type SecurityOptions } from '../security.js';
@@ -63,6 +65,12 @@ export interface KvClientOptions {
   bootstrap: string[];
   /** Per-attempt deadline. */
   timeoutMs?: number;
+  /**
+   * How long an attempt waits for a connection to a coordinator (at most timeoutMs, default
+   * 10_000): past it the coordinator counts as unreachable and the request, unsent, goes to
+   * another.
+   */
+  connectTimeoutMs?: number;
   /** Attempts for requests that are safe to repeat. */
   retries?: number;
   /** TLS (and mutual TLS): the cluster's CA, and a certificate of this client's own. */
@@ -132,6 +140,7 @@ export class KvClient {
   private readonly clients = new Map<string, Map<string, AnyClient>>();
   private readonly streams = new Map<string, KvStream>();
   private readonly timeoutMs: number;
+  private readonly connectTimeoutMs: number;
   private readonly retries: number;
   private readonly security: ChannelSecurity;
   private readonly tokens: TokenSource | undefined;
@@ -147,6 +156,10 @@ export class KvClient {
     }
     this.addresses = [...opts.bootstrap];
     this.timeoutMs = opts.timeoutMs ?? 5000;
+    this.connectTimeoutMs = Math.min(
+      this.timeoutMs,
+      opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    );
     this.retries = opts.retries ?? 5;
     const security = clientSecurity(opts, () => this.addresses);
     this.security = security.channels;
@@ -437,15 +450,17 @@ export class KvClient {
     return c;
   }
 
-  private unary(
+  private async unary(
     service: 'KV' | 'Lease' | 'Cluster',
     method: string,
     address: string,
     req: unknown,
   ): Promise<unknown> {
+    const client = this.client(service, address);
+    // Unreachable (no connection within connectTimeoutMs): Unavailable, nothing was sent.
+    await whenConnected(client, address, this.connectTimeoutMs);
     const kind = service === 'KV' ? STREAMED[method] : undefined;
     if (kind) return this.stream(address).request(kind, req, this.timeoutMs);
-    const client = this.client(service, address);
     return new Promise((resolve, reject) => {
       client[method]!(
         req,

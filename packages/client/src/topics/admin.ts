@@ -68,6 +68,7 @@ export class Admin {
     this.pool = new BrokerPool(
       this.opts.clientId,
       clientSecurity(this.opts, () => this.opts.bootstrap),
+      this.opts.connectTimeoutMs,
     );
     this.metadata = new MetadataCache(this.pool, this.opts);
     this.groupClient = new GroupClient({

@@ -9,7 +9,11 @@ import type { ClientSecurity } from '../security.js';
 export class BrokerPool extends ClientPool {
   private readonly tokens: TokenSource | undefined;
 
-  constructor(clientId: string, security: ClientSecurity = { channels: {} }) {
+  constructor(
+    clientId: string,
+    security: ClientSecurity = { channels: {} },
+    connectTimeoutMs?: number,
+  ) {
     super(
       brokerService('Broker'),
       {
@@ -18,6 +22,7 @@ export class BrokerPool extends ClientPool {
         'grpc.keepalive_time_ms': 30_000,
       },
       security.channels,
+      connectTimeoutMs,
     );
     this.tokens = security.tokens;
   }

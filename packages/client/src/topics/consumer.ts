@@ -80,6 +80,7 @@ export class Consumer {
     this.pool = new BrokerPool(
       this.opts.clientId,
       clientSecurity(this.opts, () => this.opts.bootstrap),
+      this.opts.connectTimeoutMs,
     );
     this.metadata = new MetadataCache(this.pool, this.opts);
     if (opts.groupId !== undefined) {

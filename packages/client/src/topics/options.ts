@@ -1,4 +1,10 @@
-import { ClientTls, ErrorCode, InvalidConfigError, type TlsOptions } from '@strand/wire';
+import {
+  ClientTls,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  ErrorCode,
+  InvalidConfigError,
+  type TlsOptions,
+} from '@strand/wire';
 import { z } from 'zod';
 import { type SaslOptions, SaslOptionsSchema } from '../auth/token-source.js';
 import type { PartitionerFn } from './types.js';
@@ -9,6 +15,12 @@ export interface ClientOptions {
   clientId?: string;
   /** Per request, default 30_000. */
   requestTimeoutMs?: number;
+  /**
+   * How long a request waits for a connection to a broker, default 10_000 (Kafka's
+   * socket.connection.setup.timeout.ms): past it the broker counts as unreachable and the
+   * request, unsent, goes to another broker where any can answer it.
+   */
+  connectTimeoutMs?: number;
   /** Attempts for retriable errors, default 10 (a producer: bounded by its deliveryTimeoutMs). */
   retries?: number;
   /** Default 100, doubling, capped at 1000. */
@@ -102,6 +114,7 @@ const clientShape = {
     .min(1, 'needs at least one host:port'),
   clientId: z.string().max(255).default('strand'),
   requestTimeoutMs: positive().default(30_000),
+  connectTimeoutMs: positive().default(DEFAULT_CONNECT_TIMEOUT_MS),
   retries: z.number().int().min(0).max(1_000_000).default(10),
   retryBackoffMs: positive(60_000).default(100),
   metadataMaxAgeMs: positive().default(300_000),

@@ -94,6 +94,7 @@ export class Producer {
     this.pool = new BrokerPool(
       this.opts.clientId,
       clientSecurity(this.opts, () => this.opts.bootstrap),
+      this.opts.connectTimeoutMs,
     );
     this.metadata = new MetadataCache(this.pool, this.opts);
     this.partitioner = makePartitioner(this.opts.partitioner);

@@ -1,4 +1,4 @@
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { UnavailableError } from '../errors/errors.js';
 import { type ChannelSecurity, channelCredentials, channelOptions } from './credentials.js';
 import { fromGrpcError } from './errors.js';
@@ -26,6 +26,47 @@ export const BULK_OPTIONS: grpc.ChannelOptions = {
 };
 
 /**
+ * How long a call waits for its channel to connect (Kafka's socket.connection.setup.timeout.ms
+ * is 10 s too). A host that is down or cut off answers nothing: without this bound a call
+ * waits out its whole deadline (or the OS's two minutes of SYN retries) and fails as a timeout,
+ * as if it might have been applied, instead of as unsent, which callers retry elsewhere.
+ */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * Resolves once `client`'s channel is connected, or when it has just failed to connect (the
+ * call then fails at once with gRPC's own UNAVAILABLE, as before); rejects with a retriable
+ * UnavailableError when no connection came up within `timeoutMs`: nothing was sent.
+ */
+export function whenConnected(
+  client: grpc.Client,
+  address: string,
+  timeoutMs: number,
+): Promise<void> {
+  const channel = client.getChannel();
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const check = (): void => {
+      const state = channel.getConnectivityState(true);
+      if (state !== grpc.connectivityState.IDLE && state !== grpc.connectivityState.CONNECTING) {
+        resolve();
+        return;
+      }
+      channel.watchConnectivityState(state, deadline, (err?: Error) => {
+        if (err)
+          reject(
+            new UnavailableError(
+              `no connection to ${address} within ${timeoutMs} ms (nothing was sent)`,
+            ),
+          );
+        else check();
+      });
+    };
+    check();
+  });
+}
+
+/**
  * One gRPC channel per address for one service, shared by every call sent there. Unary calls
  * get a deadline, and their errors come back as typed StrandErrors.
  */
@@ -37,6 +78,8 @@ export class ClientPool {
     private readonly service: grpc.ServiceClientConstructor,
     private readonly options: grpc.ChannelOptions = {},
     readonly security: ChannelSecurity = {},
+    /** How long a call waits for a connection to its address (see DEFAULT_CONNECT_TIMEOUT_MS). */
+    private readonly connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS,
   ) {}
 
   get closed(): boolean {
@@ -59,17 +102,27 @@ export class ClientPool {
 
   call<T>(address: string, method: string, req: unknown, timeoutMs: number): UnaryCall<T> {
     let call: grpc.ClientUnaryCall | undefined;
-    const result = new Promise<T>((resolve, reject) => {
-      try {
-        const client = this.client(address);
-        call = client[method]!(req, { deadline: Date.now() + timeoutMs }, (err: unknown, res: T) =>
+    let cancelled = false;
+    const deadline = Date.now() + timeoutMs;
+    const result = (async () => {
+      const client = this.client(address);
+      await whenConnected(client, address, Math.min(timeoutMs, this.connectTimeoutMs));
+      if (cancelled) throw new UnavailableError('cancelled before it was sent');
+      return new Promise<T>((resolve, reject) => {
+        call = client[method]!(req, { deadline }, (err: unknown, res: T) =>
           err ? reject(fromGrpcError(err)) : resolve(res),
         ) as grpc.ClientUnaryCall;
-      } catch (err) {
-        reject(fromGrpcError(err));
-      }
+      });
+    })().catch((err) => {
+      throw fromGrpcError(err);
     });
-    return { result, cancel: () => call?.cancel() };
+    return {
+      result,
+      cancel: () => {
+        cancelled = true;
+        call?.cancel();
+      },
+    };
   }
 
   unary<T>(address: string, method: string, req: unknown, timeoutMs: number): Promise<T> {
