@@ -1,5 +1,6 @@
 import type { Command } from '../cli/spec.js';
 import { acl } from './acl.js';
+import { broker } from './broker.js';
 import { cluster } from './cluster.js';
 import { consume } from './consume.js';
 import { dev } from './dev.js';
@@ -22,6 +23,7 @@ export const strand: Command = {
   subcommands: [
     dev,
     topic,
+    broker,
     produce,
     consume,
     group,

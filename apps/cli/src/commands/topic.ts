@@ -4,6 +4,7 @@ import {
   checkTopicName,
   effectiveTopicConfigs,
   InvalidConfigError,
+  InvalidRequestError,
   MAX_PARTITIONS,
   TOPIC_CONFIG_NAMES,
 } from '@strand/wire';
@@ -12,6 +13,10 @@ import { flag } from '../cli/flags.js';
 import { table } from '../cli/output.js';
 import { type Command, type Context, command } from '../cli/spec.js';
 import { UsageError } from '../cli/usage.js';
+import { currentAssignment, executePlan, moveState } from '../reassign/execute.js';
+import { type Assignment, changedAssignments, planAssignment } from '../reassign/plan.js';
+import { planFile, readPlanFile } from '../reassign/plan-file.js';
+import { MOVE_FLAGS } from './broker.js';
 import { bytes, withAdmin } from './common.js';
 
 const NAME = {
@@ -277,34 +282,150 @@ const brokerIds = z
 
 const reassign = command({
   name: 'reassign',
-  summary: "move a partition's replicas to other brokers",
+  summary: 'move partitions to other brokers: one, or a plan for a topic or the cluster',
   description:
-    'Moves a partition to a new replica list (the first is its preferred leader): the new replicas copy the log as followers, then the old ones are dropped. `strand topic describe` shows the move until it is done.',
-  args: [NAME],
+    "With --partition and --replicas, moves one partition to a new replica list (the first is its preferred leader): the new replicas copy the log as followers, then the old ones are dropped; `strand topic describe` shows the move until it is done. Otherwise plans a new assignment for the topic NAME, or for every topic (--all-topics), over the live brokers (or --brokers): every broker ends with an even share of replicas and preferred leaderships, a partition's replicas in as many racks as there are, and as few replicas moved as that takes. It prints the current assignment of the partitions it would change and the proposed one (JSON, as kafka-reassign-partitions --generate); --execute carries it out (or a saved plan: --plan FILE) through the controller, --max-moves partitions at a time, printing each move, and --verify --plan FILE says which partitions of a plan are done.",
+  args: [{ ...NAME, optional: true }],
   flags: {
     partition: flag.int('the partition to move', { max: MAX_PARTITIONS - 1 }),
     replicas: flag.custom(brokerIds, 'the new replicas, preferred leader first', {
       placeholder: 'ID[,ID...]',
     }),
+    'all-topics': flag.bool('plan for every topic of the cluster'),
+    brokers: flag.custom(brokerIds, 'the brokers to place replicas on (default: every live one)', {
+      placeholder: 'ID[,ID...]',
+    }),
+    execute: flag.bool('carry the plan out and wait until it is done'),
+    verify: flag.bool('say which partitions of --plan FILE have their planned replicas'),
+    plan: flag.string('a plan as printed (its "Proposed" part, or the --json output\'s proposed)', {
+      placeholder: 'FILE',
+    }),
+    ...MOVE_FLAGS,
   },
   target: 'brokers',
-  examples: [{ command: 'strand topic reassign events --partition 0 --replicas 2,3' }],
+  examples: [
+    { command: 'strand topic reassign events --partition 0 --replicas 2,3' },
+    {
+      command: 'strand topic reassign --all-topics',
+      note: 'print a plan that balances the cluster',
+    },
+    { command: 'strand topic reassign events --execute', note: 'balance one topic' },
+    { command: 'strand topic reassign --verify --plan plan.json' },
+  ],
   check: (ctx) => {
-    checkName(ctx);
-    if (ctx.flags.partition === undefined || ctx.flags.replicas === undefined)
-      throw new UsageError('give --partition N and --replicas ID[,ID...]', ['topic', 'reassign']);
+    const f = ctx.flags;
+    const name = ctx.args[0];
+    if (name !== undefined) checkName(ctx);
+    const usage = (m: string) => new UsageError(m, ['topic', 'reassign']);
+    if (f.partition !== undefined || f.replicas !== undefined) {
+      if (f.partition === undefined || f.replicas === undefined || name === undefined)
+        throw usage('give NAME --partition N --replicas ID[,ID...] to move one partition');
+      if (f.execute || f.verify || f.plan || f['all-topics'] || f.brokers)
+        throw usage(
+          '--partition/--replicas move one partition: no --execute, --verify, --plan, --all-topics or --brokers',
+        );
+      return;
+    }
+    if (f.verify && f.execute) throw usage('give --verify or --execute, not both');
+    if (f.plan !== undefined) {
+      if (!f.verify && !f.execute) throw usage('--plan FILE goes with --execute or --verify');
+      if (name !== undefined || f['all-topics'] || f.brokers)
+        throw usage('--plan FILE says what moves: no NAME, --all-topics or --brokers');
+      return;
+    }
+    if (f.verify) throw usage('--verify needs --plan FILE');
+    if ((name === undefined) === !f['all-topics'])
+      throw usage('give a topic NAME or --all-topics (or --partition/--replicas, or --plan FILE)');
   },
-  run: (ctx) =>
-    withAdmin(ctx, async (admin) => {
-      const { partition, replicas } = ctx.flags as { partition: number; replicas: number[] };
-      const t = await admin.reassignPartition(ctx.args[0]!, partition, replicas);
+  run: async (ctx) => {
+    let status = 0;
+    await withAdmin(ctx, async (admin) => {
+      const f = ctx.flags as {
+        partition?: number;
+        replicas?: number[];
+        'all-topics': boolean;
+        brokers?: number[];
+        execute: boolean;
+        verify: boolean;
+        plan?: string;
+        'max-moves': number;
+        wait: number;
+      };
+      if (f.partition !== undefined && f.replicas !== undefined) {
+        const t = await admin.reassignPartition(ctx.args[0]!, f.partition, f.replicas);
+        ctx.out.result(
+          t,
+          () =>
+            `moving ${t.name}-${f.partition} to brokers ${f.replicas!.join(',')}\n\n${describeText(t)}`,
+        );
+        return;
+      }
+      if (f.verify) {
+        const plan = readPlanFile(f.plan!);
+        const topics = await admin.listTopics();
+        const rows = plan.map((a) => ({ ...a, state: moveState(topics, a) }));
+        ctx.out.result(rows, () =>
+          table(
+            rows.map((r) => ({
+              topic: r.topic,
+              partition: r.partition,
+              replicas: r.replicas.join(','),
+              state:
+                r.state === 'done'
+                  ? 'done'
+                  : r.state === 'moving'
+                    ? 'moving'
+                    : `not planned (${r.state})`,
+            })),
+          ),
+        );
+        if (rows.some((r) => r.state !== 'done')) status = 1;
+        return;
+      }
+      const moves = f.plan ? readPlanFile(f.plan) : await planMoves(admin, ctx.args[0], f.brokers);
+      if (!f.execute) {
+        const before = currentAssignment(await admin.listTopics());
+        const current = planFile(
+          moves.map((m) => before.find((a) => a.topic === m.topic && a.partition === m.partition)!),
+        );
+        const proposed = planFile(moves);
+        ctx.out.result(
+          { current, proposed },
+          `Current partition replica assignment\n${JSON.stringify(current)}\n\nProposed partition reassignment configuration\n${JSON.stringify(proposed)}`,
+        );
+        return;
+      }
+      await executePlan(admin, moves, {
+        maxMoves: f['max-moves'],
+        waitMs: f.wait,
+        signal: ctx.signal,
+        progress: (line) => ctx.out.note(line),
+      });
       ctx.out.result(
-        t,
-        () =>
-          `moving ${t.name}-${partition} to brokers ${replicas.join(',')}\n\n${describeText(t)}`,
+        { moved: moves.length, plan: planFile(moves) },
+        `moved ${moves.length} partition(s)`,
       );
-    }),
+    });
+    return status;
+  },
 });
+
+/** The moves that balance topic `name` (every topic when undefined) over `brokers` (default: the live ones). */
+async function planMoves(
+  admin: Admin,
+  name: string | undefined,
+  brokers?: number[],
+): Promise<Assignment[]> {
+  const cluster = await admin.describeCluster();
+  const live = cluster.brokers.filter((b) => !b.fenced);
+  const unknown = brokers?.filter((id) => !live.some((b) => b.id === id)) ?? [];
+  if (unknown.length > 0)
+    throw new InvalidRequestError(`broker(s) ${unknown.join(',')} are not registered and live`);
+  const topics = name === undefined ? await admin.listTopics() : [await admin.describeTopic(name)];
+  const current = currentAssignment(topics);
+  const targets = brokers ? live.filter((b) => brokers.includes(b.id)) : live;
+  return changedAssignments(current, planAssignment(current, { brokers: targets }));
+}
 
 export const topic: Command = {
   name: 'topic',
