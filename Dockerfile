@@ -8,7 +8,7 @@ WORKDIR /app
 RUN npm install -g pnpm@10.34.9
 COPY . .
 RUN pnpm install --frozen-lockfile
-RUN pnpm --filter "@strand/cli..." build
+RUN pnpm exec turbo run build --filter="@strand/cli..."
 
 # The runtime tree: the build's dist folders with production dependencies only.
 FROM node:22-bookworm-slim AS prune

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { REPO, repoPath } from './repo.js';
 
 /** What the Dockerfile's final stage sets for the container it runs. */
@@ -15,6 +16,8 @@ export interface Image {
   /** The commands on PATH it links (name → the file in the image). */
   links: Record<string, string>;
   commands: string[];
+  /** Each stage's RUN commands, by stage name (`FROM ... AS name`). */
+  runs: Record<string, string[]>;
 }
 
 /** The Dockerfile's instructions, one per entry, with continued lines joined. */
@@ -58,7 +61,13 @@ export function dockerfile(path = 'Dockerfile'): Image {
     healthcheck: [],
     links: {},
     commands: [],
+    runs: {},
   };
+  let stage = '';
+  for (const { op, arg } of all) {
+    if (op === 'FROM') stage = /\bAS\s+(\S+)/i.exec(arg)?.[1] ?? '';
+    else if (op === 'RUN') image.runs[stage] = [...(image.runs[stage] ?? []), arg];
+  }
   for (const { op, arg } of all.slice(last + 1)) {
     if (op === 'ENV')
       for (const m of arg.matchAll(/(\w+)=("[^"]*"|\S+)/g))
@@ -77,9 +86,9 @@ export function dockerfile(path = 'Dockerfile'): Image {
   return image;
 }
 
-/** A path in the image, in this working tree (the image copies the repository to its WORKDIR). */
-export function inTree(image: Image, path: string): string {
+/** A path in the image, in `tree` (the image's WORKDIR: the repository, built and pruned). */
+export function inTree(image: Image, path: string, tree = REPO): string {
   if (!path.startsWith(`${image.workdir}/`))
     throw new Error(`${path} is not under ${image.workdir}`);
-  return `${REPO}${path.slice(image.workdir.length + 1)}`;
+  return join(tree, path.slice(image.workdir.length + 1));
 }

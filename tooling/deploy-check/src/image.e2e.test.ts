@@ -1,14 +1,27 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { freePort, NodeProcess, tempDir } from '@strand/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dockerfile, inTree } from './dockerfile.js';
 import { REPO } from './repo.js';
 
-// No Docker engine runs here: this test runs the image's start command (its ENTRYPOINT, then
-// the app) from this built tree with the image's environment, as an unprivileged user when the
-// test runs as root (as CI does), and the image's HEALTHCHECK command beside it.
+// No Docker engine runs here: this test makes the image's /app as its prune stage does (this
+// built tree without its node_modules, then that stage's RUN commands: production dependencies
+// only), and runs the image's start command (its ENTRYPOINT, then the app) from it with the
+// image's environment, as an unprivileged user when the test runs as root (as CI does), and the
+// image's HEALTHCHECK command beside it.
 const image = dockerfile();
 const NOBODY = 65534;
 
@@ -19,16 +32,42 @@ function openToOthers(path: string): boolean {
     if (p === dirname(p)) return true;
   }
 }
-const asNobody = process.getuid?.() === 0 && openToOthers(REPO);
+const asNobody = process.getuid?.() === 0 && openToOthers(tmpdir());
 const user = asNobody ? { uid: NOBODY, gid: NOBODY } : {};
 
 const scratch = tempDir('strand-image-');
-if (asNobody) chownSync(scratch.path, NOBODY, NOBODY);
-// The image's /usr/local/bin links, pointing into this tree.
+chmodSync(scratch.path, 0o755);
+const data = join(scratch.path, 'data');
+mkdirSync(data);
+if (asNobody) chownSync(data, NOBODY, NOBODY);
+
+/**
+ * The prune stage: `COPY --from=build /app /app` (this tree, built), then its RUN commands in
+ * /app with `pnpm` on PATH (the stage installs it with npm; here it is the pinned one by npx).
+ */
+function pruneStage(): string {
+  const app = join(scratch.path, 'app');
+  const skip = /\/(node_modules|\.git|\.turbo|\.strand-data|test-artifacts)$|\.vitest-report/;
+  cpSync(REPO, app, { recursive: true, filter: (src) => !skip.test(src) });
+  const shims = join(scratch.path, 'shims');
+  mkdirSync(shims);
+  writeFileSync(join(shims, 'pnpm'), '#!/bin/sh\nexec npx -y pnpm@10.34.9 "$@"\n', { mode: 0o755 });
+  for (const run of image.runs.prune ?? []) {
+    if (/^npm install -g pnpm@/.test(run)) continue;
+    execFileSync('sh', ['-c', run], {
+      cwd: app,
+      env: { ...process.env, PATH: `${shims}:${process.env.PATH}`, CI: 'true' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+  }
+  return app;
+}
+const tree = pruneStage();
+// The image's /usr/local/bin links, into the pruned tree.
 const bin = join(scratch.path, 'bin');
 mkdirSync(bin);
 for (const [name, target] of Object.entries(image.links))
-  symlinkSync(inTree(image, target), join(bin, name));
+  symlinkSync(inTree(image, target, tree), join(bin, name));
 const procs: NodeProcess[] = [];
 afterAll(async () => {
   await Promise.all(procs.map((p) => p.terminate(10_000)));
@@ -39,12 +78,12 @@ afterAll(async () => {
 function run(name: string, command: string[], env: Record<string, string>): NodeProcess {
   const [init, ...initArgs] = image.entrypoint;
   const child = spawn(init!, [...initArgs, ...command], {
-    cwd: REPO,
+    cwd: tree,
     env: {
       ...image.env,
       ...env,
       PATH: `${bin}:${dirname(process.execPath)}:/usr/bin:/bin`,
-      HOME: scratch.path,
+      HOME: data,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...user,
@@ -57,7 +96,7 @@ function run(name: string, command: string[], env: Record<string, string>): Node
 /** The image's HEALTHCHECK command with the container's environment: its exit code. */
 function healthcheck(env: Record<string, string>): number | null {
   const [cmd, ...args] = image.healthcheck;
-  const path = args.map((a) => (a.startsWith(`${image.workdir}/`) ? inTree(image, a) : a));
+  const path = args.map((a) => (a.startsWith(`${image.workdir}/`) ? inTree(image, a, tree) : a));
   return spawnSync(cmd === 'node' ? process.execPath : cmd!, path, {
     env: { ...image.env, ...env },
     timeout: 10_000,
@@ -95,8 +134,14 @@ describe('the image (Dockerfile) without a Docker engine', () => {
       'strand-coordinator',
     ]);
     for (const target of Object.values(image.links))
-      expect(existsSync(inTree(image, target))).toBe(true);
+      expect(existsSync(inTree(image, target, tree))).toBe(true);
     expect(image.healthcheck).toEqual(['node', '/app/deploy/healthcheck.mjs']);
+  });
+
+  it('its /app holds the production dependencies alone', () => {
+    const broker = join(tree, 'apps', 'broker', 'node_modules');
+    expect(existsSync(join(broker, '@grpc', 'grpc-js'))).toBe(true);
+    expect(existsSync(join(broker, 'kafkajs'))).toBe(false); // a devDependency
   });
 
   it("a coordinator and a broker start by the image's command, pass its HEALTHCHECK and stop cleanly on SIGTERM", async () => {
@@ -115,12 +160,7 @@ describe('the image (Dockerfile) without a Docker engine', () => {
     expect(healthcheck(kvEnv)).toBe(1); // nothing answers yet
     const coordinator = run(
       'coordinator',
-      [
-        'strand-coordinator',
-        '--id=1',
-        `--listen=127.0.0.1:${kv}`,
-        `--data=${scratch.path}/coordinator`,
-      ],
+      ['strand-coordinator', '--id=1', `--listen=127.0.0.1:${kv}`, `--data=${data}/coordinator`],
       kvEnv,
     );
     await healthy(kvEnv);
@@ -131,7 +171,7 @@ describe('the image (Dockerfile) without a Docker engine', () => {
         '--id=1',
         `--listen=127.0.0.1:${broker}`,
         `--coordinators=127.0.0.1:${kv}`,
-        `--data=${scratch.path}/broker`,
+        `--data=${data}/broker`,
         '--controlled-shutdown-timeout-ms=5000',
       ],
       brokerEnv,

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import type { Manifest } from './repo.js';
 
@@ -55,7 +56,8 @@ function fieldProblems(manifests: Manifest[]): string[] {
     const kind = kindOf(m);
     return `import type { I${kind.name} as T${i} } from '${kind.module}';\nexport const m${i}: T${i} = ${JSON.stringify(m)};`;
   });
-  const file = `${process.cwd()}/manifests.check.ts`;
+  // A file of this package that is never written: kubernetes-models resolves from here.
+  const file = fileURLToPath(new URL('./manifests.check.ts', import.meta.url));
   const options: ts.CompilerOptions = {
     strict: true,
     noEmit: true,

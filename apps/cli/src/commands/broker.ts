@@ -39,12 +39,14 @@ const drain = command({
       if (!cluster.brokers.some((b) => b.id === id))
         throw new InvalidRequestError(`broker ${id} is not registered in the cluster`);
       const others = cluster.brokers.filter((b) => !b.fenced && b.id !== id);
+      // A fenced broker (down, perhaps restarting) keeps its replicas: only this one's move.
+      const keep = cluster.brokers.filter((b) => b.fenced && b.id !== id).map((b) => b.id);
       const current = currentAssignment(await admin.listTopics());
       let moves: ReturnType<typeof changedAssignments>;
       try {
         moves = changedAssignments(
           current,
-          planAssignment(current, { brokers: others, replaceOnly: true }),
+          planAssignment(current, { brokers: others, keep, replaceOnly: true }),
         );
       } catch (err) {
         if (!(err instanceof InvalidReplicationFactorError)) throw err;

@@ -105,6 +105,26 @@ describe('planAssignment: drain (replaceOnly)', () => {
     }
   });
 
+  it("leaves a fenced broker's replicas where they are, and refuses when no live broker is left for one", () => {
+    const before = [
+      { topic: 't', partition: 0, replicas: [4, 2, 3] },
+      { topic: 't', partition: 1, replicas: [1, 2, 3] },
+    ];
+    // 4 drains, 3 is fenced (restarting): only 4's replica moves, to 1.
+    const after = planAssignment(before, { brokers: brokers(1, 2), keep: [3], replaceOnly: true });
+    expect(after.map((a) => a.replicas)).toEqual([
+      [1, 2, 3],
+      [1, 2, 3],
+    ]);
+    expect(() =>
+      planAssignment([{ topic: 't', partition: 0, replicas: [4, 1, 2] }], {
+        brokers: brokers(1, 2),
+        keep: [3],
+        replaceOnly: true,
+      }),
+    ).toThrow(InvalidReplicationFactorError);
+  });
+
   it('keeps racks apart where it can', () => {
     const racked = [
       { id: 1, rack: 'a' },

@@ -24,10 +24,12 @@ export interface PlanOptions {
   /** Brokers that may hold replicas: the live ones a plan may use (a drained broker is left out). */
   brokers: readonly PlanBroker[];
   /**
-   * Only replace replicas on brokers outside `brokers` (a drain: nothing else moves), rather
-   * than also balance replica and leader counts across `brokers`.
+   * Only replace replicas on brokers outside `brokers` and `keep` (a drain: nothing else
+   * moves), rather than also balance replica and leader counts across `brokers`.
    */
   replaceOnly?: boolean;
+  /** With replaceOnly: brokers whose replicas stay though they take no new ones (fenced, maybe restarting). */
+  keep?: readonly number[];
 }
 
 const key = (a: Assignment) => `${a.topic}\u0000${a.partition}`;
@@ -36,23 +38,25 @@ const key = (a: Assignment) => `${a.topic}\u0000${a.partition}`;
  * The new assignment of every partition given (sorted by topic, then partition). Balanced:
  * each broker ends with floor or ceil of (replicas / brokers) of these partitions' replicas,
  * and as many preferred leaderships as it can; rack-aware: a partition's replicas go to as
- * many different racks as there are, where racks are set. Throws InvalidReplicationFactorError when a partition
- * has more replicas than there are brokers to hold them, before anything is planned.
+ * many different racks as there are, where racks are set. Throws InvalidReplicationFactorError
+ * when a partition it must place has more replicas than there are brokers to hold them.
  */
 export function planAssignment(current: readonly Assignment[], opts: PlanOptions): Assignment[] {
   const brokers = [...opts.brokers].sort((a, b) => a.id - b.id);
   const ids = brokers.map((b) => b.id);
   const allowed = new Set(ids);
+  const stays = new Set([...ids, ...(opts.replaceOnly ? (opts.keep ?? []) : [])]);
   const rackOf = new Map(brokers.map((b) => [b.id, b.rack ?? '']));
   const racks = new Set(brokers.map((b) => b.rack ?? '').filter((r) => r !== ''));
   const parts = [...current]
     .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition))
     .map((a) => ({ ...a, replicas: [...a.replicas] }));
-  for (const p of parts)
-    if (p.replicas.length > brokers.length)
-      throw new InvalidReplicationFactorError(
-        `${p.topic}-${p.partition} has ${p.replicas.length} replicas but only ${brokers.length} broker(s) can hold them`,
-      );
+  const tooFew = (p: Assignment) =>
+    new InvalidReplicationFactorError(
+      `${p.topic}-${p.partition} has ${p.replicas.length} replicas but only ${ids.length} broker(s) can hold them`,
+    );
+  // Balancing places every partition anew; a drain only those with a replica to replace.
+  if (!opts.replaceOnly) for (const p of parts) if (p.replicas.length > ids.length) throw tooFew(p);
 
   const load = new Map(ids.map((id) => [id, 0]));
   for (const p of parts)
@@ -65,7 +69,7 @@ export function planAssignment(current: readonly Assignment[], opts: PlanOptions
   const holes: { p: (typeof parts)[number]; at: number }[] = [];
   for (const p of parts)
     p.replicas.forEach((b, at) => {
-      if (!allowed.has(b)) holes.push({ p, at });
+      if (!stays.has(b)) holes.push({ p, at });
     });
   if (!opts.replaceOnly) {
     for (const id of ids) {
@@ -83,6 +87,7 @@ export function planAssignment(current: readonly Assignment[], opts: PlanOptions
     const taken = new Set(p.replicas.filter((b) => b !== p.replicas[at]));
     const usedRacks = new Set([...taken].map((b) => rackOf.get(b) ?? '').filter((r) => r !== ''));
     const candidates = ids.filter((b) => !taken.has(b));
+    if (candidates.length === 0) throw tooFew(p);
     const best = pickBest(candidates, (b) => [
       load.get(b)! < quota.get(b)! ? 0 : 1,
       racks.size > 0 && usedRacks.has(rackOf.get(b)!) ? 1 : 0,
