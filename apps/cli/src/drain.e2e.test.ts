@@ -154,6 +154,10 @@ describe('decommissioning a broker', () => {
     // Removing it now leaves every partition whole.
     await brokers.get(4)!.proc.terminate(20_000);
     brokers.delete(4);
+    // Until its session ends the controller counts it live (a restart would be back in time).
+    await eventually('broker 4 fenced', async () =>
+      (await admin.describeCluster()).brokers.some((b) => b.id === 4 && b.fenced),
+    );
     await eventually('no partition under-replicated once broker 4 is gone', async () =>
       (await partitions()).every((p) => p.isr.length === 3 && p.leader > 0 && !p.isr.includes(4)),
     );
