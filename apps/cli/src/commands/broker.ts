@@ -1,10 +1,11 @@
 import { InvalidReplicationFactorError, InvalidRequestError } from '@strand/wire';
 import { flag } from '../cli/flags.js';
-import { type Command, command } from '../cli/spec.js';
+import { type Command, type Context, command } from '../cli/spec.js';
 import { UsageError } from '../cli/usage.js';
 import { currentAssignment, executePlan } from '../reassign/execute.js';
 import { changedAssignments, planAssignment } from '../reassign/plan.js';
 import { planFile } from '../reassign/plan-file.js';
+import type { MoveOptions } from '../reassign/run.js';
 import { withAdmin } from './common.js';
 
 /** How a move of many partitions is paced and how long it may take: drain and reassign alike. */
@@ -14,6 +15,11 @@ export const MOVE_FLAGS = {
     default: 30 * 60_000,
     defaultText: '30m',
   }),
+};
+
+export const moveOptions = (ctx: Context): MoveOptions => {
+  const f = ctx.flags as { 'max-moves': number; wait: number };
+  return { maxMoves: f['max-moves'], waitMs: f.wait, signal: ctx.signal };
 };
 
 const drain = command({
@@ -62,9 +68,7 @@ const drain = command({
         return;
       }
       await executePlan(admin, moves, {
-        maxMoves: ctx.flags['max-moves'],
-        waitMs: ctx.flags.wait,
-        signal: ctx.signal,
+        ...moveOptions(ctx),
         progress: (line) => ctx.out.note(line),
       });
       const left = currentAssignment(await admin.listTopics()).filter((a) =>

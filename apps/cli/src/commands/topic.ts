@@ -4,7 +4,6 @@ import {
   checkTopicName,
   effectiveTopicConfigs,
   InvalidConfigError,
-  InvalidRequestError,
   MAX_PARTITIONS,
   TOPIC_CONFIG_NAMES,
 } from '@strand/wire';
@@ -13,10 +12,9 @@ import { flag } from '../cli/flags.js';
 import { table } from '../cli/output.js';
 import { type Command, type Context, command } from '../cli/spec.js';
 import { UsageError } from '../cli/usage.js';
-import { currentAssignment, executePlan, moveState } from '../reassign/execute.js';
-import { type Assignment, changedAssignments, planAssignment } from '../reassign/plan.js';
-import { planFile, readPlanFile } from '../reassign/plan-file.js';
-import { MOVE_FLAGS } from './broker.js';
+import { readPlanFile } from '../reassign/plan-file.js';
+import { carryOut, planMoves, printPlan, verifyPlan } from '../reassign/run.js';
+import { MOVE_FLAGS, moveOptions } from './broker.js';
 import { bytes, withAdmin } from './common.js';
 
 const NAME = {
@@ -338,19 +336,19 @@ const reassign = command({
       throw usage('give a topic NAME or --all-topics (or --partition/--replicas, or --plan FILE)');
   },
   run: async (ctx) => {
+    const f = ctx.flags as {
+      partition?: number;
+      replicas?: number[];
+      'all-topics': boolean;
+      brokers?: number[];
+      execute: boolean;
+      verify: boolean;
+      plan?: string;
+      'max-moves': number;
+      wait: number;
+    };
     let status = 0;
     await withAdmin(ctx, async (admin) => {
-      const f = ctx.flags as {
-        partition?: number;
-        replicas?: number[];
-        'all-topics': boolean;
-        brokers?: number[];
-        execute: boolean;
-        verify: boolean;
-        plan?: string;
-        'max-moves': number;
-        wait: number;
-      };
       if (f.partition !== undefined && f.replicas !== undefined) {
         const t = await admin.reassignPartition(ctx.args[0]!, f.partition, f.replicas);
         ctx.out.result(
@@ -358,74 +356,17 @@ const reassign = command({
           () =>
             `moving ${t.name}-${f.partition} to brokers ${f.replicas!.join(',')}\n\n${describeText(t)}`,
         );
-        return;
+      } else if (f.verify) status = await verifyPlan(admin, ctx.out, f.plan!);
+      else if (f.plan) await carryOut(admin, ctx.out, readPlanFile(f.plan), moveOptions(ctx));
+      else {
+        const { current, moves } = await planMoves(admin, ctx.args[0], f.brokers);
+        if (f.execute) await carryOut(admin, ctx.out, moves, moveOptions(ctx));
+        else printPlan(ctx.out, current, moves);
       }
-      if (f.verify) {
-        const plan = readPlanFile(f.plan!);
-        const topics = await admin.listTopics();
-        const rows = plan.map((a) => ({ ...a, state: moveState(topics, a) }));
-        ctx.out.result(rows, () =>
-          table(
-            rows.map((r) => ({
-              topic: r.topic,
-              partition: r.partition,
-              replicas: r.replicas.join(','),
-              state:
-                r.state === 'done'
-                  ? 'done'
-                  : r.state === 'moving'
-                    ? 'moving'
-                    : `not planned (${r.state})`,
-            })),
-          ),
-        );
-        if (rows.some((r) => r.state !== 'done')) status = 1;
-        return;
-      }
-      const moves = f.plan ? readPlanFile(f.plan) : await planMoves(admin, ctx.args[0], f.brokers);
-      if (!f.execute) {
-        const before = currentAssignment(await admin.listTopics());
-        const current = planFile(
-          moves.map((m) => before.find((a) => a.topic === m.topic && a.partition === m.partition)!),
-        );
-        const proposed = planFile(moves);
-        ctx.out.result(
-          { current, proposed },
-          `Current partition replica assignment\n${JSON.stringify(current)}\n\nProposed partition reassignment configuration\n${JSON.stringify(proposed)}`,
-        );
-        return;
-      }
-      await executePlan(admin, moves, {
-        maxMoves: f['max-moves'],
-        waitMs: f.wait,
-        signal: ctx.signal,
-        progress: (line) => ctx.out.note(line),
-      });
-      ctx.out.result(
-        { moved: moves.length, plan: planFile(moves) },
-        `moved ${moves.length} partition(s)`,
-      );
     });
     return status;
   },
 });
-
-/** The moves that balance topic `name` (every topic when undefined) over `brokers` (default: the live ones). */
-async function planMoves(
-  admin: Admin,
-  name: string | undefined,
-  brokers?: number[],
-): Promise<Assignment[]> {
-  const cluster = await admin.describeCluster();
-  const live = cluster.brokers.filter((b) => !b.fenced);
-  const unknown = brokers?.filter((id) => !live.some((b) => b.id === id)) ?? [];
-  if (unknown.length > 0)
-    throw new InvalidRequestError(`broker(s) ${unknown.join(',')} are not registered and live`);
-  const topics = name === undefined ? await admin.listTopics() : [await admin.describeTopic(name)];
-  const current = currentAssignment(topics);
-  const targets = brokers ? live.filter((b) => brokers.includes(b.id)) : live;
-  return changedAssignments(current, planAssignment(current, { brokers: targets }));
-}
 
 export const topic: Command = {
   name: 'topic',
