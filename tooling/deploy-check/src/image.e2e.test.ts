@@ -13,7 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { freePort, NodeProcess, tempDir } from '@strand/testkit';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerfile, inTree } from './dockerfile.js';
 import { REPO } from './repo.js';
 
@@ -62,12 +62,15 @@ function pruneStage(): string {
   }
   return app;
 }
-const tree = pruneStage();
+let tree = '';
 // The image's /usr/local/bin links, into the pruned tree.
 const bin = join(scratch.path, 'bin');
-mkdirSync(bin);
-for (const [name, target] of Object.entries(image.links))
-  symlinkSync(inTree(image, target, tree), join(bin, name));
+beforeAll(() => {
+  tree = pruneStage();
+  mkdirSync(bin);
+  for (const [name, target] of Object.entries(image.links))
+    symlinkSync(inTree(image, target, tree), join(bin, name));
+}, 300_000); // a production install of the apps' dependencies
 const procs: NodeProcess[] = [];
 afterAll(async () => {
   await Promise.all(procs.map((p) => p.terminate(10_000)));
@@ -189,5 +192,5 @@ describe('the image (Dockerfile) without a Docker engine', () => {
       expect(proc.records.some((r) => r.msg === 'stopping' && r.signal === 'SIGTERM')).toBe(true);
       expect(healthcheck(env)).toBe(1);
     }
-  });
+  }, 180_000);
 });

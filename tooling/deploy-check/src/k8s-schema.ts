@@ -51,6 +51,8 @@ async function valueProblems(manifests: Manifest[]): Promise<string[]> {
  * only warns; here each manifest is type-checked as an object literal of its kind's interface,
  * so TypeScript's excess property check names every unknown field, at any depth.
  */
+let previous: ts.Program | undefined;
+
 function fieldProblems(manifests: Manifest[]): string[] {
   const lines = manifests.map((m, i) => {
     const kind = kindOf(m);
@@ -76,7 +78,9 @@ function fieldProblems(manifests: Manifest[]): string[] {
     (exists) => (name: string) =>
       name === file || exists(name)
   )(host.fileExists);
-  const program = ts.createProgram([file], options, host);
+  // The models' declarations parsed once per run: later checks reuse them.
+  const program = ts.createProgram([file], options, host, previous);
+  previous = program;
   return ts
     .getPreEmitDiagnostics(program)
     .filter((d) => d.file?.fileName === file)
