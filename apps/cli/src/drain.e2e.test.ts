@@ -106,7 +106,7 @@ beforeAll(async () => {
   await eventually('every partition with 3 in sync', async () =>
     (await partitions()).every((p) => p.isr.length === 3 && p.leader > 0),
   );
-}, 120_000);
+}, 300_000); // 3 coordinators and 4 brokers, on a loaded machine
 
 afterAll(async () => {
   await admin?.close();
