@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ProcessRegistry, tempDir } from '@strand/testkit';
+import { eventually, ProcessRegistry, scrapeMetrics, tempDir } from '@strand/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, type DevCluster, exec, type Result, startDev } from './cli.test-util.js';
 
@@ -51,6 +51,42 @@ describe('strand dev --secure with strand user and strand acl', () => {
     const anonymous = await strand({ ...adminEnv, STRAND_USER: '' }, 'topic', 'list');
     expect(anonymous.code).toBe(1);
     expect(anonymous.stderr).toMatch(/requires authentication/);
+  });
+
+  it('shows every node ready over HTTPS, prints how to scrape /metrics with its token, and the console charts throughput', async () => {
+    const banner = dev.proc.output();
+    const admin = /admin \(metrics, health\): +broker (https:\S+), coordinator (https:\S+) /.exec(
+      banner,
+    );
+    expect(admin).not.toBeNull();
+    // strand cluster reads each node's HTTPS /readyz with the CA it connects with.
+    const cluster = JSON.parse((await strand(adminEnv, 'cluster', '--json')).stdout);
+    expect(cluster.brokers.map((b: { readiness: unknown }) => b.readiness)).toEqual([
+      { ready: true, detail: '' },
+    ]);
+    expect(cluster.coordinators.map((c: { readiness: unknown }) => c.readiness)).toEqual([
+      { ready: true, detail: '' },
+    ]);
+    // The banner's scrape line names the CA and the token file the nodes were given.
+    const tokenFile = join(data(), 'metrics.token');
+    const ca = readFileSync(join(data(), 'pki', 'ca.pem'));
+    expect(banner).toContain(
+      `curl --cacert ${join(data(), 'pki', 'ca.pem')} -H "Authorization: Bearer $(cat ${tokenFile})" ${admin![1]}/metrics`,
+    );
+    const token = readFileSync(tokenFile, 'utf8').trim();
+    for (const url of [admin![1]!, admin![2]!]) {
+      await expect(scrapeMetrics(url, { ca })).rejects.toThrow(/answered 401/);
+      expect((await scrapeMetrics(url, { ca, token })).has('process_cpu_seconds_total')).toBe(true);
+    }
+    // The console's chart reads the brokers' metrics with that token.
+    const consoleUrl = /console \(in a browser\): +(http:\S+)/.exec(banner)![1]!;
+    expect((await strand(adminEnv, 'topic', 'create', 'charted')).code).toBe(0);
+    await eventually('a produce rate on the console', async () => {
+      await shell(adminEnv, 'seq 1 200 | $STRAND produce charted');
+      const page = await (await fetch(consoleUrl)).text();
+      const rate = /id="rate-in">([\d.]+) KiB\/s/.exec(page);
+      return rate && Number(rate[1]) > 0 ? true : undefined;
+    });
   });
 
   it('the admin creates users and ACLs; a user does only what they allow', async () => {

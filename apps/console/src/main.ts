@@ -1,7 +1,14 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Admin, KvClient, Producer } from '@strand/client';
-import { createLogger, LogFormatSchema, type Logger, LogLevelSchema, runMain } from '@strand/ops';
+import {
+  createLogger,
+  LogFormatSchema,
+  type Logger,
+  LogLevelSchema,
+  readMetricsToken,
+  runMain,
+} from '@strand/ops';
 import {
   type ConfigField,
   commaList,
@@ -27,6 +34,8 @@ const ConsoleConfigSchema = z
     tlsCa: z.string().min(1).optional(),
     tlsCert: z.string().min(1).optional(),
     tlsKey: z.string().min(1).optional(),
+    /** The nodes' `--metrics-token-file`: the throughput chart's scrapes carry its token. */
+    metricsTokenFile: z.string().min(1).optional(),
     logLevel: LogLevelSchema.default('info'),
     logFormat: LogFormatSchema.default('auto'),
   })
@@ -40,6 +49,7 @@ const FIELDS: readonly ConfigField[] = [
   { key: 'tlsCa', flag: 'tls-ca', env: 'STRAND_TLS_CA' },
   { key: 'tlsCert', flag: 'tls-cert', env: 'STRAND_TLS_CERT' },
   { key: 'tlsKey', flag: 'tls-key', env: 'STRAND_TLS_KEY' },
+  { key: 'metricsTokenFile', flag: 'metrics-token-file', env: 'STRAND_METRICS_TOKEN_FILE' },
   { key: 'logLevel', flag: 'log-level', env: 'STRAND_LOG_LEVEL' },
   { key: 'logFormat', flag: 'log-format', env: 'STRAND_LOG_FORMAT' },
 ];
@@ -73,7 +83,10 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
   const admin = new Admin({ bootstrap: config.bootstrap, clientId: 'strand-console', ...security });
   const kv = new KvClient({ bootstrap: config.kvBootstrap, ...security });
   let producer: Producer | undefined;
-  const throughput = new Throughput(admin, config.metricsIntervalMs);
+  const throughput = new Throughput(admin, config.metricsIntervalMs, {
+    ...(security.tls ? { ca: security.tls.ca } : {}),
+    ...(config.metricsTokenFile ? { token: readMetricsToken(config.metricsTokenFile) } : {}),
+  });
   const at = config.listen.lastIndexOf(':');
   const { server, url } = await startConsole(
     {

@@ -1,4 +1,5 @@
 import type { Admin } from '@strand/client';
+import { type AdminAccess, adminGet } from '@strand/ops';
 import { Html, html } from './html.js';
 
 /** The sum of a Prometheus text's samples named `name` whose labels include `label` (if given). */
@@ -27,7 +28,8 @@ const KEEP = 60;
 /**
  * Cluster throughput from the brokers' own metrics: every interval, each broker's /metrics
  * (found through its registration) is read and the bytes produced and consumed summed. The
- * overview charts the rates between samples.
+ * overview charts the rates between samples. On a secured cluster the admin ports are HTTPS
+ * (checked against the cluster's CA) and `/metrics` wants the nodes' metrics token.
  */
 export class Throughput {
   private readonly samples: Sample[] = [];
@@ -36,6 +38,7 @@ export class Throughput {
   constructor(
     private readonly admin: Admin,
     intervalMs: number,
+    private readonly access: AdminAccess = {},
   ) {
     this.timer = setInterval(() => void this.sample().catch(() => undefined), intervalMs);
     this.timer.unref();
@@ -52,8 +55,8 @@ export class Throughput {
       brokers
         .filter((b) => b.adminUrl && !b.fenced)
         .map((b) =>
-          fetch(`${b.adminUrl}/metrics`, { signal: AbortSignal.timeout(2000) })
-            .then((r) => r.text())
+          adminGet(b.adminUrl, '/metrics', { ...this.access, timeoutMs: 2000 })
+            .then((r) => (r.status === 200 ? r.text : ''))
             .catch(() => ''),
         ),
     );

@@ -53,18 +53,23 @@ export function metricsToken(opts: {
 }): string | null | undefined {
   if (!opts.authenticationRequired || !opts.adminListen) return undefined;
   if (!opts.metricsTokenFile) return null;
+  return readMetricsToken(opts.metricsTokenFile);
+}
+
+/** The token of a `--metrics-token-file`: its first line (the nodes' and their scrapers'). */
+export function readMetricsToken(file: string): string {
   let text: string;
   try {
-    text = readFileSync(opts.metricsTokenFile, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new InvalidConfigError(
-      `cannot read --metrics-token-file ${opts.metricsTokenFile}: ${(err as Error).message}`,
+      `cannot read --metrics-token-file ${file}: ${(err as Error).message}`,
     );
   }
   const token = text.split('\n')[0]!.trim();
   if (token.length < 16)
     throw new InvalidConfigError(
-      `--metrics-token-file ${opts.metricsTokenFile}: the token must be at least 16 characters`,
+      `--metrics-token-file ${file}: the token must be at least 16 characters`,
     );
   return token;
 }

@@ -17,8 +17,11 @@ export {
   type AdminServerOptions,
   metricsToken,
   type Readiness,
+  readMetricsToken,
   startAdminServer,
 } from './admin-server.js';
+// ...and reading one (HTTPS with the cluster's CA, the metrics token)
+export { type AdminAccess, adminGet } from './admin-client.js';
 
 // Structured logs (pino): JSON lines, or readable lines on a terminal
 export {

@@ -1,4 +1,4 @@
-import { get as httpsGet } from 'node:https';
+import { adminGet } from '@strand/ops';
 import type { NodeProcess } from './process.js';
 
 /** One scrape of a Prometheus text endpoint: every sample by name and labels. */
@@ -47,25 +47,6 @@ export function parseMetrics(text: string): Scrape['samples'] {
   return out;
 }
 
-/** GET over HTTP(S); an https URL is checked against `ca`, and `token` is sent as a bearer. */
-function get(
-  url: string,
-  opts: { ca?: Buffer; token?: string },
-): Promise<{ status: number; text: string }> {
-  const headers = opts.token ? { authorization: `Bearer ${opts.token}` } : undefined;
-  if (!url.startsWith('https:'))
-    return fetch(url, { headers }).then(async (r) => ({ status: r.status, text: await r.text() }));
-  return new Promise((resolve, reject) => {
-    httpsGet(url, { ca: opts.ca, headers }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => {
-        text += c.toString();
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    }).on('error', reject);
-  });
-}
-
 /**
  * GETs `url`/metrics and parses it; on a secured node's HTTPS admin port, with the cluster's
  * CA and the metrics token.
@@ -75,7 +56,7 @@ export async function scrapeMetrics(
   opts: { ca?: Buffer; token?: string } = {},
 ): Promise<Scrape> {
   const t0 = performance.now();
-  const { status, text } = await get(`${url}/metrics`, opts);
+  const { status, text } = await adminGet(url, '/metrics', opts);
   const ms = performance.now() - t0;
   if (status !== 200) throw new Error(`${url}/metrics answered ${status}: ${text}`);
   return new Scrape(parseMetrics(text), ms);

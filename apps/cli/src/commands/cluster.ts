@@ -1,7 +1,7 @@
 import type { ClusterDescription, TopicDescription } from '@strand/client';
 import { table } from '../cli/output.js';
 import { command } from '../cli/spec.js';
-import { withAdmin } from './common.js';
+import { type ConnectionSecurity, connectionSecurity, withAdmin } from './common.js';
 import {
   coordinatorReadiness,
   type NodeReadiness,
@@ -18,14 +18,19 @@ interface ClusterReadiness {
   coordinators: Map<number, NodeReadiness>;
 }
 
-async function readinessOf(c: ClusterDescription, timeoutMs: number): Promise<ClusterReadiness> {
+async function readinessOf(
+  c: ClusterDescription,
+  timeoutMs: number,
+  security: ConnectionSecurity,
+): Promise<ClusterReadiness> {
+  const ca = security.tls?.ca;
   const [brokers, coordinators] = await Promise.all([
     Promise.all(
-      c.brokers.map(async (b) => [b.id, await probeReadiness(b.adminUrl, timeoutMs)] as const),
+      c.brokers.map(async (b) => [b.id, await probeReadiness(b.adminUrl, timeoutMs, ca)] as const),
     ),
     Promise.all(
       c.coordinators.map(
-        async (x) => [x.id, await coordinatorReadiness(x.address, timeoutMs)] as const,
+        async (x) => [x.id, await coordinatorReadiness(x.address, timeoutMs, security)] as const,
       ),
     ),
   ]);
@@ -133,14 +138,18 @@ export const cluster = command({
   summary:
     'brokers, coordinators (each with its readiness), the controller and partition leaders per topic',
   description:
-    "Each broker's and coordinator's readiness is what its admin listener's /readyz says (ready, or NOT READY and the first check that failed; unknown for a node without one or that does not answer within 3 s).",
+    "Each broker's and coordinator's readiness is what its admin listener's /readyz says (ready, or NOT READY and the first check that failed; unknown for a node without one or that does not answer within 3 s). A TLS cluster's admin listeners are HTTPS with the nodes' own certificates: --tls-ca (the cluster's CA) checks them too.",
   target: 'brokers',
   examples: [{ command: 'strand cluster' }, { command: 'strand cluster --json' }],
   run: (ctx) =>
     withAdmin(ctx, async (admin) => {
       const [c, topics] = await Promise.all([admin.describeCluster(), admin.listTopics()]);
       const health = topics.map(topicHealth).sort((a, b) => a.name.localeCompare(b.name));
-      const ready = await readinessOf(c, Math.min(ctx.timeoutMs, READYZ_TIMEOUT_MS));
+      const ready = await readinessOf(
+        c,
+        Math.min(ctx.timeoutMs, READYZ_TIMEOUT_MS),
+        connectionSecurity(ctx),
+      );
       ctx.out.result(
         {
           clusterId: c.clusterId,

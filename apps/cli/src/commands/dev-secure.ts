@@ -8,6 +8,8 @@ import { makePki, type PkiFiles, writePki } from '@strand/security';
 export interface DevSecurity {
   files: PkiFiles;
   passwordFile: string;
+  /** The bearer token the nodes' `/metrics` ask for (Prometheus's credentials_file). */
+  metricsTokenFile: string;
   /** The flags both nodes get. */
   nodeFlags: string[];
   /** The console's: it connects with the admin's certificate (a super user). */
@@ -17,11 +19,18 @@ export interface DevSecurity {
 const NODE = 'node-1';
 export const DEV_ADMIN = 'admin';
 
+/** A secret made at the first start and kept after: only this user may read it. */
+function secretFile(path: string): string {
+  if (!existsSync(path))
+    writeFileSync(path, `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600 });
+  return path;
+}
+
 /**
  * A CA, the nodes' certificate and an admin's client certificate in `<data>/pki` (made at the
- * first start, kept after), and the admin user's password in `<data>/admin.password`. The
- * nodes run with TLS, authentication required and ACLs (the node and the admin are super
- * users).
+ * first start, kept after), the admin user's password in `<data>/admin.password` and the
+ * metrics token in `<data>/metrics.token`. The nodes run with TLS, authentication required
+ * and ACLs (the node and the admin are super users); their `/metrics` answer that token.
  */
 export async function devSecurity(dataDir: string): Promise<DevSecurity> {
   const dir = join(dataDir, 'pki');
@@ -33,19 +42,20 @@ export async function devSecurity(dataDir: string): Promise<DevSecurity> {
         key: (cn) => join(dir, `${cn}.key`),
       }
     : writePki(dir, await makePki([NODE, DEV_ADMIN]));
-  const passwordFile = join(dataDir, 'admin.password');
-  if (!existsSync(passwordFile))
-    writeFileSync(passwordFile, `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600 });
+  const passwordFile = secretFile(join(dataDir, 'admin.password'));
+  const metricsTokenFile = secretFile(join(dataDir, 'metrics.token'));
   return {
     files,
     passwordFile,
+    metricsTokenFile,
     nodeFlags: [
       ...['--tls-cert', files.cert(NODE), '--tls-key', files.key(NODE), '--tls-ca', files.ca],
       ...['--authentication', 'required', '--super-users', `User:${NODE},User:${DEV_ADMIN}`],
+      ...['--metrics-token-file', metricsTokenFile],
     ],
     consoleFlags: [
       ...['--tls-ca', files.ca, '--tls-cert', files.cert(DEV_ADMIN)],
-      ...['--tls-key', files.key(DEV_ADMIN)],
+      ...['--tls-key', files.key(DEV_ADMIN), '--metrics-token-file', metricsTokenFile],
     ],
   };
 }
@@ -71,8 +81,15 @@ export async function createDevAdmin(s: DevSecurity, brokerAddress: string): Pro
   }
 }
 
-/** How to reach the secure cluster, for the banner: the CLI's flags and the SDK's options. */
-export function devSecurityHints(s: DevSecurity, brokerAddress: string): string[] {
+/**
+ * How to reach the secure cluster, for the banner: the CLI's flags, the SDK's options, and
+ * how to scrape a node's HTTPS `/metrics` with the token.
+ */
+export function devSecurityHints(
+  s: DevSecurity,
+  brokerAddress: string,
+  brokerAdminUrl: string,
+): string[] {
   return [
     '  secure: TLS with its own CA, users (SCRAM) and ACLs; the admin user may do anything.',
     '  CLI, as the admin user:',
@@ -83,5 +100,7 @@ export function devSecurityHints(s: DevSecurity, brokerAddress: string): string[
     '  SDK:',
     `    new Producer({ bootstrap: ['${brokerAddress}'], tls: { ca: readFileSync('${s.files.ca}') },`,
     "      sasl: { username: 'alice', password: process.env.ALICE_PASSWORD } })",
+    '  metrics (HTTPS with the CA, and the token in a bearer header; Prometheus: credentials_file):',
+    `    curl --cacert ${s.files.ca} -H "Authorization: Bearer $(cat ${s.metricsTokenFile})" ${brokerAdminUrl}/metrics`,
   ];
 }

@@ -382,7 +382,7 @@ export const dev = command({
       `  admin (metrics, health):         broker ${urls.broker}, coordinator ${urls.coordinator}   (GET /metrics, /healthz, /readyz)`,
     );
     out(`  data:                            ${shown(dataDir)}   (output in ${shown(files.log)})`);
-    if (secure) for (const line of devSecurityHints(secure, brokerAddress)) out(line);
+    if (secure) for (const line of devSecurityHints(secure, brokerAddress, urls.broker)) out(line);
     out('  next (from anywhere in the repository):');
     out(`    pnpm strand topic create demo --partitions 3${b}`);
     out(`    seq 1 100 | pnpm strand produce demo${b}`);

@@ -1,4 +1,6 @@
 import { KvClient } from '@strand/client';
+import { adminGet } from '@strand/ops';
+import type { ConnectionSecurity } from './common.js';
 
 /** What a node's `/readyz` says: ready, not ready (and why), or unknown (and why). */
 export interface NodeReadiness {
@@ -12,12 +14,20 @@ interface ReadyzBody {
   checks?: Record<string, { ok?: unknown; detail?: unknown }>;
 }
 
-/** GETs `adminUrl`/readyz; never throws (a node that does not answer is unknown). */
-export async function probeReadiness(adminUrl: string, timeoutMs: number): Promise<NodeReadiness> {
+/**
+ * GETs `adminUrl`/readyz (an https one checked against `ca`, the cluster's CA: a secured
+ * node's admin port serves its own certificate); never throws (a node that does not answer
+ * is unknown).
+ */
+export async function probeReadiness(
+  adminUrl: string,
+  timeoutMs: number,
+  ca?: Buffer,
+): Promise<NodeReadiness> {
   if (!adminUrl) return { ready: null, detail: 'no admin listener' };
   try {
-    const res = await fetch(`${adminUrl}/readyz`, { signal: AbortSignal.timeout(timeoutMs) });
-    const body = (await res.json()) as ReadyzBody;
+    const res = await adminGet(adminUrl, '/readyz', { timeoutMs, ...(ca ? { ca } : {}) });
+    const body = JSON.parse(res.text) as ReadyzBody;
     if (body.ready === true && res.status === 200) return { ready: true, detail: '' };
     const failed = Object.entries(body.checks ?? {}).find(([, c]) => c.ok !== true);
     return {
@@ -38,10 +48,11 @@ export async function probeReadiness(adminUrl: string, timeoutMs: number): Promi
 export async function coordinatorReadiness(
   address: string,
   timeoutMs: number,
+  security: ConnectionSecurity,
 ): Promise<NodeReadiness> {
-  const kv = new KvClient({ bootstrap: [address], timeoutMs, retries: 0 });
+  const kv = new KvClient({ bootstrap: [address], timeoutMs, retries: 0, ...security });
   try {
-    return await probeReadiness((await kv.members()).adminUrl, timeoutMs);
+    return await probeReadiness((await kv.members()).adminUrl, timeoutMs, security.tls?.ca);
   } catch (err) {
     return { ready: null, detail: `${address} did not answer (${(err as Error).message})` };
   } finally {
