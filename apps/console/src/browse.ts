@@ -1,6 +1,6 @@
-import { type Admin, Consumer } from '@strand/client';
 import { InvalidRequestError } from '@strand/wire';
 import { z } from 'zod';
+import type { Cluster } from './clients.js';
 import { matches, type ShownRecord, showRecord } from './values.js';
 
 /** The message browser's query (from the page's form). */
@@ -35,20 +35,19 @@ function startOf(q: BrowseQuery): number | undefined {
  * reaches each partition's end (as it was when asked) or the time runs out.
  */
 export async function browse(
-  admin: Admin,
-  bootstrap: string[],
+  c: Cluster,
   topic: string,
   q: BrowseQuery,
 ): Promise<{ records: ShownRecord[]; partitions: number[] }> {
-  const desc = await admin.describeTopic(topic);
+  const desc = await c.admin.describeTopic(topic);
   const all = desc.partitions.map((p) => p.partition);
   const partitions = q.partition === 'all' || q.partition === '' ? all : [Number(q.partition)];
   for (const p of partitions)
     if (!all.includes(p))
       throw new InvalidRequestError(`${topic} has no partition ${p} (it has ${all.length})`);
-  const latest = new Map((await admin.listOffsets(topic, 'latest')).map((o) => [o.partition, o]));
+  const latest = new Map((await c.admin.listOffsets(topic, 'latest')).map((o) => [o.partition, o]));
   const timestamp = startOf(q);
-  const consumer = new Consumer({ bootstrap, autoOffsetReset: 'earliest', maxWaitMs: 200 });
+  const consumer = c.consumer({ autoOffsetReset: 'earliest', maxWaitMs: 200 });
   try {
     const tps = partitions.map((partition) => ({ topic, partition }));
     consumer.assign(tps);

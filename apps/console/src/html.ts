@@ -50,9 +50,13 @@ th{background:#f1f3f5}pre{margin:0;white-space:pre-wrap;max-width:60em}
 .bad{color:#b00020;font-weight:600}.ok{color:#2b8a3e}.hex{color:#555;font-family:monospace}
 form.inline{display:inline}fieldset{border:1px solid #ccc;margin:.5em 0 1em;padding:.5em 1em}
 label{margin-right:1em}.error{background:#fde2e1;padding:.6em 1em;border:1px solid #b00020}
+nav .who{float:right;color:#fff}nav .who button{margin-left:.6em}
 `;
+
+/** Where the server puts who is logged in (and the logout button) on every page. */
+export const WHO_SLOT = '<!--who-->';
 
 /** A whole page: the navigation, the title and the body. */
 export function page(title: string, body: Part): Html {
-  return html`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title} · Strand</title><style>${new Html(STYLE)}</style></head><body><nav><a href="/">Overview</a><a href="/topics">Topics</a><a href="/groups">Consumer groups</a><a href="/kv">KV</a></nav><main><h1>${title}</h1>${body}</main></body></html>`;
+  return html`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title} · Strand</title><style>${new Html(STYLE)}</style></head><body><nav><a href="/">Overview</a><a href="/topics">Topics</a><a href="/groups">Consumer groups</a><a href="/kv">KV</a><span class="who">${new Html(WHO_SLOT)}</span></nav><main><h1>${title}</h1>${body}</main></body></html>`;
 }

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { Admin, KvClient, Producer } from '@strand/client';
 import {
   createLogger,
   LogFormatSchema,
@@ -18,7 +17,6 @@ import {
 } from '@strand/wire';
 import { z } from 'zod';
 import { startConsole } from './server.js';
-import { Throughput } from './throughput.js';
 
 const ConsoleConfigSchema = z
   .object({
@@ -34,6 +32,11 @@ const ConsoleConfigSchema = z
     tlsCa: z.string().min(1).optional(),
     tlsCert: z.string().min(1).optional(),
     tlsKey: z.string().min(1).optional(),
+    /** HTTPS for the console's own pages (else HTTP): a certificate and its key (PEM). */
+    httpsCert: z.string().min(1).optional(),
+    httpsKey: z.string().min(1).optional(),
+    /** A logged-in user's session ends after this long unused (a cluster with authentication). */
+    sessionIdleMs: z.coerce.number().int().min(1000).max(604_800_000).default(1_800_000),
     /** The nodes' `--metrics-token-file`: the throughput chart's scrapes carry its token. */
     metricsTokenFile: z.string().min(1).optional(),
     logLevel: LogLevelSchema.default('info'),
@@ -50,6 +53,9 @@ const FIELDS: readonly ConfigField[] = [
   { key: 'tlsCert', flag: 'tls-cert', env: 'STRAND_TLS_CERT' },
   { key: 'tlsKey', flag: 'tls-key', env: 'STRAND_TLS_KEY' },
   { key: 'metricsTokenFile', flag: 'metrics-token-file', env: 'STRAND_METRICS_TOKEN_FILE' },
+  { key: 'httpsCert', flag: 'https-cert', env: 'STRAND_CONSOLE_HTTPS_CERT' },
+  { key: 'httpsKey', flag: 'https-key', env: 'STRAND_CONSOLE_HTTPS_KEY' },
+  { key: 'sessionIdleMs', flag: 'session-idle-ms', env: 'STRAND_CONSOLE_SESSION_IDLE_MS' },
   { key: 'logLevel', flag: 'log-level', env: 'STRAND_LOG_LEVEL' },
   { key: 'logFormat', flag: 'log-format', env: 'STRAND_LOG_FORMAT' },
 ];
@@ -59,13 +65,21 @@ function consoleTls(c: z.output<typeof ConsoleConfigSchema>) {
   if (!c.tlsCa) {
     if (c.tlsCert || c.tlsKey)
       throw new InvalidConfigError('--tls-cert and --tls-key need --tls-ca');
-    return {};
+    return undefined;
   }
   if (!c.tlsCert !== !c.tlsKey)
     throw new InvalidConfigError('give both --tls-cert and --tls-key (or neither)');
   const ca = readFileSync(c.tlsCa);
-  if (!c.tlsCert || !c.tlsKey) return { tls: { ca } };
-  return { tls: { ca, cert: readFileSync(c.tlsCert), key: readFileSync(c.tlsKey) } };
+  if (!c.tlsCert || !c.tlsKey) return { ca };
+  return { ca, cert: readFileSync(c.tlsCert), key: readFileSync(c.tlsKey) };
+}
+
+/** The console's own HTTPS: its certificate and key, both or neither. */
+function consoleHttps(c: z.output<typeof ConsoleConfigSchema>) {
+  if (!c.httpsCert !== !c.httpsKey)
+    throw new InvalidConfigError('give both --https-cert and --https-key (or neither)');
+  if (!c.httpsCert || !c.httpsKey) return undefined;
+  return { cert: readFileSync(c.httpsCert), key: readFileSync(c.httpsKey) };
 }
 
 async function main(useLogger: (log: Logger) => void): Promise<void> {
@@ -79,47 +93,37 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
   });
   const log = createLogger({ app: 'console', level: config.logLevel, format: config.logFormat });
   useLogger(log);
-  const security = consoleTls(config);
-  const admin = new Admin({ bootstrap: config.bootstrap, clientId: 'strand-console', ...security });
-  const kv = new KvClient({ bootstrap: config.kvBootstrap, ...security });
-  let producer: Producer | undefined;
-  const throughput = new Throughput(admin, config.metricsIntervalMs, {
-    ...(security.tls ? { ca: security.tls.ca } : {}),
-    ...(config.metricsTokenFile ? { token: readMetricsToken(config.metricsTokenFile) } : {}),
-  });
+  const tls = consoleTls(config);
+  const https = consoleHttps(config);
   const at = config.listen.lastIndexOf(':');
-  const { server, url } = await startConsole(
+  const web = await startConsole(
     {
-      admin,
-      kv,
-      bootstrap: config.bootstrap,
-      throughput,
-      producer: () => {
-        producer ??= new Producer({
-          bootstrap: config.bootstrap,
-          clientId: 'strand-console',
-          ...security,
-        });
-        return producer;
+      cluster: {
+        bootstrap: config.bootstrap,
+        kvBootstrap: config.kvBootstrap,
+        ...(tls ? { tls } : {}),
+      },
+      listen: { host: config.listen.slice(0, at), port: Number(config.listen.slice(at + 1)) },
+      ...(https ? { https } : {}),
+      sessionIdleMs: config.sessionIdleMs,
+      metricsIntervalMs: config.metricsIntervalMs,
+      metricsAccess: {
+        ...(tls ? { ca: tls.ca } : {}),
+        ...(config.metricsTokenFile ? { token: readMetricsToken(config.metricsTokenFile) } : {}),
       },
     },
-    { host: config.listen.slice(0, at), port: Number(config.listen.slice(at + 1)) },
     log,
   );
   const stop = async (signal: string) => {
     log.info({ signal }, 'stopping');
-    throughput.close();
-    server.closeAllConnections();
-    server.close();
-    await Promise.allSettled([admin.close(), producer?.close()]);
-    kv.close();
+    await web.close();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   log.info(
-    { url, brokers: config.bootstrap, coordinators: config.kvBootstrap },
-    `listening on ${url}`,
+    { url: web.url, brokers: config.bootstrap, coordinators: config.kvBootstrap },
+    `listening on ${web.url}`,
   );
 }
 

@@ -1,24 +1,8 @@
-import type {
-  Admin,
-  GroupDescription,
-  KeyValue,
-  KvClient,
-  Producer,
-  TopicDescription,
-} from '@strand/client';
+import type { GroupDescription, KeyValue, TopicDescription } from '@strand/client';
 import { type BrowseQuery, browse } from './browse.js';
+import type { Cluster } from './clients.js';
 import { esc, Html, html, type Part, page, table } from './html.js';
-import type { Throughput } from './throughput.js';
 import { type Shown, type ShownRecord, showBytes } from './values.js';
-
-export interface Cluster {
-  admin: Admin;
-  kv: KvClient;
-  /** One producer for the console's lifetime, made on first use. */
-  producer: () => Producer;
-  bootstrap: string[];
-  throughput: Throughput;
-}
 
 const enc = encodeURIComponent;
 const link = (href: string, text: Part) => html`<a href="${href}">${text}</a>`;
@@ -34,7 +18,7 @@ const underReplicated = (t: TopicDescription) =>
   t.partitions.filter((p) => p.isr.length < p.replicas.length).length;
 const offline = (t: TopicDescription) => t.partitions.filter((p) => p.leader < 0).length;
 
-export async function overview(c: Cluster): Promise<Html> {
+export async function overview(c: Cluster, chart: Html): Promise<Html> {
   const [cluster, topics] = await Promise.all([c.admin.describeCluster(), c.admin.listTopics()]);
   const led = new Map<number, number>();
   for (const t of topics)
@@ -48,7 +32,7 @@ export async function overview(c: Cluster): Promise<Html> {
       <span id="partition-health">${topics.reduce((n, t) => n + t.partitions.length, 0)} partitions:
       ${state(under === 0, '0 under-replicated', `${under} under-replicated`)},
       ${state(off === 0, '0 offline', `${off} offline`)}</span></p>
-    ${c.throughput.chart()}
+    ${chart}
     <h2>Brokers</h2>
     ${table(
       [...cluster.brokers].sort((a, b) => a.id - b.id),
@@ -181,7 +165,7 @@ export async function messagesPage(
   query: string,
   tail: boolean,
 ): Promise<Html> {
-  const { records, partitions } = await browse(c.admin, c.bootstrap, topic, q);
+  const { records, partitions } = await browse(c, topic, q);
   const base = `/topics/${enc(topic)}`;
   const opt = (v: string, label: string, current: string) =>
     html`<option value="${v}"${new Html(v === current ? ' selected' : '')}>${label}</option>`;
@@ -309,5 +293,22 @@ export async function kvPage(c: Cluster, prefix: string, key: string | undefined
     <table id="keys"><thead><tr>${cols.map((n) => html`<th>${n}</th>`)}</tr></thead><tbody>${kvs.map((k) => kvRow(prefix, k))}</tbody></table>
     <div id="value">${selected === undefined ? '' : kvValue(key ?? '', selected)}</div>
     <script>document.body.dataset.revision = ${String(revision)};${new Html(WATCH_SCRIPT)}</script>`,
+  );
+}
+
+/** The login form (a cluster that requires authentication): the user's SCRAM credentials. */
+export function loginPage(next: string, problem?: string): Html {
+  return page(
+    'Log in',
+    html`${problem ? html`<p class="error" id="error">${problem}</p>` : ''}
+    <p>This cluster requires authentication: log in as one of its users. Everything you do here
+    runs as that user, with their ACLs.</p>
+    <form method="post" action="/login" id="login">
+      <input type="hidden" name="next" value="${next}">
+      <label>user <input name="username" required autocomplete="username"></label>
+      <label>password <input name="password" type="password" required autocomplete="current-password"></label>
+      <label>mechanism <select name="mechanism"><option>SCRAM-SHA-512</option><option>SCRAM-SHA-256</option></select></label>
+      <button>Log in</button>
+    </form>`,
   );
 }

@@ -1,4 +1,4 @@
-import type { Admin } from '@strand/client';
+import type { Admin, ClusterDescription } from '@strand/client';
 import { type AdminAccess, adminGet } from '@strand/ops';
 import { Html, html } from './html.js';
 
@@ -35,8 +35,12 @@ export class Throughput {
   private readonly samples: Sample[] = [];
   private readonly timer: NodeJS.Timeout;
 
+  /**
+   * `admins`: clients to ask for the brokers (the first that answers), the console's own last
+   * (on a cluster that requires authentication it may ask nothing until a user logs in).
+   */
   constructor(
-    private readonly admin: Admin,
+    private readonly admins: () => Admin[],
     intervalMs: number,
     private readonly access: AdminAccess = {},
   ) {
@@ -49,8 +53,20 @@ export class Throughput {
     clearInterval(this.timer);
   }
 
+  private async describe(): Promise<ClusterDescription> {
+    let last: unknown = new Error('no client to ask');
+    for (const admin of this.admins()) {
+      try {
+        return await admin.describeCluster();
+      } catch (err) {
+        last = err;
+      }
+    }
+    throw last;
+  }
+
   private async sample(): Promise<void> {
-    const { brokers } = await this.admin.describeCluster();
+    const { brokers } = await this.describe();
     const texts = await Promise.all(
       brokers
         .filter((b) => b.adminUrl && !b.fenced)

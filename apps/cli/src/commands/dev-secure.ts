@@ -12,7 +12,10 @@ export interface DevSecurity {
   metricsTokenFile: string;
   /** The flags both nodes get. */
   nodeFlags: string[];
-  /** The console's: it connects with the admin's certificate (a super user). */
+  /**
+   * The console's: the CA (no certificate of its own, so each user logs in and acts with
+   * their ACLs), the metrics token for its chart, and HTTPS with the node's certificate.
+   */
   consoleFlags: string[];
 }
 
@@ -54,8 +57,8 @@ export async function devSecurity(dataDir: string): Promise<DevSecurity> {
       ...['--metrics-token-file', metricsTokenFile],
     ],
     consoleFlags: [
-      ...['--tls-ca', files.ca, '--tls-cert', files.cert(DEV_ADMIN)],
-      ...['--tls-key', files.key(DEV_ADMIN), '--metrics-token-file', metricsTokenFile],
+      ...['--tls-ca', files.ca, '--metrics-token-file', metricsTokenFile],
+      ...['--https-cert', files.cert(NODE), '--https-key', files.key(NODE)],
     ],
   };
 }
@@ -100,6 +103,8 @@ export function devSecurityHints(
     '  SDK:',
     `    new Producer({ bootstrap: ['${brokerAddress}'], tls: { ca: readFileSync('${s.files.ca}') },`,
     "      sasl: { username: 'alice', password: process.env.ALICE_PASSWORD } })",
+    `  console: log in as a user (the admin: ${DEV_ADMIN} and the password above); it is HTTPS with`,
+    `    a certificate of the dev CA: trust ${s.files.ca} in the browser, or accept its warning`,
     '  metrics (HTTPS with the CA, and the token in a bearer header; Prometheus: credentials_file):',
     `    curl --cacert ${s.files.ca} -H "Authorization: Bearer $(cat ${s.metricsTokenFile})" ${brokerAdminUrl}/metrics`,
   ];
