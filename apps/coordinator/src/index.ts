@@ -4,3 +4,9 @@ export { createServer } from './server.js';
 export { GrpcTransport } from './transport.js';
 export { Controller, type ControllerOptions, type TopicChange } from './controller/controller.js';
 export { newPartition, placeReplicas, reconcilePartition } from './controller/placement.js';
+export {
+  type RestoreOptions,
+  type RestoreResult,
+  readBackup,
+  restoreBackup,
+} from './restore.js';

@@ -34,6 +34,7 @@ import { addControllerService } from './controller/service.js';
 import { CoordinatorMetrics } from './coordinator-metrics.js';
 import { GroupCoordinator } from './groups/coordinator.js';
 import { addGroupService } from './groups/service.js';
+import { addMaintenanceService } from './maintenance.js';
 import { MalformedRecords } from './malformed.js';
 import { coordinatorReadiness } from './readiness.js';
 import { followSecurity } from './security/follow.js';
@@ -135,6 +136,7 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
     },
   );
   addAuthService(server, security);
+  addMaintenanceService(server, node, clusterId);
   addSecurityService(server, node, security);
   const malformed = new MalformedRecords(lineLog);
   const controller = new Controller(node, {

@@ -123,6 +123,11 @@ export const KAFKA_ERROR_FOR: Readonly<Record<ErrorCode, KafkaErrorCode>> = {
   [ErrorCode.Unimplemented]: KafkaError.UNKNOWN_SERVER_ERROR,
   // A gRPC client's TLS problem; a Kafka client's shows in its own TLS layer.
   [ErrorCode.TransportSecurity]: KafkaError.UNKNOWN_SERVER_ERROR,
+  // KV backups and coordinator membership: no Kafka request asks for them.
+  [ErrorCode.CorruptSnapshot]: KafkaError.UNKNOWN_SERVER_ERROR,
+  [ErrorCode.UnknownMember]: KafkaError.UNKNOWN_SERVER_ERROR,
+  [ErrorCode.MemberExists]: KafkaError.UNKNOWN_SERVER_ERROR,
+  [ErrorCode.MembershipRefused]: KafkaError.UNKNOWN_SERVER_ERROR,
   [ErrorCode.Internal]: KafkaError.UNKNOWN_SERVER_ERROR,
 };
 

@@ -266,6 +266,10 @@ export function grpcRules(ctx: RuleContext = NO_LEASES): CallRules {
       LeaseLeases: cluster('kvListLeases'),
     },
     'strand.kv.v1.Cluster': { Members: OPEN_CALL },
+    // A backup holds every key, the users' credentials and the token key too.
+    'strand.kv.v1.Maintenance': {
+      Snapshot: rule({ checks: () => [onCluster('kvSnapshot'), onCluster('readSecrets')] }),
+    },
     'strand.kv.v1.Raft': { Stream: cluster('raft') },
   };
 }

@@ -16,6 +16,14 @@ export { varintSize, writeVarint } from './batch/varint.js';
 
 // The KV store's key record, shared by the state machine and the SDK
 export type { KeyValue } from './kv/key-value.js';
+// KV backup files (strand kv snapshot save / restore): framed, versioned, SHA-256 checked
+export {
+  readSnapshotFile,
+  SNAPSHOT_FILE_VERSION,
+  SnapshotFileReader,
+  type SnapshotFileHeader,
+  snapshotFileChunks,
+} from './kv/snapshot-file.js';
 
 // Kafka's default partitioner (murmur2)
 export * from './partition/murmur2.js';

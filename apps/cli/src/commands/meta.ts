@@ -17,7 +17,7 @@ function grpcApis(): Record<string, string[]> {
     ['Broker', brokerService('Broker').service],
     ['Controller', brokerService('Controller').service],
     ['GroupCoordinator', groupService('GroupCoordinator').service],
-    ...(['KV', 'Watch', 'Lease', 'Cluster', 'Raft'] as const).map(
+    ...(['KV', 'Watch', 'Lease', 'Cluster', 'Maintenance', 'Raft'] as const).map(
       (n) => [n, kvService(n).service] as [string, ServiceDefinition],
     ),
   ];

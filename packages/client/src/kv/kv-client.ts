@@ -10,6 +10,7 @@ import {
   type KeyValue,
   kvService,
   NotLeaderError,
+  SnapshotFileReader,
   type StrandError,
   TimeoutError,
   type TlsOptions,
@@ -119,6 +120,9 @@ const fromKv = (kv: RawKv): KeyValue => ({
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** How long a backup may take to stream (a store of gigabytes over a slow link). */
+const SNAPSHOT_DEADLINE_MS = 30 * 60_000;
 
 /** KV calls that go over the multiplexed stream rather than a call each. */
 const STREAMED: Record<string, StreamedKind | undefined> = {
@@ -416,6 +420,41 @@ export class KvClient {
     }
   }
 
+  /**
+   * A backup of the whole store: the leader's state machine at one applied index, as the bytes
+   * of a snapshot file, in pieces. They are checked as they arrive: the iterator ends only once
+   * the whole file arrived intact and throws CorruptSnapshotError otherwise, so write them to a
+   * temporary file and keep it only when the loop ends.
+   */
+  async *snapshot(): AsyncGenerator<Buffer> {
+    for (let attempt = 0; ; attempt++) {
+      const info = await this.members();
+      const address = this.leader ?? info.members.find((m) => m.isLeader)?.address;
+      const reader = new SnapshotFileReader({ keepBody: false });
+      let received = 0;
+      try {
+        if (!address) throw new UnavailableError('no coordinator leads: no snapshot can be taken');
+        const call = this.client('Maintenance', address).Snapshot!(
+          {},
+          { deadline: Date.now() + SNAPSHOT_DEADLINE_MS },
+        ) as grpc.ClientReadableStream<{ data: Buffer }>;
+        for await (const chunk of call as AsyncIterable<{ data: Buffer }>) {
+          reader.push(chunk.data);
+          received += chunk.data.length;
+          yield chunk.data;
+        }
+        reader.end();
+        return;
+      } catch (err) {
+        const e = fromGrpcError(err);
+        // Only before the first piece may another node be asked: after, the caller has bytes.
+        if (received > 0 || !e.retriable || attempt >= this.retries) throw e;
+        this.leader = e instanceof NotLeaderError ? e.leaderAddress : undefined;
+        await sleep(Math.min(500, 50 * 2 ** attempt));
+      }
+    }
+  }
+
   close(): void {
     this.tokens?.close();
     for (const s of this.streams.values()) s.close();
@@ -431,7 +470,10 @@ export class KvClient {
     this.leader = leaderId ? members.find((m) => m.isLeader)?.address : undefined;
   }
 
-  private client(service: 'KV' | 'Watch' | 'Lease' | 'Cluster', address: string): AnyClient {
+  private client(
+    service: 'KV' | 'Watch' | 'Lease' | 'Cluster' | 'Maintenance',
+    address: string,
+  ): AnyClient {
     let byAddress = this.clients.get(service);
     if (!byAddress) {
       byAddress = new Map();

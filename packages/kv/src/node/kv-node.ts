@@ -328,6 +328,20 @@ export class KvNode {
   }
 
   /**
+   * The state machine as of now, for a backup: on the leader only, after a ReadIndex round,
+   * so it holds every write acknowledged before the call. Taken in one synchronous step: no
+   * entry is applied half-way through it.
+   */
+  async backup(): Promise<{ index: number; term: number; revision: number; data: Uint8Array }> {
+    this.checkOpen();
+    if (this.raft.role !== Role.Leader) throw this.notLeader();
+    await this.linearizable();
+    if (this.raft.role !== Role.Leader) throw this.notLeader();
+    const { appliedIndex: index, appliedTerm: term, revision } = this.sm;
+    return { index, term, revision, data: this.sm.snapshot() };
+  }
+
+  /**
    * Grants a lease (leader only); its keys vanish when no keep-alive arrives within ttl.
    * `owner`: the principal granting it, kept with it (who may use it is the edge's to check).
    */

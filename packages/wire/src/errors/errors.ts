@@ -50,6 +50,14 @@ export const ErrorCode = {
   KeyAuthorizationFailed: 'KEY_AUTHORIZATION_FAILED',
   UserExists: 'USER_EXISTS',
   UnknownUser: 'UNKNOWN_USER',
+  /** A KV snapshot file that is truncated, damaged or of a format this release does not read. */
+  CorruptSnapshot: 'CORRUPT_SNAPSHOT',
+  /** No coordinator of that id is a member. */
+  UnknownMember: 'UNKNOWN_MEMBER',
+  /** A coordinator of that id (or at that address) is a member already. */
+  MemberExists: 'MEMBER_EXISTS',
+  /** A membership change refused: it would lose quorum, or the learner is not caught up. */
+  MembershipRefused: 'MEMBERSHIP_REFUSED',
   /** The server does not offer the method: another service (a broker, not a coordinator) or version. */
   Unimplemented: 'UNIMPLEMENTED',
   TransportSecurity: 'TRANSPORT_SECURITY',
@@ -411,6 +419,30 @@ export class UnknownUserError extends StrandError {
   }
 }
 
+export class CorruptSnapshotError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.CorruptSnapshot, message);
+  }
+}
+
+export class UnknownMemberError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.UnknownMember, message);
+  }
+}
+
+export class MemberExistsError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.MemberExists, message);
+  }
+}
+
+export class MembershipRefusedError extends StrandError {
+  constructor(message: string) {
+    super(ErrorCode.MembershipRefused, message);
+  }
+}
+
 /**
  * The two ends disagree about TLS: a plaintext client on a TLS port or the reverse, a server
  * certificate this client's CA did not sign, a client certificate the server refused. Not
@@ -504,6 +536,14 @@ export function errorFromCode(code: string, message: string): StrandError {
       return new UnknownUserError(message);
     case ErrorCode.TransportSecurity:
       return new TransportSecurityError(message);
+    case ErrorCode.CorruptSnapshot:
+      return new CorruptSnapshotError(message);
+    case ErrorCode.UnknownMember:
+      return new UnknownMemberError(message);
+    case ErrorCode.MemberExists:
+      return new MemberExistsError(message);
+    case ErrorCode.MembershipRefused:
+      return new MembershipRefusedError(message);
     default:
       return new StrandError(code as ErrorCode, message);
   }

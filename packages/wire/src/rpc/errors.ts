@@ -65,6 +65,10 @@ const STATUS: Record<string, grpc.status> = {
   [ErrorCode.UnknownUser]: grpc.status.NOT_FOUND,
   [ErrorCode.Unimplemented]: grpc.status.UNIMPLEMENTED,
   [ErrorCode.TransportSecurity]: grpc.status.UNAVAILABLE,
+  [ErrorCode.CorruptSnapshot]: grpc.status.DATA_LOSS,
+  [ErrorCode.UnknownMember]: grpc.status.NOT_FOUND,
+  [ErrorCode.MemberExists]: grpc.status.ALREADY_EXISTS,
+  [ErrorCode.MembershipRefused]: grpc.status.FAILED_PRECONDITION,
   [ErrorCode.Internal]: grpc.status.INTERNAL,
 };
 

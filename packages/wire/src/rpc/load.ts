@@ -41,7 +41,7 @@ export function protoDefinition(file: ProtoFile): protoLoader.PackageDefinition 
   return protoLoader.loadSync(join(PROTO_DIR, file), LOADER_OPTIONS);
 }
 
-export type ServiceName = 'KV' | 'Watch' | 'Lease' | 'Cluster' | 'Raft';
+export type ServiceName = 'KV' | 'Watch' | 'Lease' | 'Cluster' | 'Maintenance' | 'Raft';
 
 export function kvService(name: ServiceName): grpc.ServiceClientConstructor {
   return kvPackage()[name] as grpc.ServiceClientConstructor;
