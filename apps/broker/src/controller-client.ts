@@ -1,3 +1,4 @@
+import type { KvClient } from '@strand/client';
 import {
   brokerService,
   type ChannelSecurity,
@@ -9,14 +10,40 @@ import {
   UnavailableError,
 } from '@strand/wire';
 
+/**
+ * The coordinators as last learned: those the broker was started with, then whoever the
+ * members are (coordinators are added and removed at run time), asked again after failures.
+ */
+export class CoordinatorSet {
+  private list: string[];
+
+  constructor(
+    initial: readonly string[],
+    private readonly kv: KvClient,
+  ) {
+    this.list = [...initial];
+  }
+
+  addresses(): readonly string[] {
+    return this.list;
+  }
+
+  async refresh(): Promise<void> {
+    const info = await this.kv.members();
+    const next = info.members.map((m) => m.address).filter(Boolean);
+    if (next.length > 0) this.list = next;
+  }
+}
+
 /** Calls to whichever coordinator is the Raft leader: redirects followed, backoff between tries. */
 function leaderOptions(
   pool: ClientPool,
-  addresses: readonly string[],
+  coordinators: CoordinatorSet,
 ): Omit<LeaderCallerOptions, 'retryOn'> {
   return {
     pool,
-    addresses: () => addresses,
+    addresses: () => coordinators.addresses(),
+    discover: () => coordinators.refresh(),
     backoffMs: (attempt) => Math.min(1000, 50 * 2 ** attempt),
     attempts: 8,
     timeoutMs: 5000,
@@ -28,8 +55,8 @@ function leaderOptions(
  * and retrying unreachable or leaderless coordinators with backoff.
  */
 export class ControllerClient extends LeaderCaller {
-  constructor(addresses: readonly string[], security: ChannelSecurity = {}) {
-    super(leaderOptions(new ClientPool(brokerService('Controller'), {}, security), addresses));
+  constructor(coordinators: CoordinatorSet, security: ChannelSecurity = {}) {
+    super(leaderOptions(new ClientPool(brokerService('Controller'), {}, security), coordinators));
   }
 }
 
@@ -39,9 +66,12 @@ export class ControllerClient extends LeaderCaller {
  * JoinGroup is the Kafka client's to handle (trying a first join again would add a member).
  */
 export class GroupCoordinatorClient extends LeaderCaller {
-  constructor(addresses: readonly string[], security: ChannelSecurity = {}) {
+  constructor(coordinators: CoordinatorSet, security: ChannelSecurity = {}) {
     super({
-      ...leaderOptions(new ClientPool(groupService('GroupCoordinator'), {}, security), addresses),
+      ...leaderOptions(
+        new ClientPool(groupService('GroupCoordinator'), {}, security),
+        coordinators,
+      ),
       retryOn: (e) => e instanceof UnavailableError,
     });
   }
@@ -49,7 +79,7 @@ export class GroupCoordinatorClient extends LeaderCaller {
 
 /** Calls the coordinators' Security service (ACL admin for the Kafka listener's clients). */
 export class SecurityAdminClient extends LeaderCaller {
-  constructor(addresses: readonly string[], security: ChannelSecurity = {}) {
-    super(leaderOptions(new ClientPool(securityService('Security'), {}, security), addresses));
+  constructor(coordinators: CoordinatorSet, security: ChannelSecurity = {}) {
+    super(leaderOptions(new ClientPool(securityService('Security'), {}, security), coordinators));
   }
 }

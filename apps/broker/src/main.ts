@@ -34,6 +34,7 @@ import { loadBrokerConfig } from './config.js';
 import { controlledShutdown } from './controlled-shutdown.js';
 import {
   ControllerClient,
+  CoordinatorSet,
   GroupCoordinatorClient,
   SecurityAdminClient,
 } from './controller-client.js';
@@ -56,6 +57,9 @@ const hostOf = (address: string) => address.slice(0, address.lastIndexOf(':'));
 const CLUSTER_ID = 'strand';
 /** Failed Kafka authentications from one address within a minute before it is refused unchecked. */
 const KAFKA_FAILURES_PER_SOURCE = 10;
+
+/** How often the broker asks who the coordinators are. */
+const COORDINATOR_REFRESH_MS = 10_000;
 
 async function main(useLogger: (log: Logger) => void): Promise<void> {
   const config = loadBrokerConfig(process.argv.slice(2), process.env);
@@ -86,9 +90,16 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
   // The node's own certificate, both to serve and to dial the others (mutual TLS).
   const channels = { tls: tlsFiles && new ClientTls(tlsFiles) };
   const kv = new KvClient({ bootstrap: config.coordinators, timeoutMs: 5000, tls: channels.tls });
-  const controller = new ControllerClient(config.coordinators, channels);
-  const groups = new GroupCoordinatorClient(config.coordinators, channels);
-  const securityAdmin = new SecurityAdminClient(config.coordinators, channels);
+  const coordinators = new CoordinatorSet(config.coordinators, kv);
+  const controller = new ControllerClient(coordinators, channels);
+  const groups = new GroupCoordinatorClient(coordinators, channels);
+  const securityAdmin = new SecurityAdminClient(coordinators, channels);
+  // Coordinators are added and removed at run time: look again now and then, not only on failures.
+  const refreshCoordinators = setInterval(
+    () => void coordinators.refresh().catch(() => undefined),
+    COORDINATOR_REFRESH_MS,
+  );
+  refreshCoordinators.unref();
   const security = new NodeSecurity(config, lineLog);
   // Users and the token key come with the rest of /strand/ (readable by this node's certificate).
   const meta = new MetadataCache(kv, log, (key, value) => {
@@ -272,6 +283,7 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
       code = 1;
     }
     space.close();
+    clearInterval(refreshCoordinators);
     kv.close();
     controller.close();
     tlsFiles?.close();

@@ -43,6 +43,14 @@ export const CoordinatorConfigSchema = z
       .string()
       .regex(/^[A-Za-z0-9._-]{1,64}$/, 'a cluster id is 1..64 letters, digits, ".", "_" or "-"')
       .optional(),
+    /**
+     * Joining a running cluster (after `strand kv member add`): `peers` lists its members and
+     * this node, `clusterId` is theirs, and this node starts as a learner instead of
+     * bootstrapping a new cluster. Ignored once the data folder has Raft state.
+     */
+    join: z
+      .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
+      .default(false),
     dataDir: z.string().min(1),
     tickMs: z.coerce.number().int().min(5).max(10_000).default(30),
     electionTicks: z.coerce.number().int().min(3).max(1000).default(10),
@@ -91,6 +99,14 @@ export const CoordinatorConfigSchema = z
         message: 'must differ from listen: Raft traffic has a listener of its own',
       });
     }
+    if (c.join && (!c.clusterId || Object.keys(c.peers ?? {}).length < 2)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['join'],
+        message:
+          "needs --cluster-id (the running cluster's) and --peers with its members and this node, as strand kv member add prints them",
+      });
+    }
     if (c.peers && !(String(c.id) in c.peers)) {
       ctx.addIssue({
         code: 'custom',
@@ -134,6 +150,7 @@ const FIELDS: readonly ConfigField[] = [
   { key: 'peerListen', flag: 'peer-listen', env: 'STRAND_PEER_LISTEN' },
   { key: 'raftPeers', flag: 'raft-peers', env: 'STRAND_RAFT_PEERS', parse: parsePeers },
   { key: 'clusterId', flag: 'cluster-id', env: 'STRAND_CLUSTER_ID' },
+  { key: 'join', flag: 'join', env: 'STRAND_JOIN' },
   { key: 'dataDir', flag: 'data', env: 'STRAND_DATA_DIR' },
   { key: 'tickMs', flag: 'tick-ms', env: 'STRAND_TICK_MS' },
   { key: 'electionTicks', flag: 'election-ticks' },

@@ -81,6 +81,11 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
   const node = await KvNode.open({
     events: {
       ...coordinatorMetrics.nodeEvents(),
+      membersChanged: (addresses) => transport.setPeers(addresses),
+      removed: () =>
+        log.warn(
+          'this coordinator was removed from the cluster: it takes no part any more; stop it and delete its data folder',
+        ),
       roleChanged: ({ leader, role, term }) => {
         if (role === Role.Leader)
           log.info({ term }, 'elected Raft leader: this node is the active controller');
@@ -91,6 +96,11 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
     },
     id: config.id,
     peers,
+    // Its own peer listener too: what the member list shows (and a new member dials).
+    raftPeers: config.peerListen
+      ? new Map([...raftAddresses, [config.id, config.peerListen]])
+      : raftAddresses,
+    join: config.join,
     dataDir: config.dataDir,
     space,
     transport,
@@ -122,7 +132,7 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
   const server = createServer(
     node,
     { ...grpcServerOptions(config), interceptors: [authInterceptor(security, rules)] },
-    admin?.url ?? '',
+    { adminUrl: admin?.url ?? '', clusterId },
     {
       readable: (metadata, key) => security.canRead(metadata, key),
       authorizeStreamed: (metadata, request) =>

@@ -21,6 +21,7 @@ import {
   UnavailableError,
   unaryHandler,
 } from '@strand/wire';
+import { clusterHandlers } from './members-service.js';
 import {
   CompactRequest,
   LeaseGrantRequest,
@@ -75,8 +76,8 @@ const OPEN_ACCESS: KvAccess = {
 export function createServer(
   node: KvNode,
   options: grpc.ServerOptions = {},
-  /** This node's admin listener (its Members answer names it), '' for none. */
-  adminUrl = '',
+  /** What Members answers about this node: its admin listener ('' for none), its cluster. */
+  about: { adminUrl: string; clusterId: string } = { adminUrl: '', clusterId: '' },
   access: KvAccess = OPEN_ACCESS,
 ): grpc.Server {
   const { readable } = access;
@@ -313,21 +314,6 @@ export function createServer(
       })),
     })),
   });
-  server.addService(kvService('Cluster').service, {
-    Members: unaryHandler(async () => {
-      const s = node.status();
-      return {
-        header: header(),
-        members: s.members.map((m) => ({
-          id: m.id,
-          address: m.address,
-          is_leader: m.id === s.leader,
-        })),
-        commit_index: s.commit,
-        role: s.role,
-        admin_url: adminUrl,
-      };
-    }),
-  });
+  server.addService(kvService('Cluster').service, clusterHandlers(node, header, about));
   return server;
 }

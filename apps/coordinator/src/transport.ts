@@ -44,12 +44,26 @@ export class GrpcTransport implements Transport {
   private readonly clients = new Map<number, grpc.Client>();
   private readonly streams = new Map<number, grpc.ClientWritableStream<unknown>>();
   private readonly complain: (key: string, line: string) => void;
+  private peers: ReadonlyMap<number, string>;
 
   constructor(
-    private readonly peers: ReadonlyMap<number, string>,
+    peers: ReadonlyMap<number, string>,
     private readonly identity: PeerIdentity,
   ) {
+    this.peers = peers;
     this.complain = throttledLog(identity.log, LOG_EVERY_MS);
+  }
+
+  /** The members changed: streams to a peer gone or moved are closed, new ones open on use. */
+  setPeers(peers: ReadonlyMap<number, string>): void {
+    for (const [id, address] of this.peers) {
+      if (peers.get(id) === address) continue;
+      this.streams.get(id)?.end();
+      this.streams.delete(id);
+      this.clients.get(id)?.close();
+      this.clients.delete(id);
+    }
+    this.peers = new Map(peers);
   }
 
   send(to: number, data: Uint8Array): void {
@@ -140,7 +154,7 @@ export function addRaftService(server: grpc.Server, node: KvNode, identity: Peer
           ),
         );
       else if (!node.isPeer(from))
-        refuse(new AuthenticationFailedError(`node "${from}" is not a voter of this cluster`));
+        refuse(new AuthenticationFailedError(`node "${from}" is not a member of this cluster`));
       call.on('data', (env: { data: Buffer }) => {
         if (done) return;
         const dropped = node.receive(env.data, from);

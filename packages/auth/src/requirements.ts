@@ -79,6 +79,8 @@ export const REQUIREMENTS = {
   kvLease: { authenticated: true },
   /** Listing every lease names the keys attached to each. */
   kvListLeases: { cluster: 'describe' },
+  /** Adding, removing or promoting a coordinator. */
+  kvMemberChange: { cluster: 'alter' },
   /** A backup of the whole store (it also needs readSecrets: it holds them). */
   kvSnapshot: { cluster: 'describe' },
 

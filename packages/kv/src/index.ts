@@ -52,3 +52,4 @@ export {
   type NodeStatus,
   type Transport,
 } from './node/kv-node.js';
+export { type MemberInfo, MEMBERS_PREFIX } from './node/members.js';

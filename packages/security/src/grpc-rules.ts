@@ -265,7 +265,13 @@ export function grpcRules(ctx: RuleContext = NO_LEASES): CallRules {
       }),
       LeaseLeases: cluster('kvListLeases'),
     },
-    'strand.kv.v1.Cluster': { Members: OPEN_CALL },
+    // Members stays open: it is how clients and brokers find the coordinators.
+    'strand.kv.v1.Cluster': {
+      Members: OPEN_CALL,
+      MemberAdd: cluster('kvMemberChange'),
+      MemberRemove: cluster('kvMemberChange'),
+      MemberPromote: cluster('kvMemberChange'),
+    },
     // A backup holds every key, the users' credentials and the token key too.
     'strand.kv.v1.Maintenance': {
       Snapshot: rule({ checks: () => [onCluster('kvSnapshot'), onCluster('readSecrets')] }),

@@ -6,6 +6,7 @@ import { show, table } from '../cli/output.js';
 import { type Command, type Context, command } from '../cli/spec.js';
 import { UsageError } from '../cli/usage.js';
 import { connectionSecurity } from './common.js';
+import { member } from './kv-member.js';
 import { snapshot } from './kv-snapshot.js';
 import { parseTxn } from './kv-txn.js';
 
@@ -391,8 +392,8 @@ Compares: value("KEY") = "V", version("KEY") > N, create("KEY") = N, mod("KEY") 
 export const kv: Command = {
   name: 'kv',
   summary:
-    'the replicated key-value store: put, get, range, del, watch, txn, leases, members, backups',
+    'the replicated key-value store: put, get, range, del, watch, txn, leases, members, membership, backups',
   description:
     "Strand's Raft-replicated key-value store, as etcdctl shows etcd's: versions, compare-and-set transactions, watches, leases, and a choice between linearizable and stale reads. Keys under /strand/ hold the cluster's own metadata.",
-  subcommands: [put, get, range, del, watch, txn, lease, members, snapshot],
+  subcommands: [put, get, range, del, watch, txn, lease, members, member, snapshot],
 };

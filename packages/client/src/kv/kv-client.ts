@@ -35,9 +35,30 @@ export interface WatchEvent {
 
 export interface Member {
   id: number;
+  /** Client address (KV, controller, groups). */
   address: string;
   isLeader: boolean;
+  /** Gets the log but neither votes nor counts for commit (until promoted). */
+  isLearner: boolean;
+  /** Its Raft listener, as the answering node dials it. */
+  peerAddress: string;
 }
+
+export interface RawMember {
+  id: number;
+  address: string;
+  is_leader: boolean;
+  is_learner: boolean;
+  peer_address: string;
+}
+
+export const memberFromWire = (m: RawMember): Member => ({
+  id: m.id,
+  address: m.address,
+  isLeader: m.is_leader,
+  isLearner: m.is_learner,
+  peerAddress: m.peer_address,
+});
 
 export interface MembersInfo {
   members: Member[];
@@ -50,6 +71,8 @@ export interface MembersInfo {
   role: string;
   /** `http://host:port` of the answering node's admin listener (metrics, readiness); '' for none. */
   adminUrl: string;
+  /** The cluster's id (a coordinator joining it needs it: `--cluster-id`). */
+  clusterId: string;
 }
 
 export interface LeaseStatus {
@@ -184,16 +207,13 @@ export class KvClient {
         revision: number;
         applied_index: number;
       };
-      members: { id: number; address: string; is_leader: boolean }[];
+      members: RawMember[];
       commit_index: number;
       role: string;
       admin_url?: string;
+      cluster_id?: string;
     };
-    const members = res.members.map((m) => ({
-      id: m.id,
-      address: m.address,
-      isLeader: m.is_leader,
-    }));
+    const members = res.members.map(memberFromWire);
     this.learn(members, res.header.leader_id);
     return {
       members,
@@ -205,7 +225,39 @@ export class KvClient {
       answeredBy: res.header.member_id,
       role: res.role,
       adminUrl: res.admin_url ?? '',
+      clusterId: res.cluster_id ?? '',
     };
+  }
+
+  /**
+   * Adds coordinator `id` as a learner (as `etcdctl member add --learner`): it receives the
+   * log and snapshots but neither votes nor counts for commit until promoted. Start it with
+   * `--join true`, the cluster's id and `--peers` listing the members. Resolves with the
+   * members once the change is applied.
+   */
+  async memberAdd(
+    id: number,
+    address: string,
+    opts: { peerAddress?: string } = {},
+  ): Promise<Member[]> {
+    return this.memberChange('MemberAdd', { id, address, peer_address: opts.peerAddress ?? '' });
+  }
+
+  /** Makes learner `id` a voter; MEMBERSHIP_REFUSED unless it has caught up with the leader. */
+  async memberPromote(id: number): Promise<Member[]> {
+    return this.memberChange('MemberPromote', { id });
+  }
+
+  /** Removes member `id`; MEMBERSHIP_REFUSED when the voters left that answer are no quorum. */
+  async memberRemove(id: number): Promise<Member[]> {
+    return this.memberChange('MemberRemove', { id });
+  }
+
+  private async memberChange(method: string, req: unknown): Promise<Member[]> {
+    const res = (await this.call('Cluster', method, req)) as { members: RawMember[] };
+    const members = res.members.map(memberFromWire);
+    this.learn(members, members.find((m) => m.isLeader)?.id ?? 0);
+    return members;
   }
 
   async get(key: Bytes, opts: { consistency?: Consistency } = {}): Promise<KeyValue | undefined> {
@@ -466,8 +518,28 @@ export class KvClient {
   // ---- plumbing ----
 
   private learn(members: { address: string; isLeader: boolean }[], leaderId: number): void {
-    if (members.length > 0) this.addresses = members.map((m) => m.address);
-    this.leader = leaderId ? members.find((m) => m.isLeader)?.address : undefined;
+    const known = members.filter((m) => m.address);
+    if (known.length > 0) this.addresses = known.map((m) => m.address);
+    this.leader = leaderId ? known.find((m) => m.isLeader)?.address : undefined;
+  }
+
+  /**
+   * Asks the nodes it knows who the members are now (coordinators come and go), one after
+   * another with a short deadline; keeps what it knew when none answers.
+   */
+  private async rediscover(): Promise<void> {
+    for (const address of this.addresses) {
+      try {
+        const res = (await this.unary('Cluster', 'Members', address, {})) as {
+          header: { leader_id: number };
+          members: RawMember[];
+        };
+        this.learn(res.members.map(memberFromWire), res.header.leader_id);
+        return;
+      } catch {
+        // the next one
+      }
+    }
   }
 
   private client(
@@ -547,11 +619,13 @@ export class KvClient {
         last = e;
         if (e instanceof NotLeaderError) {
           this.leader = e.leaderAddress;
+          if (e.leaderAddress && !this.addresses.includes(e.leaderAddress)) await this.rediscover();
           if (!e.leaderAddress) await sleep(Math.min(500, 50 * 2 ** attempt));
           continue;
         }
         if (e instanceof UnavailableError) {
           this.leader = undefined;
+          if (attempt % 2 === 1) await this.rediscover();
           await sleep(Math.min(500, 50 * 2 ** attempt));
           continue;
         }

@@ -4,6 +4,7 @@ import {
   ErrorCode,
   fromErrorFields,
   InvalidRequestError,
+  kvService,
   type StrandError,
   securityService,
   TopicExistsError,
@@ -15,6 +16,7 @@ import { UserAdmin, type UserCredentialOptions, type UserDescription } from '../
 import { GroupClient } from '../groups/coordinator-client.js';
 import { GroupAdmin } from '../groups/group-admin.js';
 import type { GroupDescription, GroupSummary, ResetSpec } from '../groups/types.js';
+import { type Member, memberFromWire, type RawMember } from '../kv/kv-client.js';
 import { clientSecurity } from '../security.js';
 import { BrokerPool } from './broker-pool.js';
 import { listOffsets, tpKey } from './list-offsets.js';
@@ -62,6 +64,7 @@ export class Admin {
   private readonly securityClient: GroupClient;
   private readonly users: UserAdmin;
   private readonly acls: AclAdmin;
+  private readonly clusterClient: GroupClient;
 
   constructor(opts: ClientOptions) {
     this.opts = clientOptions(opts);
@@ -89,6 +92,48 @@ export class Admin {
     );
     this.users = new UserAdmin(this.securityClient);
     this.acls = new AclAdmin(this.securityClient);
+    this.clusterClient = new GroupClient(
+      {
+        pool: this.pool,
+        brokers: () => this.metadata.addresses(),
+        requestTimeoutMs: this.opts.requestTimeoutMs,
+        retryBackoffMs: this.opts.retryBackoffMs,
+      },
+      kvService('Cluster'),
+    );
+  }
+
+  // ---- coordinators (Raft membership, as etcdctl member; alter on the cluster to change) ----
+
+  /** The coordinators: voters and learners, who leads, where each listens. */
+  async listCoordinators(): Promise<Member[]> {
+    const res = await this.clusterClient.call<{ members: RawMember[] }>('Members', {});
+    return res.members.map(memberFromWire);
+  }
+
+  /**
+   * Adds coordinator `id` (client address `address`) as a learner; start it with `--join
+   * true`. Resolves with the members once the change is applied.
+   */
+  async addCoordinator(id: number, address: string, opts: { peerAddress?: string } = {}) {
+    return this.memberChange('MemberAdd', { id, address, peer_address: opts.peerAddress ?? '' });
+  }
+
+  /** Makes learner `id` a voter (MEMBERSHIP_REFUSED until it has caught up). */
+  async promoteCoordinator(id: number): Promise<Member[]> {
+    return this.memberChange('MemberPromote', { id });
+  }
+
+  /** Removes coordinator `id` (MEMBERSHIP_REFUSED when that would lose quorum). */
+  async removeCoordinator(id: number): Promise<Member[]> {
+    return this.memberChange('MemberRemove', { id });
+  }
+
+  private async memberChange(method: string, req: unknown): Promise<Member[]> {
+    const res = await this.clusterClient.call<{ members: RawMember[] }>(method, req, {
+      attempts: 1,
+    });
+    return res.members.map(memberFromWire);
   }
 
   // ---- ACLs (answered by the coordinators; alter on the cluster to change, describe to list) ----
@@ -299,6 +344,7 @@ export class Admin {
   async close(): Promise<void> {
     this.groupClient.close();
     this.securityClient.close();
+    this.clusterClient.close();
     this.pool.close();
   }
 

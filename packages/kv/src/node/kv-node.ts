@@ -4,6 +4,7 @@ import type { DiskGuard } from '@strand/disk';
 import {
   errorFromCode,
   LeaseNotFoundError,
+  MemberExistsError,
   NotLeaderError,
   StorageFullError,
   TimeoutError,
@@ -11,10 +12,18 @@ import {
 } from '@strand/wire';
 import { decodeMessage, encodeMessage } from '../raft/codec.js';
 import { decodeConfChange, RaftNode } from '../raft/raft.js';
-import { EntryType, type Ready, Role, type Snapshot } from '../raft/types.js';
+import {
+  type ConfChange,
+  ConfChangeType,
+  EntryType,
+  type Ready,
+  Role,
+  type Snapshot,
+} from '../raft/types.js';
 import { KvDb } from '../storage/db.js';
 import { RaftLogStore } from '../storage/raft-store.js';
 import { addsData, encodeKvCommands, type KvCommand } from '../store/command.js';
+import { MemberDirectory, type MemberInfo, memberCommand, memberContext } from './members.js';
 
 /** Bounds on one Raft entry's commands: one encode, one log row, one slot for all of them. */
 const ENTRY_COMMANDS = 64;
@@ -52,8 +61,18 @@ export interface Transport {
 
 export interface KvNodeOptions {
   id: number;
-  /** Every voter's id and client/peer address, this node included. */
+  /**
+   * Client addresses of the members this node starts with, itself included: every voter of a
+   * new cluster, or (with `join`) the members of the running cluster it joins.
+   */
   peers: Map<number, string>;
+  /** How this node dials those members' Raft listeners (others come from the store). */
+  raftPeers?: Map<number, string>;
+  /**
+   * Joining a running cluster (after `member add`): with no Raft state yet, this node starts as
+   * a learner of the other `peers` and waits for the leader, instead of bootstrapping.
+   */
+  join?: boolean;
   dataDir: string;
   transport: Transport;
   tickMs?: number;
@@ -74,6 +93,10 @@ export interface KvNodeEvents {
   roleChanged?(change: { leader: number; role: Role; term: number }): void;
   /** Raft state could not be persisted: the process exits (code 70) right after this. */
   storageFailed?(err: Error): void;
+  /** The members changed: how to dial each other member's Raft listener now. */
+  membersChanged?(raftAddresses: Map<number, string>): void;
+  /** This node applied its own removal from the cluster. */
+  removed?(): void;
 }
 
 /** Counts since this node started (exported as metrics by the coordinator). */
@@ -108,7 +131,16 @@ export interface NodeStatus {
   commit: number;
   applied: number;
   revision: number;
-  members: { id: number; address: string }[];
+  members: MemberInfo[];
+}
+
+interface ConfWaiter {
+  index: number;
+  /** Whether the change is in effect once `index` is applied (else another entry won). */
+  done: () => boolean;
+  resolve: (members: MemberInfo[]) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
 }
 
 /**
@@ -126,6 +158,7 @@ export class KvNode {
   private readonly readsInFlight = new Map<string, ReadWaiter[]>();
   private readonly readsWaitingApply: { index: number; waiters: ReadWaiter[] }[] = [];
   private readonly leaseExpiry = new Map<number, number>();
+  private readonly confWaiters: ConfWaiter[] = [];
   private requestCounter = 0;
   private readonly counts = { committed: 0, failed: 0, leaderChanges: 0 };
   private knownLeader = 0;
@@ -138,7 +171,9 @@ export class KvNode {
   private readonly leaseTimer: NodeJS.Timeout;
 
   private constructor(
-    private readonly opts: Required<Omit<KvNodeOptions, 'transport' | 'events' | 'space'>> & {
+    private readonly opts: Required<
+      Omit<KvNodeOptions, 'transport' | 'events' | 'space' | 'raftPeers' | 'join'>
+    > & {
       transport: Transport;
       events?: KvNodeEvents;
       space?: DiskGuard;
@@ -147,9 +182,11 @@ export class KvNode {
     private readonly store: RaftLogStore,
     sm: KvStateMachine,
     raft: RaftNode,
+    private readonly directory: MemberDirectory,
   ) {
     this.sm = sm;
     this.raft = raft;
+    directory.refresh(raft.confState(), sm);
     this.lastSnapshotIndex = raft.log.snapshotIndex;
     this.ticker = setInterval(() => {
       this.raft.tick();
@@ -179,9 +216,10 @@ export class KvNode {
         persisted.snapshot.metadata.term,
       );
     }
+    const others = [...opts.peers.keys()].filter((id) => id !== opts.id);
     const raft = new RaftNode({
       id: opts.id,
-      voters: [...opts.peers.keys()],
+      ...(opts.join ? { voters: others, learners: [opts.id] } : { voters: [...opts.peers.keys()] }),
       electionTick: opts.electionTicks,
       heartbeatTick: opts.heartbeatTicks,
       random: Math.random,
@@ -193,7 +231,8 @@ export class KvNode {
       },
       applied: Math.max(sm.appliedIndex, persisted.snapshot?.metadata.index ?? 0),
     });
-    const node = new KvNode(opts, db, store, sm, raft);
+    const directory = new MemberDirectory(opts.id, opts.peers, opts.raftPeers ?? new Map());
+    const node = new KvNode(opts, db, store, sm, raft, directory);
     node.schedule();
     return node;
   }
@@ -212,8 +251,8 @@ export class KvNode {
       return `undecodable Raft message: ${(err as Error).message}`;
     }
     if (msg.to !== this.opts.id) return `a message for node ${msg.to} reached node ${this.opts.id}`;
-    if (msg.from === this.opts.id || !this.opts.peers.has(msg.from))
-      return `node ${msg.from} is not a voter of this cluster`;
+    if (msg.from === this.opts.id || !this.directory.has(msg.from))
+      return `node ${msg.from} is not a member of this cluster`;
     if (from !== undefined && msg.from !== from)
       return `a message from node ${msg.from} came on node ${from}'s stream`;
     this.raft.step(msg);
@@ -221,9 +260,9 @@ export class KvNode {
     return undefined;
   }
 
-  /** Whether `id` is another voter of this cluster (one this node may take messages from). */
+  /** Whether `id` is another member of this cluster (one this node may take messages from). */
   isPeer(id: number): boolean {
-    return id !== this.opts.id && this.opts.peers.has(id);
+    return id !== this.opts.id && this.directory.has(id);
   }
 
   status(): NodeStatus {
@@ -231,13 +270,13 @@ export class KvNode {
     return {
       id: s.id,
       leader: s.leader,
-      leaderAddress: this.opts.peers.get(s.leader),
+      leaderAddress: this.directory.get(s.leader)?.address,
       term: s.term,
       role: s.role,
       commit: s.commit,
       applied: this.sm.appliedIndex,
       revision: this.sm.revision,
-      members: [...this.opts.peers].map(([id, address]) => ({ id, address })),
+      members: this.directory.list(),
     };
   }
 
@@ -328,6 +367,94 @@ export class KvNode {
   }
 
   /**
+   * Adds coordinator `id` as a learner: it gets the log and snapshots but neither votes nor
+   * counts for commit until promoted. Resolves with the members once the change is applied.
+   */
+  addLearner(id: number, address: string, peerAddress: string): Promise<MemberInfo[]> {
+    if (this.directory.has(id))
+      throw new MemberExistsError(`coordinator ${id} is a member already`);
+    if (this.directory.wasRemoved(id))
+      throw new MemberExistsError(
+        `coordinator ${id} was a member and was removed: give the new one an id of its own (ids are never reused)`,
+      );
+    const clash = this.directory
+      .list()
+      .find((m) => m.address === address || m.peerAddress === peerAddress);
+    if (clash)
+      throw new MemberExistsError(
+        `coordinator ${clash.id} is at ${clash.address === address ? address : peerAddress} already`,
+      );
+    return this.changeMembers(
+      { type: ConfChangeType.AddLearner, nodeId: id, context: memberContext(address, peerAddress) },
+      () => this.directory.get(id)?.learner === true,
+    );
+  }
+
+  /** Makes learner `id` a voter; refused unless it has caught up with the leader. */
+  promote(id: number): Promise<MemberInfo[]> {
+    return this.changeMembers(
+      { type: ConfChangeType.AddNode, nodeId: id },
+      () => this.directory.get(id)?.learner === false,
+    );
+  }
+
+  /** Removes member `id` (this node too: a leader then steps down); refused if quorum would go. */
+  removeMember(id: number): Promise<MemberInfo[]> {
+    return this.changeMembers(
+      { type: ConfChangeType.RemoveNode, nodeId: id },
+      () => !this.directory.has(id),
+    );
+  }
+
+  private changeMembers(
+    cc: ConfChange,
+    done: () => boolean,
+    timeoutMs = 10_000,
+  ): Promise<MemberInfo[]> {
+    this.checkOpen();
+    if (this.raft.role !== Role.Leader) throw this.notLeader();
+    this.raft.proposeConfChange(cc); // typed refusals: nothing proposed
+    const index = this.raft.log.lastIndex();
+    this.schedule();
+    return new Promise((resolve, reject) => {
+      const waiter: ConfWaiter = {
+        index,
+        done,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.confWaiters.splice(this.confWaiters.indexOf(waiter), 1);
+          reject(
+            new TimeoutError(
+              `the membership change was not applied within ${timeoutMs} ms (it may still be): see the member list`,
+            ),
+          );
+        }, timeoutMs),
+      };
+      this.confWaiters.push(waiter);
+    });
+  }
+
+  /** Rebuilds who is where after a change or a snapshot, and answers waiting changes. */
+  private membersChanged(): void {
+    this.directory.refresh(this.raft.confState(), this.sm);
+    this.opts.events?.membersChanged?.(this.directory.raftAddresses());
+    for (let i = this.confWaiters.length - 1; i >= 0; i--) {
+      const w = this.confWaiters[i]!;
+      if (w.index > this.sm.appliedIndex) continue;
+      this.confWaiters.splice(i, 1);
+      clearTimeout(w.timer);
+      if (w.done()) w.resolve(this.directory.list());
+      else
+        w.reject(
+          new UnavailableError(
+            'the membership change did not commit (leadership changed): see the member list and try again',
+          ),
+        );
+    }
+  }
+
+  /**
    * The state machine as of now, for a backup: on the leader only, after a ReadIndex round,
    * so it holds every write acknowledged before the call. Taken in one synchronous step: no
    * entry is applied half-way through it.
@@ -389,11 +516,12 @@ export class KvNode {
   async handOffLeadership(): Promise<number | undefined> {
     const timeoutMs = 2 * this.opts.tickMs * this.opts.electionTicks;
     if (this.closed || this.raft.role !== Role.Leader) return undefined;
-    const progress = this.raft.status().progress;
+    const { progress, voters } = this.raft.status();
     let target: number | undefined;
     let best = -1;
     for (const [id, p] of progress ?? []) {
-      if (id !== this.opts.id && p.match > best) [target, best] = [id, p.match];
+      if (id !== this.opts.id && voters.includes(id) && p.match > best)
+        [target, best] = [id, p.match];
     }
     if (target === undefined) return undefined;
     this.raft.transferLeadership(target);
@@ -418,6 +546,10 @@ export class KvNode {
       p.reject(new UnavailableError('node is shutting down'));
     }
     this.pending.clear();
+    for (const w of this.confWaiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(new UnavailableError('node is shutting down'));
+    }
     while (this.processing) await new Promise((r) => setTimeout(r, 5));
     await this.db.close();
   }
@@ -483,6 +615,7 @@ export class KvNode {
         rd.snapshot.metadata.term,
       );
       this.lastSnapshotIndex = rd.snapshot.metadata.index;
+      this.membersChanged();
     }
     for (const m of rd.messages) this.opts.transport.send(m.to, encodeMessage(m));
     if (rd.committedEntries.length > 0) await this.apply(rd);
@@ -506,14 +639,23 @@ export class KvNode {
 
   private async apply(rd: Ready): Promise<void> {
     const batch: ApplyEntry[] = [];
+    let confChanged = false;
+    let removed = false;
     for (const e of rd.committedEntries) {
       if (e.type === EntryType.ConfChange) {
-        const conf = this.raft.applyConfChange(decodeConfChange(e.data));
+        const cc = decodeConfChange(e.data);
+        const conf = this.raft.applyConfChange(cc);
         await this.store.save({ confState: conf }, true);
-        batch.push({ index: e.index, term: e.term });
+        // Where an added member is (or that a removed one was) goes into the store with it.
+        const data = memberCommand(cc, e.index);
+        batch.push({ index: e.index, term: e.term, ...(data ? { data } : {}) });
+        confChanged = true;
+        removed ||= cc.type === ConfChangeType.RemoveNode && cc.nodeId === this.opts.id;
       } else batch.push({ index: e.index, term: e.term, data: e.data });
     }
     const results = await this.sm.applyEntries(batch);
+    if (confChanged) this.membersChanged();
+    if (removed) this.opts.events?.removed?.();
     for (const [requestId, result] of results) {
       const p = this.pending.get(requestId);
       if (!p) continue;
@@ -625,7 +767,7 @@ export class KvNode {
     const leader = this.raft.leader;
     return new NotLeaderError(
       leader || undefined,
-      leader ? this.opts.peers.get(leader) : undefined,
+      leader ? this.directory.get(leader)?.address : undefined,
     );
   }
 

@@ -26,11 +26,12 @@ export class TestNet {
   add(
     id: number,
     voters: number[],
-    opts: { preVote?: boolean; checkQuorum?: boolean; seed?: number } = {},
+    opts: { preVote?: boolean; checkQuorum?: boolean; seed?: number; learners?: number[] } = {},
   ): RaftNode {
     const node = new RaftNode({
       id,
       voters,
+      ...(opts.learners ? { learners: opts.learners } : {}),
       electionTick: 10,
       heartbeatTick: 1,
       random: prng((opts.seed ?? 7) * 100 + id),

@@ -23,6 +23,8 @@ export class Progress {
   inflight: number[] = [];
   pendingSnapshot = 0;
   recentActive = false;
+  /** The leader's tick count when this follower last answered (for membership checks). */
+  lastActiveTick = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly id: NodeId,

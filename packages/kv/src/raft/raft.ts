@@ -1,5 +1,6 @@
 import { NotLeaderError, UnavailableError } from '@strand/wire';
 import { RaftLog } from './log.js';
+import { checkConfChange } from './membership.js';
 import { Progress, ProgressState } from './progress.js';
 import {
   type ConfChange,
@@ -33,6 +34,11 @@ export interface RaftConfig {
   id: NodeId;
   /** Voters of a brand-new cluster (used when no confState/snapshot is given). */
   voters?: NodeId[];
+  /**
+   * Learners with them: a node joining a running cluster starts as a learner of the current
+   * voters, then follows the log (and snapshots) from the leader.
+   */
+  learners?: NodeId[];
   electionTick: number;
   heartbeatTick: number;
   /** Seeded PRNG in [0, 1): the core has no other source of randomness. */
@@ -56,6 +62,7 @@ export interface RaftStatus {
   leader: NodeId;
   role: Role;
   voters: NodeId[];
+  learners: NodeId[];
   progress?: Map<NodeId, { match: number; next: number; state: string }>;
 }
 
@@ -109,6 +116,9 @@ export class RaftNode {
   role: Role = Role.Follower;
   readonly log: RaftLog;
   private voters = new Set<NodeId>();
+  private learners = new Set<NodeId>();
+  /** Ticks since this node started: when the leader last heard from each follower. */
+  private ticks = 0;
   private progress = new Map<NodeId, Progress>();
   private votes = new Map<NodeId, boolean>();
   private msgs: Message[] = [];
@@ -125,7 +135,7 @@ export class RaftNode {
   private pendingSnapshot: Snapshot | undefined;
   private prevHard: HardState;
   private prevSoft: SoftState;
-  private readonly cfg: Required<Omit<RaftConfig, 'initial' | 'voters' | 'applied'>>;
+  private readonly cfg: Required<Omit<RaftConfig, 'initial' | 'voters' | 'learners' | 'applied'>>;
 
   constructor(config: RaftConfig) {
     this.id = config.id;
@@ -156,8 +166,11 @@ export class RaftNode {
     this.term = hs.term;
     this.vote = hs.vote;
     const conf = init?.confState ??
-      snap?.metadata.confState ?? { voters: config.voters ?? [config.id], learners: [] };
-    for (const v of conf.voters) this.voters.add(v);
+      snap?.metadata.confState ?? {
+        voters: config.voters ?? [config.id],
+        learners: config.learners ?? [],
+      };
+    this.setConf(conf);
     this.prevHard = { ...hs };
     this.becomeFollower(this.term, NONE);
     this.prevSoft = this.softState();
@@ -166,6 +179,7 @@ export class RaftNode {
   // ---- inputs ----
 
   tick(): void {
+    this.ticks++;
     if (this.role === Role.Leader) this.tickLeader();
     else this.tickElection();
   }
@@ -225,10 +239,25 @@ export class RaftNode {
     this.broadcastAppend();
   }
 
+  /**
+   * Proposes one membership change. Refused (a typed error, nothing proposed) while another is
+   * not yet applied, when it does not fit the membership, or when it would lose quorum.
+   */
   proposeConfChange(cc: ConfChange): void {
-    if (this.role === Role.Leader && this.pendingConfIndex > this.log.applied) {
+    this.checkProposable();
+    if (this.pendingConfIndex > this.log.applied) {
       throw new UnavailableError('a configuration change is already in progress');
     }
+    checkConfChange(
+      {
+        voters: this.voters,
+        learners: this.learners,
+        isActive: (id) => this.isActive(id),
+        match: (id) => this.progress.get(id)?.match ?? 0,
+        lastIndex: this.log.lastIndex(),
+      },
+      cc,
+    );
     this.proposeEntry({ type: EntryType.ConfChange, data: encodeConfChange(cc) });
     this.pendingConfIndex = this.log.lastIndex();
   }
@@ -257,17 +286,26 @@ export class RaftNode {
 
   /** Applies a committed conf change; the driver calls it when it applies the entry. */
   applyConfChange(cc: ConfChange): ConfState {
-    if (cc.type === ConfChangeType.AddNode) {
-      this.voters.add(cc.nodeId);
-      if (this.role === Role.Leader && !this.progress.has(cc.nodeId)) {
-        this.progress.set(cc.nodeId, new Progress(cc.nodeId, this.log.lastIndex() + 1));
-      }
-    } else {
-      this.voters.delete(cc.nodeId);
-      this.progress.delete(cc.nodeId);
-      if (cc.nodeId === this.id && this.role === Role.Leader) this.becomeFollower(this.term, NONE);
+    const id = cc.nodeId;
+    if (cc.type === ConfChangeType.RemoveNode) {
+      this.voters.delete(id);
+      this.learners.delete(id);
+      this.progress.delete(id);
+      if (this.leadTransferee === id) this.leadTransferee = NONE;
+      // A leader that removed itself steps down; the others elect among themselves.
+      if (id === this.id && this.role === Role.Leader) this.becomeFollower(this.term, NONE);
       else if (this.role === Role.Leader) this.maybeCommitAndBroadcast();
-      if (this.leadTransferee === cc.nodeId) this.leadTransferee = NONE;
+      return this.confState();
+    }
+    if (cc.type === ConfChangeType.AddLearner) {
+      if (!this.voters.has(id)) this.learners.add(id); // never a demotion
+    } else {
+      this.learners.delete(id);
+      this.voters.add(id);
+    }
+    if (this.role === Role.Leader && !this.progress.has(id)) {
+      this.progress.set(id, new Progress(id, this.log.lastIndex() + 1));
+      this.sendAppend(id);
     }
     return this.confState();
   }
@@ -353,6 +391,7 @@ export class RaftNode {
       leader: this.leader,
       role: this.role,
       voters: [...this.voters].sort((a, b) => a - b),
+      learners: [...this.learners].sort((a, b) => a - b),
     };
     if (this.role === Role.Leader) {
       s.progress = new Map(
@@ -363,7 +402,31 @@ export class RaftNode {
   }
 
   confState(): ConfState {
-    return { voters: [...this.voters].sort((a, b) => a - b), learners: [] };
+    return {
+      voters: [...this.voters].sort((a, b) => a - b),
+      learners: [...this.learners].sort((a, b) => a - b),
+    };
+  }
+
+  private setConf(conf: ConfState): void {
+    this.voters = new Set(conf.voters);
+    this.learners = new Set(conf.learners.filter((l) => !this.voters.has(l)));
+  }
+
+  /** Everyone the leader replicates to: voters and learners. */
+  private members(): NodeId[] {
+    return [...this.voters, ...this.learners];
+  }
+
+  private isActive(id: NodeId): boolean {
+    if (id === this.id) return true;
+    const pr = this.progress.get(id);
+    return pr !== undefined && this.ticks - pr.lastActiveTick <= this.cfg.electionTick;
+  }
+
+  private heardFrom(pr: Progress): void {
+    pr.recentActive = true;
+    pr.lastActiveTick = this.ticks;
   }
 
   hardState(): HardState {
@@ -391,7 +454,7 @@ export class RaftNode {
     this.pendingReads = [];
     this.deferredReads = [];
     this.progress = new Map();
-    for (const v of this.voters) {
+    for (const v of this.members()) {
       const pr = new Progress(v, this.log.lastIndex() + 1);
       if (v === this.id) pr.match = this.log.lastIndex();
       this.progress.set(v, pr);
@@ -424,6 +487,11 @@ export class RaftNode {
     this.leader = this.id;
     this.role = Role.Leader;
     for (const pr of this.progress.values()) pr.recentActive = true;
+    // Those who granted their votes were heard just now; of the others nothing is known yet.
+    for (const [id, granted] of this.votes) {
+      const pr = this.progress.get(id);
+      if (granted && pr) pr.lastActiveTick = this.ticks;
+    }
     // Conservatively assume an unapplied conf change may be in the log.
     this.pendingConfIndex = this.log.lastIndex();
     this.appendEntries([{ term: this.term, index: 0, type: EntryType.Normal, data: EMPTY }]);
@@ -560,7 +628,7 @@ export class RaftNode {
   private quorumActive(): boolean {
     let active = 0;
     for (const [id, pr] of this.progress) {
-      if (id === this.id || pr.recentActive) active++;
+      if (this.voters.has(id) && (id === this.id || pr.recentActive)) active++;
       pr.recentActive = false;
     }
     return active >= this.quorum();
@@ -614,7 +682,7 @@ export class RaftNode {
         return;
       case MessageType.AppResp: {
         if (!pr) return;
-        pr.recentActive = true;
+        this.heardFrom(pr);
         if (m.reject) {
           const hint =
             m.logTerm > 0 ? this.log.findConflictByTerm(m.rejectHint, m.logTerm) : m.rejectHint;
@@ -638,7 +706,7 @@ export class RaftNode {
       }
       case MessageType.HeartbeatResp: {
         if (!pr) return;
-        pr.recentActive = true;
+        this.heardFrom(pr);
         pr.probeSent = false;
         // A snapshot that never arrived (lost message): probe again, which resends it.
         if (pr.state === ProgressState.Snapshot && pr.match < pr.pendingSnapshot) pr.becomeProbe();
@@ -707,11 +775,11 @@ export class RaftNode {
   }
 
   private broadcastAppend(): void {
-    for (const v of this.voters) if (v !== this.id) this.sendAppend(v);
+    for (const v of this.members()) if (v !== this.id) this.sendAppend(v);
   }
 
   private broadcastHeartbeat(context: Uint8Array | undefined): void {
-    for (const v of this.voters) {
+    for (const v of this.members()) {
       if (v === this.id) continue;
       const pr = this.progress.get(v);
       const commit = Math.min(pr?.match ?? 0, this.log.committed);
@@ -864,7 +932,7 @@ export class RaftNode {
       this.log.commitTo(index);
     } else {
       this.log.restore(index, term);
-      this.voters = new Set(snap.metadata.confState.voters);
+      this.setConf(snap.metadata.confState);
       this.pendingSnapshot = snap;
     }
     this.send(msg({ type: MessageType.AppResp, to: m.from, index: this.log.lastIndex() }));
@@ -900,9 +968,9 @@ export function decodeConfChange(data: Uint8Array): ConfChange {
   if (data.length < 9) throw new RangeError('conf change too short');
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const type = view.getUint8(0);
-  if (type !== ConfChangeType.AddNode && type !== ConfChangeType.RemoveNode)
+  if (!(Object.values(ConfChangeType) as number[]).includes(type))
     throw new RangeError(`bad conf change type ${type}`);
   const nodeId = view.getFloat64(1);
   if (!Number.isSafeInteger(nodeId) || nodeId <= 0) throw new RangeError(`bad node id ${nodeId}`);
-  return { type, nodeId, context: data.subarray(9) };
+  return { type: type as ConfChangeType, nodeId, context: data.subarray(9) };
 }

@@ -96,7 +96,11 @@ export interface ReadState {
   context: Uint8Array;
 }
 
-export const ConfChangeType = { AddNode: 0, RemoveNode: 1 } as const;
+/**
+ * One change at a time, in effect once applied. AddLearner: a new member that gets the log and
+ * snapshots but neither votes nor counts for commit; AddNode: a voter (a learner's promotion).
+ */
+export const ConfChangeType = { AddNode: 0, RemoveNode: 1, AddLearner: 2 } as const;
 export type ConfChangeType = (typeof ConfChangeType)[keyof typeof ConfChangeType];
 
 export interface ConfChange {

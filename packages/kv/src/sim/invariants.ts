@@ -22,12 +22,39 @@ export class SafetyChecker {
   private readonly leaderLogs = new Map<number, { term: number; last: number; print: string }>();
   /** node -> highest committed index already recorded. */
   private readonly recorded = new Map<number, number>();
+  /** leader -> (term, commit, voters) last seen: where its commit index moved from. */
+  private readonly leaderCommits = new Map<
+    number,
+    { term: number; commit: number; voters: number[] }
+  >();
 
   observe(nodes: RaftNode[]): void {
     for (const n of nodes) {
       if (n.role === Role.Leader) this.checkLeader(n);
       else this.leaderLogs.delete(n.id);
       this.recordCommitted(n);
+    }
+  }
+
+  /**
+   * Only voters count toward commit: whenever a leader's commit index moves, a majority of
+   * its voters hold the entry (a learner's copy never makes up the numbers). A step in which
+   * the voters changed is not judged: the commit may have moved under either set, and a
+   * removed voter's progress is gone.
+   */
+  checkCommitQuorum(nodes: RaftNode[]): void {
+    for (const n of nodes) {
+      if (n.role !== Role.Leader) continue;
+      const s = n.status();
+      const prior = this.leaderCommits.get(n.id);
+      this.leaderCommits.set(n.id, { term: s.term, commit: s.commit, voters: s.voters });
+      if (!prior || prior.term !== s.term || s.commit <= prior.commit) continue;
+      if (prior.voters.join() !== s.voters.join()) continue;
+      const holding = s.voters.filter((v) => (s.progress?.get(v)?.match ?? 0) >= s.commit);
+      if (holding.length < Math.floor(s.voters.length / 2) + 1)
+        throw new InvariantViolation(
+          `commit quorum: leader ${n.id} committed ${s.commit} held by voters [${holding}] of [${s.voters}] (learners [${s.learners}])`,
+        );
     }
   }
 

@@ -1,4 +1,4 @@
-import { RaftNode } from '../raft/raft.js';
+import { decodeConfChange, RaftNode } from '../raft/raft.js';
 import {
   type ConfState,
   type Entry,
@@ -12,6 +12,7 @@ import {
 } from '../raft/types.js';
 import { EventHeap } from './heap.js';
 import { SafetyChecker } from './invariants.js';
+import { type MemberNode, MembershipOperator } from './membership-ops.js';
 import { Rng } from './prng.js';
 
 export type SimInput =
@@ -45,6 +46,13 @@ export interface SimOptions {
   keys?: number;
   snapshotEvery?: number;
   faults?: Faults;
+  /**
+   * Mean ms between membership changes an operator asks of the leader (add a spare node as a
+   * learner, promote a learner, remove a member); 0 = never (the default).
+   */
+  membershipEveryMs?: number;
+  /** Nodes that are not members at first, for the operator to add (default 2). */
+  spares?: number;
 }
 
 export interface SimResult {
@@ -57,6 +65,10 @@ export interface SimResult {
     partitions: number;
     messages: number;
     dropped: number;
+    /** Membership changes proposed / refused by the leader's checks / applied by a leader. */
+    confProposed: number;
+    confRefused: number;
+    confApplied: number;
   };
 }
 
@@ -127,7 +139,11 @@ export class Simulation {
     partitions: 0,
     messages: 0,
     dropped: 0,
+    confProposed: 0,
+    confRefused: 0,
+    confApplied: 0,
   };
+  private readonly operator: MembershipOperator | undefined;
   private nextNetworkChange: number;
   private nextCrash: number;
   private readonly ids: number[];
@@ -135,14 +151,17 @@ export class Simulation {
   constructor(private readonly opts: SimOptions) {
     this.rng = new Rng(opts.seed);
     this.faults = opts.faults ?? randomFaults(this.rng);
-    this.ids = Array.from({ length: opts.nodes ?? 3 }, (_, i) => i + 1);
+    const voters = Array.from({ length: opts.nodes ?? 3 }, (_, i) => i + 1);
+    const spares = opts.membershipEveryMs ? (opts.spares ?? 2) : 0;
+    this.ids = Array.from({ length: voters.length + spares }, (_, i) => i + 1);
     for (const id of this.ids) {
       const node: SimNode = {
         id,
         disk: {
           hardState: { term: 0, vote: 0, commit: 0 },
           entries: [],
-          confState: { voters: this.ids, learners: [] },
+          // A spare joins as a learner of the voters (what it is told when it is added).
+          confState: id <= voters.length ? { voters, learners: [] } : { voters, learners: [id] },
         },
         sm: new Map(),
         applied: 0,
@@ -150,8 +169,21 @@ export class Simulation {
         reads: new Map(),
       };
       this.nodes.push(node);
-      this.boot(node);
+      if (id <= voters.length) this.boot(node);
     }
+    if (opts.membershipEveryMs)
+      this.operator = new MembershipOperator(this.rng, opts.membershipEveryMs, {
+        spares: this.ids.filter((id) => id > voters.length),
+        boot: (id, conf) => {
+          const n = this.nodes[id - 1]!;
+          n.disk.confState = conf;
+          this.boot(n);
+        },
+        proposed: (refused) => {
+          this.stats.confProposed += 1;
+          if (refused) this.stats.confRefused += 1;
+        },
+      });
     for (let c = 0; c < (opts.clients ?? 4); c++) {
       this.clientBusy.push(undefined);
       this.clientNext.push(this.rng.int(0, 50));
@@ -170,7 +202,7 @@ export class Simulation {
     const duration = this.opts.durationMs ?? 1500;
     while (this.now < duration) this.step(true);
     this.blocked.clear();
-    for (const n of this.nodes) if (!n.raft) this.boot(n);
+    for (const n of this.nodes) if (!n.raft && this.operator?.started(n.id) !== false) this.boot(n);
     const settleUntil = this.now + 1500;
     while (this.now < settleUntil) this.step(false);
     this.checkConvergence();
@@ -188,10 +220,12 @@ export class Simulation {
       if (n.raft && (this.now + n.id * 3) % TICK_MS === 0) n.raft.tick();
     }
     if (faulty) this.injectFaults();
+    if (faulty) this.operator?.step(this.now, this.nodes as MemberNode[]);
     this.runClients(faulty);
     for (const n of this.nodes) this.handleReady(n);
     const live = this.nodes.flatMap((n) => (n.raft ? [n.raft] : []));
     this.checker.observe(live);
+    this.checker.checkCommitQuorum(live);
     if (this.now % 50 === 0) this.checker.checkLogMatching(live);
   }
 
@@ -267,7 +301,14 @@ export class Simulation {
     n.applied = e.index;
     this.checker.applyEntry(n.id, e);
     this.stats.committed = Math.max(this.stats.committed, e.index);
-    if (e.type !== EntryType.Normal || e.data.length === 0) return;
+    if (e.type === EntryType.ConfChange) {
+      const wasLeader = n.raft!.role === Role.Leader;
+      // In effect once applied, and durable with it (a restart replays it again).
+      n.disk.confState = n.raft!.applyConfChange(decodeConfChange(e.data));
+      if (wasLeader) this.stats.confApplied += 1;
+      return;
+    }
+    if (e.data.length === 0) return;
     const cmd = JSON.parse(dec.decode(e.data)) as { id: string; input: SimInput };
     const output = applyCommand(n.sm, cmd.input);
     const pending = n.proposals.get(cmd.id);
@@ -321,10 +362,11 @@ export class Simulation {
       this.nextCrash = this.now + this.rng.int(1, this.faults.crashEveryMs * 2);
       const victim = this.rng.pick(this.nodes);
       if (victim.raft) this.crash(victim);
-      else this.boot(victim);
+      else if (this.operator?.started(victim.id) !== false) this.boot(victim);
     }
     // Crashed nodes come back after a while.
-    for (const n of this.nodes) if (!n.raft && this.rng.chance(0.01)) this.boot(n);
+    for (const n of this.nodes)
+      if (!n.raft && this.operator?.started(n.id) !== false && this.rng.chance(0.01)) this.boot(n);
   }
 
   private changeNetwork(): void {

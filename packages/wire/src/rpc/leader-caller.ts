@@ -83,6 +83,11 @@ export class LeaderCaller {
         last = e;
         if (e instanceof NotLeaderError) {
           this.setLeader(e.leaderAddress);
+          // A leader this caller does not know of: the members changed since it last looked.
+          if (!this.leader && e.leaderAddress && discover) {
+            await discover().catch(() => undefined);
+            this.setLeader(e.leaderAddress);
+          }
           if (!this.leader && !e.leaderId) await sleep(this.opts.backoffMs(attempt), signal);
           continue;
         }
