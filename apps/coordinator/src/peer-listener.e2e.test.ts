@@ -128,7 +128,7 @@ describe('Raft traffic on a listener of its own, from this cluster’s voters on
     expect(cluster.procs.get(target)!.output()).toMatch(
       /refused Raft traffic from .*another-cluster/,
     );
-    expect(cluster.procs.get(target)!.output()).toMatch(/node "99" is not a voter/);
+    expect(cluster.procs.get(target)!.output()).toMatch(/node "99" is not a member/);
   });
 
   it('a node of another cluster is refused by the others, and refuses them; the cluster carries on', async () => {

@@ -625,7 +625,6 @@ export class KvClient {
         }
         if (e instanceof UnavailableError) {
           this.leader = undefined;
-          if (attempt % 2 === 1) await this.rediscover();
           await sleep(Math.min(500, 50 * 2 ** attempt));
           continue;
         }
