@@ -2,22 +2,76 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KvClient } from '@strand/client';
 import { coordinatorLayout, ProcessRegistry, tempDir } from '@strand/testkit';
-import { envNumber } from './util.js';
+import { startEtcd } from './peers/etcd.js';
+import { type KvTarget, Skipped } from './peers/target.js';
+import { percentile } from './rate.js';
+import { envNumber, errorText, ratio, table } from './util.js';
 
 const MAIN = fileURLToPath(import.meta.resolve('@strand/coordinator/main'));
+const MEMBERS = 3;
+const VALUE = 'v'.repeat(100);
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+interface WriteFigures {
+  rate: number;
+  p50: number;
+  p99: number;
+  errors: number;
 }
 
-/** 3 coordinators on loopback, every Raft write synced to RocksDB. */
+/** `concurrency` writers in flight over the target's channels, each a linearizable put of 100 B. */
+async function writeLoad(
+  target: KvTarget,
+  concurrency: number,
+  seconds: number,
+): Promise<WriteFigures> {
+  const latencies: number[] = [];
+  const deadline = performance.now() + seconds * 1000;
+  let errors = 0;
+  const writer = async (w: number) => {
+    const c = target.channels[w % target.channels.length]!;
+    let i = 0;
+    while (performance.now() < deadline) {
+      const t = performance.now();
+      try {
+        await c.put(`bench/${w}/${i++ % 100}`, VALUE);
+        latencies.push(performance.now() - t);
+      } catch {
+        errors += 1;
+      }
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, (_, w) => writer(w)));
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    rate: latencies.length / elapsed,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    errors,
+  };
+}
+
+/** Warms every channel up with one put, then runs the write load. */
+async function measure(target: KvTarget, concurrency: number, seconds: number) {
+  await Promise.all(target.channels.map((c, i) => c.put(`warmup/${i}`, 'x')));
+  return writeLoad(target, concurrency, seconds);
+}
+
+/**
+ * 3 coordinators on loopback (every Raft write synced to RocksDB) and, when `etcd` is
+ * installed, 3 etcd members in the same shape, one after the other, figures side by side.
+ */
 export default async function kvBench(): Promise<void> {
   const concurrency = envNumber('STRAND_BENCH_KV_CONCURRENCY', 256);
   const seconds = envNumber('STRAND_BENCH_KV_SECONDS', 10);
+  const channels = envNumber('STRAND_BENCH_KV_CHANNELS', 8);
+  const rows: Array<{ name: string; describe: string; figures?: WriteFigures; note?: string }> = [];
+
   const registry = new ProcessRegistry();
   const dir = tempDir('strand-kv-bench-');
   try {
-    const layout = await coordinatorLayout(3);
+    const layout = await coordinatorLayout(MEMBERS);
     const { ids, clients: addr } = layout;
     const procs = new Map<number, Awaited<ReturnType<ProcessRegistry['start']>>>();
     for (const id of ids) {
@@ -30,37 +84,18 @@ export default async function kvBench(): Promise<void> {
       );
     }
     const bootstrap = [...addr.values()];
-    const clients = Array.from({ length: 8 }, () => new KvClient({ bootstrap, timeoutMs: 5000 }));
-    await clients[0]!.put('warmup', 'x');
+    const clients = Array.from(
+      { length: channels },
+      () => new KvClient({ bootstrap, timeoutMs: 5000 }),
+    );
     for (const c of clients) await c.members();
-
-    // Throughput and latency: `concurrency` writers in flight, each a linearizable put.
-    const latencies: number[] = [];
-    const deadline = performance.now() + seconds * 1000;
-    let errors = 0;
-    const writer = async (w: number) => {
-      const c = clients[w % clients.length]!;
-      let i = 0;
-      while (performance.now() < deadline) {
-        const t = performance.now();
-        try {
-          await c.put(`bench/${w}/${i++ % 100}`, 'v'.repeat(100));
-          latencies.push(performance.now() - t);
-        } catch {
-          errors += 1;
-        }
-      }
+    const strand: KvTarget = {
+      name: 'Strand',
+      describe: `${MEMBERS} coordinators, Raft log synced to RocksDB, KvClient x${channels}`,
+      channels: clients,
+      close: async () => {},
     };
-    const started = performance.now();
-    await Promise.all(Array.from({ length: concurrency }, (_, w) => writer(w)));
-    const elapsed = (performance.now() - started) / 1000;
-    latencies.sort((a, b) => a - b);
-    console.log(
-      `linearizable writes (3 nodes, synced, ${concurrency} in flight, 100 B values): ${(latencies.length / elapsed).toFixed(0)} writes/s`,
-    );
-    console.log(
-      `latency p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, errors ${errors}`,
-    );
+    rows.push({ ...strand, figures: await measure(strand, concurrency, seconds) });
 
     // Failover: kill -9 the leader, time until the next write succeeds.
     const leader = (await clients[0]!.members()).leaderId;
@@ -80,12 +115,53 @@ export default async function kvBench(): Promise<void> {
       }
     }
     console.log(
-      `kill -9 of the leader to the next successful write: ${(performance.now() - killedAt).toFixed(0)} ms`,
+      `Strand: kill -9 of the leader to the next successful write: ${(performance.now() - killedAt).toFixed(0)} ms`,
     );
     survivor.close();
     for (const c of clients) c.close();
   } finally {
     await registry.stopAll();
     dir.cleanup();
+  }
+
+  try {
+    const etcd = await startEtcd(MEMBERS, channels);
+    try {
+      rows.push({ ...etcd, figures: await measure(etcd, concurrency, seconds) });
+    } finally {
+      await etcd.close();
+    }
+  } catch (err) {
+    const note = err instanceof Skipped ? `skipped: ${err.message}` : `failed: ${errorText(err)}`;
+    rows.push({ name: 'etcd', describe: '-', note });
+  }
+
+  console.log(
+    `\nlinearizable writes, ${MEMBERS} members on loopback, synced, ${concurrency} in flight over ${channels} channels, 100 B values, ${seconds} s each`,
+  );
+  console.log(
+    table(
+      ['system', 'writes/s', 'p50 ms', 'p99 ms', 'errors', 'how'],
+      rows.map((r) =>
+        r.figures
+          ? [
+              r.name,
+              r.figures.rate.toFixed(0),
+              r.figures.p50.toFixed(1),
+              r.figures.p99.toFixed(1),
+              String(r.figures.errors),
+              r.describe,
+            ]
+          : [r.name, '-', '-', '-', '-', r.note ?? ''],
+      ),
+      1,
+      5,
+    ),
+  );
+  const [s, e] = [rows[0]?.figures, rows[1]?.figures];
+  if (s && e) {
+    console.log(
+      `Strand/etcd: writes/s ${ratio(s.rate, e.rate)}; latency etcd/Strand (above 1x: Strand answers sooner): p50 ${ratio(e.p50, s.p50)}, p99 ${ratio(e.p99, s.p99)}`,
+    );
   }
 }

@@ -78,3 +78,29 @@ export function resolveMain(pkg: string): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * A plain-text table: the first `leftColumns` columns and those from `textFrom` on are
+ * left-aligned (names, notes), the rest right-aligned (figures).
+ */
+export function table(
+  headers: string[],
+  rows: string[][],
+  leftColumns = 1,
+  textFrom = headers.length,
+): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const left = (i: number) => i < leftColumns || i >= textFrom;
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (left(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** `a / b` as "1.23x", or "-" when either is missing. */
+export function ratio(a: number | undefined, b: number | undefined): string {
+  if (a === undefined || b === undefined || b === 0) return '-';
+  return `${(a / b).toFixed(2)}x`;
+}

@@ -32,5 +32,15 @@ export interface TopicTarget {
   close(): Promise<void>;
 }
 
+/** A KV system under test in the KV benchmark: clients that put one key each call. */
+export interface KvTarget {
+  readonly name: string;
+  /** One line on how it runs (version, durability, client), for the report. */
+  readonly describe: string;
+  /** One writer per channel; a put resolves once the write is committed by a quorum. */
+  readonly channels: ReadonlyArray<{ put(key: string, value: string): Promise<unknown> }>;
+  close(): Promise<void>;
+}
+
 /** A system that could not run here, with the reason. */
 export class Skipped extends Error {}
