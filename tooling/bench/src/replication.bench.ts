@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Admin, Producer, type ProducerOptions, type TopicDescription } from '@strand/client';
 import { freePort, type NodeProcess, ProcessRegistry } from '@strand/testkit';
 import { pacedLatency, percentile } from './rate.js';
-import { benchValue, envNumber, errorText, MiB, resolveMain, scratchDir } from './util.js';
+import { benchValue, envNumber, errorText, MiB, resolveMain, scratchDir, table } from './util.js';
 
 /**
  * Replication on this machine: 1 coordinator and 3 brokers as real processes on loopback, one
@@ -38,16 +38,6 @@ function fmtRate(n: number | undefined): string {
 
 function fmtNum(n: number | undefined, digits: number): string {
   return n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(digits);
-}
-
-function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i < 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
 /** Resolves with `p`, or rejects after `ms` (the work behind `p` keeps going). */

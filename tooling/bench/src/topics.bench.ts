@@ -1,7 +1,7 @@
 import type { TopicTarget } from './peers/target.js';
 import { Skipped } from './peers/target.js';
 import { pacedLatency, percentile } from './rate.js';
-import { benchValue, envNumber, errorText, MiB } from './util.js';
+import { benchValue, envNumber, errorText, MiB, ratio, table } from './util.js';
 
 /**
  * End to end on one node: produce then consume N records of 100 B and of 1 KiB, then the
@@ -143,21 +143,6 @@ function fmtNum(n: number | undefined, digits: number): string {
   return n === undefined ? '-' : n.toFixed(digits);
 }
 
-function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
-
-function ratio(a: number | undefined, b: number | undefined): string {
-  if (a === undefined || b === undefined || b === 0) return '-';
-  return `${(a / b).toFixed(2)}x`;
-}
-
 export default async function topicsBench(): Promise<void> {
   const records100 = envNumber('STRAND_BENCH_TOPIC_RECORDS', 2_000_000);
   const records1k = envNumber(
@@ -247,6 +232,7 @@ export default async function topicsBench(): Promise<void> {
               fmtNum(r.p99, 2),
             ],
       ),
+      2,
     ),
   );
   for (const r of rows) if (r.note) console.log(`note: ${r.system} ${r.size}: ${r.note}`);
@@ -297,6 +283,7 @@ export default async function topicsBench(): Promise<void> {
       table(
         ['ratio', 'size', 'produce', 'consume', 'p50 (peer/Strand)', 'p99 (peer/Strand)'],
         ratioRows,
+        2,
       ),
     );
   }
