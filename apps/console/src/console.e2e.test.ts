@@ -1,19 +1,12 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Admin, Consumer, KvClient, Producer } from '@strand/client';
 import { eventually, freePort, ProcessRegistry, tempDir } from '@strand/testkit';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONSOLE_MAIN, launchChromium, mainOf, SHOTS } from './browser.test-util.js';
 
 // The console as a real process beside a real coordinator and broker, driven through its
 // pages in headless Chromium (Debian's package; `.ci/run` installs it).
-
-const here = dirname(fileURLToPath(import.meta.url));
-const CHROMIUM = process.env.STRAND_CHROMIUM ?? '/usr/bin/chromium';
-/** Screenshots of the main pages: test artifacts, kept after the run. */
-const SHOTS = join(here, '..', 'test-artifacts');
-const mainOf = (pkg: string) => fileURLToPath(import.meta.resolve(pkg));
 
 const registry = new ProcessRegistry();
 const dir = tempDir('strand-console-');
@@ -28,11 +21,7 @@ const dialogs: string[] = [];
 let confirmNext = true;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `no Chromium at ${CHROMIUM} (apt-get install chromium, or set STRAND_CHROMIUM)`,
-    );
-  mkdirSync(SHOTS, { recursive: true });
+  browser = await launchChromium();
   coordinator = `127.0.0.1:${await freePort()}`;
   brokers = `127.0.0.1:${await freePort()}`;
   await registry.start(mainOf('@strand/coordinator/main'), {
@@ -50,7 +39,7 @@ beforeAll(async () => {
     ]),
     readyLine: /broker \d+ listening on/,
   });
-  const proc = await registry.start(join(here, '..', 'dist', 'main.js'), {
+  const proc = await registry.start(CONSOLE_MAIN, {
     name: 'console',
     args: ['--listen', '127.0.0.1:0', '--bootstrap', brokers, '--kv-bootstrap', coordinator].concat(
       ['--metrics-interval-ms', '300'],
@@ -59,10 +48,6 @@ beforeAll(async () => {
   });
   consoleUrl = /(http:\/\/[\d.:]+)/.exec(proc.readyLine ?? '')![1]!;
   admin = new Admin({ bootstrap: [brokers] });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--headless=new'],
-  });
   page = await browser.newPage();
   page.on('dialog', (d) => {
     dialogs.push(d.message());

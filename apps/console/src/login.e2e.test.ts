@@ -1,20 +1,15 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type AclBindingInput, Admin, Producer } from '@strand/client';
 import { makePki, type PkiFiles, writePki } from '@strand/security';
 import { eventually, freePort, ProcessRegistry, tempDir } from '@strand/testkit';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONSOLE_MAIN, launchChromium, mainOf, SHOTS } from './browser.test-util.js';
 
 // The console beside a cluster that requires authentication (TLS, SCRAM users, ACLs), served
 // over HTTPS itself, driven in headless Chromium: every user logs in and sees what their
 // ACLs let them.
-
-const here = dirname(fileURLToPath(import.meta.url));
-const CHROMIUM = process.env.STRAND_CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = join(here, '..', 'test-artifacts');
-const mainOf = (pkg: string) => fileURLToPath(import.meta.resolve(pkg));
 
 const registry = new ProcessRegistry();
 const dir = tempDir('strand-console-login-');
@@ -35,11 +30,7 @@ const allow = (principal: string, operation: string, name: string): AclBindingIn
 });
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `no Chromium at ${CHROMIUM} (apt-get install chromium, or set STRAND_CHROMIUM)`,
-    );
-  mkdirSync(SHOTS, { recursive: true });
+  browser = await launchChromium();
   files = writePki(join(dir.path, 'pki'), await makePki(['node-1', 'admin']));
   const tokenFile = join(dir.path, 'metrics.token');
   writeFileSync(tokenFile, 'a-metrics-token-for-the-test\n', { mode: 0o600 });
@@ -78,7 +69,7 @@ beforeAll(async () => {
     allow('User:bob', 'describe', 'bob.'),
   ]);
   // The console has no certificate of its own: it reaches the cluster only as a logged-in user.
-  const proc = await registry.start(join(here, '..', 'dist', 'main.js'), {
+  const proc = await registry.start(CONSOLE_MAIN, {
     name: 'console',
     args: [
       ...['--listen', '127.0.0.1:0', '--bootstrap', brokers, '--kv-bootstrap', coordinator],
@@ -89,10 +80,6 @@ beforeAll(async () => {
     readyLine: /listening on https/,
   });
   consoleUrl = /(https:\/\/[\d.:]+)/.exec(proc.readyLine ?? '')![1]!;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--headless=new'],
-  });
 }, 90_000);
 
 afterAll(async () => {
