@@ -118,6 +118,20 @@ describe('the console on a cluster that requires authentication', () => {
     // Nothing else answers without a session either.
     const anonymous = await context.request.get(`${consoleUrl}/topics/shared/messages.json`);
     expect(anonymous.status()).toBe(401);
+    // A login sends the browser back only to a page of the console's own.
+    for (const next of [
+      '//elsewhere.example/',
+      '/\\elsewhere.example/',
+      'https://elsewhere.example/',
+    ])
+      expect(
+        (
+          await context.request.post(`${consoleUrl}/login`, {
+            form: { username: 'bob', password: PASSWORDS.bob, next },
+            maxRedirects: 0,
+          })
+        ).headers().location,
+      ).toBe('/');
     await context.close();
   });
 

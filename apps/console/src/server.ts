@@ -346,8 +346,11 @@ function personalise(body: string, s: Session): string {
     .replace(/<form method="post"[^>]*>/g, (tag) => `${tag}${token}`);
 }
 
-/** A path on this console to go back to after logging in (nothing that leaves it). */
-const localPath = (p: string | null) => (p && /^\/(?!\/)/.test(p) ? p : '/');
+/**
+ * A path on this console to go back to after logging in: nothing that leaves it (`//host`
+ * and `/\\host` are other sites to a browser).
+ */
+const localPath = (p: string | null) => (p && /^\/(?![/\\])/.test(p) ? p : '/');
 
 export interface ConsoleOptions {
   /** The cluster, as the console itself reaches it (anonymously, or with its own certificate). */
