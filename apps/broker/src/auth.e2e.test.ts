@@ -182,10 +182,11 @@ describe('SCRAM authentication on gRPC', () => {
       await admin.close();
     }
     const broker = cluster.brokers.get(1)!.proc;
+    // Structured: who, how and from where as fields, the reason beside them.
     await broker.waitFor(
-      /authentication as "alice" with SCRAM-SHA-512 failed .*wrong password for "alice"/,
+      /authentication failed user=alice mechanism=SCRAM-SHA-512 remote=\S+ reason=.*wrong password for \\"alice\\"/,
     );
-    await broker.waitFor(/authentication as "mallory" .*unknown user "mallory"/);
+    await broker.waitFor(/authentication failed user=mallory .*unknown user \\"mallory\\"/);
     expect(broker.output()).not.toContain('wrong password"');
     expect(broker.output()).not.toContain(PASSWORD);
     // One connection that keeps failing is refused unchecked for a while.

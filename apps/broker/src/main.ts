@@ -25,6 +25,7 @@ import {
   ClientTls,
   ConnectionGate,
   grpcServerOptions,
+  type LogSink,
   listenGated,
   listenSockets,
   TlsFiles,
@@ -84,8 +85,8 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
     onFlush: (s) => brokerMetrics.flushed(s),
     space,
   });
-  const lineLog = (line: string) => log.warn(line);
-  const tlsFiles = TlsFiles.open(config, lineLog);
+  const warnings: LogSink = (fields, msg) => log.warn(fields, msg);
+  const tlsFiles = TlsFiles.open(config, warnings);
   tlsFiles?.watch();
   // The node's own certificate, both to serve and to dial the others (mutual TLS).
   const channels = { tls: tlsFiles && new ClientTls(tlsFiles) };
@@ -100,7 +101,7 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
     COORDINATOR_REFRESH_MS,
   );
   refreshCoordinators.unref();
-  const security = new NodeSecurity(config, lineLog);
+  const security = new NodeSecurity(config, warnings);
   // Users and the token key come with the rest of /strand/ (readable by this node's certificate).
   const meta = new MetadataCache(kv, log, (key, value) => {
     if (SecurityState.concerns(key)) security.state.apply(key, value);
@@ -198,13 +199,15 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
       maxReauthMs: config.kafkaMaxReauthMs,
       now: Date.now,
       onUserGone: (user, end) => security.onUserGone(user, end),
-      complain: (what, err) => security.complain(what, err),
-      debug: (line) => log.debug(line),
+      complain: (msg, err, fields) => security.complain(msg, err, fields),
+      debug: (fields, msg) => log.debug(fields, msg),
     },
-    log: lineLog,
+    log: warnings,
     metrics: new KafkaMetrics(metrics),
   });
-  const gate = new ConnectionGate(config, (line) => log.warn({ listener: 'client' }, line));
+  const gate = new ConnectionGate(config, (fields, msg) =>
+    log.warn({ listener: 'client', ...fields }, msg),
+  );
   const tls = tlsFiles && { files: tlsFiles, clientAuth: config.tlsClientAuth };
   // gRPC and, unless Kafka clients have a port of their own, Kafka on `listen`: each
   // connection goes where its first (decrypted) bytes say.
@@ -223,6 +226,8 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
   const port = listeners[0]!.port;
   // Kafka clients are told the Kafka address only where it differs from the gRPC one.
   const kafkaAddress = config.kafkaAdvertise === config.advertise ? '' : config.kafkaAdvertise;
+  // From SIGTERM on: /readyz says shuttingDown while the controlled shutdown runs.
+  let stopping = false;
   // The admin listener comes up first: its URL goes into the registration.
   let admin: AdminServer | undefined;
   if (config.adminListen) {
@@ -233,8 +238,12 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
       about: { app: 'broker', id: config.id },
       ready: () =>
         membership
-          ? brokerReadiness(config.id, membership, meta)
-          : { ready: false, checks: { registered: { ok: false, detail: 'starting' } } },
+          ? brokerReadiness(config.id, membership, meta, { shuttingDown: stopping })
+          : {
+              ready: false,
+              shuttingDown: stopping,
+              checks: { registered: { ok: false, detail: 'starting' } },
+            },
       tls: tlsFiles,
       metricsToken: metricsToken({
         ...config,
@@ -262,7 +271,6 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
     dirtyRatio: (h) => partitions.cleanerProgress(h)?.dirtyRatio,
   });
 
-  let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;

@@ -58,7 +58,13 @@ describe('metrics and readiness on the admin port', () => {
         app: 'broker',
         id,
         ready: true,
-        checks: { registered: { ok: true }, unfenced: { ok: true }, metadata: { ok: true } },
+        shuttingDown: false,
+        checks: {
+          shuttingDown: { ok: true },
+          registered: { ok: true },
+          unfenced: { ok: true },
+          metadata: { ok: true },
+        },
       });
     }
     const c = await readiness(coordinatorUrl());
@@ -314,5 +320,33 @@ describe('metrics and readiness on the admin port', () => {
         members: 1,
       },
     );
+  });
+
+  // Last: it stops a broker, and holds the coordinator still meanwhile.
+  it('a broker in a controlled shutdown (SIGTERM) answers /readyz not ready: shuttingDown', async () => {
+    const broker = cluster.brokers.get(3)!.proc;
+    const coordinator = cluster.coordinators.get(1)!.proc;
+    const url = brokerUrl(3);
+    expect((await readiness(url)).status).toBe(200);
+    // With the controller held still, the shutdown waits for it: a window to look in.
+    coordinator.pause();
+    try {
+      process.kill(broker.pid, 'SIGTERM');
+      const r = await eventually('broker 3 to say it is shutting down', async () => {
+        const x = await readiness(url);
+        return x.body.shuttingDown === true ? x : undefined;
+      });
+      expect(r.status).toBe(503);
+      expect(r.body).toMatchObject({
+        ready: false,
+        shuttingDown: true,
+        checks: {
+          shuttingDown: { ok: false, detail: expect.stringMatching(/controlled shutdown/) },
+        },
+      });
+    } finally {
+      coordinator.resume();
+    }
+    expect(await broker.exited).toBe(0);
   });
 });

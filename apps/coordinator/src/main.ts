@@ -24,6 +24,7 @@ import {
   ConnectionGate,
   type GatedListener,
   grpcServerOptions,
+  type LogSink,
   listenGated,
   TlsFiles,
 } from '@strand/wire';
@@ -60,15 +61,15 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
   );
   checkDataFormat(config.dataDir, 'coordinator');
   const clusterId = await loadClusterId(config.dataDir, config.clusterId, peers);
-  const lineLog = (line: string) => log.warn(line);
-  const tlsFiles = TlsFiles.open(config, lineLog);
+  const warnings: LogSink = (fields, msg) => log.warn(fields, msg);
+  const tlsFiles = TlsFiles.open(config, warnings);
   tlsFiles?.watch();
   const clientTls = tlsFiles && { files: tlsFiles, clientAuth: config.tlsClientAuth };
   const peerTls = tlsFiles && { files: tlsFiles, clientAuth: 'required' as const };
   const identity = {
     clusterId,
     id: config.id,
-    log: lineLog,
+    log: warnings,
     security: { tls: tlsFiles && new ClientTls(tlsFiles) },
   };
   const transport = new GrpcTransport(raftAddresses, identity);
@@ -122,7 +123,7 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
         authenticationRequired: config.authentication === 'required',
       }),
     });
-  const security = new NodeSecurity(config, lineLog);
+  const security = new NodeSecurity(config, warnings);
   const unfollow = await followSecurity(node, security.state);
   const leases = {
     leaseKeys: (id: number) => node.sm.leaseKeys(id),
@@ -148,7 +149,7 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
   addAuthService(server, security);
   addMaintenanceService(server, node, clusterId);
   addSecurityService(server, node, security);
-  const malformed = new MalformedRecords(lineLog);
+  const malformed = new MalformedRecords(warnings);
   const controller = new Controller(node, {
     sessionTimeoutMs: config.brokerSessionTimeoutMs,
     heartbeatIntervalMs: config.brokerHeartbeatMs,
@@ -169,7 +170,9 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
   coordinatorMetrics.sample(node, controller, groups);
   addGroupService(server, groups);
   const listeners: GatedListener[] = [];
-  const gate = new ConnectionGate(config, (line) => log.warn({ listener: 'client' }, line));
+  const gate = new ConnectionGate(config, (fields, msg) =>
+    log.warn({ listener: 'client', ...fields }, msg),
+  );
   listeners.push(await listenGated(server, config.listen, 'client', gate, { tls: clientTls }));
   const port = listeners[0]!.port;
   // Raft has a listener of its own, which nothing but the Raft service answers on.
@@ -188,7 +191,7 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
       peerServer,
       config.peerListen,
       'peer',
-      new ConnectionGate(config, (line) => log.warn({ listener: 'peer' }, line)),
+      new ConnectionGate(config, (fields, msg) => log.warn({ listener: 'peer', ...fields }, msg)),
       { tls: peerTls },
     );
     listeners.push(peer);

@@ -1,4 +1,4 @@
-import { decodeRecord, type RecordKind } from '@strand/wire';
+import { decodeRecord, type LogSink, type RecordKind } from '@strand/wire';
 
 /** Noted records beyond this many are counted, not kept (memory stays bounded). */
 const MAX_NOTED = 1000;
@@ -23,7 +23,9 @@ export interface MalformedRecord {
 export class MalformedRecords {
   private readonly noted = new Map<string, MalformedRecord>();
 
-  constructor(private readonly log: (line: string) => void = (l) => console.error(l)) {}
+  constructor(
+    private readonly log: LogSink = (fields, msg) => console.error(msg, JSON.stringify(fields)),
+  ) {}
 
   /** The record in `kv`, or undefined (noted) when it is not a good record of `kind`. */
   decode<T>(kind: RecordKind<T>, kv: StoredKv): T | undefined {
@@ -39,7 +41,7 @@ export class MalformedRecords {
 
   note(key: string, modRevision: number, error: string): void {
     if (this.noted.get(key)?.modRevision === modRevision) return;
-    this.log(`skipping malformed metadata record ${key} (revision ${modRevision}): ${error}`);
+    this.log({ key, revision: modRevision, error }, 'skipping a malformed metadata record');
     if (this.noted.size >= MAX_NOTED && !this.noted.has(key)) return;
     this.noted.set(key, { key, modRevision, error });
   }

@@ -244,12 +244,19 @@ describe('every metadata record decoder, fuzzed', () => {
   });
 
   it('MalformedRecords logs a record once per version and lists it until it changes', () => {
-    const lines: string[] = [];
-    const m = new MalformedRecords((l) => lines.push(l));
+    const lines: Record<string, unknown>[] = [];
+    const m = new MalformedRecords((fields, msg) => lines.push({ ...fields, msg }));
     const bad = { key: MetaKeys.topic('t'), value: Buffer.from('nope'), modRevision: 5 };
     expect(m.decode(TopicRecords, bad)).toBeUndefined();
     expect(m.decode(TopicRecords, bad)).toBeUndefined();
-    expect(lines).toHaveLength(1);
+    expect(lines).toEqual([
+      {
+        msg: 'skipping a malformed metadata record',
+        key: MetaKeys.topic('t'),
+        revision: 5,
+        error: expect.any(String),
+      },
+    ]);
     expect(m.list(() => 5).map((x) => x.key)).toEqual([MetaKeys.topic('t')]);
     expect(m.list(() => 6)).toEqual([]); // rewritten meanwhile
     m.decode(TopicRecords, bad);

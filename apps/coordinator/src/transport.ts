@@ -8,6 +8,7 @@ import {
   fromGrpcError,
   InconsistentClusterIdError,
   kvService,
+  type LogSink,
   type StrandError,
   throttledLog,
   toGrpcError,
@@ -29,7 +30,7 @@ export interface PeerIdentity {
   clusterId: string;
   /** This node's id. */
   id: number;
-  log: (line: string) => void;
+  log: LogSink;
   /** TLS to the other coordinators' peer listeners (mutual: they check our certificate). */
   security?: ChannelSecurity;
 }
@@ -43,7 +44,7 @@ export interface PeerIdentity {
 export class GrpcTransport implements Transport {
   private readonly clients = new Map<number, grpc.Client>();
   private readonly streams = new Map<number, grpc.ClientWritableStream<unknown>>();
-  private readonly complain: (key: string, line: string) => void;
+  private readonly complain: ReturnType<typeof throttledLog>;
   private peers: ReadonlyMap<number, string>;
 
   constructor(
@@ -115,7 +116,11 @@ export class GrpcTransport implements Transport {
       forget();
       const e = err ? fromGrpcError(err) : undefined;
       if (e instanceof InconsistentClusterIdError || e instanceof AuthenticationFailedError)
-        this.complain(`out:${to}`, `Raft peer ${to} at ${address} refused us: ${e.message}`);
+        this.complain(
+          `out:${to}`,
+          { peer: to, address, reason: e.message },
+          'a Raft peer refused us',
+        );
     });
     stream.on('error', forget);
     this.streams.set(to, stream);
@@ -142,7 +147,11 @@ export function addRaftService(server: grpc.Server, node: KvNode, identity: Peer
       const refuse = (err: StrandError) => {
         if (done) return;
         done = true;
-        complain(`in:${peer}:${err.code}`, `refused Raft traffic from ${peer}: ${err.message}`);
+        complain(
+          `in:${peer}:${err.code}`,
+          { remote: peer, code: err.code, reason: err.message },
+          'refused Raft traffic',
+        );
         cb(toGrpcError(err));
       };
       const clusterId = String(call.metadata.get(CLUSTER_HEADER)[0] ?? '');

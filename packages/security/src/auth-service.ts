@@ -64,11 +64,11 @@ export function addAuthService(server: grpc.Server, security: NodeSecurity): voi
     } catch (err) {
       pending.delete(id);
       security.limiter.failed(connection);
-      const who = p.exchange.username ? ` as "${p.exchange.username}"` : '';
-      security.complain(
-        `authentication${who} with ${r.mechanism} failed from ${connection}`,
-        p.exchange.reason || (err as Error).message,
-      );
+      security.complain('authentication failed', p.exchange.reason || (err as Error).message, {
+        ...(p.exchange.username ? { user: p.exchange.username } : {}),
+        mechanism: r.mechanism,
+        remote: connection,
+      });
       if (err instanceof AuthenticationFailedError || err instanceof InvalidRequestError) throw err;
       throw new AuthenticationFailedError('authentication failed');
     }

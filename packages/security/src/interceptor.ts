@@ -37,7 +37,11 @@ export function authInterceptor(security: NodeSecurity, rules: CallRules): grpc.
     };
     const refuse = (err: unknown) => {
       if (!(err instanceof AuthorizationFailedError))
-        security.complain(`refused a call to ${method.path}`, err);
+        security.complain('refused a call', err, {
+          method: method.path,
+          remote: peerHost(call.getPeer()),
+          ...(session ? { principal: session.principal } : {}),
+        });
       const status = toGrpcError(err);
       call.sendStatus({ code: status.code, details: status.details, metadata: status.metadata });
     };
@@ -51,7 +55,11 @@ export function authInterceptor(security: NodeSecurity, rules: CallRules): grpc.
           ErrorCode.ClusterAuthorizationFailed,
           `${method.path} has no authorization rule: refused`,
         );
-        security.complain(`refused a call from ${session.principal}`, err);
+        security.complain('refused a call', err, {
+          method: method.path,
+          principal: session.principal,
+          remote: session.host,
+        });
         end();
         refuse(err);
         return false;

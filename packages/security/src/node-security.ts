@@ -12,7 +12,7 @@ import {
   type Session,
   userPrincipal,
 } from '@strand/auth';
-import { AuthenticationFailedError, throttledLog } from '@strand/wire';
+import { AuthenticationFailedError, type LogSink, throttledLog } from '@strand/wire';
 import type { AuthConfig } from './config.js';
 
 /** The call metadata a client's token travels in. */
@@ -43,7 +43,7 @@ export class NodeSecurity {
   /** Whether this node's listeners are TLS (PLAIN is accepted over TLS only). */
   readonly tls: boolean;
   private readonly superUsers: Set<string>;
-  private readonly throttled: (key: string, line: string) => void;
+  private readonly throttled: ReturnType<typeof throttledLog>;
   private readonly openCalls = new Map<string, Set<() => void>>();
   private readonly aclListeners = new Set<() => void>();
   /** Checks requests against the ACLs; allows everything unless authentication is required. */
@@ -51,10 +51,10 @@ export class NodeSecurity {
 
   constructor(
     config: AuthConfig,
-    readonly log: (line: string) => void,
+    readonly log: LogSink,
   ) {
     this.throttled = throttledLog(log, 10_000);
-    this.state = new SecurityState((key, error) => log(`security record ${key} skipped: ${error}`));
+    this.state = new SecurityState((key, error) => log({ key, error }, 'security record skipped'));
     this.authenticator = new Authenticator(this.state, { tokenTtlMs: config.tokenTtlMs });
     this.required = config.authentication === 'required';
     this.tls = config.tlsCert !== undefined;
@@ -77,10 +77,14 @@ export class NodeSecurity {
     });
   }
 
-  /** Logs a refusal (its reason, never a secret), each kind at most every 10 s. */
-  complain(what: string, err: unknown): void {
+  /**
+   * Logs a refusal: `msg` says what was refused, `fields` who and where (remote address,
+   * principal, mechanism, method...), `reason` why; never a secret. Each kind at most every
+   * 10 s.
+   */
+  complain(msg: string, err: unknown, fields: Record<string, unknown> = {}): void {
     const reason = err instanceof Error ? err.message : String(err);
-    this.throttled(`${what}:${reason}`, `${what}: ${reason}`);
+    this.throttled(`${msg}:${JSON.stringify(fields)}:${reason}`, { ...fields, reason }, msg);
   }
 
   /** Who makes the call with `metadata`, and from where (as this node's interceptor found). */
@@ -96,7 +100,11 @@ export class NodeSecurity {
     try {
       this.guard.requireAll(session, checks);
     } catch (err) {
-      this.complain(`refused ${what} from ${session.host || 'an unknown host'}`, err);
+      this.complain('refused a request', err, {
+        request: what,
+        principal: session.principal,
+        remote: session.host || 'unknown',
+      });
       throw err;
     }
   }

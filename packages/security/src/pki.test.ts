@@ -32,10 +32,10 @@ describe('development certificates', () => {
     expect(() => TlsFiles.open({ tlsCert: 'a.pem' }, () => {})).toThrow(/all three/);
     expect(TlsFiles.open({}, () => {})).toBeUndefined();
     const files = writePki(join(dir.path, 'a'), await makePki(['node-1']));
-    const lines: string[] = [];
+    const lines: { fields: Record<string, unknown>; msg: string }[] = [];
     const tls = TlsFiles.open(
       { tlsCert: files.cert('node-1'), tlsKey: files.key('node-1'), tlsCa: files.ca },
-      (l) => lines.push(l),
+      (fields, msg) => lines.push({ fields, msg }),
     )!;
     expect(tls.principal).toBe('User:node-1');
     const before = tls.material.cert;
@@ -46,7 +46,10 @@ describe('development certificates', () => {
     writeFileSync(files.cert('node-1'), 'not a certificate');
     expect(tls.reload('test')).toBe(false);
     expect(tls.material.cert.equals(before)).toBe(true);
-    expect(lines.at(-1)).toMatch(/not reloaded \(test\), the previous ones stay/);
+    expect(lines.at(-1)).toMatchObject({
+      msg: 'TLS files not reloaded: the previous ones stay',
+      fields: { why: 'test', reason: expect.stringMatching(/^TLS: /) },
+    });
     const next = await makePki(['node-1'], {
       ca: { cert: tls.material.ca.toString(), key: readFileSync(files.caKey, 'utf8') },
     });

@@ -74,7 +74,7 @@ export {
   tlsPathsProblem,
 } from './rpc/tls.js';
 export { type ListenerTls, verifiedPeerName } from './rpc/tls-accept.js';
-export { throttledLog } from './rpc/throttled-log.js';
+export { type LogSink, throttledLog } from './rpc/throttled-log.js';
 export {
   CONNECTION_LIMIT_FLAGS,
   ConnectionGate,

@@ -100,7 +100,9 @@ describe('ACLs on the Kafka listener (KafkaJS over SASL_SSL)', () => {
       /TOPIC_AUTHORIZATION_FAILED|not authorized/i,
     );
     // The refusal is logged with who, what and which resource.
-    await cluster.brokers.get(1)!.proc.waitFor(/User:reader may not read topic "orders.secret"/);
+    await cluster.brokers
+      .get(1)!
+      .proc.waitFor(/principal=User:reader .*User:reader may not read topic \\"orders.secret\\"/);
   });
 
   it('produce needs WRITE: the producer is refused, and nothing is written', async () => {
@@ -144,7 +146,7 @@ describe('ACLs on the Kafka listener (KafkaJS over SASL_SSL)', () => {
     // KafkaJS reports a FindCoordinator refused with GROUP_AUTHORIZATION_FAILED as not found.
     expect((await tryJoin()) as Error).toMatchObject({ name: 'KafkaJSGroupCoordinatorNotFound' });
     const log = cluster.brokers.get(1)!.proc;
-    await log.waitFor(/User:reader may not describe group "readers"/);
+    await log.waitFor(/principal=User:reader .*User:reader may not describe group \\"readers\\"/);
     await admin.createAcls([group('describe')]);
     const joinErr = await eventually('JoinGroup refused', async () => {
       const e = await tryJoin();

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { LogSink } from '@strand/wire';
 
 export interface ConnectionLimits {
   /**
@@ -55,7 +56,7 @@ export class KafkaConnection {
     private readonly socket: Socket,
     private readonly limits: ConnectionLimits,
     private readonly handle: FrameHandler,
-    private readonly log: (line: string) => void,
+    private readonly log: LogSink,
   ) {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.received(chunk));
@@ -69,6 +70,11 @@ export class KafkaConnection {
   /** Whether the connection is over (closed, or closing once its last answer is written). */
   private get isClosed(): boolean {
     return this.closed || this.ending;
+  }
+
+  /** The client's address and port, for the log. */
+  private remote(): string {
+    return `${this.socket.remoteAddress}:${this.socket.remotePort}`;
   }
 
   close(): void {
@@ -95,7 +101,8 @@ export class KafkaConnection {
       // Checked on the size alone, before anything of the request is kept.
       if (size < 1 || size > limit) {
         this.log(
-          `kafka: closing ${this.socket.remoteAddress}:${this.socket.remotePort}: a request of ${size} bytes (limit ${limit})`,
+          { remote: this.remote(), size, limit },
+          'kafka: closing a connection: request too large',
         );
         this.close();
         return;
@@ -150,7 +157,8 @@ export class KafkaConnection {
       },
       (err: unknown) => {
         this.log(
-          `kafka: closing ${this.socket.remoteAddress}:${this.socket.remotePort}: ${(err as Error).message}`,
+          { remote: this.remote(), reason: (err as Error).message },
+          'kafka: closing a connection',
         );
         this.close();
       },

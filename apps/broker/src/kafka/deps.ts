@@ -1,6 +1,6 @@
 import type { Guard } from '@strand/auth';
 import type { AclAdmin } from '@strand/client';
-import type { BrokerRecord } from '@strand/wire';
+import type { BrokerRecord, LogSink } from '@strand/wire';
 import type { ControllerClient, GroupCoordinatorClient } from '../controller-client.js';
 import type { DataPlane } from '../data-plane.js';
 import type { FetchMemory } from '../fetch-memory.js';
@@ -28,7 +28,7 @@ export interface KafkaDeps {
   guard?: Guard;
   /** How the listener's clients are authenticated. */
   security: KafkaListenerSecurity;
-  log: (line: string) => void;
+  log: LogSink;
   /** Requests, latencies, errors and connections, on the broker's /metrics (none in unit tests). */
   metrics?: KafkaMetrics;
 }

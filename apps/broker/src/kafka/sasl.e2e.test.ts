@@ -185,7 +185,7 @@ describe('KafkaJS over SASL_SSL', () => {
     }
     const log = cluster.brokers.get(1)!.proc;
     await log.waitFor(
-      /kafka: authentication as "mallory" with SCRAM-SHA-512 failed .*unknown user "mallory"/,
+      /kafka: authentication failed user=mallory mechanism=SCRAM-SHA-512 remote=\S+ reason=.*unknown user \\"mallory\\"/,
     );
     expect(log.output()).not.toContain(PASSWORD);
   });
@@ -207,7 +207,8 @@ describe('KafkaJS over SASL_SSL', () => {
     await producer.send({ topic: 'sasl-js', messages: [{ value: 'after' }] });
     await producer.disconnect();
     // On the partition's leader, whichever broker that is.
-    const reauthenticated = /kafka: kafka-\d+ from 127\.0\.0\.1 re-authenticated as User:alice/;
+    const reauthenticated =
+      /kafka: re-authenticated connection=kafka-\d+ remote=127\.0\.0\.1 principal=User:alice/;
     await Promise.any([...cluster.brokers.values()].map((b) => b.proc.waitFor(reauthenticated)));
   });
 
@@ -267,9 +268,7 @@ describe.skipIf(!python.present)('kafka-python over SASL_SSL', () => {
       );
       await cluster.brokers
         .get(1)!
-        .proc.waitFor(
-          new RegExp(`authenticated as User:alice \\(${mechanism} after SaslHandshake v0\\)`),
-        );
+        .proc.waitFor(new RegExp(`principal=User:alice how="${mechanism} after SaslHandshake v0"`));
     }
   });
 });
@@ -323,7 +322,11 @@ describe('the SASL exchange, byte by byte', () => {
     });
     await admin.deleteUser('carol');
     await c.closed;
-    await cluster.brokers.get(1)!.proc.waitFor(/closing kafka-\d+ .*user "carol" was deleted/);
+    await cluster.brokers
+      .get(1)!
+      .proc.waitFor(
+        /kafka: closing a connection connection=kafka-\d+ .*user \\"carol\\" was deleted/,
+      );
   });
 
   it('failures from one address are rate-limited: past ten, even the right password is refused there', async () => {

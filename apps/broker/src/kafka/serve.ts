@@ -24,14 +24,17 @@ export function serveKafka(deps: KafkaDeps): (socket: Socket) => void {
       deps.security,
       { id, remoteAddress, ...(certificateName ? { certificateName } : {}) },
       (why) => {
-        deps.log(`kafka: closing ${id} from ${remoteAddress}: ${why}`);
+        deps.log(
+          { connection: id, remote: remoteAddress, reason: why },
+          'kafka: closing a connection',
+        );
         connection?.close();
       },
       maxRequestBytes,
     );
     const refusal = session.refusal;
     if (refusal) {
-      deps.security.complain(`kafka: refused a connection from ${remoteAddress}`, refusal);
+      deps.security.complain('kafka: refused a connection', refusal, { remote: remoteAddress });
       socket.destroy();
       return;
     }

@@ -172,7 +172,11 @@ export class KafkaService {
     try {
       this.deps.guard?.requireAll(session, [check]);
     } catch (err) {
-      this.deps.security.complain(`kafka: refused ${api} from ${session.host}`, err);
+      this.deps.security.complain('kafka: refused a request', err, {
+        api,
+        principal: session.principal,
+        remote: session.host,
+      });
     }
   }
 }

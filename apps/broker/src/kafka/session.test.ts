@@ -54,7 +54,7 @@ function setup(protocol: KafkaSecurityProtocol = 'SASL_SSL', maxReauthMs = 0) {
   addUser('bob');
   let now = 1_000_000;
   const gone = new Map<string, () => void>();
-  const logs: string[] = [];
+  const logs: Record<string, unknown>[] = [];
   const security: KafkaListenerSecurity = {
     protocol,
     authenticator: new Authenticator(state),
@@ -66,8 +66,8 @@ function setup(protocol: KafkaSecurityProtocol = 'SASL_SSL', maxReauthMs = 0) {
       gone.set(user, end);
       return () => gone.delete(user);
     },
-    complain: (what, err) => logs.push(`${what}: ${String(err)}`),
-    debug: (line) => logs.push(line),
+    complain: (msg, err, fields) => logs.push({ msg, ...fields, reason: String(err) }),
+    debug: (fields, msg) => logs.push({ msg, ...fields }),
   };
   const ended: string[] = [];
   let n = 0;
@@ -164,7 +164,9 @@ describe('KafkaSession', () => {
       expect(send(s, Metadata, 4, { topics: null, allowAutoTopicCreation: false })).toBeUndefined();
       expect(send(s, SaslAuthenticate, version, { authBytes: Buffer.from('x') })).toBeUndefined();
     }
-    expect(t.logs.filter((l) => l.includes('authenticated as User:alice'))).toHaveLength(3);
+    expect(
+      t.logs.filter((l) => l.msg === 'kafka: authenticated' && l.principal === 'User:alice'),
+    ).toHaveLength(3);
   });
 
   it('PLAIN over TLS only; an unsupported mechanism is UNSUPPORTED_SASL_MECHANISM with the list, then the end', () => {
@@ -213,11 +215,17 @@ describe('KafkaSession', () => {
       expect(last.thenClose).toBe(true);
       expect(s.principal).toBe(ANONYMOUS);
     }
-    expect(t.logs.join('\n')).toMatch(
-      /authentication as "alice" with SCRAM-SHA-512 failed from 10\.0\.0\.7.*wrong password for "alice"/,
+    expect(t.logs).toContainEqual({
+      msg: 'kafka: authentication failed',
+      user: 'alice',
+      mechanism: 'SCRAM-SHA-512',
+      remote: '10.0.0.7',
+      reason: expect.stringMatching(/wrong password for "alice"/),
+    });
+    expect(t.logs).toContainEqual(
+      expect.objectContaining({ user: 'mallory', reason: expect.stringMatching(/unknown user/) }),
     );
-    expect(t.logs.join('\n')).toMatch(/unknown user "mallory"/);
-    expect(t.logs.join('\n')).not.toContain(PASSWORD);
+    expect(JSON.stringify(t.logs)).not.toContain(PASSWORD);
   });
 
   it('past the failures allowed from one address, its attempts are refused unchecked; other addresses go on', () => {
@@ -241,7 +249,10 @@ describe('KafkaSession', () => {
     expect(send(s, Metadata, 4, { topics: null, allowAutoTopicCreation: false })).toEqual({
       chunks: 'close',
     });
-    expect(t.logs.at(-1)).toMatch(/API 3 before authenticating/);
+    expect(t.logs.at(-1)).toMatchObject({
+      msg: 'kafka: closing a connection',
+      reason: expect.stringMatching(/API 3 before authenticating/),
+    });
     // SaslAuthenticate with no handshake before it.
     expect(send(t.session(), SaslAuthenticate, 1, { authBytes: Buffer.alloc(1) })).toEqual({
       chunks: 'close',
@@ -299,7 +310,10 @@ describe('KafkaSession', () => {
     expect(send(s, Metadata, 4, { topics: null, allowAutoTopicCreation: false })).toEqual({
       chunks: 'close',
     });
-    expect(t.logs.at(-1)).toMatch(/session of User:alice expired/);
+    expect(t.logs.at(-1)).toMatchObject({
+      principal: 'User:alice',
+      reason: expect.stringMatching(/session of User:alice expired/),
+    });
   });
 
   it("a deleted user's connection ends; a closed session forgets its user", () => {

@@ -35,9 +35,9 @@ export interface KafkaListenerSecurity {
   now(): number;
   /** Runs `end` when `user` is deleted; returns what forgets it. */
   onUserGone(user: string, end: () => void): () => void;
-  /** Logs a refusal without secrets, throttled. */
-  complain(what: string, err: unknown): void;
-  debug(line: string): void;
+  /** Logs a refusal without secrets, throttled: what, why, and who as fields. */
+  complain(msg: string, err: unknown, fields?: Record<string, unknown>): void;
+  debug(fields: Record<string, unknown>, msg: string): void;
 }
 
 /** The mechanisms a listener offers: PLAIN sends the password itself, so over TLS only. */
@@ -87,7 +87,13 @@ export class KafkaSession {
     this.principal = cn ? userPrincipal(cn) : ANONYMOUS;
     if (cn)
       security.debug(
-        `kafka: ${conn.id} from ${this.host} is ${this.principal} (client certificate)`,
+        {
+          connection: conn.id,
+          remote: this.host,
+          principal: this.principal,
+          how: 'client certificate',
+        },
+        'kafka: authenticated',
       );
   }
 
@@ -159,8 +165,9 @@ export class KafkaSession {
     };
     if (!mechanisms.includes(mechanism)) {
       this.security.complain(
-        `kafka: refused SASL mechanism "${mechanism.slice(0, 40)}" from ${this.host}`,
+        'kafka: refused a SASL mechanism',
         `this listener offers ${mechanisms.join(', ')}`,
+        { mechanism: mechanism.slice(0, 40), remote: this.host },
       );
       return answer(KafkaError.UNSUPPORTED_SASL_MECHANISM, true);
     }
@@ -210,19 +217,18 @@ export class KafkaSession {
     } catch (err) {
       this.pending = undefined;
       limiter.failed(this.host);
-      const who = ex.username ? ` as "${ex.username.slice(0, 128)}"` : '';
-      return this.failed(
-        (err as Error).message,
-        ex.reason || (err as Error).message,
-        `authentication${who} with ${p.mechanism}`,
-      );
+      return this.failed((err as Error).message, ex.reason || (err as Error).message, {
+        ...(ex.username ? { user: ex.username.slice(0, 128) } : {}),
+        mechanism: p.mechanism,
+      });
     }
     if (!ex.done) return { reply, done: false };
     this.pending = undefined;
     if (this.authenticated && ex.username !== this.user)
       return this.failed(
         're-authentication must be as the same user',
-        `re-authenticated as "${ex.username}", not "${this.user}"`,
+        're-authenticated as another user',
+        { user: ex.username, previousUser: this.user, mechanism: p.mechanism },
       );
     this.signedIn(ex.username, `${p.mechanism} after SaslHandshake v${p.version}`);
     return { reply, done: true };
@@ -240,19 +246,30 @@ export class KafkaSession {
         this.end(`user "${user}" was deleted`),
       );
     this.security.debug(
-      `kafka: ${this.conn.id} from ${this.host} ${again ? 're-authenticated' : 'authenticated'} as ${this.principal} (${how})`,
+      { connection: this.conn.id, remote: this.host, principal: this.principal, how },
+      again ? 'kafka: re-authenticated' : 'kafka: authenticated',
     );
   }
 
   // Logs name the address, not the connection: repeated refusals from one address are one
   // line per ten seconds, however many connections they come on.
-  private failed(message: string, reason: string, what = 'authentication'): StepResult {
-    this.security.complain(`kafka: ${what} failed from ${this.host}`, reason);
+  private failed(
+    message: string,
+    reason: string,
+    fields: Record<string, unknown> = {},
+  ): StepResult {
+    this.security.complain('kafka: authentication failed', reason, {
+      ...fields,
+      remote: this.host,
+    });
     return { failed: message };
   }
 
   private refuse(why: string): SessionAnswer {
-    this.security.complain(`kafka: closing a connection from ${this.host}`, why);
+    this.security.complain('kafka: closing a connection', why, {
+      remote: this.host,
+      principal: this.principal,
+    });
     return { chunks: 'close' };
   }
 }

@@ -70,7 +70,9 @@ describe.skipIf(!kcat.present)('kcat over SSL', () => {
     expect(out.split('\n').filter(Boolean)).toEqual(lines);
     await cluster.brokers
       .get(1)!
-      .proc.waitFor(/kafka: kafka-\d+ from 127\.0\.0\.1 is User:alice \(client certificate\)/);
+      .proc.waitFor(
+        /kafka: authenticated connection=kafka-\d+ remote=127\.0\.0\.1 principal=User:alice how="client certificate"/,
+      );
   });
 
   it('without a client certificate it is not served (authentication is required), nor with another CA’s', async () => {
@@ -80,7 +82,9 @@ describe.skipIf(!kcat.present)('kcat over SSL', () => {
       expect(await kcatRefusal(['-L', '-b', broker, ...args])).toMatch(
         /Receive failed: .*unexpected eof/,
       );
-    await log.waitFor(/refused a connection from 127\.0\.0\.1.*requires authentication/);
+    await log.waitFor(
+      /kafka: refused a connection remote=\S*127\.0\.0\.1 reason=.*requires authentication/,
+    );
     await log.waitFor(/a client certificate not signed by the cluster's CA/);
   });
 

@@ -109,7 +109,8 @@ export function aclHandlers(
         })),
         failure: [],
       });
-      for (const b of acls) security.log(`ACL created by ${who(call)}: ${describeAcl(b)}`);
+      for (const b of acls)
+        security.log({ principal: who(call), acl: describeAcl(b) }, 'ACL created');
       return { acls: acls.map(bindingOut) };
     }),
     DescribeAcls: handler(async (call) => {
@@ -136,7 +137,8 @@ export function aclHandlers(
         failure: [],
       });
       if (r.t !== 'txn') throw new UnavailableError('unexpected result');
-      for (const b of removed) security.log(`ACL deleted by ${who(call)}: ${describeAcl(b)}`);
+      for (const b of removed)
+        security.log({ principal: who(call), acl: describeAcl(b) }, 'ACL deleted');
       return { acls: removed.map(bindingOut) };
     }),
   };

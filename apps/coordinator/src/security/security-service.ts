@@ -95,7 +95,8 @@ export function addSecurityService(
       if (res.t !== 'txn' || !res.succeeded)
         throw new UnavailableError(`user "${r.name}" changed meanwhile: try again`);
       security.log(
-        `user "${r.name}" ${existing ? 'updated' : 'created'} (${c.mechanism}) by ${callPrincipal(call.metadata)}`,
+        { user: r.name, mechanism: c.mechanism, principal: callPrincipal(call.metadata) },
+        existing ? 'user updated' : 'user created',
       );
       return {};
     }),
@@ -104,7 +105,7 @@ export function addSecurityService(
       await ready(call);
       if (!current(r.name)) throw new UnknownUserError(`no user "${r.name}"`);
       await propose({ t: 'del', key: b(SecurityKeys.user(r.name)) });
-      security.log(`user "${r.name}" deleted by ${callPrincipal(call.metadata)}`);
+      security.log({ user: r.name, principal: callPrincipal(call.metadata) }, 'user deleted');
       return {};
     }),
     ListUsers: handler(async (call) => {

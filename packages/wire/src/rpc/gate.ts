@@ -2,7 +2,7 @@ import net from 'node:net';
 import type * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
 import { type ListenerKind, serverCredentials } from './credentials.js';
-import { throttledLog } from './throttled-log.js';
+import { type LogSink, throttledLog } from './throttled-log.js';
 import {
   HTTP2_FIRST_BYTE,
   type ListenerTls,
@@ -49,7 +49,7 @@ export class ConnectionGate {
 
   constructor(
     readonly limits: ConnectionLimits,
-    readonly log: (line: string) => void = () => undefined,
+    readonly log: LogSink = () => undefined,
   ) {}
 
   get open(): number {
@@ -101,7 +101,15 @@ export class ConnectionGate {
     if (now - this.lastLog < LOG_EVERY_MS) return;
     this.lastLog = now;
     this.log(
-      `refusing connections (${this.refused} so far): ${this.total} open (at most ${this.limits.maxConnections}), ${fromIp} from ${ip} (at most ${this.limits.maxConnectionsPerIp})`,
+      {
+        remote: ip,
+        refused: this.refused,
+        open: this.total,
+        maxConnections: this.limits.maxConnections,
+        openFromRemote: fromIp,
+        maxConnectionsPerIp: this.limits.maxConnectionsPerIp,
+      },
+      'refusing connections',
     );
   }
 }
@@ -173,7 +181,7 @@ export function listenSockets(
 ): Promise<GatedListener> {
   const sockets = new Set<net.Socket>();
   // Refusals name the listener: a node has several, and an operator needs to know which.
-  const log = (line: string) => gate.log(`${line} (listener ${address})`);
+  const log: LogSink = (fields, msg) => gate.log({ ...fields, address }, msg);
   const mismatch = mismatchLogger(log);
   const acceptor = opts.tls
     ? new TlsAcceptor(opts.tls, (secure) => gate.firstBytes(secure, route), log)
@@ -212,13 +220,14 @@ export function listenSockets(
 }
 
 /** Logs (each kind at most every 10 s) clients that speak plaintext to TLS or the reverse. */
-function mismatchLogger(log: (line: string) => void): (s: net.Socket, tlsPort: boolean) => void {
+function mismatchLogger(log: LogSink): (s: net.Socket, tlsPort: boolean) => void {
   const complain = throttledLog(log, LOG_EVERY_MS);
   return (s, tlsPort) =>
     complain(
       String(tlsPort),
+      { remote: s.remoteAddress ?? '?' },
       tlsPort
-        ? `refused a plaintext client from ${s.remoteAddress ?? '?'} on a TLS listener`
-        : `refused a TLS client from ${s.remoteAddress ?? '?'} on a plaintext listener`,
+        ? 'refused a plaintext client on a TLS listener'
+        : 'refused a TLS client on a plaintext listener',
     );
 }

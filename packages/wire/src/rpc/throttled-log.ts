@@ -1,15 +1,21 @@
 /**
+ * Where a library writes a structured log record: the ids that matter as fields, and a message
+ * that stays the same from one record to the next (`(f, m) => pino.warn(f, m)` is one).
+ */
+export type LogSink = (fields: Record<string, unknown>, msg: string) => void;
+
+/**
  * A log for complaints a misbehaving client can repeat at will: each kind (`key`) is logged
- * at most once per `everyMs`, with how many there were in all, so a flood stays a few lines
- * and one kind never hides another.
+ * at most once per `everyMs`, with how many there were in all (`repeats`, past the first), so
+ * a flood stays a few records and one kind never hides another.
  */
 export function throttledLog(
-  log: (line: string) => void,
+  log: LogSink,
   everyMs: number,
-): (key: string, line: string) => void {
+): (key: string, fields: Record<string, unknown>, msg: string) => void {
   const last = new Map<string, number>();
   const counts = new Map<string, number>();
-  return (key, line) => {
+  return (key, fields, msg) => {
     const count = (counts.get(key) ?? 0) + 1;
     if (counts.size > 1000) counts.clear();
     counts.set(key, count);
@@ -17,6 +23,6 @@ export function throttledLog(
     if (now - (last.get(key) ?? Number.NEGATIVE_INFINITY) < everyMs) return;
     if (last.size > 1000) last.clear();
     last.set(key, now);
-    log(count > 1 ? `${line} (${count} so far)` : line);
+    log(count > 1 ? { ...fields, repeats: count } : fields, msg);
   };
 }

@@ -1,7 +1,7 @@
 import http2 from 'node:http2';
 import type net from 'node:net';
 import tls from 'node:tls';
-import { throttledLog } from './throttled-log.js';
+import { type LogSink, throttledLog } from './throttled-log.js';
 import type { TlsClientAuth, TlsFiles, TlsMaterial } from './tls.js';
 
 /** The first byte of a TLS record carrying a handshake (a ClientHello opens with it). */
@@ -34,13 +34,9 @@ export function verifiedPeerName(socket: net.Socket): string | undefined {
  */
 export class TlsAcceptor {
   private readonly server: tls.Server;
-  private readonly complaint: (key: string, line: string) => void;
+  private readonly complaint: ReturnType<typeof throttledLog>;
 
-  constructor(
-    opts: ListenerTls,
-    onSecure: (socket: tls.TLSSocket) => void,
-    log: (line: string) => void,
-  ) {
+  constructor(opts: ListenerTls, onSecure: (socket: tls.TLSSocket) => void, log: LogSink) {
     this.complaint = throttledLog(log, LOG_EVERY_MS);
     const m = opts.files.material;
     this.server = tls.createServer({
@@ -83,7 +79,8 @@ export class TlsAcceptor {
     const code = (err as NodeJS.ErrnoException).code ?? err.message;
     this.complaint(
       code,
-      `TLS handshake failed with ${socket.remoteAddress ?? 'a client that hung up'}: ${err.message}`,
+      { remote: socket.remoteAddress ?? 'a client that hung up', reason: err.message },
+      'TLS handshake failed',
     );
   }
 }

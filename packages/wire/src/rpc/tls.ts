@@ -3,6 +3,7 @@ import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import tls from 'node:tls';
 import { z } from 'zod';
 import { InvalidConfigError } from '../errors/errors.js';
+import type { LogSink } from './throttled-log.js';
 
 /** Kafka's ssl.client.auth: whether the client listener asks clients for a certificate. */
 export const TLS_CLIENT_AUTH = ['none', 'requested', 'required'] as const;
@@ -101,14 +102,14 @@ export class TlsFiles {
 
   private constructor(
     private readonly paths: Required<{ [K in keyof TlsPaths]: string }>,
-    private readonly log: (line: string) => void,
+    private readonly log: LogSink,
   ) {
     this.current = this.read();
     this.cn = checkMaterial(this.current, 'TLS');
   }
 
   /** The files of `paths`, or undefined when TLS is not configured. */
-  static open(paths: TlsPaths, log: (line: string) => void): TlsFiles | undefined {
+  static open(paths: TlsPaths, log: LogSink): TlsFiles | undefined {
     const problem = tlsPathsProblem(paths);
     if (problem) throw new InvalidConfigError(problem);
     if (!paths.tlsCert || !paths.tlsKey || !paths.tlsCa) return undefined;
@@ -158,13 +159,15 @@ export class TlsFiles {
       this.current = next;
       this.cn = cn;
       this.log(
-        `TLS certificate reloaded (${why}): CN=${cn}, valid to ${new X509Certificate(next.cert).validTo}`,
+        { why, cn, validTo: new X509Certificate(next.cert).validTo },
+        'TLS certificate reloaded',
       );
       for (const l of this.listeners) l(next);
       return true;
     } catch (err) {
       this.log(
-        `TLS files not reloaded (${why}), the previous ones stay: ${(err as Error).message}`,
+        { why, reason: (err as Error).message },
+        'TLS files not reloaded: the previous ones stay',
       );
       return false;
     }

@@ -81,7 +81,10 @@ async function autoCreate(deps: KafkaDeps, name: string): Promise<KafkaErrorCode
   } catch (err) {
     // Created meanwhile by someone else: fine; anything else is reported for the topic.
     if (!deps.meta.topics.has(name)) {
-      deps.log(`kafka: auto-creating topic ${name} failed: ${(err as Error).message}`);
+      deps.log(
+        { topic: name, reason: (err as Error).message },
+        'kafka: auto-creating a topic failed',
+      );
       return kafkaErrorCode(err);
     }
   }
