@@ -218,7 +218,9 @@ describe("Kafka's ACL APIs (KafkaJS, kafka-python, raw requests)", () => {
     await ka.disconnect();
     await cluster.brokers
       .get(1)!
-      .proc.waitFor(/ACL created over Kafka by User:ops: allow User:writer write on topic/);
+      .proc.waitFor(
+        /ACL created principal=User:ops acl=.*allow User:writer write on topic.* via=kafka/,
+      );
   });
 
   it('a host-restricted ACL lets the client from 127.0.0.1 in and keeps the one from 127.0.0.2 out', async () => {

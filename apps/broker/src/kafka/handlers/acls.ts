@@ -64,7 +64,7 @@ export const createAcls = handler(CreateAcls, {
       try {
         await deps.acls.create(bindings);
         for (const b of bindings)
-          deps.log(`ACL created over Kafka by ${principal}: ${describeAcl(b)}`);
+          deps.log({ principal, acl: describeAcl(b), via: 'kafka' }, 'ACL created');
       } catch (err) {
         failed = pairOf(err);
       }
@@ -139,7 +139,7 @@ export const deleteAcls = handler(DeleteAcls, {
       try {
         const removed = await deleteMatching(deps, f);
         for (const b of removed)
-          deps.log(`ACL deleted over Kafka by ${principal}: ${describeAcl(b)}`);
+          deps.log({ principal, acl: describeAcl(b), via: 'kafka' }, 'ACL deleted');
         const matchingAcls = removed.map((b) => ({ ...OK, ...bindingToKafka(b) }));
         filterResults.push({ ...OK, matchingAcls });
       } catch (err) {
