@@ -42,6 +42,20 @@ mkdirSync(data);
 if (asNobody) chownSync(data, NOBODY, NOBODY);
 
 /**
+ * The node the apps run on, as the image's /usr/local/bin/node: others may run it. The test's
+ * own may sit where they may not (Node 24 from npx lives under root's home).
+ */
+function nodeForTheApps(): string {
+  if (!asNobody) return process.execPath;
+  const dir = join(scratch.path, 'node-bin');
+  mkdirSync(dir);
+  cpSync(process.execPath, join(dir, 'node'));
+  chmodSync(join(dir, 'node'), 0o755);
+  return join(dir, 'node');
+}
+const node = nodeForTheApps();
+
+/**
  * The prune stage: `COPY --from=build /app /app` (this tree, built), then its RUN commands in
  * /app with `pnpm` on PATH (the stage installs it with npm; here it is the pinned one by npx).
  */
@@ -85,7 +99,7 @@ function run(name: string, command: string[], env: Record<string, string>): Node
     env: {
       ...image.env,
       ...env,
-      PATH: `${bin}:${dirname(process.execPath)}:/usr/bin:/bin`,
+      PATH: `${bin}:${dirname(node)}:/usr/bin:/bin`,
       HOME: data,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -100,7 +114,7 @@ function run(name: string, command: string[], env: Record<string, string>): Node
 function healthcheck(env: Record<string, string>): number | null {
   const [cmd, ...args] = image.healthcheck;
   const path = args.map((a) => (a.startsWith(`${image.workdir}/`) ? inTree(image, a, tree) : a));
-  return spawnSync(cmd === 'node' ? process.execPath : cmd!, path, {
+  return spawnSync(cmd === 'node' ? node : cmd!, path, {
     env: { ...image.env, ...env },
     timeout: 10_000,
     ...user,
