@@ -118,6 +118,9 @@ export function fromErrorFields(f: ErrorFields): StrandError {
   }
 }
 
+/** The longest error message a gRPC answer carries. */
+const MAX_DETAILS = 1024;
+
 /** For servers: any thrown value becomes a gRPC error carrying the Strand code in metadata. */
 export function toGrpcError(err: unknown): GrpcServerError {
   const strand = asStrandError(err);
@@ -130,7 +133,13 @@ export function toGrpcError(err: unknown): GrpcServerError {
   if (strand instanceof CompactedError)
     metadata.set('strand-compact-revision', String(strand.compactRevision));
   if (strand instanceof MemberIdRequiredError) metadata.set('strand-member-id', strand.memberId);
-  return { code: STATUS[strand.code] ?? grpc.status.INTERNAL, details: strand.message, metadata };
+  // The message travels in a trailer: an echo of a huge bad input must not outgrow the peer's
+  // header limit (its client then sees only a protocol error, not the typed one).
+  const details =
+    strand.message.length > MAX_DETAILS
+      ? `${strand.message.slice(0, MAX_DETAILS)}…`
+      : strand.message;
+  return { code: STATUS[strand.code] ?? grpc.status.INTERNAL, details, metadata };
 }
 
 function meta(err: grpc.ServiceError, key: string): string | undefined {
