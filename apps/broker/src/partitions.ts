@@ -63,7 +63,7 @@ export interface Hosted {
   savedHighWatermark: number;
   epochs: LeaderEpochCache;
   producers: ProducerStateTable;
-  /** The log's written end when the producers' state was last checkpointed. */
+  /** The offset the producers' state was last checkpointed at (below the end while batches were in flight). */
   producersCheckpointedAt: number;
   /** Leader only. */
   followers: LeaderState | undefined;
@@ -687,9 +687,11 @@ export class Partitions {
       try {
         await h.lock.run(async () => {
           if (h.closed) return;
-          const end = h.log.writtenOffset;
-          await this.essential(() => saveProducerCheckpoint(h.dir, h.log, h.producers));
-          h.producersCheckpointedAt = end;
+          // Where it was saved: below the end while a batch was in flight, so the next round
+          // saves again.
+          h.producersCheckpointedAt = await this.essential(() =>
+            saveProducerCheckpoint(h.dir, h.log, h.producers),
+          );
         });
       } catch (err) {
         this.opts.log.warn(
