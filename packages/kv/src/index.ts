@@ -33,14 +33,14 @@ export {
 // Storage on RocksDB and the versioned KV state machine
 export { KvDb, prefixEnd } from './storage/db.js';
 export { RaftLogStore } from './storage/raft-store.js';
+export type { Compare, KvCommand, KvOp } from './store/command.js';
 export {
-  type Compare,
   decodeKvCommand,
+  ENTRY_VERSION,
   encodeKvCommand,
   encodeKvCommands,
-  type KvCommand,
-  type KvOp,
-} from './store/command.js';
+  UnsupportedFormatError,
+} from './store/command-codec.js';
 export { type KeyValue, type KvResult, KvStateMachine, type WatchEvent } from './store/kv-store.js';
 
 // The node that drives it all (transport supplied by the coordinator app)

@@ -22,33 +22,36 @@ import {
 } from '../raft/types.js';
 import { KvDb } from '../storage/db.js';
 import { RaftLogStore } from '../storage/raft-store.js';
-import { addsData, encodeKvCommands, type KvCommand } from '../store/command.js';
+import { addsData, type KvCommand } from '../store/command.js';
+import { encodeCommand, encodeKvEntry } from '../store/command-codec.js';
 import { MemberDirectory, type MemberInfo, memberCommand, memberContext } from './members.js';
 
 /** Bounds on one Raft entry's commands: one encode, one log row, one slot for all of them. */
 const ENTRY_COMMANDS = 64;
 const ENTRY_BYTES = 512 * 1024;
 
-function commandBytes(cmd: KvCommand): number {
-  return 'key' in cmd ? cmd.key.length + ('value' in cmd ? cmd.value.length : 0) : 64;
+/** A proposal waiting for the next flush, already validated and encoded. */
+interface QueuedCommand {
+  requestId: string;
+  encoded: Buffer;
 }
 
 /** Groups queued commands into Raft entries of at most ENTRY_COMMANDS / ENTRY_BYTES each. */
-function packEntries(batch: { requestId: string; command: KvCommand }[]): Uint8Array[] {
+function packEntries(batch: QueuedCommand[]): Uint8Array[] {
   const entries: Uint8Array[] = [];
-  let group: typeof batch = [];
+  let group: QueuedCommand[] = [];
   let bytes = 0;
   for (const item of batch) {
-    const size = commandBytes(item.command);
+    const size = item.encoded.length;
     if (group.length > 0 && (group.length >= ENTRY_COMMANDS || bytes + size > ENTRY_BYTES)) {
-      entries.push(encodeKvCommands(group));
+      entries.push(encodeKvEntry(group));
       group = [];
       bytes = 0;
     }
     group.push(item);
     bytes += size;
   }
-  if (group.length > 0) entries.push(encodeKvCommands(group));
+  if (group.length > 0) entries.push(encodeKvEntry(group));
   return entries;
 }
 
@@ -153,7 +156,7 @@ export class KvNode {
   readonly sm: KvStateMachine;
   private readonly raft: RaftNode;
   private readonly pending = new Map<string, PendingProposal>();
-  private readonly proposalQueue: { requestId: string; command: KvCommand }[] = [];
+  private readonly proposalQueue: QueuedCommand[] = [];
   private readonly readQueue: ReadWaiter[] = [];
   private readonly readsInFlight = new Map<string, ReadWaiter[]>();
   private readonly readsWaitingApply: { index: number; waiters: ReadWaiter[] }[] = [];
@@ -307,8 +310,10 @@ export class KvNode {
         `coordinator ${this.opts.id}: the disk is full; deletes still work, writes resume once space is freed`,
       );
     }
+    // The one validation a command gets: replicas apply what the leader encoded as it is.
+    const encoded = encodeCommand(cmd);
     const requestId = `${this.opts.id}-${Date.now().toString(36)}-${++this.requestCounter}`;
-    this.proposalQueue.push({ requestId, command: cmd });
+    this.proposalQueue.push({ requestId, encoded });
     if (this.proposalQueue.length === 1) setImmediate(() => this.flushProposals());
     return new Promise<KvResult>((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type ConfChange, ConfChangeType, type ConfState } from '../raft/types.js';
-import { encodeKvCommand } from '../store/command.js';
+import { encodeKvCommand } from '../store/command-codec.js';
 import type { KvStateMachine } from '../store/kv-store.js';
 
 /**

@@ -65,36 +65,11 @@ export type Compare = z.infer<typeof compareSchema>;
 export type KvOp = z.infer<typeof opSchema>;
 export type KvCommand = z.infer<typeof commandSchema>;
 
-/** What a command looks like before encoding (Buffers instead of base64). */
-export type KvCommandInput = KvCommand;
-
-function toJson(value: unknown): unknown {
-  if (Buffer.isBuffer(value)) return value.toString('base64');
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
-  if (Array.isArray(value)) return value.map(toJson);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value)
-        .filter(([, v]) => v !== undefined)
-        .map(([k, v]) => [k, toJson(v)]),
-    );
-  }
-  return value;
-}
-
-/** A command and the id of the request that proposed it (to route the result back). */
-export function encodeKvCommand(cmd: KvCommand, requestId: string): Uint8Array {
-  return encodeKvCommands([{ command: cmd, requestId }]);
-}
-
-/** Several commands in one Raft entry: applied in order, each with its own revision. */
-export function encodeKvCommands(list: { command: KvCommand; requestId: string }[]): Uint8Array {
-  return Buffer.from(
-    JSON.stringify({ b: list.map((x) => ({ r: x.requestId, c: toJson(x.command) })) }),
-  );
-}
-
-export function decodeKvCommand(data: Uint8Array): { requestId: string; command: KvCommand }[] {
+/**
+ * Version 0 of the entry format: the JSON envelope Strand wrote before the binary one (see
+ * command-codec.ts), bytes as base64, checked by zod since nothing checked it when written.
+ */
+export function decodeJsonEntry(data: Uint8Array): { requestId: string; command: KvCommand }[] {
   let raw: unknown;
   try {
     raw = JSON.parse(Buffer.from(data).toString('utf8'));

@@ -1,6 +1,7 @@
 import { CompactedError, ErrorCode, InvalidRequestError, type KeyValue } from '@strand/wire';
 import { type BatchOp, type KvDb, prefixEnd, u64 } from '../storage/db.js';
-import { type Compare, decodeKvCommand, type KvCommand, type KvOp } from './command.js';
+import type { Compare, KvCommand, KvOp } from './command.js';
+import { decodeKvCommand, UnsupportedFormatError } from './command-codec.js';
 
 export type { KeyValue };
 
@@ -54,6 +55,25 @@ function kvToJson(kv: KeyValue): unknown {
 
 function kvFromJson(j: { key: string; value: string } & Omit<KeyValue, 'key' | 'value'>): KeyValue {
   return { ...j, key: Buffer.from(j.key, 'base64'), value: Buffer.from(j.value, 'base64') };
+}
+
+/**
+ * An entry's commands (none for a no-op). A damaged entry of a known format is applied as a
+ * no-op on every replica alike (with an error result); one in a format this build cannot read
+ * throws: applying it as a no-op would diverge from the replicas that can, so this node stops
+ * (the driver exits with the message).
+ */
+function decodeEntry(e: ApplyEntry): {
+  commands: { requestId: string; command: KvCommand }[];
+  error?: string;
+} {
+  if (!e.data || e.data.length === 0) return { commands: [] };
+  try {
+    return { commands: decodeKvCommand(e.data) };
+  } catch (err) {
+    if (err instanceof UnsupportedFormatError) throw err;
+    return { commands: [], error: (err as Error).message };
+  }
 }
 
 function inRange(key: Buffer, start: Buffer, end: Buffer | undefined): boolean {
@@ -116,26 +136,24 @@ export class KvStateMachine {
     const ops: BatchOp[] = [];
     const events: WatchEvent[] = [];
     let last: ApplyEntry | undefined;
-    for (const e of entries) {
-      if (e.index <= this.appliedIndex) continue;
+    // Decoded first: an entry this build cannot read stops the batch before anything changes.
+    const decoded = entries
+      .filter((e) => e.index > this.appliedIndex)
+      .map((e) => ({ e, ...decodeEntry(e) }));
+    for (const { e, commands, error } of decoded) {
       last = e;
       this.appliedIndex = e.index;
       this.appliedTerm = e.term;
-      if (!e.data || e.data.length === 0) continue;
-      let decoded: { requestId: string; command: KvCommand }[];
-      try {
-        decoded = decodeKvCommand(e.data);
-      } catch (err) {
-        // A malformed entry is applied as a no-op on every replica alike.
+      if (error !== undefined) {
+        const code = ErrorCode.InvalidRequest;
         results.set(`bad:${e.index}`, {
           t: 'error',
           revision: this.revision,
-          code: ErrorCode.InvalidRequest,
-          message: (err as Error).message,
+          code,
+          message: error,
         });
-        continue;
       }
-      for (const { requestId, command } of decoded) {
+      for (const { requestId, command } of commands) {
         const m: Mutation = { rev: this.revision + 1, events: [], ops };
         const result = this.execute(command, m);
         if (m.events.length > 0) this.revision = m.rev;

@@ -1,0 +1,173 @@
+import { InvalidRequestError } from '@strand/wire';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { KvCommand } from './command.js';
+import {
+  decodeKvCommand,
+  encodeCommand,
+  encodeKvCommand,
+  encodeKvCommands,
+  encodeKvEntry,
+  UnsupportedFormatError,
+} from './command-codec.js';
+
+const bytes = fc.uint8Array({ maxLength: 40 }).map((u) => Buffer.from(u));
+const opt = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
+const uint = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
+const posint = fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER });
+const put = fc.record(
+  {
+    t: fc.constant('put' as const),
+    key: bytes,
+    value: bytes,
+    lease: opt(uint),
+    prevKv: opt(fc.boolean()),
+  },
+  { requiredKeys: ['t', 'key', 'value'] },
+);
+const del = fc.record(
+  { t: fc.constant('del' as const), key: bytes, end: opt(bytes), prevKv: opt(fc.boolean()) },
+  { requiredKeys: ['t', 'key'] },
+);
+const get = fc.record(
+  { t: fc.constant('get' as const), key: bytes, end: opt(bytes), limit: opt(uint) },
+  { requiredKeys: ['t', 'key'] },
+);
+const op = fc.oneof(put, del, get);
+const compare = fc.record({
+  key: bytes,
+  target: fc.constantFrom('version', 'create', 'mod', 'value' as const),
+  result: fc.constantFrom('=', '!=', '<', '>' as const),
+  value: fc.oneof(fc.integer({ min: -(2 ** 51), max: 2 ** 51 }), bytes),
+});
+const command: fc.Arbitrary<KvCommand> = fc.oneof(
+  op,
+  fc.record({
+    t: fc.constant('txn' as const),
+    compare: fc.array(compare, { maxLength: 3 }),
+    success: fc.array(op, { maxLength: 3 }),
+    failure: fc.array(op, { maxLength: 3 }),
+  }),
+  fc.record(
+    {
+      t: fc.constant('leaseGrant' as const),
+      id: posint,
+      ttlMs: posint,
+      owner: opt(fc.string({ maxLength: 512 })),
+    },
+    { requiredKeys: ['t', 'id', 'ttlMs'] },
+  ),
+  fc.record({ t: fc.constant('leaseRevoke' as const), id: posint }),
+  fc.record({ t: fc.constant('compact' as const), revision: uint }),
+) as fc.Arbitrary<KvCommand>;
+const batch = fc.array(fc.record({ requestId: fc.string(), command }), {
+  minLength: 1,
+  maxLength: 5,
+});
+
+/** Absent optionals are left out of a decoded command, as zod left them out. */
+function withoutUndefined(v: unknown): unknown {
+  if (Buffer.isBuffer(v)) return v;
+  if (Array.isArray(v)) return v.map(withoutUndefined);
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([, x]) => x !== undefined)
+        .map(([k, x]) => [k, withoutUndefined(x)]),
+    );
+  return v;
+}
+
+function decodesOrTypedError(data: Uint8Array): void {
+  try {
+    decodeKvCommand(data);
+  } catch (err) {
+    if (!(err instanceof InvalidRequestError) && !(err instanceof UnsupportedFormatError))
+      throw err;
+  }
+}
+
+describe('KV command codec (entry format version 1)', () => {
+  it('round-trips every command', () => {
+    fc.assert(
+      fc.property(batch, (list) => {
+        const decoded = decodeKvCommand(encodeKvCommands(list));
+        expect(decoded).toEqual(withoutUndefined(list));
+        for (const { command } of decoded) expect(Object.values(command)).not.toContain(undefined);
+      }),
+    );
+  });
+
+  it('never throws an untyped error: random bytes, and valid entries truncated or with a byte changed', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 100 }), decodesOrTypedError));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 100 }), (u) =>
+        decodesOrTypedError(Buffer.from([1, ...u])),
+      ),
+    );
+    fc.assert(
+      fc.property(batch, fc.nat(), fc.integer({ min: 0, max: 255 }), (list, at, byte) => {
+        const data = Buffer.from(encodeKvCommands(list));
+        decodesOrTypedError(data.subarray(0, at % data.length));
+        data[at % data.length] = byte;
+        decodesOrTypedError(data);
+      }),
+    );
+  });
+
+  it('refuses a malformed command when it is encoded (the edge), naming the field', () => {
+    const bad: unknown[] = [
+      { t: 'put', key: 'not bytes', value: Buffer.from('v') },
+      { t: 'put', key: Buffer.from('k'), value: Buffer.from('v'), lease: -1 },
+      { t: 'leaseGrant', id: 0, ttlMs: 10 },
+      { t: 'leaseGrant', id: 1.5, ttlMs: 10 },
+      { t: 'frobnicate' },
+      {
+        t: 'txn',
+        compare: [{ key: Buffer.from('k'), target: 'size', result: '=', value: 1 }],
+        success: [],
+        failure: [],
+      },
+      { t: 'txn', compare: [], success: [{ t: 'txn' }], failure: [] },
+      { t: 'leaseGrant', id: 1, ttlMs: 10, frob: 'a field the table lacks' },
+      { t: 'leaseGrant', id: 1, ttlMs: 10, owner: 'x'.repeat(513) },
+    ];
+    for (const cmd of bad)
+      expect(() => encodeCommand(cmd as KvCommand)).toThrow(InvalidRequestError);
+    expect(() => encodeCommand(bad[1] as KvCommand)).toThrow(
+      /command\.lease must be an integer >= 0/,
+    );
+  });
+
+  it('refuses an unknown format version by name, and reads version 0 (JSON)', () => {
+    expect(() => decodeKvCommand(Buffer.from([7, 1]))).toThrow(UnsupportedFormatError);
+    expect(() => decodeKvCommand(Buffer.from([7, 1]))).toThrow(/format version 7 is unknown/);
+    const json = '{"b":[{"r":"r1","c":{"t":"put","key":"aw==","value":"dg==","lease":3}}]}';
+    const cmd = { t: 'put', key: Buffer.from('k'), value: Buffer.from('v'), lease: 3 } as const;
+    expect(decodeKvCommand(Buffer.from(json))).toEqual([{ requestId: 'r1', command: cmd }]);
+    expect(decodeKvCommand(encodeKvCommand(cmd, 'r1'))).toEqual([
+      { requestId: 'r1', command: cmd },
+    ]);
+    expect(() => decodeKvCommand(Buffer.from('{"b":[{"r":"x","c":{"t":"put"}}]}'))).toThrow(
+      InvalidRequestError,
+    );
+  });
+
+  it('reads a command written before an optional field was appended to its table as lacking it', () => {
+    // A put as a writer without `prevKv` in its table would lay it out: key, value, lease.
+    const full = encodeCommand({
+      t: 'put',
+      key: Buffer.from('k'),
+      value: Buffer.from('v'),
+      lease: 2,
+    });
+    const older = full.subarray(0, full.length - 1); // drop the absent-prevKv presence byte
+    const [item] = decodeKvCommand(encodeKvEntry([{ requestId: 'r', encoded: older }]));
+    expect(item?.command).toEqual({
+      t: 'put',
+      key: Buffer.from('k'),
+      value: Buffer.from('v'),
+      lease: 2,
+    });
+  });
+});

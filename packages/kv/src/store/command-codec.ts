@@ -1,0 +1,143 @@
+import { ErrorCode, InvalidRequestError, StrandError } from '@strand/wire';
+import { type Field, Reader, read, type Type, Writer, write } from './binary.js';
+import { decodeJsonEntry, type KvCommand } from './command.js';
+
+/**
+ * The Raft entry format of KV commands. An entry's first byte names its format version:
+ *  - `{` (0x7b): version 0, the JSON envelope `{"b":[{"r","c"}]}` with base64 bytes, written
+ *    by Strand before the binary format; still read (and validated by zod) so old logs open;
+ *  - 0x01: version 1, binary: a varint count, then per command its request id and the command
+ *    (varint length, then the command as laid out by the tables below). A field appended
+ *    (optional) to the end of a command's table keeps version 1: entries written before it
+ *    end early and read as "absent". Any other change to the tables is a new version.
+ * Any other first byte is a format this build does not know: applying it would silently
+ * diverge from the replicas that do, so it is refused (UnsupportedFormatError).
+ */
+export const ENTRY_VERSION = 1;
+const JSON_FIRST_BYTE = 0x7b;
+
+/** Commands per entry (as the JSON envelope allowed). */
+const MAX_COMMANDS = 10_000;
+
+const put: Field[] = [
+  { name: 'key', type: 'bytes' },
+  { name: 'value', type: 'bytes' },
+  { name: 'lease', type: 'uint', optional: true },
+  { name: 'prevKv', type: 'bool', optional: true },
+];
+const del: Field[] = [
+  { name: 'key', type: 'bytes' },
+  { name: 'end', type: 'bytes', optional: true },
+  { name: 'prevKv', type: 'bool', optional: true },
+];
+const get: Field[] = [
+  { name: 'key', type: 'bytes' },
+  { name: 'end', type: 'bytes', optional: true },
+  { name: 'limit', type: 'uint', optional: true },
+];
+const compare: Type = {
+  struct: [
+    { name: 'key', type: 'bytes' },
+    { name: 'target', type: { enum: ['version', 'create', 'mod', 'value'] } },
+    { name: 'result', type: { enum: ['=', '!=', '<', '>'] } },
+    { name: 'value', type: { either: ['int', 'bytes'] } },
+  ],
+};
+const op: Type = { union: { put, del, get } };
+const LIST = 1_000_000;
+
+/** Tags and fields are positions: append new commands and fields at the end, never reorder. */
+export const commandType: Type = {
+  union: {
+    put,
+    del,
+    get,
+    txn: [
+      { name: 'compare', type: { list: compare, max: LIST } },
+      { name: 'success', type: { list: op, max: LIST } },
+      { name: 'failure', type: { list: op, max: LIST } },
+    ],
+    leaseGrant: [
+      { name: 'id', type: 'posint' },
+      { name: 'ttlMs', type: 'posint' },
+      { name: 'owner', type: { string: { max: 512 } }, optional: true },
+    ],
+    leaseRevoke: [{ name: 'id', type: 'posint' }],
+    compact: [{ name: 'revision', type: 'uint' }],
+  },
+};
+
+/** A command in the version-1 layout; throws InvalidRequestError when it does not fit. */
+export function encodeCommand(cmd: KvCommand): Buffer {
+  const w = new Writer();
+  write(w, commandType, cmd, 'command');
+  return w.finish();
+}
+
+/** One Raft entry from commands already encoded (by `encodeCommand`) with their request ids. */
+export function encodeKvEntry(
+  items: readonly { requestId: string; encoded: Uint8Array }[],
+): Buffer {
+  const w = new Writer();
+  w.u8(ENTRY_VERSION);
+  w.varint(items.length);
+  for (const { requestId, encoded } of items) {
+    write(w, 'string', requestId, 'requestId');
+    w.varint(encoded.length);
+    w.raw(encoded);
+  }
+  return w.finish();
+}
+
+/** One entry holding `list` (validated and encoded here). */
+export function encodeKvCommands(
+  list: readonly { command: KvCommand; requestId: string }[],
+): Buffer {
+  return encodeKvEntry(
+    list.map((x) => ({ requestId: x.requestId, encoded: encodeCommand(x.command) })),
+  );
+}
+
+/** One entry holding one command. */
+export function encodeKvCommand(command: KvCommand, requestId: string): Buffer {
+  return encodeKvCommands([{ command, requestId }]);
+}
+
+/** An entry whose format version this build does not know. */
+export class UnsupportedFormatError extends StrandError {
+  constructor(readonly version: number) {
+    super(
+      ErrorCode.Internal,
+      `KV command format version ${version} is unknown to this Strand (it reads 0 = JSON and 1 = binary); upgrade this node to a release that writes it`,
+    );
+  }
+}
+
+/**
+ * The commands of one entry, any known version. Throws InvalidRequestError for a damaged entry
+ * of a known version, UnsupportedFormatError for an unknown version.
+ */
+export function decodeKvCommand(data: Uint8Array): { requestId: string; command: KvCommand }[] {
+  const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length);
+  const version = buf[0];
+  if (version === JSON_FIRST_BYTE) return decodeJsonEntry(buf);
+  if (version !== ENTRY_VERSION) throw new UnsupportedFormatError(version ?? 0);
+  const r = new Reader(buf);
+  r.u8();
+  const n = r.varint();
+  if (n < 1 || n > MAX_COMMANDS || n > r.remaining) throw invalid(`entry holds ${n} commands`);
+  const out: { requestId: string; command: KvCommand }[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const requestId = read(r, 'string') as string;
+    // The tables above are the schema: what they read is a well-formed KvCommand.
+    const body = r.sub(r.varint());
+    out[i] = { requestId, command: read(body, commandType, true) as KvCommand };
+    if (body.remaining !== 0) throw invalid(`${body.remaining} bytes after command ${i}`);
+  }
+  if (r.remaining !== 0) throw invalid(`${r.remaining} bytes after the last command`);
+  return out;
+}
+
+function invalid(message: string): InvalidRequestError {
+  return new InvalidRequestError(`invalid command: ${message}`);
+}
