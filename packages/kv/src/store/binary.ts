@@ -72,17 +72,20 @@ export class Writer {
   }
 }
 
-/** Bounds-checked input. */
+/** Bounds-checked input: the bytes of `buf` from `pos` up to `end`. */
 export class Reader {
-  pos = 0;
-  constructor(private readonly buf: Buffer) {}
+  constructor(
+    private readonly buf: Buffer,
+    public pos = 0,
+    private readonly end = buf.length,
+  ) {}
 
   get remaining(): number {
-    return this.buf.length - this.pos;
+    return this.end - this.pos;
   }
 
   u8(): number {
-    if (this.pos >= this.buf.length) throw invalid(`truncated at byte ${this.pos}`);
+    if (this.pos >= this.end) throw invalid(`truncated at byte ${this.pos}`);
     return this.buf[this.pos++]!;
   }
 
@@ -100,27 +103,30 @@ export class Reader {
     return v;
   }
 
+  private take(n: number): number {
+    if (n > this.remaining) throw invalid(`length ${n} past the end at byte ${this.pos}`);
+    const at = this.pos;
+    this.pos += n;
+    return at;
+  }
+
   /** The next `n` bytes as a reader of their own (no copy). */
   sub(n: number): Reader {
-    if (n > this.remaining) throw invalid(`length ${n} past the end at byte ${this.pos}`);
-    const r = new Reader(this.buf.subarray(this.pos, this.pos + n));
-    this.pos += n;
-    return r;
+    const at = this.take(n);
+    return new Reader(this.buf, at, at + n);
   }
 
   /** A copy, so a decoded value does not pin the whole input in memory. */
   bytes(n: number): Buffer {
-    if (n > this.remaining) throw invalid(`length ${n} past the end at byte ${this.pos}`);
-    const out = Buffer.from(this.buf.subarray(this.pos, this.pos + n));
-    this.pos += n;
+    const at = this.take(n);
+    const out = Buffer.allocUnsafe(n);
+    this.buf.copy(out, 0, at, at + n);
     return out;
   }
 
   string(n: number): string {
-    if (n > this.remaining) throw invalid(`length ${n} past the end at byte ${this.pos}`);
-    const s = this.buf.toString('utf8', this.pos, this.pos + n);
-    this.pos += n;
-    return s;
+    const at = this.take(n);
+    return this.buf.toString('utf8', at, at + n);
   }
 }
 
@@ -186,7 +192,7 @@ export function write(w: Writer, type: Type, v: unknown, path: string): void {
   } else if ('list' in type) {
     if (!Array.isArray(v) || v.length > type.max) throw bad(`a list of at most ${type.max}`);
     w.varint(v.length);
-    v.forEach((item, i) => write(w, type.list, item, `${path}[${i}]`));
+    for (let i = 0; i < v.length; i++) write(w, type.list, v[i], `${path}[${i}]`);
   } else if ('struct' in type) {
     writeFields(w, type.struct, v, path);
   } else if ('union' in type) {
