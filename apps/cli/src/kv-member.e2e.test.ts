@@ -116,8 +116,13 @@ describe('strand kv member: replacing dead coordinators at run time', () => {
       300,
     );
     const list = await strand(['kv', 'member', 'list', '--json'], [address]);
-    const members = (JSON.parse(list.stdout) as { members: { id: number; isLearner: boolean }[] })
-      .members;
+    const listed = JSON.parse(list.stdout) as {
+      members: { id: number; isLearner: boolean }[];
+      kvFormat: number;
+    };
+    // The cluster's KV entry format: binary, every member reading it.
+    expect(listed.kvFormat).toBe(1);
+    const members = listed.members;
     expect(members.map((m) => [m.id, m.isLearner])).toEqual([
       [2, false],
       [3, false],

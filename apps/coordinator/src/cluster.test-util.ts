@@ -39,7 +39,8 @@ export interface TestCluster {
 export async function startCluster(
   registry: ProcessRegistry,
   n: number,
-  extraArgs: string[] = [],
+  /** Flags for every node, or for each by id. */
+  extraArgs: string[] | ((id: number) => string[]) = [],
 ): Promise<TestCluster> {
   const layout = await coordinatorLayout(n);
   const { ids, clients: addresses } = layout;
@@ -57,7 +58,7 @@ export async function startCluster(
   const argsFor = (id: number) => [
     ...layout.args(id, (to) => mesh.addressFor(id, to)),
     ...['--data', join(dir.path, `n${id}`), '--tick-ms', '50'],
-    ...extraArgs,
+    ...(typeof extraArgs === 'function' ? extraArgs(id) : extraArgs),
   ];
   const start = async (id: number) => {
     const proc = await registry.start(MAIN, {

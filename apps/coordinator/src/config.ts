@@ -1,3 +1,4 @@
+import { ENTRY_VERSION } from '@strand/kv';
 import { OPS_FLAGS, OpsConfigSchema } from '@strand/ops';
 import { AUTH_FLAGS, AuthConfigShape, authConfigProblem } from '@strand/security';
 import {
@@ -55,6 +56,13 @@ export const CoordinatorConfigSchema = z
     tickMs: z.coerce.number().int().min(5).max(10_000).default(30),
     electionTicks: z.coerce.number().int().min(3).max(1000).default(10),
     snapshotEvery: z.coerce.number().int().min(10).default(10_000),
+    /**
+     * The newest Raft entry format for KV commands this node reads and says it reads (0: JSON,
+     * 1: binary; default: the newest). The cluster writes a format once every member reads it,
+     * so a lower one on any member holds the whole cluster at it: during a rolling upgrade,
+     * until a rollback is no longer wanted. Refused at start when the cluster is past it.
+     */
+    kvFormatMax: z.coerce.number().int().min(0).max(ENTRY_VERSION).default(ENTRY_VERSION),
     /**
      * Disk space kept back: below this much free space the coordinator refuses writes that add
      * data (STORAGE_FULL), and this much is held in a reserve file so that deletes, RocksDB's
@@ -155,6 +163,7 @@ const FIELDS: readonly ConfigField[] = [
   { key: 'tickMs', flag: 'tick-ms', env: 'STRAND_TICK_MS' },
   { key: 'electionTicks', flag: 'election-ticks' },
   { key: 'snapshotEvery', flag: 'snapshot-every' },
+  { key: 'kvFormatMax', flag: 'kv-format-max', env: 'STRAND_KV_FORMAT_MAX' },
   { key: 'diskReserveBytes', flag: 'disk-reserve-bytes' },
   { key: 'brokerSessionTimeoutMs', flag: 'broker-session-timeout-ms' },
   { key: 'brokerHeartbeatMs', flag: 'broker-heartbeat-ms' },

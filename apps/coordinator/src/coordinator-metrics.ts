@@ -211,6 +211,11 @@ export class CoordinatorMetrics {
     );
     m.gaugeOf('kv_watches', 'Watches open on this node', () => node.sm.stats().watches);
     m.gaugeOf('kv_revision', 'The KV store revision', () => node.sm.revision);
+    m.gaugeOf(
+      'kv_entry_format',
+      'The Raft entry format KV commands are written in (0 JSON, 1 binary), as applied here',
+      () => node.sm.format,
+    );
 
     m.gaugeOf('controller_active', '1 on the active controller (the Raft leader)', () =>
       leading() ? 1 : 0,

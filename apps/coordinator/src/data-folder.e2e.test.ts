@@ -2,7 +2,7 @@ import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'nod
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KvClient } from '@strand/client';
-import { freePort, ProcessRegistry, tempDir } from '@strand/testkit';
+import { eventually, freePort, ProcessRegistry, tempDir } from '@strand/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MAIN } from './cluster.test-util.js';
 
@@ -23,10 +23,11 @@ describe('a data folder from an earlier release', () => {
     const data = join(dir.path, 'coordinator');
     cpSync(FIXTURE, data, { recursive: true });
     const address = `127.0.0.1:${await freePort()}`;
+    const peerAddress = `127.0.0.1:${await freePort()}`;
     const start = () =>
       registry.start(MAIN, {
         name: 'coordinator',
-        args: ['--id', '1', '--listen', address, '--data', data],
+        args: ['--id', '1', '--listen', address, '--peer-listen', peerAddress, '--data', data],
         readyLine: /listening on/,
       });
     let proc = await start();
@@ -38,6 +39,8 @@ describe('a data folder from an earlier release', () => {
         'config/b=2@3',
       ]);
       expect((await client.put('after', 'upgrade')).revision).toBe(5);
+      // Its only member reads the binary entry format: activated, as a new cluster's would be.
+      await eventually('format 1 activated', async () => (await client.members()).kvFormat === 1);
 
       await proc.terminate();
       proc = await start();
@@ -48,6 +51,37 @@ describe('a data folder from an earlier release', () => {
         kind: 'coordinator',
         version: 1,
       });
+
+      // A new member replays the whole log from index 1: the earlier release's JSON entries,
+      // then the activation, then binary ones.
+      const learner = `127.0.0.1:${await freePort()}`;
+      const learnerPeer = `127.0.0.1:${await freePort()}`;
+      await client.memberAdd(2, learner, { peerAddress: learnerPeer });
+      const { clusterId } = await client.members();
+      await registry.start(MAIN, {
+        name: 'learner',
+        args: [
+          ...['--id', '2', '--listen', learner, '--peer-listen', learnerPeer],
+          ...['--join', 'true', '--cluster-id', clusterId, '--data', join(dir.path, 'learner')],
+          ...['--peers', `1=${address},2=${learner}`, '--raft-peers', `1=${peerAddress}`],
+        ],
+        readyLine: /listening on/,
+      });
+      const replica = new KvClient({ bootstrap: [learner], timeoutMs: 3000, retries: 8 });
+      try {
+        const all = await eventually('the learner caught up', async () => {
+          const r = await replica.range('a', { consistency: 'stale', end: 'z' });
+          return r.kvs.some((kv) => kv.key.toString() === 'after') ? r : undefined;
+        });
+        expect(all.kvs.map((kv) => `${kv.key}=${kv.value}@${kv.modRevision}`)).toEqual([
+          'after=upgrade@5',
+          'config/b=2@3',
+          'greeting=hello from rocksdb 5.2.1@1',
+        ]);
+        expect((await replica.members()).kvFormat).toBe(1);
+      } finally {
+        replica.close();
+      }
     } finally {
       client.close();
     }

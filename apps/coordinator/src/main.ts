@@ -67,6 +67,7 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
   const clientTls = tlsFiles && { files: tlsFiles, clientAuth: config.tlsClientAuth };
   const peerTls = tlsFiles && { files: tlsFiles, clientAuth: 'required' as const };
   const identity = {
+    maxFormat: config.kvFormatMax,
     clusterId,
     id: config.id,
     log: warnings,
@@ -94,6 +95,8 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
         else log.warn({ term, role }, 'no Raft leader known');
       },
       storageFailed: (err) => log.fatal({ err }, 'fatal storage error; stopping'),
+      formatChanged: (format) =>
+        log.info({ format }, `the cluster writes KV commands in entry format ${format} now`),
     },
     id: config.id,
     peers,
@@ -108,6 +111,7 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
     tickMs: config.tickMs,
     electionTicks: config.electionTicks,
     snapshotEvery: config.snapshotEvery,
+    maxFormat: config.kvFormatMax,
   });
   let admin: AdminServer | undefined;
   if (config.adminListen)

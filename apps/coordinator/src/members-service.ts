@@ -1,4 +1,4 @@
-import type { KvNode, MemberInfo } from '@strand/kv';
+import type { KvNode, MemberInfo, NodeStatus } from '@strand/kv';
 import { HostPortSchema, parseRequest, unaryHandler } from '@strand/wire';
 import { z } from 'zod';
 import { peerAddressOf } from './config.js';
@@ -11,12 +11,13 @@ const MemberAddRequest = z.object({
 });
 const MemberIdRequest = z.object({ id });
 
-const memberOut = (m: MemberInfo, leader: number) => ({
+const memberOut = (m: MemberInfo, s: NodeStatus) => ({
   id: m.id,
   address: m.address,
-  is_leader: m.id === leader,
+  is_leader: m.id === s.leader,
   is_learner: m.learner,
   peer_address: m.peerAddress,
+  kv_format_read: s.formatsRead.get(m.id) ?? 0,
 });
 
 /**
@@ -30,18 +31,19 @@ export function clusterHandlers(
 ): Record<string, ReturnType<typeof unaryHandler>> {
   const changed = (members: MemberInfo[]) => ({
     header: header(),
-    members: members.map((m) => memberOut(m, node.status().leader)),
+    members: members.map((m) => memberOut(m, node.status())),
   });
   return {
     Members: unaryHandler(async () => {
       const s = node.status();
       return {
         header: header(),
-        members: s.members.map((m) => memberOut(m, s.leader)),
+        members: s.members.map((m) => memberOut(m, s)),
         commit_index: s.commit,
         role: s.role,
         admin_url: about.adminUrl,
         cluster_id: about.clusterId,
+        kv_format: s.format,
       };
     }),
     MemberAdd: unaryHandler(async (raw) => {

@@ -44,6 +44,14 @@ describe('coordinator metrics and readiness', () => {
       const x = await scrapeAll(cluster.ids);
       return [...x.values()].every((m) => m.value('strand_kv_keys') === 20) ? x : undefined;
     });
+    // A brand-new cluster of members that all read the binary entry format writes it.
+    await eventually(
+      'every node applied entry format 1',
+      async () =>
+        [...(await scrapeAll(cluster.ids)).values()].every(
+          (m) => m.value('strand_kv_entry_format') === 1,
+        ) || undefined,
+    );
     expect(leaders(s)).toEqual([leader]);
     const terms = new Set([...s.values()].map((m) => m.value('strand_raft_term')));
     expect(terms.size).toBe(1);

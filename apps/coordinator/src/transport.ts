@@ -25,6 +25,11 @@ const LOG_EVERY_MS = 30_000;
 /** Who a Raft stream comes from, in its call metadata. */
 const CLUSTER_HEADER = 'strand-cluster-id';
 const FROM_HEADER = 'strand-from';
+/**
+ * The newest KV entry format the sender reads (see @strand/kv's entry-format.ts). Releases
+ * before it send none: they read 0.
+ */
+const FORMAT_HEADER = 'strand-kv-format';
 
 export interface PeerIdentity {
   clusterId: string;
@@ -33,6 +38,8 @@ export interface PeerIdentity {
   log: LogSink;
   /** TLS to the other coordinators' peer listeners (mutual: they check our certificate). */
   security?: ChannelSecurity;
+  /** The newest KV entry format this node reads, told to every peer it streams to. */
+  maxFormat: number;
 }
 
 /**
@@ -101,6 +108,7 @@ export class GrpcTransport implements Transport {
     const metadata = new grpc.Metadata();
     metadata.set(CLUSTER_HEADER, this.identity.clusterId);
     metadata.set(FROM_HEADER, String(this.identity.id));
+    metadata.set(FORMAT_HEADER, String(this.identity.maxFormat));
     const method = (
       client as unknown as {
         Stream: (
@@ -164,6 +172,7 @@ export function addRaftService(server: grpc.Server, node: KvNode, identity: Peer
         );
       else if (!node.isPeer(from))
         refuse(new AuthenticationFailedError(`node "${from}" is not a member of this cluster`));
+      else node.heardFormat(from, formatOf(call.metadata.get(FORMAT_HEADER)[0]));
       call.on('data', (env: { data: Buffer }) => {
         if (done) return;
         const dropped = node.receive(env.data, from);
@@ -176,4 +185,10 @@ export function addRaftService(server: grpc.Server, node: KvNode, identity: Peer
       call.on('error', () => undefined);
     },
   });
+}
+
+/** A peer's format header: a whole number, else (none, or garbage) 0, the format all read. */
+function formatOf(header: grpc.MetadataValue | undefined): number {
+  const n = Number(String(header ?? ''));
+  return Number.isSafeInteger(n) && n > 0 ? n : 0;
 }

@@ -27,6 +27,7 @@ const memberTable = (members: Member[]) =>
       'peer-address': m.peerAddress,
       role: m.isLearner ? 'learner' : 'voter',
       leader: m.isLeader ? '*' : '',
+      'reads-format': m.kvFormatRead,
     })),
   );
 
@@ -47,8 +48,15 @@ const list = command({
     withKv(ctx, async (kv) => {
       const m = await kv.members();
       ctx.out.result(
-        { members: m.members, leader: m.leaderId, clusterId: m.clusterId, term: m.term },
-        () => `${memberTable(m.members)}\ncluster ${m.clusterId}, term ${m.term}`,
+        {
+          members: m.members,
+          leader: m.leaderId,
+          clusterId: m.clusterId,
+          term: m.term,
+          kvFormat: m.kvFormat,
+        },
+        () =>
+          `${memberTable(m.members)}\ncluster ${m.clusterId}, term ${m.term}, KV entry format ${m.kvFormat}`,
       );
       return 0;
     }),

@@ -42,6 +42,11 @@ export interface Member {
   isLearner: boolean;
   /** Its Raft listener, as the answering node dials it. */
   peerAddress: string;
+  /**
+   * The newest KV entry format it reads, as the answering node heard it (ask the leader: it
+   * hears from every member; 0 also for one not heard from yet).
+   */
+  kvFormatRead: number;
 }
 
 export interface RawMember {
@@ -50,6 +55,7 @@ export interface RawMember {
   is_leader: boolean;
   is_learner: boolean;
   peer_address: string;
+  kv_format_read?: number;
 }
 
 export const memberFromWire = (m: RawMember): Member => ({
@@ -58,6 +64,7 @@ export const memberFromWire = (m: RawMember): Member => ({
   isLeader: m.is_leader,
   isLearner: m.is_learner,
   peerAddress: m.peer_address,
+  kvFormatRead: m.kv_format_read ?? 0,
 });
 
 export interface MembersInfo {
@@ -73,6 +80,11 @@ export interface MembersInfo {
   adminUrl: string;
   /** The cluster's id (a coordinator joining it needs it: `--cluster-id`). */
   clusterId: string;
+  /**
+   * The Raft entry format the cluster writes KV commands in (0: JSON, 1: binary), as the
+   * answering node has applied it.
+   */
+  kvFormat: number;
 }
 
 export interface LeaseStatus {
@@ -212,6 +224,7 @@ export class KvClient {
       role: string;
       admin_url?: string;
       cluster_id?: string;
+      kv_format?: number;
     };
     const members = res.members.map(memberFromWire);
     this.learn(members, res.header.leader_id);
@@ -226,6 +239,7 @@ export class KvClient {
       role: res.role,
       adminUrl: res.admin_url ?? '',
       clusterId: res.cluster_id ?? '',
+      kvFormat: res.kv_format ?? 0,
     };
   }
 

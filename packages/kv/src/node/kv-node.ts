@@ -23,35 +23,39 @@ import {
 import { KvDb } from '../storage/db.js';
 import { RaftLogStore } from '../storage/raft-store.js';
 import { addsData, type KvCommand } from '../store/command.js';
-import { encodeCommand, encodeKvEntry } from '../store/command-codec.js';
+import {
+  ENTRY_VERSION,
+  type EncodedCommand,
+  encodeCommand,
+  encodeKvCommand,
+  encodeKvEntry,
+} from '../store/command-codec.js';
+import { formatToActivate } from './entry-format.js';
 import { MemberDirectory, type MemberInfo, memberCommand, memberContext } from './members.js';
 
 /** Bounds on one Raft entry's commands: one encode, one log row, one slot for all of them. */
 const ENTRY_COMMANDS = 64;
 const ENTRY_BYTES = 512 * 1024;
 
-/** A proposal waiting for the next flush, already validated and encoded. */
-interface QueuedCommand {
-  requestId: string;
-  encoded: Buffer;
-}
-
-/** Groups queued commands into Raft entries of at most ENTRY_COMMANDS / ENTRY_BYTES each. */
-function packEntries(batch: QueuedCommand[]): Uint8Array[] {
+/**
+ * Groups queued commands into Raft entries of at most ENTRY_COMMANDS / ENTRY_BYTES each, in
+ * entry format `version`.
+ */
+function packEntries(batch: EncodedCommand[], version: number): Uint8Array[] {
   const entries: Uint8Array[] = [];
-  let group: QueuedCommand[] = [];
+  let group: EncodedCommand[] = [];
   let bytes = 0;
   for (const item of batch) {
     const size = item.encoded.length;
     if (group.length > 0 && (group.length >= ENTRY_COMMANDS || bytes + size > ENTRY_BYTES)) {
-      entries.push(encodeKvEntry(group));
+      entries.push(encodeKvEntry(group, version));
       group = [];
       bytes = 0;
     }
     group.push(item);
     bytes += size;
   }
-  if (group.length > 0) entries.push(encodeKvEntry(group));
+  if (group.length > 0) entries.push(encodeKvEntry(group, version));
   return entries;
 }
 
@@ -87,6 +91,12 @@ export interface KvNodeOptions {
   events?: KvNodeEvents;
   /** The data disk's guard: while the disk is full, commands that add data are refused. */
   space?: DiskGuard;
+  /**
+   * The newest entry format this node reads and says it reads (default: ENTRY_VERSION). A
+   * lower one holds the whole cluster at it (see entry-format.ts): what an operator does to
+   * keep a rollback to an older release possible, and how tests stand in for an old member.
+   */
+  maxFormat?: number;
 }
 
 export interface KvNodeEvents {
@@ -100,6 +110,8 @@ export interface KvNodeEvents {
   membersChanged?(raftAddresses: Map<number, string>): void;
   /** This node applied its own removal from the cluster. */
   removed?(): void;
+  /** The cluster's entry format, as this node has applied it, is now `format`. */
+  formatChanged?(format: number): void;
 }
 
 /** Counts since this node started (exported as metrics by the coordinator). */
@@ -135,6 +147,13 @@ export interface NodeStatus {
   applied: number;
   revision: number;
   members: MemberInfo[];
+  /** The entry format the cluster has activated, as this node has applied it. */
+  format: number;
+  /**
+   * The newest format each member reads, as this node knows it: its own, and what the others
+   * said when they opened a stream to it (the leader hears from all; 0: not heard from).
+   */
+  formatsRead: Map<number, number>;
 }
 
 interface ConfWaiter {
@@ -156,7 +175,9 @@ export class KvNode {
   readonly sm: KvStateMachine;
   private readonly raft: RaftNode;
   private readonly pending = new Map<string, PendingProposal>();
-  private readonly proposalQueue: QueuedCommand[] = [];
+  private readonly proposalQueue: EncodedCommand[] = [];
+  private readonly formatsHeard = new Map<number, number>();
+  private activating = false;
   private readonly readQueue: ReadWaiter[] = [];
   private readonly readsInFlight = new Map<string, ReadWaiter[]>();
   private readonly readsWaitingApply: { index: number; waiters: ReadWaiter[] }[] = [];
@@ -175,11 +196,12 @@ export class KvNode {
 
   private constructor(
     private readonly opts: Required<
-      Omit<KvNodeOptions, 'transport' | 'events' | 'space' | 'raftPeers' | 'join'>
+      Omit<KvNodeOptions, 'transport' | 'events' | 'space' | 'raftPeers' | 'join' | 'maxFormat'>
     > & {
       transport: Transport;
       events?: KvNodeEvents;
       space?: DiskGuard;
+      maxFormat: number;
     },
     private readonly db: KvDb,
     private readonly store: RaftLogStore,
@@ -193,6 +215,7 @@ export class KvNode {
     this.lastSnapshotIndex = raft.log.snapshotIndex;
     this.ticker = setInterval(() => {
       this.raft.tick();
+      this.maybeActivateFormat();
       this.schedule();
     }, opts.tickMs);
     this.leaseTimer = setInterval(() => this.expireLeases(), opts.tickMs * 2);
@@ -204,13 +227,17 @@ export class KvNode {
       electionTicks: 10,
       heartbeatTicks: 1,
       snapshotEvery: 10_000,
+      maxFormat: ENTRY_VERSION,
       ...options,
     };
     mkdirSync(opts.dataDir, { recursive: true });
     const db = await KvDb.open(opts.dataDir, opts.space);
     const store = new RaftLogStore(db);
     const persisted = await store.load();
-    const sm = await KvStateMachine.open(db);
+    const sm = await KvStateMachine.open(db, opts.maxFormat).catch(async (err: unknown) => {
+      await db.close();
+      throw err;
+    });
     // The state machine may be behind the snapshot (never ahead of what Raft committed).
     if (persisted.snapshot && sm.appliedIndex < persisted.snapshot.metadata.index) {
       await sm.restore(
@@ -263,6 +290,11 @@ export class KvNode {
     return undefined;
   }
 
+  /** Member `id` opened a Raft stream to this node saying it reads formats up to `max`. */
+  heardFormat(id: number, max: number): void {
+    this.formatsHeard.set(id, max);
+  }
+
   /** Whether `id` is another member of this cluster (one this node may take messages from). */
   isPeer(id: number): boolean {
     return id !== this.opts.id && this.directory.has(id);
@@ -280,6 +312,15 @@ export class KvNode {
       applied: this.sm.appliedIndex,
       revision: this.sm.revision,
       members: this.directory.list(),
+      format: this.sm.format,
+      formatsRead: new Map(
+        this.directory
+          .list()
+          .map((m) => [
+            m.id,
+            m.id === this.opts.id ? this.opts.maxFormat : (this.formatsHeard.get(m.id) ?? 0),
+          ]),
+      ),
     };
   }
 
@@ -313,7 +354,7 @@ export class KvNode {
     // The one validation a command gets: replicas apply what the leader encoded as it is.
     const encoded = encodeCommand(cmd);
     const requestId = `${this.opts.id}-${Date.now().toString(36)}-${++this.requestCounter}`;
-    this.proposalQueue.push({ requestId, encoded });
+    this.proposalQueue.push({ requestId, command: cmd, encoded });
     if (this.proposalQueue.length === 1) setImmediate(() => this.flushProposals());
     return new Promise<KvResult>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -330,7 +371,9 @@ export class KvNode {
     const batch = this.proposalQueue.splice(0);
     if (batch.length === 0) return;
     try {
-      this.raft.proposeBatch(packEntries(batch));
+      // The format the cluster has activated as this leader has applied it: one activated
+      // but not yet applied here only means a few more entries in the older format.
+      this.raft.proposeBatch(packEntries(batch, this.sm.format));
     } catch (err) {
       for (const { requestId } of batch) {
         const p = this.pending.get(requestId);
@@ -658,7 +701,9 @@ export class KvNode {
         removed ||= cc.type === ConfChangeType.RemoveNode && cc.nodeId === this.opts.id;
       } else batch.push({ index: e.index, term: e.term, data: e.data });
     }
+    const format = this.sm.format;
     const results = await this.sm.applyEntries(batch);
+    if (this.sm.format !== format) this.opts.events?.formatChanged?.(this.sm.format);
     if (confChanged) this.membersChanged();
     if (removed) this.opts.events?.removed?.();
     for (const [requestId, result] of results) {
@@ -669,6 +714,41 @@ export class KvNode {
       this.counts.committed += 1;
       p.resolve(result);
     }
+  }
+
+  /**
+   * On the leader: once every member reads a newer entry format than the cluster's, proposes
+   * its activation, in JSON and in an entry of its own, so that a release that predates
+   * formats applies it as the no-op any unreadable entry is to it, and nothing else with it.
+   * One at a time; one lost with a leadership change is proposed again by whoever leads.
+   */
+  private maybeActivateFormat(): void {
+    if (this.activating || this.closed || this.raft.role !== Role.Leader) return;
+    if (this.sm.format >= this.opts.maxFormat) return;
+    const version = formatToActivate({
+      active: this.sm.format,
+      members: this.directory.list().map((m) => m.id),
+      self: this.opts.id,
+      selfMax: this.opts.maxFormat,
+      heard: this.formatsHeard,
+    });
+    if (version === undefined) return;
+    const requestId = `${this.opts.id}-format-${++this.requestCounter}`;
+    try {
+      this.raft.proposeBatch([encodeKvCommand({ t: 'format', version }, requestId, 0)]);
+    } catch {
+      return; // not the leader any more
+    }
+    this.activating = true;
+    const done = () => {
+      this.activating = false;
+    };
+    const timer = setTimeout(() => {
+      this.pending.delete(requestId);
+      done();
+    }, 10_000);
+    this.pending.set(requestId, { resolve: done, reject: done, timer });
+    this.schedule();
   }
 
   private async maybeSnapshot(): Promise<void> {

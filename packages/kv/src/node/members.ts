@@ -50,6 +50,8 @@ export function memberCommand(cc: ConfChange, index: number): Uint8Array | undef
   return encodeKvCommand(
     { t: 'put', key, value: Buffer.from(JSON.stringify(record)) },
     `conf-change-${index}`,
+    // Made by each replica as it applies the change, never sent: JSON, which every node reads.
+    0,
   );
 }
 

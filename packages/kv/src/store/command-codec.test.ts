@@ -34,12 +34,16 @@ const get = fc.record(
   { requiredKeys: ['t', 'key'] },
 );
 const op = fc.oneof(put, del, get);
-const compare = fc.record({
-  key: bytes,
-  target: fc.constantFrom('version', 'create', 'mod', 'value' as const),
-  result: fc.constantFrom('=', '!=', '<', '>' as const),
-  value: fc.oneof(fc.integer({ min: -(2 ** 51), max: 2 ** 51 }), bytes),
-});
+const result = fc.constantFrom('=', '!=', '<', '>' as const);
+const compare = fc.oneof(
+  fc.record({
+    key: bytes,
+    target: fc.constantFrom('version', 'create', 'mod' as const),
+    result,
+    value: fc.integer({ min: -(2 ** 51), max: 2 ** 51 }),
+  }),
+  fc.record({ key: bytes, target: fc.constant('value' as const), result, value: bytes }),
+);
 const command: fc.Arbitrary<KvCommand> = fc.oneof(
   op,
   fc.record({
@@ -59,6 +63,7 @@ const command: fc.Arbitrary<KvCommand> = fc.oneof(
   ),
   fc.record({ t: fc.constant('leaseRevoke' as const), id: posint }),
   fc.record({ t: fc.constant('compact' as const), revision: uint }),
+  fc.record({ t: fc.constant('format' as const), version: fc.nat(5) }),
 ) as fc.Arbitrary<KvCommand>;
 const batch = fc.array(fc.record({ requestId: fc.string(), command }), {
   minLength: 1,
@@ -78,22 +83,37 @@ function withoutUndefined(v: unknown): unknown {
   return v;
 }
 
+/**
+ * Decodes `data` or throws a typed error; what it decodes is a command the edge would have
+ * taken (it encodes again to the same), and zod, which checks version 0, takes it too.
+ */
 function decodesOrTypedError(data: Uint8Array): void {
+  let decoded: ReturnType<typeof decodeKvCommand>;
   try {
-    decodeKvCommand(data);
+    decoded = decodeKvCommand(data);
   } catch (err) {
     if (!(err instanceof InvalidRequestError) && !(err instanceof UnsupportedFormatError))
       throw err;
+    return;
   }
+  expect(decoded.length).toBeGreaterThan(0);
+  const again = decodeKvCommand(encodeKvCommands(decoded));
+  expect(again).toEqual(decoded);
+  expect(decodeKvCommand(encodeKvCommands(decoded, 0))).toEqual(decoded);
 }
 
 describe('KV command codec (entry format version 1)', () => {
-  it('round-trips every command', () => {
+  it('round-trips every command, in version 1 and in version 0 (JSON)', () => {
     fc.assert(
       fc.property(batch, (list) => {
-        const decoded = decodeKvCommand(encodeKvCommands(list));
-        expect(decoded).toEqual(withoutUndefined(list));
-        for (const { command } of decoded) expect(Object.values(command)).not.toContain(undefined);
+        for (const version of [1, 0]) {
+          const data = encodeKvCommands(list, version);
+          expect(data[0]).toBe(version === 1 ? 1 : '{'.charCodeAt(0));
+          const decoded = decodeKvCommand(data);
+          expect(decoded).toEqual(withoutUndefined(list));
+          for (const { command } of decoded)
+            expect(Object.values(command)).not.toContain(undefined);
+        }
       }),
     );
   });
@@ -113,6 +133,38 @@ describe('KV command codec (entry format version 1)', () => {
         decodesOrTypedError(data);
       }),
     );
+    // Several changes at once: bytes replaced, inserted, removed.
+    const edit = fc.record({ at: fc.nat(), byte: fc.nat(255), kind: fc.nat(2) });
+    fc.assert(
+      fc.property(batch, fc.array(edit, { minLength: 1, maxLength: 6 }), (list, edits) => {
+        const data = [...encodeKvCommands(list)];
+        for (const { at, byte, kind } of edits) {
+          const i = at % (data.length + 1);
+          if (kind === 0) data[i % data.length] = byte;
+          else if (kind === 1) data.splice(i, 0, byte);
+          else data.splice(i, 1);
+        }
+        decodesOrTypedError(Buffer.from(data));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('refuses a varint past 2^53, a list longer than its input, a bad presence byte', () => {
+    const entry = (...body: number[]) => Buffer.from([1, 1, 1, 0x72, body.length, ...body]); // one command, request id "r"
+    const cases: [Buffer, RegExp][] = [
+      [entry(6, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f), /out of range/], // compact
+      [entry(6, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01), /too long/],
+      [entry(3, 0x7f), /list of 127/], // a txn claiming 127 compares
+      [entry(0, 0, 0, 2), /presence byte 2/], // a put with empty key and value
+      [entry(9), /unknown command tag 9/],
+      [Buffer.from([1, 0]), /holds 0 commands/],
+      [Buffer.concat([entry(6, 0), Buffer.from([0])]), /1 bytes after the last command/],
+    ];
+    for (const [data, message] of cases) {
+      expect(() => decodeKvCommand(data)).toThrow(InvalidRequestError);
+      expect(() => decodeKvCommand(data)).toThrow(message);
+    }
   });
 
   it('refuses a malformed command when it is encoded (the edge), naming the field', () => {
@@ -131,6 +183,20 @@ describe('KV command codec (entry format version 1)', () => {
       { t: 'txn', compare: [], success: [{ t: 'txn' }], failure: [] },
       { t: 'leaseGrant', id: 1, ttlMs: 10, frob: 'a field the table lacks' },
       { t: 'leaseGrant', id: 1, ttlMs: 10, owner: 'x'.repeat(513) },
+      {
+        t: 'txn',
+        compare: [
+          { key: Buffer.from('k'), target: 'version', result: '=', value: Buffer.from('1') },
+        ],
+        success: [],
+        failure: [],
+      },
+      {
+        t: 'txn',
+        compare: [{ key: Buffer.from('k'), target: 'value', result: '=', value: 1 }],
+        success: [],
+        failure: [],
+      },
     ];
     for (const cmd of bad)
       expect(() => encodeCommand(cmd as KvCommand)).toThrow(InvalidRequestError);
@@ -142,6 +208,18 @@ describe('KV command codec (entry format version 1)', () => {
   it('refuses an unknown format version by name, and reads version 0 (JSON)', () => {
     expect(() => decodeKvCommand(Buffer.from([7, 1]))).toThrow(UnsupportedFormatError);
     expect(() => decodeKvCommand(Buffer.from([7, 1]))).toThrow(/format version 7 is unknown/);
+    // A node started to read only 0 refuses 1 the same way, saying why.
+    const v1 = encodeKvCommand({ t: 'compact', revision: 1 }, 'r');
+    expect(() => decodeKvCommand(v1, 0)).toThrow(UnsupportedFormatError);
+    expect(() => decodeKvCommand(v1, 0)).toThrow(
+      /version 1 is past what this node was started to read \(up to 0\)/,
+    );
+    expect(decodeKvCommand(encodeKvCommand({ t: 'compact', revision: 1 }, 'r', 0), 0)).toHaveLength(
+      1,
+    );
+    expect(() => encodeKvCommand({ t: 'compact', revision: 1 }, 'r', 2)).toThrow(
+      UnsupportedFormatError,
+    );
     const json = '{"b":[{"r":"r1","c":{"t":"put","key":"aw==","value":"dg==","lease":3}}]}';
     const cmd = { t: 'put', key: Buffer.from('k'), value: Buffer.from('v'), lease: 3 } as const;
     expect(decodeKvCommand(Buffer.from(json))).toEqual([{ requestId: 'r1', command: cmd }]);
@@ -162,7 +240,12 @@ describe('KV command codec (entry format version 1)', () => {
       lease: 2,
     });
     const older = full.subarray(0, full.length - 1); // drop the absent-prevKv presence byte
-    const [item] = decodeKvCommand(encodeKvEntry([{ requestId: 'r', encoded: older }]));
+    const [item] = decodeKvCommand(
+      encodeKvEntry(
+        [{ requestId: 'r', command: { t: 'compact', revision: 0 }, encoded: older }],
+        1,
+      ),
+    );
     expect(item?.command).toEqual({
       t: 'put',
       key: Buffer.from('k'),

@@ -1,6 +1,6 @@
 import { ErrorCode, InvalidRequestError, StrandError } from '@strand/wire';
 import { type Field, Reader, read, type Type, Writer, write } from './binary.js';
-import { decodeJsonEntry, type KvCommand } from './command.js';
+import { decodeJsonEntry, encodeJsonEntry, type KvCommand } from './command.js';
 
 /**
  * The Raft entry format of KV commands. An entry's first byte names its format version:
@@ -64,6 +64,7 @@ export const commandType: Type = {
     ],
     leaseRevoke: [{ name: 'id', type: 'posint' }],
     compact: [{ name: 'revision', type: 'uint' }],
+    format: [{ name: 'version', type: 'uint' }],
   },
 };
 
@@ -71,13 +72,33 @@ export const commandType: Type = {
 export function encodeCommand(cmd: KvCommand): Buffer {
   const w = new Writer();
   write(w, commandType, cmd, 'command');
+  if (cmd.t === 'txn') for (const c of cmd.compare) checkCompare(c);
   return w.finish();
 }
 
-/** One Raft entry from commands already encoded (by `encodeCommand`) with their request ids. */
-export function encodeKvEntry(
-  items: readonly { requestId: string; encoded: Uint8Array }[],
-): Buffer {
+/** What the table cannot say: a numeric target compares with a number, `value` with bytes. */
+function checkCompare(c: { target: string; value: unknown }): void {
+  if ((c.target === 'value') !== Buffer.isBuffer(c.value))
+    throw invalid(
+      `a compare on ${c.target} needs ${c.target === 'value' ? 'bytes' : 'a number'} to compare with`,
+    );
+}
+
+/** A command queued for an entry: validated (and laid out as version 1) when proposed. */
+export interface EncodedCommand {
+  requestId: string;
+  command: KvCommand;
+  /** `encodeCommand(command)`. */
+  encoded: Uint8Array;
+}
+
+/**
+ * One Raft entry from commands already checked by `encodeCommand`, in format `version`: 1
+ * once the cluster has activated it, 0 (JSON) before (see entry-format.ts).
+ */
+export function encodeKvEntry(items: readonly EncodedCommand[], version: number): Buffer {
+  if (version === 0) return encodeJsonEntry(items);
+  if (version !== ENTRY_VERSION) throw new UnsupportedFormatError(version);
   const w = new Writer();
   w.u8(ENTRY_VERSION);
   w.varint(items.length);
@@ -92,23 +113,34 @@ export function encodeKvEntry(
 /** One entry holding `list` (validated and encoded here). */
 export function encodeKvCommands(
   list: readonly { command: KvCommand; requestId: string }[],
+  version = ENTRY_VERSION,
 ): Buffer {
   return encodeKvEntry(
-    list.map((x) => ({ requestId: x.requestId, encoded: encodeCommand(x.command) })),
+    list.map((x) => ({ ...x, encoded: encodeCommand(x.command) })),
+    version,
   );
 }
 
 /** One entry holding one command. */
-export function encodeKvCommand(command: KvCommand, requestId: string): Buffer {
-  return encodeKvCommands([{ command, requestId }]);
+export function encodeKvCommand(
+  command: KvCommand,
+  requestId: string,
+  version = ENTRY_VERSION,
+): Buffer {
+  return encodeKvCommands([{ command, requestId }], version);
 }
 
 /** An entry whose format version this build does not know. */
 export class UnsupportedFormatError extends StrandError {
-  constructor(readonly version: number) {
+  constructor(
+    readonly version: number,
+    readonly readable = ENTRY_VERSION,
+  ) {
     super(
       ErrorCode.Internal,
-      `KV command format version ${version} is unknown to this Strand (it reads 0 = JSON and 1 = binary); upgrade this node to a release that writes it`,
+      readable < ENTRY_VERSION
+        ? `KV command format version ${version} is past what this node was started to read (up to ${readable}): start it without its KV format limit`
+        : `KV command format version ${version} is unknown to this Strand (it reads 0 = JSON and 1 = binary); upgrade this node to a release that writes it`,
     );
   }
 }
@@ -117,11 +149,15 @@ export class UnsupportedFormatError extends StrandError {
  * The commands of one entry, any known version. Throws InvalidRequestError for a damaged entry
  * of a known version, UnsupportedFormatError for an unknown version.
  */
-export function decodeKvCommand(data: Uint8Array): { requestId: string; command: KvCommand }[] {
+export function decodeKvCommand(
+  data: Uint8Array,
+  maxVersion = ENTRY_VERSION,
+): { requestId: string; command: KvCommand }[] {
   const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length);
-  const version = buf[0];
-  if (version === JSON_FIRST_BYTE) return decodeJsonEntry(buf);
-  if (version !== ENTRY_VERSION) throw new UnsupportedFormatError(version ?? 0);
+  const first = buf[0] ?? 0;
+  if (first === JSON_FIRST_BYTE) return decodeJsonEntry(buf);
+  if (first !== ENTRY_VERSION || first > maxVersion)
+    throw new UnsupportedFormatError(first, maxVersion);
   const r = new Reader(buf);
   r.u8();
   const n = r.varint();
@@ -129,10 +165,13 @@ export function decodeKvCommand(data: Uint8Array): { requestId: string; command:
   const out: { requestId: string; command: KvCommand }[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const requestId = read(r, 'string') as string;
-    // The tables above are the schema: what they read is a well-formed KvCommand.
+    // The tables above are the schema (and checkCompare what they cannot say): what they
+    // read is a command the edge would have taken.
     const body = r.sub(r.varint());
-    out[i] = { requestId, command: read(body, commandType, true) as KvCommand };
+    const command = read(body, commandType, true) as KvCommand;
     if (body.remaining !== 0) throw invalid(`${body.remaining} bytes after command ${i}`);
+    if (command.t === 'txn') for (const c of command.compare) checkCompare(c);
+    out[i] = { requestId, command };
   }
   if (r.remaining !== 0) throw invalid(`${r.remaining} bytes after the last command`);
   return out;

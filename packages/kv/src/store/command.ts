@@ -51,6 +51,12 @@ const commandSchema = z.discriminatedUnion('t', [
   }),
   z.object({ t: z.literal('leaseRevoke'), id: z.number().int().positive() }),
   z.object({ t: z.literal('compact'), revision: z.number().int().min(0) }),
+  /**
+   * The cluster may write entries in format `version` from now on (see entry-format.ts).
+   * Always written as JSON in an entry of its own: a release that predates it fails to parse
+   * the entry and applies it as a no-op, as it does any entry it cannot read.
+   */
+  z.object({ t: z.literal('format'), version: z.number().int().min(0) }),
 ]);
 
 // Built once: zod compiles a schema on first use, so a schema made per call costs a compile.
@@ -64,6 +70,27 @@ const envelopeSchema = z.object({
 export type Compare = z.infer<typeof compareSchema>;
 export type KvOp = z.infer<typeof opSchema>;
 export type KvCommand = z.infer<typeof commandSchema>;
+
+function toJson(value: unknown): unknown {
+  if (value instanceof Uint8Array)
+    return Buffer.from(value.buffer, value.byteOffset, value.length).toString('base64');
+  if (Array.isArray(value)) return value.map(toJson);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toJson(v);
+    return out;
+  }
+  return value;
+}
+
+/** Version 0 of the entry format, as Strand wrote it before version 1 (and still does until the cluster activates 1). */
+export function encodeJsonEntry(
+  list: readonly { requestId: string; command: KvCommand }[],
+): Buffer {
+  return Buffer.from(
+    JSON.stringify({ b: list.map((x) => ({ r: x.requestId, c: toJson(x.command) })) }),
+  );
+}
 
 /**
  * Version 0 of the entry format: the JSON envelope Strand wrote before the binary one (see

@@ -1,7 +1,7 @@
-import { CompactedError, ErrorCode, InvalidRequestError, type KeyValue } from '@strand/wire';
+import { CompactedError, ErrorCode, type KeyValue } from '@strand/wire';
 import { type BatchOp, type KvDb, prefixEnd, u64 } from '../storage/db.js';
 import type { Compare, KvCommand, KvOp } from './command.js';
-import { decodeKvCommand, UnsupportedFormatError } from './command-codec.js';
+import { decodeKvCommand, ENTRY_VERSION, UnsupportedFormatError } from './command-codec.js';
 
 export type { KeyValue };
 
@@ -19,6 +19,7 @@ export type KvResult =
   | { t: 'txn'; revision: number; succeeded: boolean; responses: KvResult[] }
   | { t: 'lease'; revision: number; id: number; ttlMs: number }
   | { t: 'compact'; revision: number }
+  | { t: 'format'; revision: number; version: number }
   | { t: 'error'; revision: number; code: string; message: string };
 
 export interface ApplyEntry {
@@ -63,17 +64,26 @@ function kvFromJson(j: { key: string; value: string } & Omit<KeyValue, 'key' | '
  * throws: applying it as a no-op would diverge from the replicas that can, so this node stops
  * (the driver exits with the message).
  */
-function decodeEntry(e: ApplyEntry): {
+function decodeEntry(
+  e: ApplyEntry,
+  maxFormat: number,
+): {
   commands: { requestId: string; command: KvCommand }[];
   error?: string;
 } {
   if (!e.data || e.data.length === 0) return { commands: [] };
+  let commands: { requestId: string; command: KvCommand }[];
   try {
-    return { commands: decodeKvCommand(e.data) };
+    commands = decodeKvCommand(e.data, maxFormat);
   } catch (err) {
     if (err instanceof UnsupportedFormatError) throw err;
     return { commands: [], error: (err as Error).message };
   }
+  // The cluster moving to a format this node cannot read: the entries after it would be.
+  for (const { command } of commands)
+    if (command.t === 'format' && command.version > maxFormat)
+      throw new UnsupportedFormatError(command.version, maxFormat);
+  return { commands };
 }
 
 function inRange(key: Buffer, start: Buffer, end: Buffer | undefined): boolean {
@@ -99,17 +109,32 @@ export class KvStateMachine {
   appliedTerm = 0;
   revision = 0;
   compactRevision = 0;
+  /**
+   * The entry format the cluster has activated (entry-format.ts): leaders write it. Starts at
+   * 0 (JSON), only grows, and is kept with the applied index and in snapshots.
+   */
+  format = 0;
   private readonly keys = new Map<string, KeyValue>();
   private readonly leases = new Map<number, { ttlMs: number; owner?: string; keys: Set<string> }>();
   private readonly watchers = new Set<Watcher>();
   private pendingCompaction: number | undefined;
 
-  private constructor(private readonly db: KvDb) {}
+  private constructor(
+    private readonly db: KvDb,
+    /** The newest entry format this node reads (ENTRY_VERSION unless started limited). */
+    readonly maxFormat: number,
+  ) {}
 
-  static async open(db: KvDb): Promise<KvStateMachine> {
-    const sm = new KvStateMachine(db);
+  /** Throws UnsupportedFormatError when the cluster's format is past what this node reads. */
+  static async open(db: KvDb, maxFormat = ENTRY_VERSION): Promise<KvStateMachine> {
+    const sm = new KvStateMachine(db, maxFormat);
     await sm.load();
+    sm.checkFormat(sm.format);
     return sm;
+  }
+
+  private checkFormat(format: number): void {
+    if (format > this.maxFormat) throw new UnsupportedFormatError(format, this.maxFormat);
   }
 
   private async load(): Promise<void> {
@@ -139,7 +164,7 @@ export class KvStateMachine {
     // Decoded first: an entry this build cannot read stops the batch before anything changes.
     const decoded = entries
       .filter((e) => e.index > this.appliedIndex)
-      .map((e) => ({ e, ...decodeEntry(e) }));
+      .map((e) => ({ e, ...decodeEntry(e, this.maxFormat) }));
     for (const { e, commands, error } of decoded) {
       last = e;
       this.appliedIndex = e.index;
@@ -262,6 +287,7 @@ export class KvStateMachine {
         compactRevision: this.compactRevision,
         keys: [...this.keys.values()].map(kvToJson),
         leases: [...this.leases].map(([id, l]) => ({ id, ttlMs: l.ttlMs, owner: l.owner })),
+        format: this.format,
       }),
     );
   }
@@ -273,7 +299,10 @@ export class KvStateMachine {
       compactRevision: number;
       keys: Parameters<typeof kvFromJson>[0][];
       leases: { id: number; ttlMs: number; owner?: string }[];
+      /** Absent in snapshots taken before formats were versioned: those clusters wrote 0. */
+      format?: number;
     };
+    this.checkFormat(snap.format ?? 0);
     for (const prefix of [KEY, HIST, LEASE])
       await this.db.deleteRange({ gte: prefix, lt: prefixEnd(prefix) });
     this.keys.clear();
@@ -295,6 +324,7 @@ export class KvStateMachine {
     }
     for (const [name, kv] of this.keys) if (kv.lease) this.leases.get(kv.lease)?.keys.add(name);
     this.revision = snap.revision;
+    this.format = snap.format ?? 0;
     // Events before the snapshot are not kept: watching from there is a compaction error.
     this.compactRevision = Math.max(snap.compactRevision, snap.revision);
     this.appliedIndex = index;
@@ -368,6 +398,10 @@ export class KvStateMachine {
         this.pendingCompaction = cmd.revision;
         return { t: 'compact', revision: this.revision };
       }
+      case 'format':
+        // Never back: a leader that proposed it late, after a newer one, changes nothing.
+        this.format = Math.max(this.format, cmd.version);
+        return { t: 'format', revision: this.revision, version: this.format };
     }
   }
 
@@ -450,8 +484,9 @@ export class KvStateMachine {
       if (!kv || !Buffer.isBuffer(c.value)) return false;
       cmp = Buffer.compare(kv.value, c.value);
     } else {
-      if (typeof c.value !== 'number')
-        throw new InvalidRequestError('numeric compare needs a number');
+      // Refused when proposed; an entry from before that check compares false everywhere
+      // rather than throw on every replica, forever, at the same index.
+      if (typeof c.value !== 'number') return false;
       const actual =
         c.target === 'version'
           ? (kv?.version ?? 0)
@@ -483,6 +518,7 @@ export class KvStateMachine {
         appliedTerm: this.appliedTerm,
         revision: this.revision,
         compactRevision: this.compactRevision,
+        format: this.format,
       }),
     );
   }
