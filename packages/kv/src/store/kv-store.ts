@@ -2,6 +2,7 @@ import { CompactedError, ErrorCode, type KeyValue } from '@strand/wire';
 import { type BatchOp, type KvDb, prefixEnd, u64 } from '../storage/db.js';
 import type { Compare, KvCommand, KvOp } from './command.js';
 import { decodeKvCommand, ENTRY_VERSION, UnsupportedFormatError } from './command-codec.js';
+import { KeyIndex } from './key-index.js';
 
 export type { KeyValue };
 
@@ -115,6 +116,7 @@ export class KvStateMachine {
    */
   format = 0;
   private readonly keys = new Map<string, KeyValue>();
+  private readonly index = new KeyIndex(this.keys);
   private readonly leases = new Map<number, { ttlMs: number; owner?: string; keys: Set<string> }>();
   private readonly watchers = new Set<Watcher>();
   private pendingCompaction: number | undefined;
@@ -142,7 +144,7 @@ export class KvStateMachine {
     if (meta) Object.assign(this, JSON.parse(meta.toString()) as Record<string, number>);
     for (const [, v] of await this.db.entries({ gte: KEY, lt: prefixEnd(KEY) })) {
       const kv = kvFromJson(JSON.parse(v.toString()));
-      this.keys.set(kv.key.toString('latin1'), kv);
+      this.setKey(kv.key.toString('latin1'), kv);
     }
     for (const [k, v] of await this.db.entries({ gte: LEASE, lt: prefixEnd(LEASE) })) {
       const id = Number(k.readBigUInt64BE(1));
@@ -209,9 +211,9 @@ export class KvStateMachine {
       const kv = this.keys.get(key.toString('latin1'));
       kvs = kv ? [kv] : [];
     } else {
-      kvs = [...this.keys.values()]
-        .filter((kv) => inRange(kv.key, key, end))
-        .sort((a, b) => Buffer.compare(a.key, b.key));
+      kvs = this.index
+        .range(key.toString('latin1'), end.toString('latin1'))
+        .map((name) => this.keys.get(name)!);
     }
     const count = kvs.length;
     if (limit > 0 && kvs.length > limit) kvs = kvs.slice(0, limit);
@@ -306,11 +308,12 @@ export class KvStateMachine {
     for (const prefix of [KEY, HIST, LEASE])
       await this.db.deleteRange({ gte: prefix, lt: prefixEnd(prefix) });
     this.keys.clear();
+    this.index.clear();
     this.leases.clear();
     const ops: BatchOp[] = [];
     for (const j of snap.keys) {
       const kv = kvFromJson(j);
-      this.keys.set(kv.key.toString('latin1'), kv);
+      this.setKey(kv.key.toString('latin1'), kv);
       ops.push({ type: 'put', key: keyRow(kv.key), value: Buffer.from(JSON.stringify(j)) });
     }
     for (const l of snap.leases) {
@@ -429,7 +432,7 @@ export class KvStateMachine {
         };
         if (prev?.lease) this.leases.get(prev.lease)?.keys.delete(name);
         if (kv.lease) this.leases.get(kv.lease)!.keys.add(name);
-        this.keys.set(name, kv);
+        this.setKey(name, kv);
         m.ops.push({
           type: 'put',
           key: keyRow(op.key),
@@ -455,6 +458,7 @@ export class KvStateMachine {
     const prev = this.keys.get(name);
     if (!prev) return;
     this.keys.delete(name);
+    this.index.remove();
     if (prev.lease) this.leases.get(prev.lease)?.keys.delete(name);
     m.ops.push({ type: 'del', key: keyRow(prev.key) });
     const tomb: KeyValue = {
@@ -505,6 +509,11 @@ export class KvStateMachine {
       case '>':
         return cmp > 0;
     }
+  }
+
+  private setKey(name: string, kv: KeyValue): void {
+    if (!this.keys.has(name)) this.index.add(name);
+    this.keys.set(name, kv);
   }
 
   private error(code: string, message: string): KvResult {

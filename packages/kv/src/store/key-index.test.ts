@@ -1,0 +1,39 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { KeyIndex } from './key-index.js';
+
+const name = fc.string({
+  unit: fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c)),
+  maxLength: 4,
+});
+const op = fc.oneof(
+  fc.record({ t: fc.constant('set' as const), name }),
+  fc.record({ t: fc.constant('del' as const), name }),
+  fc.record({ t: fc.constant('range' as const), start: name, end: name }),
+);
+
+describe('KeyIndex', () => {
+  it('answers every range as a filter and sort of the live names would, whatever came before', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
+        const live = new Set<string>();
+        const index = new KeyIndex(live);
+        for (const o of ops) {
+          if (o.t === 'set') {
+            if (!live.has(o.name)) index.add(o.name);
+            live.add(o.name);
+          } else if (o.t === 'del') {
+            if (live.delete(o.name)) index.remove();
+          } else {
+            // Byte order: latin1 names compare by code unit, as Buffer.compare does.
+            const want = [...live]
+              .filter((n) => n >= o.start && n < o.end)
+              .sort((a, b) => Buffer.compare(Buffer.from(a, 'latin1'), Buffer.from(b, 'latin1')));
+            expect(index.range(o.start, o.end)).toEqual(want);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
