@@ -104,6 +104,7 @@ export { brokerInfo, partitionInfo, topicInfo } from './topic/info.js';
 
 // Consumer groups: group ids, their records and committed offsets in the KV store
 export * from './group/group-keys.js';
+export * from './group/offset-record.js';
 // Kafka's "consumer" protocol: the subscriptions and assignments inside Kafka groups' opaque bytes
 export * from './group/consumer-protocol.js';
 // App config: flags over environment over a JSON file, checked by a schema

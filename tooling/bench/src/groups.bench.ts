@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Admin, type AssignorName, Consumer } from '@strand/client';
 import { coordinatorLayout, freePort, ProcessRegistry, tempDir } from '@strand/testkit';
+import { formatScaleRow, scaleRow } from './groups-scale.js';
 import { envNumber } from './util.js';
 
 const COORDINATOR = fileURLToPath(import.meta.resolve('@strand/coordinator/main'));
@@ -10,7 +11,8 @@ const BROKER = fileURLToPath(import.meta.resolve('@strand/broker/main'));
 /**
  * Consumer groups on 3 coordinators (Raft, synced) and 1 broker, all separate processes:
  * offset commits per second with many groups committing at once, and how long a group of
- * members takes to hand out partitions again when one more member joins.
+ * members takes to hand out partitions again when one more member joins; then the scale rows
+ * (STRAND_BENCH_GROUPS_SCALE_GROUPS x STRAND_BENCH_GROUPS_SCALE_MEMBERS, lists; "none" skips).
  */
 export default async function groupsBench(): Promise<void> {
   const groups = envNumber('STRAND_BENCH_GROUPS', 100);
@@ -94,6 +96,18 @@ export default async function groupsBench(): Promise<void> {
         `rebalance, 10th member joins a group of 9 on 100 partitions (${assignor}, heartbeat 100 ms): ${ms.toFixed(0)} ms until all 10 hold their partitions`,
       );
     }
+
+    // 3. Scale: rebalance time and commit rate as groups and members per group grow.
+    const scaleGroups = envList('STRAND_BENCH_GROUPS_SCALE_GROUPS', [1, 10, 100]);
+    const scaleMembers = envList('STRAND_BENCH_GROUPS_SCALE_MEMBERS', [1, 10, 50]);
+    const scaleSeconds = envNumber('STRAND_BENCH_GROUPS_SCALE_SECONDS', 3);
+    if (scaleGroups.length > 0 && scaleMembers.length > 0)
+      console.log(
+        `scale (range, probe group heartbeat 100 ms, the others 1 s; every member commits its partitions, one in flight each, for ${scaleSeconds} s):`,
+      );
+    for (const g of scaleGroups)
+      for (const m of scaleMembers)
+        console.log(formatScaleRow(await scaleRow(bootstrap, 'bench-groups', g, m, scaleSeconds)));
     await admin.close();
   } finally {
     await registry.stopAll();
@@ -142,4 +156,14 @@ async function rebalanceOnce(bootstrap: string[], assignor: AssignorName): Promi
   await Promise.all(loops);
   await Promise.all(members.map((c) => c.close()));
   return ms;
+}
+
+function envList(name: string, fallback: number[]): number[] {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'none') return [];
+  const list = raw.split(',').map(Number);
+  if (!list.every((n) => Number.isInteger(n) && n > 0))
+    throw new Error(`${name} must be a comma-separated list of positive integers, got ${raw}`);
+  return list;
 }

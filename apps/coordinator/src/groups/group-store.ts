@@ -2,6 +2,7 @@ import { type KvNode, type KvOp, prefixEnd } from '@strand/kv';
 import {
   type CommittedOffset,
   CommittedOffsets,
+  encodeCommittedOffset,
   GroupKeys,
   MetaKeys,
   OffsetMetadataTooLargeError,
@@ -25,6 +26,8 @@ export interface OffsetCommit extends TopicPartition {
   metadata: string;
   /** When it was committed (ms); the coordinator's clock when absent. */
   commitTimestamp?: number;
+  /** The leader epoch of the last record consumed; -1 (or absent): unknown. */
+  leaderEpoch?: number;
 }
 
 export interface StoredOffset extends TopicPartition, CommittedOffset {}
@@ -147,13 +150,12 @@ export class GroupStore {
         value:
           o.offset < 0
             ? null
-            : Buffer.from(
-                JSON.stringify({
-                  offset: o.offset,
-                  metadata: o.metadata,
-                  commitTimestamp: o.commitTimestamp ?? at,
-                }),
-              ),
+            : encodeCommittedOffset({
+                offset: o.offset,
+                metadata: o.metadata,
+                commitTimestamp: o.commitTimestamp ?? at,
+                leaderEpoch: o.leaderEpoch ?? -1,
+              }),
       })),
     );
   }

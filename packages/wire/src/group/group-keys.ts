@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { InvalidRequestError } from '../errors/errors.js';
 import type { RecordKind } from '../topic/metadata.js';
+import { parseCommittedOffset } from './offset-record.js';
 
 /** Kafka's rule for group ids: 1..249 of letters, digits, '.', '_' and '-'. */
 export const GroupIdSchema = z
@@ -31,12 +32,23 @@ export const GroupKeys = {
 
 /** A committed offset as stored: the next offset the group reads. */
 export const CommittedOffsetSchema = z.object({
-  offset: z.number().int().min(0),
+  offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   metadata: z.string(),
   commitTimestamp: z.number(),
+  /** The leader epoch of the last record consumed (Kafka's committedLeaderEpoch); -1: unknown. */
+  leaderEpoch: z
+    .number()
+    .int()
+    .min(-1)
+    .max(2 ** 31 - 1)
+    .default(-1),
 });
 export type CommittedOffset = z.infer<typeof CommittedOffsetSchema>;
-export const CommittedOffsets: RecordKind<CommittedOffset> = { schema: CommittedOffsetSchema };
+/** Either layout of a committed offset: compact binary (written now) or JSON (written before). */
+export const CommittedOffsets: RecordKind<CommittedOffset> = {
+  schema: CommittedOffsetSchema,
+  parse: parseCommittedOffset,
+};
 
 export function parseOffsetKey(
   key: string,

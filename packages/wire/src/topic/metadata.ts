@@ -131,6 +131,8 @@ export interface RecordKind<T> {
   schema: z.ZodType<T>;
   /** The key the record names itself by (a record at any other key is malformed). */
   keyOf?: (record: T) => string;
+  /** The stored bytes as what `schema` checks (throws when they are not); JSON by default. */
+  parse?: (value: Uint8Array) => unknown;
 }
 
 export const BrokerRecords: RecordKind<BrokerRecord> = {
@@ -159,9 +161,12 @@ export function decodeRecord<T>(
 ): Decoded<T> {
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(kv.value).toString('utf8'));
+    json = kind.parse ? kind.parse(kv.value) : JSON.parse(Buffer.from(kv.value).toString('utf8'));
   } catch (err) {
-    return { ok: false, error: `not JSON (${(err as Error).message})` };
+    return {
+      ok: false,
+      error: `${kind.parse ? 'unreadable' : 'not JSON'} (${(err as Error).message})`,
+    };
   }
   const r = kind.schema.safeParse(json);
   if (!r.success) {

@@ -1,0 +1,134 @@
+import { Consumer } from '@strand/client';
+
+/** The groups bench's scale rows: how rebalance time and commit rate grow with groups and members. */
+export interface ScaleRow {
+  groups: number;
+  members: number;
+  /** ms from one more member joining group 0 until all its members hold their partitions. */
+  rebalanceMs: number;
+  commitsPerSec: number;
+  offsetsPerSec: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+const TOPIC_PARTITIONS = 100;
+
+/**
+ * `groups` groups of `members` members each on one topic of 100 partitions. Group 0 (the probe)
+ * heartbeats every 100 ms and keeps polling, so it rebalances promptly; the others heartbeat
+ * every second and stop polling once their whole group holds its partitions (they stay
+ * members: nothing asks them to rejoin), which keeps a 5,000-member row within what one client process and two
+ * cores can drive. Then every member of every group commits its own partitions, one commit in
+ * flight each, for `seconds`.
+ */
+export async function scaleRow(
+  bootstrap: string[],
+  topic: string,
+  groups: number,
+  members: number,
+  seconds: number,
+): Promise<ScaleRow> {
+  const tag = `scale-${groups}x${members}`;
+  const all: Consumer[][] = [];
+  const loops: Promise<void>[] = [];
+  /** Groups whose members may stop polling (every member of theirs holds its share). */
+  const quiet = new Set<number>();
+  let stop = false;
+  const add = (g: number) => {
+    const probe = g === 0;
+    const c = new Consumer({
+      bootstrap,
+      groupId: `${tag}-${g}`,
+      assignors: ['range'],
+      sessionTimeoutMs: probe ? 6000 : 30_000,
+      heartbeatIntervalMs: probe ? 100 : 1000,
+      autoOffsetReset: 'latest',
+      autoCommit: false,
+    });
+    c.subscribe(topic);
+    (all[g] ??= []).push(c);
+    loops.push(
+      (async () => {
+        while (!stop && (probe || !quiet.has(g)))
+          await c.poll(probe ? 50 : 20).catch(() => undefined);
+      })(),
+    );
+  };
+  const settled = async (g: number, n: number) => {
+    const deadline = performance.now() + 120_000;
+    for (;;) {
+      if (performance.now() > deadline)
+        throw new Error(`group ${g} of row ${tag} did not settle within 120 s`);
+      const group = all[g] ?? [];
+      const owned = group.flatMap((c) => c.assignment().map((tp) => tp.partition));
+      const fair = Math.floor(TOPIC_PARTITIONS / n);
+      if (
+        group.length === n &&
+        owned.length === TOPIC_PARTITIONS &&
+        new Set(owned).size === TOPIC_PARTITIONS &&
+        group.every((c) => c.assignment().length >= fair)
+      ) {
+        if (g !== 0) quiet.add(g);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  };
+  try {
+    for (let g = 0; g < groups; g++) for (let m = 0; m < members; m++) add(g);
+    for (let g = 0; g < groups; g++) await settled(g, members);
+
+    const t = performance.now();
+    add(0);
+    await settled(0, members + 1);
+    const rebalanceMs = performance.now() - t;
+
+    const everyone = all.flat();
+    let commits = 0;
+    let offsets = 0;
+    let errors = 0;
+    const latencies: number[] = [];
+    const deadline = performance.now() + seconds * 1000;
+    const started = performance.now();
+    await Promise.all(
+      everyone.map(async (c) => {
+        const tps = c.assignment();
+        for (let i = 1; performance.now() < deadline; i++) {
+          const at = performance.now();
+          try {
+            await c.commit(tps.map((tp) => ({ ...tp, offset: i })));
+            latencies.push(performance.now() - at);
+            commits++;
+            offsets += tps.length;
+          } catch {
+            errors++;
+          }
+        }
+      }),
+    );
+    const elapsed = (performance.now() - started) / 1000;
+    latencies.sort((a, b) => a - b);
+    const pct = (p: number) => latencies[Math.floor((p / 100) * (latencies.length - 1))] ?? 0;
+    return {
+      groups,
+      members,
+      rebalanceMs,
+      commitsPerSec: commits / elapsed,
+      offsetsPerSec: offsets / elapsed,
+      p50: pct(50),
+      p99: pct(99),
+      errors,
+    };
+  } finally {
+    stop = true;
+    await Promise.all(loops);
+    await Promise.all(all.flat().map((c) => c.close().catch(() => undefined)));
+  }
+}
+
+export function formatScaleRow(r: ScaleRow): string {
+  const cell = `${r.groups} group(s) x ${r.members} member(s)`.padEnd(26);
+  return `${cell} rebalance ${r.rebalanceMs.toFixed(0).padStart(5)} ms | commits ${r.commitsPerSec.toFixed(0).padStart(6)}/s = ${r.offsetsPerSec.toFixed(0).padStart(7)} offsets/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, errors ${r.errors}`;
+}
