@@ -48,7 +48,8 @@ export async function scaleRow(
       autoCommit: false,
     });
     c.subscribe(topic);
-    (all[g] ??= []).push(c);
+    if (!all[g]) all[g] = [];
+    all[g].push(c);
     loops.push(
       (async () => {
         while (!stop && (probe || !quiet.has(g)))
