@@ -7,6 +7,7 @@ import {
   channelOptions,
   fromGrpcError,
   InconsistentClusterIdError,
+  InvalidRequestError,
   kvService,
   type LogSink,
   type StrandError,
@@ -15,6 +16,12 @@ import {
 } from '@strand/wire';
 
 const MAX_MESSAGE = 64 * 1024 * 1024;
+/**
+ * A Raft message above MAX_MESSAGE goes in pieces of this size (so one below it goes whole,
+ * as before: a peer of an earlier version reads it). One reassembled may reach MAX_REASSEMBLED.
+ */
+const PIECE = 16 * 1024 * 1024;
+const MAX_REASSEMBLED = 2 * 1024 * 1024 * 1024;
 
 /** Messages queued on one stream beyond which new ones are dropped (Raft retransmits). */
 const MAX_QUEUED = 8192;
@@ -77,7 +84,15 @@ export class GrpcTransport implements Transport {
   send(to: number, data: Uint8Array): void {
     const stream = this.stream(to);
     if (!stream || stream.writableLength > MAX_QUEUED) return;
-    stream.write({ data: Buffer.from(data) });
+    const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    if (bytes.length <= MAX_MESSAGE) {
+      stream.write({ data: bytes });
+      return;
+    }
+    for (let at = 0; at < bytes.length; at += PIECE) {
+      const end = Math.min(bytes.length, at + PIECE);
+      stream.write({ data: bytes.subarray(at, end), more: end < bytes.length });
+    }
   }
 
   close(): void {
@@ -173,9 +188,27 @@ export function addRaftService(server: grpc.Server, node: KvNode, identity: Peer
       else if (!node.isPeer(from))
         refuse(new AuthenticationFailedError(`node "${from}" is not a member of this cluster`));
       else node.heardFormat(from, formatOf(call.metadata.get(FORMAT_HEADER)[0]));
-      call.on('data', (env: { data: Buffer }) => {
+      const pieces: Buffer[] = [];
+      let pieceBytes = 0;
+      call.on('data', (env: { data: Buffer; more?: boolean }) => {
         if (done) return;
-        const dropped = node.receive(env.data, from);
+        if (env.more || pieces.length > 0) {
+          pieceBytes += env.data.length;
+          if (pieceBytes > MAX_REASSEMBLED) {
+            refuse(
+              new InvalidRequestError(
+                `a Raft message in pieces passed ${MAX_REASSEMBLED} bytes before its last piece`,
+              ),
+            );
+            return;
+          }
+          pieces.push(env.data);
+          if (env.more) return;
+        }
+        const message = pieces.length > 0 ? Buffer.concat(pieces, pieceBytes) : env.data;
+        pieces.length = 0;
+        pieceBytes = 0;
+        const dropped = node.receive(message, from);
         if (dropped) refuse(new AuthenticationFailedError(dropped));
       });
       call.on('end', () => {

@@ -571,6 +571,8 @@ export class KvClient {
       c = new Ctor(address, channelCredentials(this.security), {
         'grpc.initial_reconnect_backoff_ms': 100,
         'grpc.max_reconnect_backoff_ms': 1000,
+        // A range answers whatever it holds (up to 1 MiB per value): not grpc's 4 MiB default.
+        'grpc.max_receive_message_length': -1,
         ...channelOptions(this.security, address),
       }) as AnyClient;
       byAddress.set(address, c);

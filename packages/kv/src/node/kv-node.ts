@@ -16,6 +16,8 @@ import {
   type ConfChange,
   ConfChangeType,
   EntryType,
+  type Message,
+  MessageType,
   type Ready,
   Role,
   type Snapshot,
@@ -60,6 +62,10 @@ function packEntries(batch: EncodedCommand[], version: number): Uint8Array[] {
 }
 
 import { type ApplyEntry, type KvResult, KvStateMachine } from '../store/kv-store.js';
+
+/** The data of a snapshot taken here: the state machine's own rows hold it. */
+const HELD_BY_STATE_MACHINE = new Uint8Array(0);
+const BUILT_SNAPSHOT_KEEP_MS = 60_000;
 
 /** How Raft messages leave this node (the coordinator implements it over gRPC). */
 export interface Transport {
@@ -191,6 +197,8 @@ export class KvNode {
   private again = false;
   private closed = false;
   private lastSnapshotIndex: number;
+  /** The last snapshot built for a follower (see `outgoing`), kept for resends. */
+  private builtSnapshot: Snapshot | undefined;
   private readonly ticker: NodeJS.Timeout;
   private readonly leaseTimer: NodeJS.Timeout;
 
@@ -238,8 +246,13 @@ export class KvNode {
       await db.close();
       throw err;
     });
-    // The state machine may be behind the snapshot (never ahead of what Raft committed).
+    // The state machine may be behind a snapshot installed from the leader (never ahead of
+    // what Raft committed). One taken here has no data: its rows were durable before it.
     if (persisted.snapshot && sm.appliedIndex < persisted.snapshot.metadata.index) {
+      if (persisted.snapshot.data.length === 0)
+        throw new Error(
+          `the data folder is damaged: the Raft log was compacted up to ${persisted.snapshot.metadata.index} but the key-value store has applied only up to ${sm.appliedIndex}`,
+        );
       await sm.restore(
         persisted.snapshot.data,
         persisted.snapshot.metadata.index,
@@ -665,7 +678,7 @@ export class KvNode {
       this.lastSnapshotIndex = rd.snapshot.metadata.index;
       this.membersChanged();
     }
-    for (const m of rd.messages) this.opts.transport.send(m.to, encodeMessage(m));
+    for (const m of rd.messages) this.opts.transport.send(m.to, encodeMessage(this.outgoing(m)));
     if (rd.committedEntries.length > 0) await this.apply(rd);
     if (rd.softState) {
       const { leader, role } = rd.softState;
@@ -751,16 +764,46 @@ export class KvNode {
     this.schedule();
   }
 
+  /**
+   * A snapshot for a follower that is behind the compacted log. The core offers the local
+   * compaction point, which holds no data; it is replaced by the state machine as of now (at
+   * its applied index, with the membership as of that index: both advance together between
+   * Readies), which is committed and at or past the point offered. Resends of the same
+   * transfer reuse it while it still covers the compaction point.
+   */
+  private outgoing(m: Message): Message {
+    if (m.type !== MessageType.Snap || !m.snapshot || m.snapshot.data.length > 0) return m;
+    const cached = this.builtSnapshot;
+    if (cached && cached.metadata.index >= m.snapshot.metadata.index)
+      return { ...m, snapshot: cached };
+    const index = this.sm.appliedIndex;
+    const term = this.raft.log.term(index);
+    if (term === undefined) return m;
+    const built: Snapshot = {
+      metadata: { index, term, confState: this.raft.confState() },
+      data: this.sm.snapshot(),
+    };
+    this.builtSnapshot = built;
+    // Held for the resends of one transfer, not for good: it is as big as the whole store.
+    setTimeout(() => {
+      if (this.builtSnapshot === built) this.builtSnapshot = undefined;
+    }, BUILT_SNAPSHOT_KEEP_MS).unref();
+    return { ...m, snapshot: built };
+  }
+
   private async maybeSnapshot(): Promise<void> {
     const applied = this.sm.appliedIndex;
     if (applied - this.lastSnapshotIndex < this.opts.snapshotEvery) return;
     const term = this.raft.log.term(applied);
     if (term === undefined) return;
+    // The state machine's rows are the snapshot: the log up to `applied` can go once they are
+    // durable, which this synced write of the same RocksDB ensures (one WAL, in order). So a
+    // compaction costs no serialization of the whole store; a follower that needs a snapshot
+    // gets one built when it is sent (`outgoing`).
     const snapshot: Snapshot = {
       metadata: { index: applied, term, confState: this.raft.confState() },
-      data: this.sm.snapshot(),
+      data: HELD_BY_STATE_MACHINE,
     };
-    // The state machine's rows must be durable before the log that rebuilds them goes.
     await this.store.save({ snapshot }, true);
     await this.store.compact(applied);
     this.raft.compact(snapshot);

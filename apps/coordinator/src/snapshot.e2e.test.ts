@@ -1,0 +1,177 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { KvClient } from '@strand/client';
+import {
+  coordinatorLayout,
+  eventually,
+  freePort,
+  type NodeProcess,
+  ProcessRegistry,
+  tempDir,
+} from '@strand/testkit';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MAIN } from './cluster.test-util.js';
+
+// Raft snapshots on real processes: every 10 applied entries each node compacts its log, so a
+// member that was away, or one added later, can only catch up from a snapshot of the leader.
+
+const registry = new ProcessRegistry();
+const dir = tempDir('strand-snapshot-');
+afterAll(async () => {
+  await registry.stopAll();
+  dir.cleanup();
+});
+
+const SNAPSHOT_EVERY = ['--snapshot-every', '10'];
+
+/**
+ * What coordinator `address` itself holds: a stale read on a client that asks only it (one
+ * answer of all the keys: 64 MiB for the big ones, past grpc's default 4 MiB a client takes).
+ */
+async function heldBy(address: string, prefix: string) {
+  const own = new KvClient({ bootstrap: [address], timeoutMs: 5000, retries: 0 });
+  try {
+    const r = await own.range(prefix, { consistency: 'stale' });
+    return r.kvs.map((kv) => `${kv.key}=${kv.value.length}@${kv.modRevision}/${kv.version}`);
+  } finally {
+    own.close();
+  }
+}
+
+/** Waits until coordinator `address` has applied at least `index`. */
+async function appliedUpTo(address: string, id: number, index: number): Promise<void> {
+  await eventually(
+    `coordinator ${id} to apply ${index}`,
+    async () => {
+      const own = new KvClient({ bootstrap: [address], timeoutMs: 5000, retries: 0 });
+      try {
+        const m = await own.members();
+        return m.answeredBy === id && m.appliedIndex >= index ? true : undefined;
+      } finally {
+        own.close();
+      }
+    },
+    120_000,
+    200,
+  );
+}
+
+describe('Raft snapshots between coordinators', () => {
+  it('brings back a member that missed compacted entries, then keeps it in step, across restarts', async () => {
+    const layout = await coordinatorLayout(3);
+    const procs = new Map<number, NodeProcess>();
+    const start = async (id: number) =>
+      procs.set(
+        id,
+        await registry.start(MAIN, {
+          name: `coordinator-${id}`,
+          args: [...layout.args(id), ...SNAPSHOT_EVERY, '--data', join(dir.path, `a${id}`)],
+          readyLine: /listening on/,
+          readyTimeoutMs: 60_000,
+        }),
+      );
+    await Promise.all(layout.ids.map(start));
+    const bootstrap = [...layout.clients.values()];
+    const kv = new KvClient({ bootstrap, timeoutMs: 5000, retries: 10 });
+    try {
+      const leader = await eventually(
+        'a leader',
+        async () => (await kv.members()).leaderId || undefined,
+      );
+      const away = layout.ids.find((id) => id !== leader)!;
+      await procs.get(away)!.kill9();
+      // Far more entries than one compaction: the leader's log no longer starts where `away` stopped.
+      for (let i = 0; i < 60; i++) await kv.put(`snap/${i % 20}`, `v${i}`);
+      await start(away);
+      const { commitIndex } = await kv.members();
+      await appliedUpTo(layout.clients.get(away)!, away, commitIndex);
+      const expected = await heldBy(layout.clients.get(leader)!, 'snap/');
+      expect(expected).toHaveLength(20);
+      expect(expected.find((e) => e.startsWith('snap/0='))).toMatch(/\/3$/);
+      expect(await heldBy(layout.clients.get(away)!, 'snap/')).toEqual(expected);
+
+      // Entries after the snapshot apply once on top of it: versions and revisions agree.
+      for (let i = 0; i < 15; i++) await kv.put(`snap/${i}`, `w${i}`);
+      const after = await kv.members();
+      for (const id of layout.ids)
+        await appliedUpTo(layout.clients.get(id)!, id, after.commitIndex);
+      const now = await heldBy(layout.clients.get(leader)!, 'snap/');
+      const first = now.find((e) => e.startsWith('snap/0='))!;
+      expect(first).toMatch(/^snap\/0=2@\d+\/4$/);
+      for (const id of layout.ids)
+        expect(await heldBy(layout.clients.get(id)!, 'snap/')).toEqual(now);
+
+      // Every node's log is compacted: each reopens from its own rows, nothing lost.
+      for (const id of layout.ids) await procs.get(id)!.terminate();
+      await Promise.all(layout.ids.map(start));
+      const before = (await kv.range('snap/', { limit: 1 })).revision;
+      expect((await kv.put('snap/after-restart', 'x')).revision).toBe(before + 1);
+      for (const id of layout.ids) {
+        await appliedUpTo(layout.clients.get(id)!, id, (await kv.members()).commitIndex);
+        expect(await heldBy(layout.clients.get(id)!, 'snap/0')).toEqual([first]);
+      }
+    } finally {
+      kv.close();
+    }
+  }, 240_000);
+
+  it('ships a new member a snapshot larger than one gRPC message (64 MiB), in pieces', async () => {
+    const layout = await coordinatorLayout(3);
+    await Promise.all(
+      layout.ids.map((id) =>
+        registry.start(MAIN, {
+          name: `coordinator-${id}`,
+          args: [...layout.args(id), ...SNAPSHOT_EVERY, '--data', join(dir.path, `b${id}`)],
+          readyLine: /listening on/,
+          readyTimeoutMs: 60_000,
+        }),
+      ),
+    );
+    const kv = new KvClient({ bootstrap: [...layout.clients.values()], timeoutMs: 30_000 });
+    try {
+      // 64 values of 1 MiB: about 85 MiB as a snapshot (base64 in JSON).
+      // A put of 1 MiB on a loaded machine may outlive the commit deadline ("may still be
+      // applied"): putting the same key again is what a caller does, and harmless here.
+      for (let i = 0; i < 64; i++) {
+        const key = `big/${String(i).padStart(2, '0')}`;
+        const value = randomBytes(1 << 20);
+        await eventually(
+          `put ${key}`,
+          () => kv.put(key, value).catch(() => undefined),
+          120_000,
+          100,
+        );
+      }
+      const address = `127.0.0.1:${await freePort()}`;
+      const peer = `127.0.0.1:${await freePort()}`;
+      const members = await kv.memberAdd(4, address, { peerAddress: peer });
+      const { clusterId, commitIndex } = await kv.members();
+      await registry.start(MAIN, {
+        name: 'coordinator-4',
+        args: [
+          ...['--id', '4', '--listen', address, '--peer-listen', peer],
+          ...['--join', 'true', '--cluster-id', clusterId, ...SNAPSHOT_EVERY],
+          ...['--peers', members.map((m) => `${m.id}=${m.address}`).join(',')],
+          ...[
+            '--raft-peers',
+            members
+              .filter((m) => m.id !== 4)
+              .map((m) => `${m.id}=${m.peerAddress}`)
+              .join(','),
+          ],
+          ...['--data', join(dir.path, 'b4')],
+        ],
+        readyLine: /listening on/,
+        readyTimeoutMs: 60_000,
+      });
+      await appliedUpTo(address, 4, commitIndex);
+      const held = await heldBy(address, 'big/');
+      expect(held).toHaveLength(64);
+      expect(held.every((h) => h.includes(`=${1 << 20}@`))).toBe(true);
+      expect(held).toEqual(await heldBy(layout.clients.get(1)!, 'big/'));
+      await kv.memberPromote(4);
+    } finally {
+      kv.close();
+    }
+  }, 240_000);
+});
