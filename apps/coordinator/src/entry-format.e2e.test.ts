@@ -57,7 +57,13 @@ describe('the KV entry format during a rolling upgrade', () => {
     await kv.put('upgrade/leased', 'l', { lease: await kv.leaseGrant(60_000) });
     for (const id of c.ids) expect((await c.client([id]).members()).kvFormat).toBe(0);
 
-    // Everything member 3 holds is JSON.
+    // Everything member 3 holds is JSON (once it holds everything: on a loaded machine the
+    // last member started may still be catching up).
+    const { commitIndex } = await leaderKv.members();
+    await eventually('member 3 caught up', async () => {
+      const m = await c.client([3]).members();
+      return m.answeredBy === 3 && m.appliedIndex >= commitIndex ? true : undefined;
+    });
     await c.procs.get(3)!.terminate();
     const old = (await kvEntries(c, 3)).map((d) => d[0]);
     expect(old.length).toBeGreaterThanOrEqual(23);

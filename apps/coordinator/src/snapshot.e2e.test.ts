@@ -38,6 +38,18 @@ async function heldBy(address: string, prefix: string) {
   }
 }
 
+/** The commit index as coordinator `id` at `address` says (a restarted one says less). */
+async function commitOf(address: string, id: number): Promise<number> {
+  const own = new KvClient({ bootstrap: [address], timeoutMs: 5000, retries: 0 });
+  try {
+    const m = await own.members();
+    if (m.answeredBy !== id) throw new Error(`${address} answered as ${m.answeredBy}, not ${id}`);
+    return m.commitIndex;
+  } finally {
+    own.close();
+  }
+}
+
 /** Waits until coordinator `address` has applied at least `index`. */
 async function appliedUpTo(address: string, id: number, index: number): Promise<void> {
   await eventually(
@@ -83,7 +95,7 @@ describe('Raft snapshots between coordinators', () => {
       // Far more entries than one compaction: the leader's log no longer starts where `away` stopped.
       for (let i = 0; i < 60; i++) await kv.put(`snap/${i % 20}`, `v${i}`);
       await start(away);
-      const { commitIndex } = await kv.members();
+      const commitIndex = await commitOf(layout.clients.get(leader)!, leader);
       await appliedUpTo(layout.clients.get(away)!, away, commitIndex);
       const expected = await heldBy(layout.clients.get(leader)!, 'snap/');
       expect(expected).toHaveLength(20);
@@ -92,9 +104,8 @@ describe('Raft snapshots between coordinators', () => {
 
       // Entries after the snapshot apply once on top of it: versions and revisions agree.
       for (let i = 0; i < 15; i++) await kv.put(`snap/${i}`, `w${i}`);
-      const after = await kv.members();
-      for (const id of layout.ids)
-        await appliedUpTo(layout.clients.get(id)!, id, after.commitIndex);
+      const after = await commitOf(layout.clients.get(leader)!, leader);
+      for (const id of layout.ids) await appliedUpTo(layout.clients.get(id)!, id, after);
       const now = await heldBy(layout.clients.get(leader)!, 'snap/');
       const first = now.find((e) => e.startsWith('snap/0='))!;
       expect(first).toMatch(/^snap\/0=2@\d+\/4$/);
@@ -106,8 +117,13 @@ describe('Raft snapshots between coordinators', () => {
       await Promise.all(layout.ids.map(start));
       const before = (await kv.range('snap/', { limit: 1 })).revision;
       expect((await kv.put('snap/after-restart', 'x')).revision).toBe(before + 1);
+      const restarted = await eventually(
+        'a leader',
+        async () => (await kv.members()).leaderId || undefined,
+      );
+      const last = await commitOf(layout.clients.get(restarted)!, restarted);
       for (const id of layout.ids) {
-        await appliedUpTo(layout.clients.get(id)!, id, (await kv.members()).commitIndex);
+        await appliedUpTo(layout.clients.get(id)!, id, last);
         expect(await heldBy(layout.clients.get(id)!, 'snap/0')).toEqual([first]);
       }
     } finally {
@@ -145,7 +161,12 @@ describe('Raft snapshots between coordinators', () => {
       const address = `127.0.0.1:${await freePort()}`;
       const peer = `127.0.0.1:${await freePort()}`;
       const members = await kv.memberAdd(4, address, { peerAddress: peer });
-      const { clusterId, commitIndex } = await kv.members();
+      const { clusterId } = await kv.members();
+      const leaderId = await eventually(
+        'a leader',
+        async () => (await kv.members()).leaderId || undefined,
+      );
+      const commitIndex = await commitOf(layout.clients.get(leaderId)!, leaderId);
       await registry.start(MAIN, {
         name: 'coordinator-4',
         args: [
