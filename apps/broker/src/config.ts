@@ -68,6 +68,8 @@ export const BrokerConfigSchema = z
     /** Log durability: fsync every append, group commit on an interval, or leave it to the OS. */
     flush: z.enum(['always', 'interval', 'os']).default('interval'),
     flushIntervalMs: z.coerce.number().int().min(1).default(50),
+    /** Diagnostics: a file that per-batch replication timings are appended to (off by default). */
+    traceReplication: z.string().min(1).optional(),
     /**
      * Segment files kept open at once, across every partition (more are opened and closed as
      * needed): keep it well below the process's descriptor limit (`ulimit -n`).
@@ -196,6 +198,7 @@ const FIELDS: readonly ConfigField[] = [
   { key: 'logCleanerBackoffMs', flag: 'log-cleaner-backoff-ms' },
   { key: 'flush', flag: 'flush' },
   { key: 'flushIntervalMs', flag: 'flush-interval-ms' },
+  { key: 'traceReplication', flag: 'trace-replication', env: 'STRAND_TRACE_REPLICATION' },
   { key: 'maxRequestBytes', flag: 'max-request-bytes' },
   { key: 'maxOpenFiles', flag: 'max-open-files' },
   { key: 'maxFetchBytes', flag: 'max-fetch-bytes' },

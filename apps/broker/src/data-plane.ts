@@ -21,6 +21,7 @@ import type { BrokerMetrics } from './broker-metrics.js';
 import type { FetchLease } from './fetch-memory.js';
 import type { Hosted, Partitions } from './partitions.js';
 import type { Admission } from './replica/producer-state.js';
+import { endOfBatches, partitionName, wallMs } from './replica/replication-trace.js';
 import type { FetchRequest, ProduceRequest } from './requests.js';
 
 export interface ProducePartitionResult {
@@ -69,6 +70,7 @@ export class DataPlane {
 
   async produce(req: ProduceRequest): Promise<ProducePartitionResult[]> {
     const done = this.metrics.produceTimer(req.acks);
+    const received = this.partitions.trace ? wallMs() : 0;
     const results = await Promise.all(
       req.partitions.map((p) =>
         this.produceOne(
@@ -77,6 +79,7 @@ export class DataPlane {
           p.records,
           req.acks,
           req.timeout_ms || DEFAULT_ACK_TIMEOUT_MS,
+          received,
         ),
       ),
     );
@@ -93,6 +96,7 @@ export class DataPlane {
     records: Buffer,
     acks: number,
     timeoutMs: number,
+    received: number,
   ): Promise<ProducePartitionResult> {
     try {
       const h = await this.partitions.leaderWhenOpen(topic, partition);
@@ -138,9 +142,10 @@ export class DataPlane {
           admissions[i]?.written(next);
           next += b.header.lastOffsetDelta + 1;
         });
-        this.partitions.leaderAppended(h);
         base = r.baseOffset;
         end = r.lastOffset + 1;
+        this.partitions.trace?.appended(partitionName(h), end, received);
+        this.partitions.leaderAppended(h);
         this.metrics.produced(topic, records.length, end - base);
       }
       if (acks === -1) {
@@ -181,6 +186,11 @@ export class DataPlane {
     const done = this.metrics.fetchTimer(fetcher);
     const results = await this.longPoll(req, lease);
     done();
+    const trace = this.partitions.trace;
+    if (trace && req.replica_id > 0)
+      for (const r of results)
+        if (r.records.length > 0)
+          trace.sent(partitionName(r), req.replica_id, endOfBatches(r.records));
     for (const r of results) {
       if (r.error) this.metrics.error('Fetch', r.error, { topic: r.topic, partition: r.partition });
       else this.metrics.fetched(r.topic, fetcher, r.records);

@@ -50,6 +50,7 @@ import { MetadataCache } from './metadata.js';
 import { Partitions } from './partitions.js';
 import { brokerReadiness } from './readiness.js';
 import { PeerClients } from './replica/peer-clients.js';
+import { ReplicationTrace } from './replica/replication-trace.js';
 import { addBrokerService } from './service.js';
 import { TopicAdmin } from './topic-admin.js';
 
@@ -107,6 +108,9 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
     if (SecurityState.concerns(key)) security.state.apply(key, value);
   });
   const peers = new PeerClients(channels);
+  const trace = config.traceReplication
+    ? new ReplicationTrace(config.traceReplication, config.id)
+    : undefined;
   let membership: Membership | undefined;
   const partitions = new Partitions(logs, meta, {
     brokerId: config.id,
@@ -131,6 +135,7 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
     log,
     isrChanged: (before, after) => brokerMetrics.isrChanged(before, after),
     space,
+    trace,
   });
   // A fetch answer: its records (one batch at most when larger than maxFetchBytes) and up to
   // MAX_FETCH_PARTITIONS partitions' offsets and errors.
@@ -290,6 +295,7 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
       log.error({ err }, 'could not close every partition cleanly');
       code = 1;
     }
+    await trace?.close();
     space.close();
     clearInterval(refreshCoordinators);
     kv.close();

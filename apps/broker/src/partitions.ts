@@ -42,6 +42,7 @@ import {
   takeProducerSnapshot,
 } from './replica/producer-snapshot.js';
 import { type ProducerStateTable, recoverProducers } from './replica/producer-state.js';
+import { partitionName, type ReplicationTrace } from './replica/replication-trace.js';
 
 /** A partition replica this broker hosts, as leader or follower. */
 export interface Hosted {
@@ -94,6 +95,8 @@ export interface PartitionsOptions {
   isrChanged?: (before: readonly number[], after: readonly number[]) => void;
   /** The data disk's guard: the small files kept beside each log are written through it. */
   space?: DiskGuard;
+  /** Where acks=all produces wait, batch by batch (diagnostics; off unless given). */
+  trace?: ReplicationTrace;
   /** The log cleaner of compacted topics (off: nothing is cleaned here). */
   cleaner?: { dedupeBufferBytes: number; ioMaxBytesPerSecond: number; backoffMs: number };
 }
@@ -187,6 +190,7 @@ export class Partitions {
       addressOf: (id) => this.meta.brokers.get(id)?.address,
       wake: (h) => this.notifyAppend(h),
       log: opts.log,
+      trace: opts.trace,
     };
   }
 
@@ -261,6 +265,10 @@ export class Partitions {
     return b?.fenced === true || b?.shuttingDown === true;
   };
 
+  get trace(): ReplicationTrace | undefined {
+    return this.opts.trace;
+  }
+
   highWatermark(h: Hosted): number {
     return h.highWatermark;
   }
@@ -294,6 +302,7 @@ export class Partitions {
   replicaFetched(h: Hosted, replica: number, offset: number): void {
     if (!h.followers || !h.replicas.includes(replica)) return;
     h.followers.followerFetched(replica, offset, h.log.writtenOffset, Date.now());
+    this.opts.trace?.fetched(partitionName(h), replica, offset);
     this.advance(h);
     if (!h.isrChangeInFlight && !this.ineligible(replica) && h.followers.mayJoin(replica, h.isr))
       this.changeIsr(h, [...h.isr, replica]);
@@ -561,6 +570,7 @@ export class Partitions {
     h.followers.forgetJoins(this.ineligible);
     if (h.followers.advance(h.isr, h.log.writtenOffset)) {
       h.highWatermark = h.followers.highWatermark;
+      this.opts.trace?.committed(partitionName(h), h.highWatermark);
       this.notifyAppend(h);
     }
   }

@@ -1,7 +1,9 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Admin, Producer, type ProducerOptions, type TopicDescription } from '@strand/client';
 import { freePort, type NodeProcess, ProcessRegistry } from '@strand/testkit';
 import { pacedLatency, percentile } from './rate.js';
+import { breakdown, parseTrace, type TraceLine } from './replication-trace.js';
 import { benchValue, envNumber, errorText, MiB, resolveMain, scratchDir, table } from './util.js';
 
 /**
@@ -20,7 +22,10 @@ import { benchValue, envNumber, errorText, MiB, resolveMain, scratchDir, table }
  * Nothing here asserts a number. Also a reference latency run at a low rate. Environment: STRAND_BENCH_REPL_RECORDS (300,000),
  * STRAND_BENCH_REPL_LATENCY_SECONDS (3), STRAND_BENCH_REPL_TICK_MS (1),
  * STRAND_BENCH_REPL_MAX_SECONDS (cap per throughput phase, 30), STRAND_BENCH_REPL_ROUNDS (3),
- * STRAND_BENCH_REPL_LOW_RATE (the reference latency run, 1,000 rec/s).
+ * STRAND_BENCH_REPL_LOW_RATE (the reference latency run, 1,000 rec/s),
+ * STRAND_BENCH_LINGER_MS (the producers' lingerMs; the SDK's default otherwise),
+ * STRAND_BENCH_REPL_TRACE (1: the brokers trace replication, and each latency run's batches are
+ * broken down by stage, from arrival at the leader to committed).
  */
 
 const RECORD_BYTES = 1024;
@@ -84,7 +89,20 @@ class Cluster {
     private readonly coordinatorMain: string,
     private readonly brokerMain: string,
     private readonly dir: string,
+    private readonly trace: boolean,
   ) {}
+
+  traceFile(id: number): string {
+    return join(this.dir, `trace-${id}.jsonl`);
+  }
+
+  /** Every broker's trace lines so far (empty unless tracing). */
+  traceLines(): TraceLine[] {
+    if (!this.trace) return [];
+    return [...this.brokers.keys()].flatMap((id) =>
+      existsSync(this.traceFile(id)) ? parseTrace(readFileSync(this.traceFile(id), 'utf8')) : [],
+    );
+  }
 
   get bootstrap(): string[] {
     return [...this.brokers.values()].map((b) => b.address);
@@ -130,6 +148,7 @@ class Cluster {
         data,
         '--replica-lag-time-max-ms',
         '5000',
+        ...(this.trace ? ['--trace-replication', this.traceFile(id)] : []),
       ],
       readyLine: /broker \d+ listening on/,
       readyTimeoutMs: 60_000,
@@ -336,6 +355,9 @@ export default async function replicationBench(): Promise<void> {
   const maxMs = envNumber('STRAND_BENCH_REPL_MAX_SECONDS', 30) * 1000;
   const rounds = Math.floor(envNumber('STRAND_BENCH_REPL_ROUNDS', 3));
   const lowRate = Math.floor(envNumber('STRAND_BENCH_REPL_LOW_RATE', 1000));
+  const trace = process.env.STRAND_BENCH_REPL_TRACE === '1';
+  const lingerEnv = process.env.STRAND_BENCH_LINGER_MS;
+  const lingerMs = lingerEnv ? Number(lingerEnv) : undefined;
 
   const coordinatorMain = resolveMain('@strand/coordinator/main');
   const brokerMain = resolveMain('@strand/broker/main');
@@ -347,7 +369,9 @@ export default async function replicationBench(): Promise<void> {
   const run = Date.now().toString(36);
   const value = benchValue(RECORD_BYTES);
   const dir = scratchDir('strand-bench-repl-');
-  const cluster = new Cluster(coordinatorMain, brokerMain, dir.path);
+  const cluster = new Cluster(coordinatorMain, brokerMain, dir.path, trace);
+  /** Each latency run's span in wall-clock ms, for the trace. */
+  const windows: { label: string; from: number; to: number }[] = [];
   const clients: { name: string; c: { close(): Promise<void> | void } }[] = [];
   const notes: string[] = [];
   let failures = 0;
@@ -362,9 +386,10 @@ export default async function replicationBench(): Promise<void> {
     errors: number;
   }[] = [];
   const roundsOut: Round[] = [];
+  let traced: TraceLine[] = [];
 
   console.log(
-    `1 coordinator + 3 brokers on loopback (session timeout 2000 ms, heartbeat 200 ms, replica lag max 5000 ms); topic of ${PARTITIONS} partitions, replication factor ${REPLICATION}, min.insync.replicas 2; Producer acks=all (idempotent, SDK defaults otherwise); ${records.toLocaleString('en-US')} x 1 KiB records`,
+    `1 coordinator + 3 brokers on loopback (session timeout 2000 ms, heartbeat 200 ms, replica lag max 5000 ms); topic of ${PARTITIONS} partitions, replication factor ${REPLICATION}, min.insync.replicas 2; Producer acks=all (idempotent, lingerMs ${lingerMs ?? 'default'}, SDK defaults otherwise); ${records.toLocaleString('en-US')} x 1 KiB records`,
   );
   try {
     await cluster.start([1, 2, 3]);
@@ -372,6 +397,7 @@ export default async function replicationBench(): Promise<void> {
     const admin = new Admin({ bootstrap });
     clients.push({ name: 'admin', c: admin });
     const popts: ProducerOptions = { bootstrap, acks: 'all', clientId: 'strand-bench-repl' };
+    if (lingerMs !== undefined) popts.lingerMs = lingerMs;
 
     const createTopic = async (name: string) => {
       await admin.createTopic({
@@ -440,11 +466,13 @@ export default async function replicationBench(): Promise<void> {
           { label: `send() at ${fmtRate(lowRate)} rec/s (reference)`, rate: lowRate },
         ];
         for (const c of cases) {
+          const from = performance.timeOrigin + performance.now();
           const lat = await pacedLatency(() => producer.send({ topic: latTopic, value }), {
             ratePerSec: c.rate,
             seconds: latencySeconds,
             tickMs,
           });
+          windows.push({ label: c.label, from, to: performance.timeOrigin + performance.now() });
           const row = {
             label: c.label,
             rate: c.rate,
@@ -584,6 +612,7 @@ export default async function replicationBench(): Promise<void> {
   } finally {
     for (const { name, c } of clients.reverse()) await closeQuietly(c, name);
     await cluster.stop();
+    traced = cluster.traceLines();
     dir.cleanup();
   }
 
@@ -647,6 +676,24 @@ export default async function replicationBench(): Promise<void> {
     );
     console.log(
       `failover median: ${failoverMs.length > 0 ? `${percentile(failoverMs, 50).toFixed(0)} ms` : '-'} over ${failoverMs.length} round(s)`,
+    );
+  }
+  for (const w of trace ? windows : []) {
+    const stages = breakdown(traced, w.from, w.to);
+    console.log('');
+    console.log(
+      `where a batch waits, ${w.label} (leader arrival to committed, per batch; the follower the watermark waited for):`,
+    );
+    console.log(
+      table(
+        ['stage', 'batches', 'p50 ms', 'p99 ms'],
+        stages.map((s) => [
+          s.stage,
+          s.count.toLocaleString('en-US'),
+          fmtNum(s.p50, 2),
+          fmtNum(s.p99, 2),
+        ]),
+      ),
     );
   }
   for (const n of notes) console.log(`note: ${n}`);

@@ -3,6 +3,7 @@ import { ErrorCode, type ErrorFields, fromErrorFields, splitBatches } from '@str
 import type { Hosted } from '../partitions.js';
 import type { PeerClients } from './peer-clients.js';
 import { recoverProducers } from './producer-state.js';
+import { partitionName, type ReplicationTrace, wallMs } from './replication-trace.js';
 
 export interface FollowerContext {
   brokerId: number;
@@ -14,6 +15,7 @@ export interface FollowerContext {
   /** Wakes consumers long-polling this replica (its log or high watermark moved). */
   wake: (h: Hosted) => void;
   log: Logger;
+  trace: ReplicationTrace | undefined;
 }
 
 interface FetchAnswer {
@@ -75,6 +77,7 @@ export async function follow(
         },
         5000,
       );
+      const got = ctx.trace && wallMs();
       const r = res.partitions[0];
       if (!r) throw new Error('empty fetch answer');
       if (r.error) {
@@ -93,7 +96,10 @@ export async function follow(
         }
         throw e;
       }
-      if (r.records.length > 0) await appendFromLeader(h, r.records, following);
+      if (r.records.length > 0) {
+        await appendFromLeader(h, r.records, following);
+        if (got) ctx.trace?.copied(partitionName(h), h.log.logEndOffset, got);
+      }
       const hw = Math.max(h.highWatermark, Math.min(r.high_watermark, h.log.logEndOffset));
       if (hw !== h.highWatermark) {
         h.highWatermark = hw;
