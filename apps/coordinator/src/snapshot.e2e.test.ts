@@ -5,6 +5,7 @@ import {
   coordinatorLayout,
   eventually,
   freePort,
+  learnerArgs,
   type NodeProcess,
   ProcessRegistry,
   tempDir,
@@ -170,17 +171,10 @@ describe('Raft snapshots between coordinators', () => {
       await registry.start(MAIN, {
         name: 'coordinator-4',
         args: [
-          ...['--id', '4', '--listen', address, '--peer-listen', peer],
-          ...['--join', 'true', '--cluster-id', clusterId, ...SNAPSHOT_EVERY],
-          ...['--peers', members.map((m) => `${m.id}=${m.address}`).join(',')],
-          ...[
-            '--raft-peers',
-            members
-              .filter((m) => m.id !== 4)
-              .map((m) => `${m.id}=${m.peerAddress}`)
-              .join(','),
-          ],
-          ...['--data', join(dir.path, 'b4')],
+          ...learnerArgs(4, clusterId, members),
+          ...SNAPSHOT_EVERY,
+          '--data',
+          join(dir.path, 'b4'),
         ],
         readyLine: /listening on/,
         readyTimeoutMs: 60_000,

@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KvClient } from '@strand/client';
-import { coordinatorLayout, freePort, type NodeProcess, ProcessRegistry } from '@strand/testkit';
+import {
+  coordinatorLayout,
+  freePort,
+  learnerArgs,
+  type NodeProcess,
+  ProcessRegistry,
+} from '@strand/testkit';
 import { percentile } from './rate.js';
 import { errorText, MiB, scratchDir, table } from './util.js';
 
@@ -133,18 +139,7 @@ async function catchUp(
   const started = performance.now();
   const proc = await registry.start(MAIN, {
     name: 'coordinator-4',
-    args: [
-      ...['--id', '4', '--listen', address, '--peer-listen', peer, '--data', join(dir, 'c4')],
-      ...['--join', 'true', '--cluster-id', clusterId],
-      ...['--peers', members.map((m) => `${m.id}=${m.address}`).join(',')],
-      ...[
-        '--raft-peers',
-        members
-          .filter((m) => m.id !== 4)
-          .map((m) => `${m.id}=${m.peerAddress}`)
-          .join(','),
-      ],
-    ],
+    args: [...learnerArgs(4, clusterId, members), '--data', join(dir, 'c4')],
     readyLine: /listening on/,
     readyTimeoutMs: LONG,
   });

@@ -41,3 +41,29 @@ export async function coordinatorLayout(n: number): Promise<CoordinatorLayout> {
     },
   };
 }
+
+/**
+ * The flags that start coordinator `id`, just added as a learner (`memberAdd`), on a fresh
+ * folder: where it listens, that it joins cluster `clusterId`, and every member's client and
+ * Raft addresses as the add answered them (what `strand kv member add` prints).
+ */
+export function learnerArgs(
+  id: number,
+  clusterId: string,
+  members: { id: number; address: string; peerAddress: string }[],
+): string[] {
+  const self = members.find((m) => m.id === id);
+  if (!self) throw new Error(`coordinator ${id} is not among the members`);
+  return [
+    ...['--id', String(id), '--listen', self.address, '--peer-listen', self.peerAddress],
+    ...['--join', 'true', '--cluster-id', clusterId],
+    ...['--peers', members.map((m) => `${m.id}=${m.address}`).join(',')],
+    ...[
+      '--raft-peers',
+      members
+        .filter((m) => m.id !== id)
+        .map((m) => `${m.id}=${m.peerAddress}`)
+        .join(','),
+    ],
+  ];
+}

@@ -7,7 +7,7 @@ export * from './linearizability/index.js';
 export * from './process.js';
 
 // Where a test cluster's coordinators listen (client and peer ports) and the flags for it
-export { type CoordinatorLayout, coordinatorLayout } from './coordinators.js';
+export { type CoordinatorLayout, coordinatorLayout, learnerArgs } from './coordinators.js';
 
 // Fault-injecting TCP proxy and a mesh of them for (asymmetric) partitions
 export * from './proxy.js';
