@@ -3,13 +3,15 @@
 // `.vitest-report.json` is the run at hand; .ci/run keeps each finished pass's as
 // `.vitest-report.<pass>.json` (e.g. machine-node20, node24), and every one of them counts.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 
 const roots = ['packages', 'apps', 'tooling'];
 const REPORT = /^\.vitest-report(\.[\w-]+)?\.json$/;
 let reports = 0;
 /** pass name → { passed, failed } */
 const byPass = new Map();
+/** What failed, named, so that a log cut to its last lines still says which test it was. */
+const failures = [];
 for (const root of roots) {
   for (const name of readdirSync(root)) {
     const dir = join(root, name);
@@ -37,11 +39,31 @@ function count(file, pass) {
     notPassed,
     report.success === false ? 1 : 0,
   );
+  failures.push(...failuresIn(report, pass));
   reports += 1;
   const sums = byPass.get(pass) ?? { passed: 0, failed: 0 };
   sums.passed += report.numPassedTests ?? 0;
   sums.failed += failedHere;
   byPass.set(pass, sums);
+}
+
+/** "[pass] file > test: first line of the message", per failed test or file that did not load. */
+function failuresIn(report, pass) {
+  const out = [];
+  for (const file of report.testResults ?? []) {
+    const where = file.name ? relative(process.cwd(), file.name) : '?';
+    const failedTests = (file.assertionResults ?? []).filter((t) => t.status === 'failed');
+    for (const t of failedTests)
+      out.push(`[${pass}] ${where} > ${t.fullName ?? t.title}: ${firstLine(t.failureMessages)}`);
+    if (failedTests.length === 0 && file.status === 'failed')
+      out.push(`[${pass}] ${where}: ${firstLine([file.message])}`);
+  }
+  return out;
+}
+
+function firstLine(messages) {
+  const text = (messages ?? []).find((m) => typeof m === 'string' && m.length > 0) ?? '';
+  return text.split('\n')[0].slice(0, 300);
 }
 
 let passed = 0;
@@ -50,6 +72,7 @@ for (const sums of byPass.values()) {
   passed += sums.passed;
   failed += sums.failed;
 }
+for (const f of failures) console.log(`  FAILED ${f}`);
 if (byPass.size > 1)
   for (const [pass, sums] of byPass)
     console.log(`  ${pass}: ${sums.passed} passing, ${sums.failed} failing`);
