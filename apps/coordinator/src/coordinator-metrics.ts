@@ -115,6 +115,9 @@ function groupLag(
  */
 export class CoordinatorMetrics {
   private readonly walSync;
+  private readonly snapshotBuild;
+  private readonly snapshotsSent;
+  private readonly snapshotBytesSent;
   private readonly rebalances;
   private readonly logEnds: LogEnds;
 
@@ -125,6 +128,18 @@ export class CoordinatorMetrics {
     this.walSync = m.histogram(
       'raft_wal_sync_duration_seconds',
       'Synced writes of the Raft log and hard state (one per batch of entries)',
+    );
+    this.snapshotBuild = m.histogram(
+      'raft_snapshot_build_duration_seconds',
+      'Snapshots built for followers behind the compacted log: from capture to bytes',
+    );
+    this.snapshotsSent = m.counter(
+      'raft_snapshots_sent_total',
+      'Snapshots sent to followers behind the compacted log (resends included)',
+    );
+    this.snapshotBytesSent = m.counter(
+      'raft_snapshot_sent_bytes_total',
+      'Bytes of the snapshots sent to followers',
     );
     this.rebalances = m.counter(
       'group_rebalances_total',
@@ -143,7 +158,14 @@ export class CoordinatorMetrics {
 
   /** Hooks for the KV node's events. */
   nodeEvents(): KvNodeEvents {
-    return { walSynced: (s) => this.walSync.observe(s) };
+    return {
+      walSynced: (s) => this.walSync.observe(s),
+      snapshotBuilt: (_bytes, seconds) => this.snapshotBuild.observe(seconds),
+      snapshotSent: (_to, bytes) => {
+        this.snapshotsSent.inc();
+        this.snapshotBytesSent.inc(bytes);
+      },
+    };
   }
 
   rebalanced(group: string): void {

@@ -2,12 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { KvClient } from '@strand/client';
 import {
+  adminUrlOf,
   coordinatorLayout,
   eventually,
   freePort,
   learnerArgs,
   type NodeProcess,
   ProcessRegistry,
+  scrapeMetrics,
   tempDir,
 } from '@strand/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -134,11 +136,18 @@ describe('Raft snapshots between coordinators', () => {
 
   it('ships a new member a snapshot larger than one gRPC message (64 MiB), in pieces', async () => {
     const layout = await coordinatorLayout(3);
-    await Promise.all(
+    const voters = await Promise.all(
       layout.ids.map((id) =>
         registry.start(MAIN, {
           name: `coordinator-${id}`,
-          args: [...layout.args(id), ...SNAPSHOT_EVERY, '--data', join(dir.path, `b${id}`)],
+          args: [
+            ...layout.args(id),
+            ...SNAPSHOT_EVERY,
+            '--admin-listen',
+            '127.0.0.1:0',
+            '--data',
+            join(dir.path, `b${id}`),
+          ],
           readyLine: /listening on/,
           readyTimeoutMs: 60_000,
         }),
@@ -185,6 +194,21 @@ describe('Raft snapshots between coordinators', () => {
       expect(held.every((h) => h.includes(`=${1 << 20}@`))).toBe(true);
       expect(held).toEqual(await heldBy(layout.clients.get(1)!, 'big/'));
       await kv.memberPromote(4);
+      // Built once by whoever led, in slices, and sent once: the core asks on every heartbeat
+      // answer until the learner has it, and each leader used to build it again in one step,
+      // stalling past the others' election timeout (6 sends by 3 successive leaders seen).
+      const sent = await Promise.all(
+        voters.map(async (p) => {
+          const m = await scrapeMetrics(adminUrlOf(p));
+          return {
+            count: m.value('strand_raft_snapshots_sent_total') ?? 0,
+            bytes: m.value('strand_raft_snapshot_sent_bytes_total') ?? 0,
+          };
+        }),
+      );
+      expect(sent.reduce((n, s) => n + s.count, 0)).toBeGreaterThanOrEqual(1);
+      for (const s of sent) expect(s.count).toBeLessThanOrEqual(1);
+      expect(Math.max(...sent.map((s) => s.bytes))).toBeGreaterThan(64 * 1024 * 1024);
     } finally {
       kv.close();
     }

@@ -21,6 +21,7 @@ import {
   type Ready,
   Role,
   type Snapshot,
+  type SnapshotMetadata,
 } from '../raft/types.js';
 import { KvDb } from '../storage/db.js';
 import { RaftLogStore } from '../storage/raft-store.js';
@@ -32,7 +33,10 @@ import {
   encodeKvCommand,
   encodeKvEntry,
 } from '../store/command-codec.js';
+import { type ApplyEntry, type KvResult, KvStateMachine } from '../store/kv-store.js';
+import type { SnapshotView } from '../store/snapshot-view.js';
 import { formatToActivate } from './entry-format.js';
+import { FollowerSnapshots } from './follower-snapshots.js';
 import { MemberDirectory, type MemberInfo, memberCommand, memberContext } from './members.js';
 
 /** Bounds on one Raft entry's commands: one encode, one log row, one slot for all of them. */
@@ -61,11 +65,8 @@ function packEntries(batch: EncodedCommand[], version: number): Uint8Array[] {
   return entries;
 }
 
-import { type ApplyEntry, type KvResult, KvStateMachine } from '../store/kv-store.js';
-
 /** The data of a snapshot taken here: the state machine's own rows hold it. */
 const HELD_BY_STATE_MACHINE = new Uint8Array(0);
-const BUILT_SNAPSHOT_KEEP_MS = 60_000;
 
 /** How Raft messages leave this node (the coordinator implements it over gRPC). */
 export interface Transport {
@@ -118,6 +119,10 @@ export interface KvNodeEvents {
   removed?(): void;
   /** The cluster's entry format, as this node has applied it, is now `format`. */
   formatChanged?(format: number): void;
+  /** A snapshot for followers behind the compacted log was built (bytes, seconds it took). */
+  snapshotBuilt?(bytes: number, seconds: number): void;
+  /** One was sent to follower `to` (a resend of the same one too). */
+  snapshotSent?(to: number, bytes: number): void;
 }
 
 /** Counts since this node started (exported as metrics by the coordinator). */
@@ -197,8 +202,16 @@ export class KvNode {
   private again = false;
   private closed = false;
   private lastSnapshotIndex: number;
-  /** The last snapshot built for a follower (see `outgoing`), kept for resends. */
-  private builtSnapshot: Snapshot | undefined;
+  private readonly followerSnapshots = new FollowerSnapshots({
+    capture: () => this.captureState(),
+    send: (m) => {
+      if (this.closed) return;
+      this.send(m);
+      this.opts.events?.snapshotSent?.(m.to, m.snapshot?.data.length ?? 0);
+    },
+    built: (bytes, seconds) => this.opts.events?.snapshotBuilt?.(bytes, seconds),
+    now: () => Date.now(),
+  });
   private readonly ticker: NodeJS.Timeout;
   private readonly leaseTimer: NodeJS.Timeout;
 
@@ -517,8 +530,8 @@ export class KvNode {
 
   /**
    * The state machine as of now, for a backup: on the leader only, after a ReadIndex round,
-   * so it holds every write acknowledged before the call. Taken in one synchronous step: no
-   * entry is applied half-way through it.
+   * so it holds every write acknowledged before the call. Captured in one synchronous step
+   * (no entry is applied half-way through it), serialized a slice at a time.
    */
   async backup(): Promise<{ index: number; term: number; revision: number; data: Uint8Array }> {
     this.checkOpen();
@@ -526,7 +539,8 @@ export class KvNode {
     await this.linearizable();
     if (this.raft.role !== Role.Leader) throw this.notLeader();
     const { appliedIndex: index, appliedTerm: term, revision } = this.sm;
-    return { index, term, revision, data: this.sm.snapshot() };
+    const view = this.sm.snapshotView();
+    return { index, term, revision, data: await view.serialize() };
   }
 
   /**
@@ -678,7 +692,12 @@ export class KvNode {
       this.lastSnapshotIndex = rd.snapshot.metadata.index;
       this.membersChanged();
     }
-    for (const m of rd.messages) this.opts.transport.send(m.to, encodeMessage(this.outgoing(m)));
+    for (const m of rd.messages) {
+      // A snapshot of its own holds no data (its rows are the snapshot): one is built to send.
+      if (m.type === MessageType.Snap && m.snapshot?.data.length === 0)
+        this.followerSnapshots.request({ ...m, snapshot: m.snapshot });
+      else this.send(m);
+    }
     if (rd.committedEntries.length > 0) await this.apply(rd);
     if (rd.softState) {
       const { leader, role } = rd.softState;
@@ -764,31 +783,22 @@ export class KvNode {
     this.schedule();
   }
 
+  private send(m: Message): void {
+    this.opts.transport.send(m.to, encodeMessage(m));
+  }
+
   /**
-   * A snapshot for a follower that is behind the compacted log. The core offers the local
-   * compaction point, which holds no data; it is replaced by the state machine as of now (at
-   * its applied index, with the membership as of that index: both advance together between
-   * Readies), which is committed and at or past the point offered. Resends of the same
-   * transfer reuse it while it still covers the compaction point.
+   * The state machine as of now, at its applied index, with the membership as of that index
+   * (both advance together between Readies): committed, and at or past any compaction point.
    */
-  private outgoing(m: Message): Message {
-    if (m.type !== MessageType.Snap || !m.snapshot || m.snapshot.data.length > 0) return m;
-    const cached = this.builtSnapshot;
-    if (cached && cached.metadata.index >= m.snapshot.metadata.index)
-      return { ...m, snapshot: cached };
+  private captureState(): { metadata: SnapshotMetadata; view: SnapshotView } | undefined {
     const index = this.sm.appliedIndex;
     const term = this.raft.log.term(index);
-    if (term === undefined) return m;
-    const built: Snapshot = {
+    if (term === undefined) return undefined;
+    return {
       metadata: { index, term, confState: this.raft.confState() },
-      data: this.sm.snapshot(),
+      view: this.sm.snapshotView(),
     };
-    this.builtSnapshot = built;
-    // Held for the resends of one transfer, not for good: it is as big as the whole store.
-    setTimeout(() => {
-      if (this.builtSnapshot === built) this.builtSnapshot = undefined;
-    }, BUILT_SNAPSHOT_KEEP_MS).unref();
-    return { ...m, snapshot: built };
   }
 
   private async maybeSnapshot(): Promise<void> {
@@ -799,7 +809,7 @@ export class KvNode {
     // The state machine's rows are the snapshot: the log up to `applied` can go once they are
     // durable, which this synced write of the same RocksDB ensures (one WAL, in order). So a
     // compaction costs no serialization of the whole store; a follower that needs a snapshot
-    // gets one built when it is sent (`outgoing`).
+    // gets one built when it is sent (`FollowerSnapshots`).
     const snapshot: Snapshot = {
       metadata: { index: applied, term, confState: this.raft.confState() },
       data: HELD_BY_STATE_MACHINE,

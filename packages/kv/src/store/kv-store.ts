@@ -3,6 +3,7 @@ import { type BatchOp, type KvDb, prefixEnd, u64 } from '../storage/db.js';
 import type { Compare, KvCommand, KvOp } from './command.js';
 import { decodeKvCommand, ENTRY_VERSION, UnsupportedFormatError } from './command-codec.js';
 import { KeyIndex } from './key-index.js';
+import { SnapshotView } from './snapshot-view.js';
 
 export type { KeyValue };
 
@@ -281,17 +282,19 @@ export class KvStateMachine {
     };
   }
 
-  /** Serialized live state (keys, leases, revisions) for a Raft snapshot. */
+  /** The live state (keys, leases, revisions) for a Raft snapshot, as of now. */
+  snapshotView(): SnapshotView {
+    return new SnapshotView([...this.keys.values()], kvToJson, {
+      revision: this.revision,
+      compactRevision: this.compactRevision,
+      leases: [...this.leases].map(([id, l]) => ({ id, ttlMs: l.ttlMs, owner: l.owner })),
+      format: this.format,
+    });
+  }
+
+  /** `snapshotView()` serialized at once (small stores, tests). */
   snapshot(): Uint8Array {
-    return Buffer.from(
-      JSON.stringify({
-        revision: this.revision,
-        compactRevision: this.compactRevision,
-        keys: [...this.keys.values()].map(kvToJson),
-        leases: [...this.leases].map(([id, l]) => ({ id, ttlMs: l.ttlMs, owner: l.owner })),
-        format: this.format,
-      }),
-    );
+    return this.snapshotView().serializeNow();
   }
 
   /** Replaces the whole state with a snapshot taken at (index, term); history restarts there. */

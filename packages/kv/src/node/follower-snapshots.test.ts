@@ -1,0 +1,122 @@
+import type { KeyValue } from '@strand/wire';
+import { describe, expect, it } from 'vitest';
+import { type Message, MessageType, type Snapshot } from '../raft/types.js';
+import { SnapshotView } from '../store/snapshot-view.js';
+import { FollowerSnapshots } from './follower-snapshots.js';
+
+const kv: KeyValue = {
+  key: Buffer.from('k'),
+  value: Buffer.from('v'),
+  createRevision: 1,
+  modRevision: 1,
+  version: 1,
+  lease: 0,
+};
+const toJson = (r: KeyValue) => ({ ...r, key: r.key.toString(), value: r.value.toString() });
+
+/** A node's side of it: its applied index, a clock, and what went out. */
+function harness() {
+  const state = { applied: 10, now: 0, captures: 0 };
+  const sent: Message[] = [];
+  const snapshots = new FollowerSnapshots({
+    capture: () => {
+      state.captures++;
+      return {
+        metadata: { index: state.applied, term: 2, confState: { voters: [1, 2, 3], learners: [] } },
+        view: new SnapshotView([kv], toJson, { revision: state.applied }),
+      };
+    },
+    send: (m) => sent.push(m),
+    now: () => state.now,
+  });
+  return { state, sent, snapshots };
+}
+
+/** The core's request: a snapshot at its compaction point, whose data the rows hold. */
+const ask = (to: number, index: number): Message & { snapshot: Snapshot } => ({
+  type: MessageType.Snap,
+  from: 1,
+  to,
+  term: 2,
+  logTerm: 0,
+  index: 0,
+  entries: [],
+  commit: 0,
+  reject: false,
+  rejectHint: 0,
+  snapshot: {
+    metadata: { index, term: 2, confState: { voters: [1, 2, 3], learners: [] } },
+    data: new Uint8Array(0),
+  },
+});
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
+
+describe('FollowerSnapshots', () => {
+  it('builds one snapshot, at the applied index, for every follower that asks while it is built', async () => {
+    const { state, sent, snapshots } = harness();
+    snapshots.request(ask(2, 8));
+    snapshots.request(ask(2, 8));
+    snapshots.request(ask(3, 9));
+    expect(sent).toHaveLength(0); // built off the call: nothing goes out synchronously
+    await settle();
+    expect(state.captures).toBe(1);
+    expect(sent.map((m) => m.to)).toEqual([2, 3]);
+    for (const m of sent) {
+      expect(m.snapshot!.metadata.index).toBe(10);
+      expect(JSON.parse(Buffer.from(m.snapshot!.data).toString())).toEqual({
+        keys: [toJson(kv)],
+        revision: 10,
+      });
+    }
+  });
+
+  it('does not send the same snapshot to a follower again until it had time to arrive', async () => {
+    const { state, sent, snapshots } = harness();
+    snapshots.request(ask(2, 8));
+    await settle();
+    expect(sent).toHaveLength(1);
+    // The core asks again on every heartbeat answer while the follower installs it.
+    state.now += 1_000;
+    snapshots.request(ask(2, 8));
+    expect(sent).toHaveLength(1);
+    // Lost on the way: sent again after the wait, from what was built.
+    state.now += 10_000;
+    snapshots.request(ask(2, 8));
+    expect(sent).toHaveLength(2);
+    expect(sent[1]!.snapshot).toBe(sent[0]!.snapshot);
+    expect(state.captures).toBe(1);
+  });
+
+  it('builds again when asked for a point past the one it built (compacted since)', async () => {
+    const { state, sent, snapshots } = harness();
+    snapshots.request(ask(2, 8));
+    await settle();
+    state.applied = 30;
+    snapshots.request(ask(2, 25));
+    await settle();
+    expect(state.captures).toBe(2);
+    expect(sent.map((m) => m.snapshot!.metadata.index)).toEqual([10, 30]);
+  });
+
+  it('sends nothing when no point can be taken, and builds when asked next', async () => {
+    const state = { now: 0 };
+    const sent: Message[] = [];
+    let none = true;
+    const source = new FollowerSnapshots({
+      capture: () =>
+        none
+          ? undefined
+          : { metadata: ask(2, 10).snapshot.metadata, view: new SnapshotView([], toJson, {}) },
+      send: (m) => sent.push(m),
+      now: () => state.now,
+    });
+    source.request(ask(2, 8));
+    await settle();
+    expect(sent).toHaveLength(0);
+    none = false;
+    source.request(ask(2, 8));
+    await settle();
+    expect(sent).toHaveLength(1);
+  });
+});

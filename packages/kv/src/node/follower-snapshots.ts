@@ -1,0 +1,105 @@
+import type { Message, Snapshot, SnapshotMetadata } from '../raft/types.js';
+import type { SnapshotView } from '../store/snapshot-view.js';
+
+/** A built snapshot is kept this long for the resends of one transfer (it is the whole store). */
+const KEEP_MS = 60_000;
+
+/**
+ * A snapshot sent to a follower is not sent again for this long, plus a millisecond per 5 kB
+ * of it: the core asks again on every heartbeat answer until the follower has installed it,
+ * which for a large store takes seconds, during which a resend only queues the whole store
+ * again behind itself. One lost on the way goes again after that.
+ */
+const RESEND_AFTER_MS = 10_000;
+const RESEND_BYTES_PER_MS = 5_000;
+
+type SnapRequest = Message & { snapshot: Snapshot };
+
+/** The snapshot is at or past the point the core offered: what the follower needs. */
+const covers = (s: Snapshot, m: SnapRequest) => s.metadata.index >= m.snapshot.metadata.index;
+
+export interface SnapshotSource {
+  /** The state as of now, with the metadata of that point, or undefined if none can be taken. */
+  capture(): { metadata: SnapshotMetadata; view: SnapshotView } | undefined;
+  send(m: Message): void;
+  /** A snapshot was built: its size, and how long it took from capture to bytes. */
+  built?(bytes: number, seconds: number): void;
+  /** The clock (wall time in the node; the tests pass their own). */
+  now(): number;
+}
+
+/**
+ * Snapshots for followers behind the compacted log. A node's own snapshot holds no data (its
+ * rows are the snapshot), so one for a follower is built when the core asks for it, from the
+ * state machine at its applied index (committed, at or past the point the core offered), and
+ * serialized a slice at a time: building one of a large store in one step stalled the leader
+ * past its followers' election timeout (a new member's catch-up at 85 MiB ran through three
+ * leaders, each building it again). While one is being built, the followers that ask wait for
+ * it; once built, it serves every resend that it still covers.
+ */
+export class FollowerSnapshots {
+  private built: { snapshot: Snapshot; serial: number } | undefined;
+  private serial = 0;
+  private building: Promise<void> | undefined;
+  /** Followers waiting for the snapshot being built: the core's last request for each. */
+  private readonly waiting = new Map<number, SnapRequest>();
+  /** Which build was last sent to each follower, and when (not the bytes: those go in 60 s). */
+  private readonly sent = new Map<number, { serial: number; at: number }>();
+
+  constructor(private readonly source: SnapshotSource) {}
+
+  /** The core's request to send a snapshot (one whose data the node's rows hold) to `m.to`. */
+  request(m: SnapRequest): void {
+    const built = this.built;
+    if (built && covers(built.snapshot, m)) {
+      this.deliver(m, built);
+      return;
+    }
+    this.waiting.set(m.to, m);
+    this.building ??= this.buildWhileAsked()
+      .catch(() => undefined) // the core asks again, and is answered then
+      .finally(() => {
+        this.building = undefined;
+      });
+  }
+
+  private async buildWhileAsked(): Promise<void> {
+    try {
+      // Again if one asked meanwhile for a newer point than the one built (compacted since).
+      while (this.waiting.size > 0) {
+        const captured = this.source.capture();
+        if (!captured) return;
+        const started = this.source.now();
+        const data = await captured.view.serialize();
+        this.source.built?.(data.length, (this.source.now() - started) / 1000);
+        const built = this.keep({ metadata: captured.metadata, data });
+        for (const [to, m] of this.waiting) {
+          if (!covers(built.snapshot, m)) continue;
+          this.waiting.delete(to);
+          this.deliver(m, built);
+        }
+      }
+    } finally {
+      // Not built (no point to take, or it failed): the core asks again.
+      this.waiting.clear();
+    }
+  }
+
+  private keep(snapshot: Snapshot): { snapshot: Snapshot; serial: number } {
+    const built = { snapshot, serial: ++this.serial };
+    this.built = built;
+    setTimeout(() => {
+      if (this.built === built) this.built = undefined;
+    }, KEEP_MS).unref();
+    return built;
+  }
+
+  private deliver(m: Message, { snapshot, serial }: { snapshot: Snapshot; serial: number }): void {
+    const last = this.sent.get(m.to);
+    const now = this.source.now();
+    const wait = RESEND_AFTER_MS + snapshot.data.length / RESEND_BYTES_PER_MS;
+    if (last?.serial === serial && now - last.at < wait) return;
+    this.sent.set(m.to, { serial, at: now });
+    this.source.send({ ...m, snapshot });
+  }
+}
