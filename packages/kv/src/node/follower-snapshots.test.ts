@@ -88,15 +88,49 @@ describe('FollowerSnapshots', () => {
     expect(state.captures).toBe(1);
   });
 
-  it('builds again when asked for a point past the one it built (compacted since)', async () => {
+  it('sends no newer one either while the first is on its way (the leader compacted meanwhile)', async () => {
     const { state, sent, snapshots } = harness();
     snapshots.request(ask(2, 8));
     await settle();
     state.applied = 30;
+    state.now += 1_000;
     snapshots.request(ask(2, 25));
     await settle();
+    expect(sent).toHaveLength(1);
+    expect(state.captures).toBe(1);
+  });
+
+  it('once the follower answers it installed one, builds and sends the next at once', async () => {
+    const { state, sent, snapshots } = harness();
+    snapshots.request(ask(2, 8));
+    snapshots.request(ask(3, 8));
+    await settle();
+    snapshots.answered(2, 9); // an answer from before the snapshot: not it
+    snapshots.answered(2, 10);
+    state.applied = 30;
+    state.now += 1_000;
+    snapshots.request(ask(2, 25));
+    snapshots.request(ask(3, 25)); // 3 has not answered: still waits
+    await settle();
     expect(state.captures).toBe(2);
-    expect(sent.map((m) => m.snapshot!.metadata.index)).toEqual([10, 30]);
+    expect(sent.map((m) => [m.to, m.snapshot!.metadata.index])).toEqual([
+      [2, 10],
+      [3, 10],
+      [2, 30],
+    ]);
+  });
+
+  it('builds again when asked, while building, for a point past the one being built', async () => {
+    const { state, sent, snapshots } = harness();
+    snapshots.request(ask(2, 8));
+    state.applied = 30; // applied and compacted before the first build ended
+    snapshots.request(ask(3, 25));
+    await settle();
+    expect(state.captures).toBe(2);
+    expect(sent.map((m) => [m.to, m.snapshot!.metadata.index])).toEqual([
+      [2, 10],
+      [3, 30],
+    ]);
   });
 
   it('sends nothing when no point can be taken, and builds when asked next', async () => {

@@ -5,10 +5,11 @@ import type { SnapshotView } from '../store/snapshot-view.js';
 const KEEP_MS = 60_000;
 
 /**
- * A snapshot sent to a follower is not sent again for this long, plus a millisecond per 5 kB
- * of it: the core asks again on every heartbeat answer until the follower has installed it,
- * which for a large store takes seconds, during which a resend only queues the whole store
- * again behind itself. One lost on the way goes again after that.
+ * After a snapshot was sent to a follower, none is sent to it again for this long, plus a
+ * millisecond per 5 kB of it, or until it answers that it has installed it: the core asks
+ * again on every heartbeat answer until then, which for a large store takes seconds, during
+ * which another (the same, or a newer one if the leader compacted meanwhile) would only queue
+ * the whole store again behind the first. One lost on the way goes again after that.
  */
 const RESEND_AFTER_MS = 10_000;
 const RESEND_BYTES_PER_MS = 5_000;
@@ -38,20 +39,21 @@ export interface SnapshotSource {
  * it; once built, it serves every resend that it still covers.
  */
 export class FollowerSnapshots {
-  private built: { snapshot: Snapshot; serial: number } | undefined;
-  private serial = 0;
+  private built: Snapshot | undefined;
   private building: Promise<void> | undefined;
   /** Followers waiting for the snapshot being built: the core's last request for each. */
   private readonly waiting = new Map<number, SnapRequest>();
-  /** Which build was last sent to each follower, and when (not the bytes: those go in 60 s). */
-  private readonly sent = new Map<number, { serial: number; at: number }>();
+  /** What was last sent to each follower: its index, and until when none goes again. */
+  private readonly sent = new Map<number, { index: number; until: number }>();
 
   constructor(private readonly source: SnapshotSource) {}
 
   /** The core's request to send a snapshot (one whose data the node's rows hold) to `m.to`. */
   request(m: SnapRequest): void {
+    const last = this.sent.get(m.to);
+    if (last && this.source.now() < last.until) return; // still on its way, or installing
     const built = this.built;
-    if (built && covers(built.snapshot, m)) {
+    if (built && covers(built, m)) {
       this.deliver(m, built);
       return;
     }
@@ -61,6 +63,12 @@ export class FollowerSnapshots {
       .finally(() => {
         this.building = undefined;
       });
+  }
+
+  /** A follower's answer: at or past the snapshot sent to it, it has installed it. */
+  answered(follower: number, index: number): void {
+    const last = this.sent.get(follower);
+    if (last && index >= last.index) this.sent.delete(follower);
   }
 
   private async buildWhileAsked(): Promise<void> {
@@ -74,7 +82,7 @@ export class FollowerSnapshots {
         this.source.built?.(data.length, (this.source.now() - started) / 1000);
         const built = this.keep({ metadata: captured.metadata, data });
         for (const [to, m] of this.waiting) {
-          if (!covers(built.snapshot, m)) continue;
+          if (!covers(built, m)) continue;
           this.waiting.delete(to);
           this.deliver(m, built);
         }
@@ -85,21 +93,17 @@ export class FollowerSnapshots {
     }
   }
 
-  private keep(snapshot: Snapshot): { snapshot: Snapshot; serial: number } {
-    const built = { snapshot, serial: ++this.serial };
-    this.built = built;
+  private keep(snapshot: Snapshot): Snapshot {
+    this.built = snapshot;
     setTimeout(() => {
-      if (this.built === built) this.built = undefined;
+      if (this.built === snapshot) this.built = undefined;
     }, KEEP_MS).unref();
-    return built;
+    return snapshot;
   }
 
-  private deliver(m: Message, { snapshot, serial }: { snapshot: Snapshot; serial: number }): void {
-    const last = this.sent.get(m.to);
-    const now = this.source.now();
+  private deliver(m: Message, snapshot: Snapshot): void {
     const wait = RESEND_AFTER_MS + snapshot.data.length / RESEND_BYTES_PER_MS;
-    if (last?.serial === serial && now - last.at < wait) return;
-    this.sent.set(m.to, { serial, at: now });
+    this.sent.set(m.to, { index: snapshot.metadata.index, until: this.source.now() + wait });
     this.source.send({ ...m, snapshot });
   }
 }

@@ -311,6 +311,8 @@ export class KvNode {
       return `node ${msg.from} is not a member of this cluster`;
     if (from !== undefined && msg.from !== from)
       return `a message from node ${msg.from} came on node ${from}'s stream`;
+    if (msg.type === MessageType.AppResp && !msg.reject)
+      this.followerSnapshots.answered(msg.from, msg.index);
     this.raft.step(msg);
     this.schedule();
     return undefined;

@@ -3,6 +3,7 @@ import { type BatchOp, type KvDb, prefixEnd, u64 } from '../storage/db.js';
 import type { Compare, KvCommand, KvOp } from './command.js';
 import { decodeKvCommand, ENTRY_VERSION, UnsupportedFormatError } from './command-codec.js';
 import { KeyIndex } from './key-index.js';
+import { SnapshotReader } from './snapshot-reader.js';
 import { SnapshotView } from './snapshot-view.js';
 
 export type { KeyValue };
@@ -116,8 +117,9 @@ export class KvStateMachine {
    * 0 (JSON), only grows, and is kept with the applied index and in snapshots.
    */
   format = 0;
-  private readonly keys = new Map<string, KeyValue>();
-  private readonly index = new KeyIndex(this.keys);
+  // Replaced whole by a restore (see there), never otherwise.
+  private keys = new Map<string, KeyValue>();
+  private index = new KeyIndex(this.keys);
   private readonly leases = new Map<number, { ttlMs: number; owner?: string; keys: Set<string> }>();
   private readonly watchers = new Set<Watcher>();
   private pendingCompaction: number | undefined;
@@ -297,29 +299,44 @@ export class KvStateMachine {
     return this.snapshotView().serializeNow();
   }
 
-  /** Replaces the whole state with a snapshot taken at (index, term); history restarts there. */
+  /**
+   * Replaces the whole state with a snapshot taken at (index, term); history restarts there.
+   * Read and written a slice of keys at a time; crash-safe all the same: the applied index
+   * moves only with the last, synced write, and until then the node restores it again on
+   * opening (the Raft store keeps the snapshot it received).
+   */
   async restore(data: Uint8Array, index: number, term: number): Promise<void> {
-    const snap = JSON.parse(Buffer.from(data).toString('utf8')) as {
+    const snap = new SnapshotReader(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    const rest = snap.rest as {
       revision: number;
       compactRevision: number;
-      keys: Parameters<typeof kvFromJson>[0][];
       leases: { id: number; ttlMs: number; owner?: string }[];
       /** Absent in snapshots taken before formats were versioned: those clusters wrote 0. */
       format?: number;
     };
-    this.checkFormat(snap.format ?? 0);
+    this.checkFormat(rest.format ?? 0);
     for (const prefix of [KEY, HIST, LEASE])
       await this.db.deleteRange({ gte: prefix, lt: prefixEnd(prefix) });
-    this.keys.clear();
-    this.index.clear();
+    // Read into a map of its own, in place at the end in one step: reads served meanwhile
+    // (stale ones, on a follower) see the state before, never half of the new one.
+    const keys = new Map<string, KeyValue>();
+    const names = new KeyIndex(keys);
+    for await (const records of snap.keys()) {
+      const ops: BatchOp[] = [];
+      for (const j of records as Parameters<typeof kvFromJson>[0][]) {
+        const kv = kvFromJson(j);
+        const name = kv.key.toString('latin1');
+        if (!keys.has(name)) names.add(name);
+        keys.set(name, kv);
+        ops.push({ type: 'put', key: keyRow(kv.key), value: Buffer.from(JSON.stringify(j)) });
+      }
+      await this.db.batch(ops, false);
+    }
+    this.keys = keys;
+    this.index = names;
     this.leases.clear();
     const ops: BatchOp[] = [];
-    for (const j of snap.keys) {
-      const kv = kvFromJson(j);
-      this.setKey(kv.key.toString('latin1'), kv);
-      ops.push({ type: 'put', key: keyRow(kv.key), value: Buffer.from(JSON.stringify(j)) });
-    }
-    for (const l of snap.leases) {
+    for (const l of rest.leases) {
       const row = { ttlMs: l.ttlMs, ...(l.owner !== undefined ? { owner: l.owner } : {}) };
       this.leases.set(l.id, { ...row, keys: new Set() });
       ops.push({
@@ -329,10 +346,10 @@ export class KvStateMachine {
       });
     }
     for (const [name, kv] of this.keys) if (kv.lease) this.leases.get(kv.lease)?.keys.add(name);
-    this.revision = snap.revision;
-    this.format = snap.format ?? 0;
+    this.revision = rest.revision;
+    this.format = rest.format ?? 0;
     // Events before the snapshot are not kept: watching from there is a compaction error.
-    this.compactRevision = Math.max(snap.compactRevision, snap.revision);
+    this.compactRevision = Math.max(rest.compactRevision, rest.revision);
     this.appliedIndex = index;
     this.appliedTerm = term;
     ops.push({ type: 'put', key: META, value: this.metaValue() });
