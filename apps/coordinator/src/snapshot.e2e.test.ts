@@ -32,7 +32,8 @@ const SNAPSHOT_EVERY = ['--snapshot-every', '10'];
  * answer of all the keys: 64 MiB for the big ones, past grpc's default 4 MiB a client takes).
  */
 async function heldBy(address: string, prefix: string) {
-  const own = new KvClient({ bootstrap: [address], timeoutMs: 5000, retries: 0 });
+  // 64 MiB in one answer took over 5 s with the machine's two cores shared by the whole suite.
+  const own = new KvClient({ bootstrap: [address], timeoutMs: 60_000, retries: 0 });
   try {
     const r = await own.range(prefix, { consistency: 'stale' });
     return r.kvs.map((kv) => `${kv.key}=${kv.value.length}@${kv.modRevision}/${kv.version}`);
@@ -43,7 +44,7 @@ async function heldBy(address: string, prefix: string) {
 
 /** The commit index as coordinator `id` at `address` says (a restarted one says less). */
 async function commitOf(address: string, id: number): Promise<number> {
-  const own = new KvClient({ bootstrap: [address], timeoutMs: 5000, retries: 0 });
+  const own = new KvClient({ bootstrap: [address], timeoutMs: 30_000, retries: 0 });
   try {
     const m = await own.members();
     if (m.answeredBy !== id) throw new Error(`${address} answered as ${m.answeredBy}, not ${id}`);
