@@ -95,6 +95,10 @@ export class GrpcTransport implements Transport {
     }
   }
 
+  sending(to: number): boolean {
+    return (this.streams.get(to)?.writableLength ?? 0) > 0;
+  }
+
   close(): void {
     for (const s of this.streams.values()) s.end();
     for (const c of this.clients.values()) c.close();

@@ -16,7 +16,7 @@ const toJson = (r: KeyValue) => ({ ...r, key: r.key.toString(), value: r.value.t
 
 /** A node's side of it: its applied index, a clock, and what went out. */
 function harness() {
-  const state = { applied: 10, now: 0, captures: 0 };
+  const state = { applied: 10, now: 0, captures: 0, sending: false };
   const sent: Message[] = [];
   const snapshots = new FollowerSnapshots({
     capture: () => {
@@ -27,6 +27,7 @@ function harness() {
       };
     },
     send: (m) => sent.push(m),
+    sending: () => state.sending,
     now: () => state.now,
   });
   return { state, sent, snapshots };
@@ -88,6 +89,19 @@ describe('FollowerSnapshots', () => {
     expect(state.captures).toBe(1);
   });
 
+  it('sends none again while the transport is still sending the last one, however long', async () => {
+    const { state, sent, snapshots } = harness();
+    snapshots.request(ask(2, 8));
+    await settle();
+    state.sending = true;
+    state.now += 60_000;
+    snapshots.request(ask(2, 8));
+    expect(sent).toHaveLength(1);
+    state.sending = false; // sent, or its stream broke: the next ask goes
+    snapshots.request(ask(2, 8));
+    expect(sent).toHaveLength(2);
+  });
+
   it('sends no newer one either while the first is on its way (the leader compacted meanwhile)', async () => {
     const { state, sent, snapshots } = harness();
     snapshots.request(ask(2, 8));
@@ -143,6 +157,7 @@ describe('FollowerSnapshots', () => {
           ? undefined
           : { metadata: ask(2, 10).snapshot.metadata, view: new SnapshotView([], toJson, {}) },
       send: (m) => sent.push(m),
+      sending: () => false,
       now: () => state.now,
     });
     source.request(ask(2, 8));

@@ -5,14 +5,13 @@ import type { SnapshotView } from '../store/snapshot-view.js';
 const KEEP_MS = 60_000;
 
 /**
- * After a snapshot was sent to a follower, none is sent to it again for this long, plus a
- * millisecond per 5 kB of it, or until it answers that it has installed it: the core asks
- * again on every heartbeat answer until then, which for a large store takes seconds, during
- * which another (the same, or a newer one if the leader compacted meanwhile) would only queue
- * the whole store again behind the first. One lost on the way goes again after that.
+ * After a snapshot was sent to a follower, none goes to it again while the transport is still
+ * sending it, nor for this long after, unless the follower answers that it has installed it:
+ * the core asks again on every heartbeat answer until then, and another one (the same, or a
+ * newer one if the leader compacted meanwhile) would only queue the whole store again behind
+ * the first. One lost on the way (its stream broke) goes again soon after.
  */
-const RESEND_AFTER_MS = 10_000;
-const RESEND_BYTES_PER_MS = 5_000;
+const RESEND_AFTER_MS = 3_000;
 
 type SnapRequest = Message & { snapshot: Snapshot };
 
@@ -23,6 +22,8 @@ export interface SnapshotSource {
   /** The state as of now, with the metadata of that point, or undefined if none can be taken. */
   capture(): { metadata: SnapshotMetadata; view: SnapshotView } | undefined;
   send(m: Message): void;
+  /** The transport still has messages for `to` queued (a snapshot being sent takes seconds). */
+  sending(to: number): boolean;
   /** A snapshot was built: its size, and how long it took from capture to bytes. */
   built?(bytes: number, seconds: number): void;
   /** The clock (wall time in the node; the tests pass their own). */
@@ -51,7 +52,7 @@ export class FollowerSnapshots {
   /** The core's request to send a snapshot (one whose data the node's rows hold) to `m.to`. */
   request(m: SnapRequest): void {
     const last = this.sent.get(m.to);
-    if (last && this.source.now() < last.until) return; // still on its way, or installing
+    if (last && (this.source.now() < last.until || this.source.sending(m.to))) return;
     const built = this.built;
     if (built && covers(built, m)) {
       this.deliver(m, built);
@@ -102,8 +103,8 @@ export class FollowerSnapshots {
   }
 
   private deliver(m: Message, snapshot: Snapshot): void {
-    const wait = RESEND_AFTER_MS + snapshot.data.length / RESEND_BYTES_PER_MS;
-    this.sent.set(m.to, { index: snapshot.metadata.index, until: this.source.now() + wait });
+    const until = this.source.now() + RESEND_AFTER_MS;
+    this.sent.set(m.to, { index: snapshot.metadata.index, until });
     this.source.send({ ...m, snapshot });
   }
 }

@@ -71,6 +71,8 @@ const HELD_BY_STATE_MACHINE = new Uint8Array(0);
 /** How Raft messages leave this node (the coordinator implements it over gRPC). */
 export interface Transport {
   send(to: number, data: Uint8Array): void;
+  /** Messages for `to` are still queued here (not yet handed to the network). */
+  sending?(to: number): boolean;
 }
 
 export interface KvNodeOptions {
@@ -209,6 +211,7 @@ export class KvNode {
       this.send(m);
       this.opts.events?.snapshotSent?.(m.to, m.snapshot?.data.length ?? 0);
     },
+    sending: (to) => this.opts.transport.sending?.(to) ?? false,
     built: (bytes, seconds) => this.opts.events?.snapshotBuilt?.(bytes, seconds),
     now: () => Date.now(),
   });
