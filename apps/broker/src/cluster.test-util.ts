@@ -43,6 +43,8 @@ export async function startTopicCluster(
     /** More flags for broker `id` alone (e.g. its rack). */
     brokerArgsFor?: (id: number) => string[];
     coordinatorArgs?: string[];
+    /** More flags for coordinator `id` alone, asked at each start (so a restart may change them). */
+    coordinatorArgsFor?: (id: number) => string[];
     coordinators?: number;
     /** Every connection to a broker, and from it to the coordinators, through a FaultProxy. */
     proxied?: boolean;
@@ -73,6 +75,7 @@ export async function startTopicCluster(
         ...['--data', coordinatorDir(id)],
         ...adminArgs,
         ...(opts.coordinatorArgs ?? []),
+        ...(opts.coordinatorArgsFor?.(id) ?? []),
       ],
       readyLine: /listening on/,
     });

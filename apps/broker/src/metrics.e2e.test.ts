@@ -166,6 +166,7 @@ describe('metrics and readiness on the admin port', () => {
     expect(c.value('strand_controller_partitions')).toBe(1);
     expect(c.value('strand_raft_has_leader')).toBe(1);
     expect(c.value('strand_kv_keys')).toBeGreaterThan(0);
+    expect(c.value('strand_kv_rows')).toBeGreaterThan(0); // the group's committed offsets
   });
 
   it('counts Kafka-protocol requests by API, their latency, errors by Kafka code and connections open', async () => {

@@ -120,8 +120,9 @@ describe('strand kv member: replacing dead coordinators at run time', () => {
       members: { id: number; isLearner: boolean }[];
       kvFormat: number;
     };
-    // The cluster's KV entry format: binary, every member reading it.
-    expect(listed.kvFormat).toBe(1);
+    // The cluster's KV entry format: the newest (2: binary with unversioned rows), every
+    // member reading it.
+    expect(listed.kvFormat).toBe(2);
     const members = listed.members;
     expect(members.map((m) => [m.id, m.isLearner])).toEqual([
       [2, false],

@@ -10,6 +10,7 @@ import {
   ProcessRegistry,
   tempDir,
 } from '@strand/testkit';
+import { readSnapshotFile } from '@strand/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, exec } from './cli.test-util.js';
 
@@ -130,7 +131,12 @@ describe('strand kv snapshot save / restore', () => {
     expect(keys).toContain('app/199');
     expect(keys).not.toContain('app/7');
     expect(keys.some((k) => k.startsWith('/strand/topics/orders'))).toBe(true);
-    expect(keys.some((k) => k.startsWith('/strand/offsets/billing/orders/'))).toBe(true);
+    // Committed offsets are unversioned rows, which a range does not return: the file has them.
+    const body = JSON.parse(readSnapshotFile(readFileSync(file)).body.toString()) as {
+      rows: [string, string][];
+    };
+    const rows = body.rows.map(([k]) => Buffer.from(k, 'base64').toString());
+    expect(rows.filter((k) => k.startsWith('/strand/offsets/billing/orders/'))).toHaveLength(3);
     const status = await strand(['kv', 'snapshot', 'status', file, '--json']);
     expect(JSON.parse(status.stdout)).toMatchObject({ revision: out.revision, bytes: out.bytes });
   }, 60_000);

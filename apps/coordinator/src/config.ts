@@ -58,7 +58,8 @@ export const CoordinatorConfigSchema = z
     snapshotEvery: z.coerce.number().int().min(10).default(10_000),
     /**
      * The newest Raft entry format for KV commands this node reads and says it reads (0: JSON,
-     * 1: binary; default: the newest). The cluster writes a format once every member reads it,
+     * 1: binary, 2: binary with unversioned rows, which committed offsets take; default: the
+     * newest). The cluster writes a format once every member reads it,
      * so a lower one on any member holds the whole cluster at it: during a rolling upgrade,
      * until a rollback is no longer wanted. Refused at start when the cluster is past it.
      */

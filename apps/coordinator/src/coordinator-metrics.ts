@@ -227,6 +227,11 @@ export class CoordinatorMetrics {
     );
     m.gaugeOf('kv_keys', 'Live keys in the KV store', () => node.sm.stats().keys);
     m.gaugeOf(
+      'kv_rows',
+      'Unversioned rows in the KV store (committed offsets, entry format 2 on)',
+      () => node.sm.stats().rows,
+    );
+    m.gaugeOf(
       'kv_leases',
       'Leases granted and not yet expired or revoked',
       () => node.sm.stats().leases,

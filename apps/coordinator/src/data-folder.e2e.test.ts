@@ -2,6 +2,7 @@ import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'nod
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KvClient } from '@strand/client';
+import { ENTRY_VERSION } from '@strand/kv';
 import { eventually, freePort, ProcessRegistry, tempDir } from '@strand/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MAIN } from './cluster.test-util.js';
@@ -40,7 +41,10 @@ describe('a data folder from an earlier release', () => {
       ]);
       expect((await client.put('after', 'upgrade')).revision).toBe(5);
       // Its only member reads the binary entry format: activated, as a new cluster's would be.
-      await eventually('format 1 activated', async () => (await client.members()).kvFormat === 1);
+      await eventually(
+        'the newest format activated',
+        async () => (await client.members()).kvFormat === ENTRY_VERSION,
+      );
 
       await proc.terminate();
       proc = await start();
@@ -78,7 +82,7 @@ describe('a data folder from an earlier release', () => {
           'config/b=2@3',
           'greeting=hello from rocksdb 5.2.1@1',
         ]);
-        expect((await replica.members()).kvFormat).toBe(1);
+        expect((await replica.members()).kvFormat).toBe(ENTRY_VERSION);
       } finally {
         replica.close();
       }

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { decodeKvCommand, EntryType, KvDb, RaftLogStore } from '@strand/kv';
+import { decodeKvCommand, ENTRY_VERSION, EntryType, KvDb, RaftLogStore } from '@strand/kv';
 import { eventually, ProcessRegistry } from '@strand/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MAIN, startCluster, type TestCluster } from './cluster.test-util.js';
@@ -43,7 +43,8 @@ describe('the KV entry format during a rolling upgrade', () => {
     // The leader has heard what every member reads, and holds the cluster at 0 for member 3.
     const before = await eventually('the leader heard from every member', async () => {
       const m = await leaderKv.members();
-      return m.answeredBy === leader && m.members.every((x) => x.id === 3 || x.kvFormatRead === 1)
+      return m.answeredBy === leader &&
+        m.members.every((x) => x.id === 3 || x.kvFormatRead === ENTRY_VERSION)
         ? m
         : undefined;
     });
@@ -69,11 +70,12 @@ describe('the KV entry format during a rolling upgrade', () => {
     expect(old.length).toBeGreaterThanOrEqual(23);
     expect(new Set(old)).toEqual(new Set([JSON_BYTE]));
 
-    // Upgraded: the leader activates format 1 and writes go on, in binary.
+    // Upgraded: the leader activates the newest format and writes go on, in binary.
     limited.delete(3);
     await c.start(3);
-    await eventually('every member applied format 1', async () => {
-      for (const id of c.ids) if ((await c.client([id]).members()).kvFormat !== 1) return undefined;
+    await eventually('every member applied the newest format', async () => {
+      for (const id of c.ids)
+        if ((await c.client([id]).members()).kvFormat !== ENTRY_VERSION) return undefined;
       return true;
     });
     for (let i = 0; i < 20; i++) await kv.put(`upgrade/new-${i}`, `new-${i}`);
@@ -94,7 +96,7 @@ describe('the KV entry format during a rolling upgrade', () => {
     await c.procs.get(3)!.terminate();
     const entries = await kvEntries(c, 3);
     const now = entries.map((d) => d[0]);
-    const firstBinary = now.indexOf(1);
+    const firstBinary = now.indexOf(ENTRY_VERSION);
     expect(firstBinary).toBeGreaterThan(old.length);
     expect(now.slice(0, firstBinary).every((b) => b === JSON_BYTE)).toBe(true);
     const activations = entries.filter((d) =>
@@ -103,10 +105,14 @@ describe('the KV entry format during a rolling upgrade', () => {
     expect(activations.length).toBeGreaterThanOrEqual(1);
     for (const d of activations) {
       expect(d[0]).toBe(JSON_BYTE);
-      expect(decodeKvCommand(d).map((x) => x.command)).toEqual([{ t: 'format', version: 1 }]);
+      expect(decodeKvCommand(d).map((x) => x.command)).toEqual([
+        { t: 'format', version: ENTRY_VERSION },
+      ]);
     }
-    expect(now.slice(firstBinary).filter((b) => b === 1).length).toBeGreaterThanOrEqual(20);
-    expect(now.every((b) => b === JSON_BYTE || b === 1)).toBe(true);
+    expect(now.slice(firstBinary).filter((b) => b === ENTRY_VERSION).length).toBeGreaterThanOrEqual(
+      20,
+    );
+    expect(now.every((b) => b === JSON_BYTE || b === ENTRY_VERSION)).toBe(true);
 
     // Limited to 0 again, it refuses to start, naming the format.
     const refused = registry.spawnNode(MAIN, {
@@ -115,7 +121,7 @@ describe('the KV entry format during a rolling upgrade', () => {
     });
     expect(await refused.exited).not.toBe(0);
     expect(refused.lines.join('\n')).toMatch(
-      /KV command format version 1 is past what this node was started to read \(up to 0\)/,
+      /KV command format version 2 is past what this node was started to read \(up to 0\)/,
     );
     await c.start(3);
     expect((await c.client([3]).get('upgrade/new-19'))?.value.toString()).toBe('new-19');

@@ -1,3 +1,4 @@
+import { ENTRY_VERSION } from '@strand/kv';
 import {
   adminUrlOf,
   eventually,
@@ -53,10 +54,10 @@ describe('coordinator metrics and readiness', () => {
     });
     // A brand-new cluster of members that all read the binary entry format writes it.
     await eventually(
-      'every node applied entry format 1',
+      'every node applied the newest entry format',
       async () =>
         [...(await scrapeAll(cluster.ids)).values()].every(
-          (m) => m.value('strand_kv_entry_format') === 1,
+          (m) => m.value('strand_kv_entry_format') === ENTRY_VERSION,
         ) || undefined,
     );
     const leader = leaders(s)[0]!;

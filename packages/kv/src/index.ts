@@ -33,7 +33,7 @@ export {
 // Storage on RocksDB and the versioned KV state machine
 export { KvDb, prefixEnd } from './storage/db.js';
 export { RaftLogStore } from './storage/raft-store.js';
-export type { Compare, KvCommand, KvOp } from './store/command.js';
+export type { Compare, KvCommand, KvOp, RowOp } from './store/command.js';
 export {
   decodeKvCommand,
   ENTRY_VERSION,

@@ -11,6 +11,28 @@ export interface ScaleRow {
   p50: number;
   p99: number;
   errors: number;
+  /** The errors by code (or class name, for one without a code), as ` (CODE n, ...)`. */
+  errorKinds: string;
+}
+
+/** Counts errors by their code, so a row says why commits failed, not only how many. */
+export class ErrorTally {
+  readonly kinds = new Map<string, number>();
+  count = 0;
+
+  add(err: unknown): void {
+    const code = (err as { code?: unknown }).code;
+    const kind = typeof code === 'string' ? code : (err as Error).constructor?.name || 'unknown';
+    this.kinds.set(kind, (this.kinds.get(kind) ?? 0) + 1);
+    this.count += 1;
+  }
+
+  /** ` (CODE n, ...)` when there were any, else ''. */
+  toString(): string {
+    if (this.count === 0) return '';
+    const list = [...this.kinds].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`);
+    return ` (${list.join(', ')})`;
+  }
 }
 
 const TOPIC_PARTITIONS = 100;
@@ -89,7 +111,7 @@ export async function scaleRow(
     const everyone = all.flat();
     let commits = 0;
     let offsets = 0;
-    let errors = 0;
+    const errors = new ErrorTally();
     const latencies: number[] = [];
     const deadline = performance.now() + seconds * 1000;
     const started = performance.now();
@@ -103,8 +125,8 @@ export async function scaleRow(
             latencies.push(performance.now() - at);
             commits++;
             offsets += tps.length;
-          } catch {
-            errors++;
+          } catch (err) {
+            errors.add(err);
           }
         }
       }),
@@ -120,7 +142,8 @@ export async function scaleRow(
       offsetsPerSec: offsets / elapsed,
       p50: pct(50),
       p99: pct(99),
-      errors,
+      errors: errors.count,
+      errorKinds: errors.toString(),
     };
   } finally {
     stop = true;
@@ -131,5 +154,5 @@ export async function scaleRow(
 
 export function formatScaleRow(r: ScaleRow): string {
   const cell = `${r.groups} group(s) x ${r.members} member(s)`.padEnd(26);
-  return `${cell} rebalance ${r.rebalanceMs.toFixed(0).padStart(5)} ms | commits ${r.commitsPerSec.toFixed(0).padStart(6)}/s = ${r.offsetsPerSec.toFixed(0).padStart(7)} offsets/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, errors ${r.errors}`;
+  return `${cell} rebalance ${r.rebalanceMs.toFixed(0).padStart(5)} ms | commits ${r.commitsPerSec.toFixed(0).padStart(6)}/s = ${r.offsetsPerSec.toFixed(0).padStart(7)} offsets/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, errors ${r.errors}${r.errorKinds}`;
 }

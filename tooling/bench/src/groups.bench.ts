@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Admin, type AssignorName, Consumer } from '@strand/client';
 import { coordinatorLayout, freePort, ProcessRegistry, tempDir } from '@strand/testkit';
-import { formatScaleRow, scaleRow } from './groups-scale.js';
+import { ErrorTally, formatScaleRow, scaleRow } from './groups-scale.js';
 import { envNumber } from './util.js';
 
 const COORDINATOR = fileURLToPath(import.meta.resolve('@strand/coordinator/main'));
@@ -55,7 +55,7 @@ export default async function groupsBench(): Promise<void> {
       committers.map((c) => c.commit([{ topic: 'bench-groups', partition: 0, offset: 0 }])),
     );
     let commits = 0;
-    let errors = 0;
+    const errors = new ErrorTally();
     const latencies: number[] = [];
     const deadline = performance.now() + seconds * 1000;
     const started = performance.now();
@@ -72,8 +72,8 @@ export default async function groupsBench(): Promise<void> {
             await c.commit(offsets);
             latencies.push(performance.now() - t);
             commits++;
-          } catch {
-            errors++;
+          } catch (err) {
+            errors.add(err);
           }
         }
       }),
@@ -85,7 +85,7 @@ export default async function groupsBench(): Promise<void> {
       `offset commits (${groups} groups concurrently, ${perCommit} partitions each, 3 coordinators, synced): ${(commits / elapsed).toFixed(0)} commits/s = ${((commits * perCommit) / elapsed).toFixed(0)} offsets/s`,
     );
     console.log(
-      `commit latency p50 ${pct(50).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms, errors ${errors}`,
+      `commit latency p50 ${pct(50).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms, errors ${errors.count}${errors}`,
     );
     await Promise.all(committers.map((c) => c.close()));
 

@@ -1,4 +1,4 @@
-import { type KvNode, type KvOp, prefixEnd } from '@strand/kv';
+import { type KvNode, type KvOp, prefixEnd, type RowOp } from '@strand/kv';
 import {
   type CommittedOffset,
   CommittedOffsets,
@@ -17,7 +17,7 @@ import type { MalformedRecords } from '../malformed.js';
 import type { TopicPartition } from './assignors.js';
 import type { ClassicRecord } from './classic-group.js';
 import type { GroupRecord } from './group.js';
-import { OffsetBatcher } from './offset-batcher.js';
+import { OffsetBatcher, type OffsetWrite } from './offset-batcher.js';
 import { GroupRecords } from './records.js';
 
 export interface OffsetCommit extends TopicPartition {
@@ -37,10 +37,23 @@ export const MAX_OFFSET_METADATA = 4096;
 
 const CATALOG_MAX_AGE_MS = 250;
 
+interface Stored {
+  key: string;
+  value: Buffer;
+  modRevision: number;
+}
+
 /**
  * What the group coordinator keeps in the KV store: one record per group (compare-and-set on
- * its modRevision), one key per committed offset (written in batches), and the topic catalog
+ * its modRevision), one row per committed offset (written in batches), and the topic catalog
  * it reads. Every write first passes `guard` (this node still leads).
+ *
+ * A committed offset is an unversioned row (the KV's `rows` command) once the cluster has
+ * activated the entry format that has them: no revision, history row or watch event per
+ * offset on every replica, many groups' offsets in one Raft entry. Before that (a rolling
+ * upgrade from a release without rows) it is a versioned key under the same name. A row, the
+ * newer, is read before a key of the same name, and a row written drops the key it replaces
+ * (once: a key left by an older release), so a withdrawn offset does not come back.
  */
 export class GroupStore {
   private catalogCache: { at: number; catalog: Map<string, number> } | undefined;
@@ -54,7 +67,7 @@ export class GroupStore {
     /** Records that do not decode are skipped and noted here, never thrown. */
     private readonly malformed: MalformedRecords,
   ) {
-    this.batcher = new OffsetBatcher((ops) => this.txn(ops), commitFlushMs);
+    this.batcher = new OffsetBatcher((writes) => this.writeOffsetRows(writes), commitFlushMs);
   }
 
   /** This node stopped leading: pending commits fail, the catalog is read afresh next time. */
@@ -63,7 +76,7 @@ export class GroupStore {
     this.catalogCache = undefined;
   }
 
-  groupRecord(groupId: string): { key: string; value: Buffer; modRevision: number } | undefined {
+  groupRecord(groupId: string): Stored | undefined {
     return this.range(GroupKeys.group(groupId), true)[0];
   }
 
@@ -96,7 +109,7 @@ export class GroupStore {
   groupIds(): Set<string> {
     const ids = new Set<string>();
     for (const kv of this.range(GroupKeys.groups)) ids.add(kv.key.slice(GroupKeys.groups.length));
-    for (const kv of this.range(GroupKeys.offsets)) {
+    for (const kv of this.offsetRange(GroupKeys.offsets)) {
       const k = parseOffsetKey(kv.key);
       if (k) ids.add(k.group);
     }
@@ -107,15 +120,19 @@ export class GroupStore {
   async deleteGroup(groupId: string): Promise<void> {
     await this.batcher.flush();
     const offsets = Buffer.from(GroupKeys.groupOffsets(groupId));
-    await this.txn([
-      { t: 'del', key: offsets, end: prefixEnd(offsets) },
-      { t: 'del', key: Buffer.from(GroupKeys.group(groupId)) },
+    const range = { key: offsets, end: prefixEnd(offsets) };
+    await Promise.all([
+      this.node.writes('rows') ? this.rows([{ t: 'del', ...range }]) : undefined,
+      this.txn([
+        { t: 'del', ...range },
+        { t: 'del', key: Buffer.from(GroupKeys.group(groupId)) },
+      ]),
     ]);
   }
 
   offsets(groupId: string): StoredOffset[] {
     const out: StoredOffset[] = [];
-    for (const kv of this.range(GroupKeys.groupOffsets(groupId))) {
+    for (const kv of this.offsetRange(GroupKeys.groupOffsets(groupId))) {
       const k = parseOffsetKey(kv.key);
       const v = k && this.malformed.decode(CommittedOffsets, kv);
       if (k && v) out.push({ topic: k.topic, partition: k.partition, ...v });
@@ -177,7 +194,45 @@ export class GroupStore {
     return catalog;
   }
 
-  private range(key: string, exact = false): { key: string; value: Buffer; modRevision: number }[] {
+  /** Committed offsets under `prefix`: rows, and keys of the same names where no row is. */
+  private offsetRange(prefix: string): Stored[] {
+    const k = Buffer.from(prefix);
+    const rows = this.node.sm.rowRange(k, prefixEnd(k));
+    const keys = this.range(prefix);
+    if (rows.length === 0) return keys;
+    const out = new Map<string, Stored>(keys.map((kv) => [kv.key, kv]));
+    for (const r of rows)
+      out.set(r.key.toString('utf8'), {
+        key: r.key.toString('utf8'),
+        value: r.value,
+        modRevision: 0,
+      });
+    return [...out.values()];
+  }
+
+  /** One batch of committed offsets, as rows when the cluster writes them, else as keys. */
+  private async writeOffsetRows(writes: OffsetWrite[]): Promise<void> {
+    const ops = writes.map(
+      ({ key, value }): RowOp =>
+        value === null
+          ? { t: 'del', key: Buffer.from(key) }
+          : { t: 'put', key: Buffer.from(key), value },
+    );
+    if (!this.node.writes('rows')) return this.txn(ops);
+    const replaced = ops.filter((op) => this.node.sm.range(op.key).kvs.length > 0);
+    await Promise.all([
+      this.rows(ops),
+      replaced.length > 0 ? this.txn(replaced.map((op) => ({ t: 'del', key: op.key }))) : undefined,
+    ]);
+  }
+
+  private async rows(ops: RowOp[]): Promise<void> {
+    this.guard();
+    const r = await this.node.propose({ t: 'rows', ops });
+    if (r.t === 'error') throw new UnavailableError(r.message);
+  }
+
+  private range(key: string, exact = false): Stored[] {
     const k = Buffer.from(key);
     return this.node.sm.range(k, exact ? undefined : prefixEnd(k)).kvs.map((kv) => ({
       key: kv.key.toString('utf8'),

@@ -1,4 +1,8 @@
-import type { KvOp } from '@strand/kv';
+/** A key to write (null: the key goes, a committed offset withdrawn). */
+export interface OffsetWrite {
+  key: string;
+  value: Buffer | null;
+}
 
 interface Pending {
   /** null: the key goes (a committed offset withdrawn). */
@@ -6,12 +10,12 @@ interface Pending {
   waiters: { resolve: () => void; reject: (e: Error) => void }[];
 }
 
-/** Keys per Raft transaction; bigger flushes are split into several (proposed together). */
-const MAX_KEYS_PER_TXN = 2000;
+/** Keys per Raft command; bigger flushes are split into several (proposed together). */
+const MAX_KEYS_PER_WRITE = 2000;
 
 /**
  * Offset commits from every group wait here for up to one flush interval, then go to Raft as
- * one transaction: a thousand members committing every 100 ms cost a few entries per
+ * one command: a thousand members committing every 100 ms cost a few entries per
  * interval, not a thousand. A key committed twice within an interval is written once (the
  * later value); both commits are answered when it is applied.
  */
@@ -20,11 +24,11 @@ export class OffsetBatcher {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly write: (ops: KvOp[]) => Promise<void>,
+    private readonly write: (writes: OffsetWrite[]) => Promise<void>,
     private readonly intervalMs: number,
   ) {}
 
-  put(entries: { key: string; value: Buffer | null }[]): Promise<void> {
+  put(entries: OffsetWrite[]): Promise<void> {
     if (entries.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       let left = entries.length;
@@ -59,19 +63,12 @@ export class OffsetBatcher {
     const batch = [...this.pending];
     this.pending = new Map();
     const chunks: [string, Pending][][] = [];
-    for (let i = 0; i < batch.length; i += MAX_KEYS_PER_TXN)
-      chunks.push(batch.slice(i, i + MAX_KEYS_PER_TXN));
+    for (let i = 0; i < batch.length; i += MAX_KEYS_PER_WRITE)
+      chunks.push(batch.slice(i, i + MAX_KEYS_PER_WRITE));
     await Promise.all(
       chunks.map(async (chunk) => {
         try {
-          await this.write(
-            chunk.map(
-              ([key, p]): KvOp =>
-                p.value === null
-                  ? { t: 'del', key: Buffer.from(key) }
-                  : { t: 'put', key: Buffer.from(key), value: p.value },
-            ),
-          );
+          await this.write(chunk.map(([key, p]) => ({ key, value: p.value })));
           for (const [, p] of chunk) for (const w of p.waiters) w.resolve();
         } catch (err) {
           for (const [, p] of chunk) for (const w of p.waiters) w.reject(err as Error);

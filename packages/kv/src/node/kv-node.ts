@@ -25,7 +25,7 @@ import {
 } from '../raft/types.js';
 import { KvDb } from '../storage/db.js';
 import { RaftLogStore } from '../storage/raft-store.js';
-import { addsData, type KvCommand } from '../store/command.js';
+import { addsData, commandFormat, type KvCommand } from '../store/command.js';
 import {
   ENTRY_VERSION,
   type EncodedCommand,
@@ -382,6 +382,12 @@ export class KvNode {
         `coordinator ${this.opts.id}: the disk is full; deletes still work, writes resume once space is freed`,
       );
     }
+    if (!this.writes(cmd.t)) {
+      this.counts.failed += 1;
+      throw new UnavailableError(
+        `a ${cmd.t} command needs KV entry format ${commandFormat(cmd.t)}; the cluster writes ${this.sm.format} (a member reads no newer)`,
+      );
+    }
     // The one validation a command gets: replicas apply what the leader encoded as it is.
     const encoded = encodeCommand(cmd);
     const requestId = `${this.opts.id}-${Date.now().toString(36)}-${++this.requestCounter}`;
@@ -395,6 +401,14 @@ export class KvNode {
       }, timeoutMs);
       this.pending.set(requestId, { resolve, reject, timer });
     });
+  }
+
+  /**
+   * Whether the cluster has activated the entry format commands of `kind` need, so `propose`
+   * takes them (format only grows: a kind written once stays writable).
+   */
+  writes(kind: KvCommand['t']): boolean {
+    return commandFormat(kind) <= this.sm.format;
   }
 
   /** Proposals made in one turn of the event loop go to Raft together. */

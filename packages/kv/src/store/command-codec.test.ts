@@ -64,7 +64,23 @@ const command: fc.Arbitrary<KvCommand> = fc.oneof(
   fc.record({ t: fc.constant('leaseRevoke' as const), id: posint }),
   fc.record({ t: fc.constant('compact' as const), revision: uint }),
   fc.record({ t: fc.constant('format' as const), version: fc.nat(5) }),
+  fc.record({
+    t: fc.constant('rows' as const),
+    ops: fc.array(
+      fc.oneof(
+        fc.record({ t: fc.constant('put' as const), key: bytes, value: bytes }),
+        fc.record(
+          { t: fc.constant('del' as const), key: bytes, end: opt(bytes) },
+          { requiredKeys: ['t', 'key'] },
+        ),
+      ),
+      { maxLength: 4 },
+    ),
+  }),
 ) as fc.Arbitrary<KvCommand>;
+/** The oldest entry format that can hold every command of `list`. */
+const formatOf = (list: { command: KvCommand }[]) =>
+  list.some((x) => x.command.t === 'rows') ? 2 : 0;
 const batch = fc.array(fc.record({ requestId: fc.string(), command }), {
   minLength: 1,
   maxLength: 5,
@@ -99,16 +115,23 @@ function decodesOrTypedError(data: Uint8Array): void {
   expect(decoded.length).toBeGreaterThan(0);
   const again = decodeKvCommand(encodeKvCommands(decoded));
   expect(again).toEqual(decoded);
-  expect(decodeKvCommand(encodeKvCommands(decoded, 0))).toEqual(decoded);
+  for (let version = formatOf(decoded); version < 2; version++)
+    expect(decodeKvCommand(encodeKvCommands(decoded, version))).toEqual(decoded);
 }
 
-describe('KV command codec (entry format version 1)', () => {
-  it('round-trips every command, in version 1 and in version 0 (JSON)', () => {
+describe('KV command codec (entry format versions 0 to 2)', () => {
+  it('round-trips every command, in each version that has it (rows: 2 on), and refuses it in an older one', () => {
     fc.assert(
       fc.property(batch, (list) => {
-        for (const version of [1, 0]) {
+        for (const version of [2, 1, 0]) {
+          if (version < formatOf(list)) {
+            expect(() => encodeKvCommands(list, version)).toThrow(
+              /a rows command needs entry format 2/,
+            );
+            continue;
+          }
           const data = encodeKvCommands(list, version);
-          expect(data[0]).toBe(version === 1 ? 1 : '{'.charCodeAt(0));
+          expect(data[0]).toBe(version > 0 ? version : '{'.charCodeAt(0));
           const decoded = decodeKvCommand(data);
           expect(decoded).toEqual(withoutUndefined(list));
           for (const { command } of decoded)
@@ -120,9 +143,16 @@ describe('KV command codec (entry format version 1)', () => {
 
   it('never throws an untyped error: random bytes, and valid entries truncated or with a byte changed', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 100 }), decodesOrTypedError));
+    for (const version of [1, 2])
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 100 }), (u) =>
+          decodesOrTypedError(Buffer.from([version, ...u])),
+        ),
+      );
+    // A rows command's body, random after its tag (8), in a one-command entry of version 2.
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 100 }), (u) =>
-        decodesOrTypedError(Buffer.from([1, ...u])),
+      fc.property(fc.uint8Array({ maxLength: 60 }), (u) =>
+        decodesOrTypedError(Buffer.from([2, 1, 1, 0x72, u.length + 1, 8, ...u])),
       ),
     );
     fc.assert(
@@ -209,7 +239,7 @@ describe('KV command codec (entry format version 1)', () => {
     expect(() => decodeKvCommand(Buffer.from([7, 1]))).toThrow(UnsupportedFormatError);
     expect(() => decodeKvCommand(Buffer.from([7, 1]))).toThrow(/format version 7 is unknown/);
     // A node started to read only 0 refuses 1 the same way, saying why.
-    const v1 = encodeKvCommand({ t: 'compact', revision: 1 }, 'r');
+    const v1 = encodeKvCommand({ t: 'compact', revision: 1 }, 'r', 1);
     expect(() => decodeKvCommand(v1, 0)).toThrow(UnsupportedFormatError);
     expect(() => decodeKvCommand(v1, 0)).toThrow(
       /version 1 is past what this node was started to read \(up to 0\)/,
@@ -217,12 +247,23 @@ describe('KV command codec (entry format version 1)', () => {
     expect(decodeKvCommand(encodeKvCommand({ t: 'compact', revision: 1 }, 'r', 0), 0)).toHaveLength(
       1,
     );
-    expect(() => encodeKvCommand({ t: 'compact', revision: 1 }, 'r', 2)).toThrow(
+    expect(() => encodeKvCommand({ t: 'compact', revision: 1 }, 'r', 3)).toThrow(
       UnsupportedFormatError,
     );
-    const json = '{"b":[{"r":"r1","c":{"t":"put","key":"aw==","value":"dg==","lease":3}}]}';
+    // A node that reads 1 stops at an entry of 2, naming it.
+    const v2 = encodeKvCommand({ t: 'rows', ops: [] }, 'r');
+    expect(v2[0]).toBe(2);
+    expect(() => decodeKvCommand(v2, 1)).toThrow(
+      /version 2 is past what this node was started to read \(up to 1\)/,
+    );
+    // A rows command in an entry of 0 or 1 is a damaged entry: no release writes it there.
+    const json = (c: unknown) => Buffer.from(JSON.stringify({ b: [{ r: 'r', c }] }));
+    expect(() => decodeKvCommand(json({ t: 'rows', ops: [] }))).toThrow(
+      /a rows command needs entry format 2, not 0/,
+    );
+    const text = '{"b":[{"r":"r1","c":{"t":"put","key":"aw==","value":"dg==","lease":3}}]}';
     const cmd = { t: 'put', key: Buffer.from('k'), value: Buffer.from('v'), lease: 3 } as const;
-    expect(decodeKvCommand(Buffer.from(json))).toEqual([{ requestId: 'r1', command: cmd }]);
+    expect(decodeKvCommand(Buffer.from(text))).toEqual([{ requestId: 'r1', command: cmd }]);
     expect(decodeKvCommand(encodeKvCommand(cmd, 'r1'))).toEqual([
       { requestId: 'r1', command: cmd },
     ]);

@@ -1,6 +1,6 @@
 import { ErrorCode, InvalidRequestError, StrandError } from '@strand/wire';
 import { type Field, Reader, read, type Type, Writer, write } from './binary.js';
-import { decodeJsonEntry, encodeJsonEntry, type KvCommand } from './command.js';
+import { commandFormat, decodeJsonEntry, encodeJsonEntry, type KvCommand } from './command.js';
 
 /**
  * The Raft entry format of KV commands. An entry's first byte names its format version:
@@ -10,10 +10,13 @@ import { decodeJsonEntry, encodeJsonEntry, type KvCommand } from './command.js';
  *    (varint length, then the command as laid out by the tables below). A field appended
  *    (optional) to the end of a command's table keeps version 1: entries written before it
  *    end early and read as "absent". Any other change to the tables is a new version.
+ *  - 0x02: version 2, the layout of 1 with one more command, `rows` (unversioned rows). A
+ *    release that reads only 1 stops at such an entry, naming it, instead of skipping an
+ *    offset commit it cannot read; the cluster writes 2 only once every member reads it.
  * Any other first byte is a format this build does not know: applying it would silently
  * diverge from the replicas that do, so it is refused (UnsupportedFormatError).
  */
-export const ENTRY_VERSION = 1;
+export const ENTRY_VERSION = 2;
 const JSON_FIRST_BYTE = 0x7b;
 
 /** Commands per entry (as the JSON envelope allowed). */
@@ -44,6 +47,18 @@ const compare: Type = {
   ],
 };
 const op: Type = { union: { put, del, get } };
+const rowOp: Type = {
+  union: {
+    put: [
+      { name: 'key', type: 'bytes' },
+      { name: 'value', type: 'bytes' },
+    ],
+    del: [
+      { name: 'key', type: 'bytes' },
+      { name: 'end', type: 'bytes', optional: true },
+    ],
+  },
+};
 const LIST = 1_000_000;
 
 /** Tags and fields are positions: append new commands and fields at the end, never reorder. */
@@ -65,6 +80,7 @@ export const commandType: Type = {
     leaseRevoke: [{ name: 'id', type: 'posint' }],
     compact: [{ name: 'revision', type: 'uint' }],
     format: [{ name: 'version', type: 'uint' }],
+    rows: [{ name: 'ops', type: { list: rowOp, max: LIST } }],
   },
 };
 
@@ -97,10 +113,11 @@ export interface EncodedCommand {
  * once the cluster has activated it, 0 (JSON) before (see entry-format.ts).
  */
 export function encodeKvEntry(items: readonly EncodedCommand[], version: number): Buffer {
+  if (version < 0 || version > ENTRY_VERSION) throw new UnsupportedFormatError(version);
+  for (const { command } of items) checkFormat(command, version);
   if (version === 0) return encodeJsonEntry(items);
-  if (version !== ENTRY_VERSION) throw new UnsupportedFormatError(version);
   const w = new Writer();
-  w.u8(ENTRY_VERSION);
+  w.u8(version);
   w.varint(items.length);
   for (const { requestId, encoded } of items) {
     write(w, 'string', requestId, 'requestId');
@@ -140,7 +157,7 @@ export class UnsupportedFormatError extends StrandError {
       ErrorCode.Internal,
       readable < ENTRY_VERSION
         ? `KV command format version ${version} is past what this node was started to read (up to ${readable}): start it without its KV format limit`
-        : `KV command format version ${version} is unknown to this Strand (it reads 0 = JSON and 1 = binary); upgrade this node to a release that writes it`,
+        : `KV command format version ${version} is unknown to this Strand (it reads 0 = JSON, 1 and 2 = binary); upgrade this node to a release that writes it`,
     );
   }
 }
@@ -155,8 +172,12 @@ export function decodeKvCommand(
 ): { requestId: string; command: KvCommand }[] {
   const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length);
   const first = buf[0] ?? 0;
-  if (first === JSON_FIRST_BYTE) return decodeJsonEntry(buf);
-  if (first !== ENTRY_VERSION || first > maxVersion)
+  if (first === JSON_FIRST_BYTE) {
+    const list = decodeJsonEntry(buf);
+    for (const { command } of list) checkFormat(command, 0);
+    return list;
+  }
+  if (first < 1 || first > ENTRY_VERSION || first > maxVersion)
     throw new UnsupportedFormatError(first, maxVersion);
   const r = new Reader(buf);
   r.u8();
@@ -171,10 +192,18 @@ export function decodeKvCommand(
     const command = read(body, commandType, true) as KvCommand;
     if (body.remaining !== 0) throw invalid(`${body.remaining} bytes after command ${i}`);
     if (command.t === 'txn') for (const c of command.compare) checkCompare(c);
+    checkFormat(command, first);
     out[i] = { requestId, command };
   }
   if (r.remaining !== 0) throw invalid(`${r.remaining} bytes after the last command`);
   return out;
+}
+
+/** A command kind newer than the entry's format (see SINCE_FORMAT in command.ts). */
+function checkFormat(cmd: KvCommand, version: number): void {
+  const since = commandFormat(cmd.t);
+  if (since > version)
+    throw invalid(`a ${cmd.t} command needs entry format ${since}, not ${version}`);
 }
 
 function invalid(message: string): InvalidRequestError {

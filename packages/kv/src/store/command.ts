@@ -34,6 +34,12 @@ const opSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('get') }).merge(rangeSchema),
 ]);
 
+/** A row outside the versioned keyspace (see rows.ts): written as it is, or gone. */
+const rowOpSchema = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('put'), key: bytes, value: bytes }),
+  z.object({ t: z.literal('del'), key: bytes, end: bytes.optional() }),
+]);
+
 const commandSchema = z.discriminatedUnion('t', [
   ...opSchema.options,
   z.object({
@@ -57,6 +63,11 @@ const commandSchema = z.discriminatedUnion('t', [
    * the entry and applies it as a no-op, as it does any entry it cannot read.
    */
   z.object({ t: z.literal('format'), version: z.number().int().min(0) }),
+  /**
+   * Unversioned rows (entry format 2 on): no revision, no history, no watch event. For data
+   * written far more often than anyone watches it (committed offsets).
+   */
+  z.object({ t: z.literal('rows'), ops: z.array(rowOpSchema) }),
 ]);
 
 // Built once: zod compiles a schema on first use, so a schema made per call costs a compile.
@@ -70,6 +81,18 @@ const envelopeSchema = z.object({
 export type Compare = z.infer<typeof compareSchema>;
 export type KvOp = z.infer<typeof opSchema>;
 export type KvCommand = z.infer<typeof commandSchema>;
+export type RowOp = z.infer<typeof rowOpSchema>;
+
+/**
+ * The entry format a command kind first appears in (absent: 0). A command is never written in
+ * an older format, and one found in an older format's entry is refused like a damaged entry:
+ * a release that predates the kind could not read it either.
+ */
+const SINCE_FORMAT: Partial<Record<KvCommand['t'], number>> = { rows: 2 };
+
+export function commandFormat(kind: KvCommand['t']): number {
+  return SINCE_FORMAT[kind] ?? 0;
+}
 
 function toJson(value: unknown): unknown {
   if (value instanceof Uint8Array)
@@ -120,6 +143,8 @@ export function addsData(cmd: KvCommand): boolean {
     case 'put':
     case 'leaseGrant':
       return true;
+    case 'rows':
+      return cmd.ops.some((op) => op.t === 'put');
     case 'txn':
       return [...cmd.success, ...cmd.failure].some((op) => op.t === 'put');
     default:

@@ -3,6 +3,7 @@ import { type BatchOp, type KvDb, prefixEnd, u64 } from '../storage/db.js';
 import type { Compare, KvCommand, KvOp } from './command.js';
 import { decodeKvCommand, ENTRY_VERSION, UnsupportedFormatError } from './command-codec.js';
 import { KeyIndex } from './key-index.js';
+import { UnversionedRows } from './rows.js';
 import { SnapshotReader } from './snapshot-reader.js';
 import { SnapshotView } from './snapshot-view.js';
 
@@ -23,6 +24,7 @@ export type KvResult =
   | { t: 'lease'; revision: number; id: number; ttlMs: number }
   | { t: 'compact'; revision: number }
   | { t: 'format'; revision: number; version: number }
+  | { t: 'rows'; revision: number }
   | { t: 'error'; revision: number; code: string; message: string };
 
 export interface ApplyEntry {
@@ -121,6 +123,8 @@ export class KvStateMachine {
   private keys = new Map<string, KeyValue>();
   private index = new KeyIndex(this.keys);
   private readonly leases = new Map<number, { ttlMs: number; owner?: string; keys: Set<string> }>();
+  /** Rows outside the versioned keyspace (the `rows` command, format 2). */
+  private readonly rows = new UnversionedRows();
   private readonly watchers = new Set<Watcher>();
   private pendingCompaction: number | undefined;
 
@@ -155,6 +159,7 @@ export class KvStateMachine {
       this.leases.set(id, { ttlMs, ...(owner !== undefined ? { owner } : {}), keys: new Set() });
     }
     for (const [name, kv] of this.keys) if (kv.lease) this.leases.get(kv.lease)?.keys.add(name);
+    await this.rows.load(this.db);
   }
 
   /**
@@ -223,13 +228,23 @@ export class KvStateMachine {
     return { kvs, count, more: kvs.length < count, revision: this.revision };
   }
 
+  /** The unversioned rows in [key, end) (end absent: the row `key`), in key order. */
+  rowRange(key: Buffer, end?: Buffer): { key: Buffer; value: Buffer }[] {
+    return this.rows.range(key, end);
+  }
+
   listLeases(): { id: number; ttlMs: number; keys: number }[] {
     return [...this.leases].map(([id, l]) => ({ id, ttlMs: l.ttlMs, keys: l.keys.size }));
   }
 
   /** How much the store holds now: live keys, leases and open watches. */
-  stats(): { keys: number; leases: number; watches: number } {
-    return { keys: this.keys.size, leases: this.leases.size, watches: this.watchers.size };
+  stats(): { keys: number; leases: number; watches: number; rows: number } {
+    return {
+      keys: this.keys.size,
+      leases: this.leases.size,
+      watches: this.watchers.size,
+      rows: this.rows.size,
+    };
   }
 
   /** The keys attached to lease `id` (none when there is no such lease). */
@@ -284,13 +299,14 @@ export class KvStateMachine {
     };
   }
 
-  /** The live state (keys, leases, revisions) for a Raft snapshot, as of now. */
+  /** The live state (keys, rows, leases, revisions) for a Raft snapshot, as of now. */
   snapshotView(): SnapshotView {
     return new SnapshotView([...this.keys.values()], kvToJson, {
       revision: this.revision,
       compactRevision: this.compactRevision,
       leases: [...this.leases].map(([id, l]) => ({ id, ttlMs: l.ttlMs, owner: l.owner })),
       format: this.format,
+      rows: this.rows.capture(),
     });
   }
 
@@ -313,6 +329,8 @@ export class KvStateMachine {
       leases: { id: number; ttlMs: number; owner?: string }[];
       /** Absent in snapshots taken before formats were versioned: those clusters wrote 0. */
       format?: number;
+      /** Absent in snapshots taken before format 2: those clusters had none. */
+      rows?: [string, string][];
     };
     this.checkFormat(rest.format ?? 0);
     for (const prefix of [KEY, HIST, LEASE])
@@ -346,6 +364,7 @@ export class KvStateMachine {
       });
     }
     for (const [name, kv] of this.keys) if (kv.lease) this.leases.get(kv.lease)?.keys.add(name);
+    await this.rows.restore(this.db, rest.rows ?? [], ops);
     this.revision = rest.revision;
     this.format = rest.format ?? 0;
     // Events before the snapshot are not kept: watching from there is a compaction error.
@@ -425,6 +444,9 @@ export class KvStateMachine {
         // Never back: a leader that proposed it late, after a newer one, changes nothing.
         this.format = Math.max(this.format, cmd.version);
         return { t: 'format', revision: this.revision, version: this.format };
+      case 'rows':
+        this.rows.apply(cmd.ops, m.ops);
+        return { t: 'rows', revision: this.revision };
     }
   }
 
