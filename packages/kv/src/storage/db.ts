@@ -44,20 +44,36 @@ function done<T>(fn: (cb: (err: Error | null | undefined, value?: T) => void) =>
  * The one place that knows the RocksDB binding (see README.md for the choice). Keys and values
  * are Buffers; a batch is atomic and, with `sync`, durable when it resolves. Every call runs
  * on libuv's thread pool, so an fsync never blocks the event loop.
+ *
+ * Writes go one at a time, and one that fails for lack of space is followed by a new handle
+ * before anything else is written: RocksDB (this build, without paranoid checks) goes on
+ * appending to a WAL whose last record a failed write left torn, and at the next open its
+ * point-in-time recovery stops at the tear — every write acknowledged after it, synced or not,
+ * would be gone. A new handle replays the WAL up to the tear (nothing acknowledged is past it)
+ * and writes a new one.
  */
 export class KvDb {
   /** Operations in flight: closing the native handle under them would crash the process. */
   private readonly inFlight = new Set<Promise<unknown>>();
   private closed = false;
+  /** The last write queued: the next one starts once it has settled. */
+  private lastWrite: Promise<unknown> = Promise.resolve();
+  /** While the handle is replaced, every operation waits for the new one. */
+  private reopening: Promise<void> | undefined;
 
   private constructor(
-    private readonly db: RocksDB,
+    /** Undefined only after a reopen found no room before close(). */
+    private db: RocksDB | undefined,
+    private readonly path: string,
     private readonly space: DiskGuard | undefined,
   ) {}
 
-  private track<T>(p: Promise<T>): Promise<T> {
-    if (this.closed)
-      return Promise.reject(new StrandError(ErrorCode.LogClosed, 'the database is closed'));
+  /** Runs `op` on the current handle, once no new one is being opened. */
+  private async track<T>(op: (db: RocksDB) => Promise<T>): Promise<T> {
+    while (this.reopening) await this.reopening;
+    if (this.closed || !this.db)
+      throw new StrandError(ErrorCode.LogClosed, 'the database is closed');
+    const p = op(this.db);
     this.inFlight.add(p);
     p.then(
       () => this.inFlight.delete(p),
@@ -68,13 +84,17 @@ export class KvDb {
 
   /** Opens (creating) the database; on a full disk its new manifest goes in the guard's reserve. */
   static async open(path: string, space?: DiskGuard): Promise<KvDb> {
+    return new KvDb(await KvDb.openHandle(path, space), path, space);
+  }
+
+  private static async openHandle(path: string, space: DiskGuard | undefined): Promise<RocksDB> {
     const open = async () => {
       const db = loadBinding()(path);
       await done<void>((cb) => db.open({ createIfMissing: true }, cb));
       return db;
     };
     try {
-      return new KvDb(await (space ? space.essential(open) : open()), space);
+      return await (space ? space.essential(open) : open());
     } catch (err) {
       const why = `cannot open RocksDB at ${path}: ${(err as Error).message}`;
       throw isNoSpaceError(err)
@@ -85,7 +105,7 @@ export class KvDb {
 
   async get(key: Buffer): Promise<Buffer | undefined> {
     try {
-      return await this.track(done<Buffer>((cb) => this.db.get(key, { asBuffer: true }, cb)));
+      return await this.track((db) => done<Buffer>((cb) => db.get(key, { asBuffer: true }, cb)));
     } catch (err) {
       if (/NotFound/i.test((err as Error).message)) return undefined;
       throw err;
@@ -93,58 +113,59 @@ export class KvDb {
   }
 
   /**
-   * Writes `ops` atomically. On a full disk it does not fail: it waits for room (the guard
-   * first gives its reserve back), because nothing above can drop such a write — Raft must
-   * persist what it acknowledges, and the state machine has already applied what it writes.
-   * Callers that add data are refused before they get here (KvNode.propose).
+   * Writes `ops` atomically, after every write called before. On a full disk (with a guard) it
+   * does not fail: it waits for room (the guard first gives its reserve back), because nothing
+   * above can drop such a write — Raft must persist what it acknowledges, and the state machine
+   * has already applied what it writes. Callers that add data are refused before they get here
+   * (KvNode.propose).
    */
-  async batch(ops: BatchOp[], sync: boolean): Promise<void> {
-    if (ops.length === 0) return;
-    const write = () => this.track(done<void>((cb) => this.db.batch(ops, { sync }, cb)));
-    if (!this.space) return write();
-    try {
-      return await this.space.essential(write);
-    } catch (err) {
-      if (!isNoSpaceError(err)) throw err;
-    }
-    for (;;) {
-      await new Promise((r) => setTimeout(r, NO_SPACE_RETRY_MS));
+  batch(ops: BatchOp[], sync: boolean): Promise<void> {
+    if (ops.length === 0) return Promise.resolve();
+    const write = this.lastWrite.then(() => this.write(ops, sync));
+    this.lastWrite = write.catch(() => undefined);
+    return write;
+  }
+
+  private async write(ops: BatchOp[], sync: boolean): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 1) await new Promise((r) => setTimeout(r, NO_SPACE_RETRY_MS));
       try {
-        return await write();
+        return await this.track((db) => done<void>((cb) => db.batch(ops, { sync }, cb)));
       } catch (err) {
-        if (!isNoSpaceError(err)) throw err;
+        if (!this.space || !isNoSpaceError(err)) throw err;
+        this.space.noticed(err);
+        // Written again on a new handle: the same ops, so whether the torn one was replayed
+        // or dropped, the result is the same.
+        await this.reopen();
       }
     }
+  }
+
+  /** Replaces the handle (see the class comment), waiting for room to open it if need be. */
+  private reopen(): Promise<void> {
+    this.reopening ??= (async () => {
+      await Promise.allSettled([...this.inFlight]);
+      const old = this.db;
+      this.db = undefined;
+      // What it failed to close it no longer writes to: the new handle replays what it left.
+      if (old) await done<void>((cb) => old.close(cb)).catch(() => undefined);
+      while (!this.closed) {
+        try {
+          this.db = await KvDb.openHandle(this.path, this.space);
+          return;
+        } catch (err) {
+          if (!isNoSpaceError(err)) throw err;
+          await new Promise((r) => setTimeout(r, NO_SPACE_RETRY_MS));
+        }
+      }
+    })().finally(() => {
+      this.reopening = undefined;
+    });
+    return this.reopening;
   }
 
   entries(range: Range): Promise<[Buffer, Buffer][]> {
-    return this.track(this.readRange(range));
-  }
-
-  private async readRange(range: Range): Promise<[Buffer, Buffer][]> {
-    const it = this.db.iterator({
-      gte: range.gte,
-      lt: range.lt,
-      limit: range.limit ?? -1,
-      keyAsBuffer: true,
-      valueAsBuffer: true,
-    });
-    const out: [Buffer, Buffer][] = [];
-    try {
-      for (;;) {
-        const [k, v] = await new Promise<[Buffer | undefined, Buffer | undefined]>(
-          (resolve, reject) =>
-            it.next((err, key, value) =>
-              err ? reject(err) : resolve([key as Buffer | undefined, value as Buffer | undefined]),
-            ),
-        );
-        if (k === undefined) break;
-        out.push([k, v!]);
-      }
-    } finally {
-      await done<void>((cb) => it.end(cb));
-    }
-    return out;
+    return this.track((db) => readRange(db, range));
   }
 
   async deleteRange(range: Range): Promise<void> {
@@ -155,9 +176,38 @@ export class KvDb {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    while (this.reopening) await this.reopening.catch(() => undefined);
     await Promise.allSettled([...this.inFlight]);
-    await done<void>((cb) => this.db.close(cb));
+    const db = this.db;
+    this.db = undefined;
+    if (db) await done<void>((cb) => db.close(cb));
   }
+}
+
+async function readRange(db: RocksDB, range: Range): Promise<[Buffer, Buffer][]> {
+  const it = db.iterator({
+    gte: range.gte,
+    lt: range.lt,
+    limit: range.limit ?? -1,
+    keyAsBuffer: true,
+    valueAsBuffer: true,
+  });
+  const out: [Buffer, Buffer][] = [];
+  try {
+    for (;;) {
+      const [k, v] = await new Promise<[Buffer | undefined, Buffer | undefined]>(
+        (resolve, reject) =>
+          it.next((err, key, value) =>
+            err ? reject(err) : resolve([key as Buffer | undefined, value as Buffer | undefined]),
+          ),
+      );
+      if (k === undefined) break;
+      out.push([k, v!]);
+    }
+  } finally {
+    await done<void>((cb) => it.end(cb));
+  }
+  return out;
 }
 
 /** Key helpers: a one-letter table prefix, then big-endian numbers so order follows value. */
