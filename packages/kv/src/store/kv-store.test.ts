@@ -156,6 +156,23 @@ describe('KvStateMachine', () => {
     );
   });
 
+  it('a watch from a revision not reached yet gets nothing older when this node catches up', async () => {
+    index = 0;
+    const { sm } = await open();
+    await apply(sm, { t: 'put', key: b('w/1'), value: b('a') });
+    // Resumed on a replica behind the node the watcher saw revision 2 on.
+    const seen: WatchEvent[] = [];
+    const cancel = await sm.watch(b('w/'), prefixEnd(b('w/')), 3, (evs) => seen.push(...evs));
+    await apply(sm, { t: 'put', key: b('w/2'), value: b('b') });
+    expect(seen).toEqual([]);
+    await apply(sm, { t: 'del', key: b('w/1') }, { t: 'put', key: b('w/3'), value: b('c') });
+    expect(seen.map((e) => `${e.type}:${e.kv.key}@${e.revision}`)).toEqual([
+      'delete:w/1@3',
+      'put:w/3@4',
+    ]);
+    cancel();
+  });
+
   it('survives a restart at exactly the applied index; re-applying is a no-op', async () => {
     index = 0;
     const first = await open();

@@ -38,6 +38,8 @@ type Listener = (events: WatchEvent[]) => void;
 interface Watcher {
   start: Buffer;
   end: Buffer | undefined;
+  /** The first revision it wants: one past this node's (a lagging replica) is waited for. */
+  from: number;
   listener: Listener;
   buffered: WatchEvent[] | undefined;
 }
@@ -267,8 +269,9 @@ export class KvStateMachine {
 
   /**
    * Streams events for `key` (or [key, end)) from `fromRevision` (0: only new events). Past
-   * events come from history, then live ones, with no gap and no duplicate. Throws
-   * CompactedError when that history is gone.
+   * events come from history, then live ones, with no gap and no duplicate. A revision this
+   * node has not reached yet (it lags the leader, or the watcher resumes from another node)
+   * is waited for: nothing older is sent. Throws CompactedError when that history is gone.
    */
   async watch(
     key: Buffer,
@@ -278,7 +281,7 @@ export class KvStateMachine {
   ): Promise<() => void> {
     if (fromRevision > 0 && fromRevision <= this.compactRevision)
       throw new CompactedError(this.compactRevision);
-    const w: Watcher = { start: key, end, listener, buffered: [] };
+    const w: Watcher = { start: key, end, from: fromRevision, listener, buffered: [] };
     this.watchers.add(w);
     const upto = this.revision;
     if (fromRevision > 0 && fromRevision <= upto) {
@@ -580,7 +583,9 @@ export class KvStateMachine {
 
   private dispatch(events: WatchEvent[]): void {
     for (const w of this.watchers) {
-      const mine = events.filter((ev) => inRange(ev.kv.key, w.start, w.end));
+      const mine = events.filter(
+        (ev) => ev.revision >= w.from && inRange(ev.kv.key, w.start, w.end),
+      );
       if (mine.length === 0) continue;
       if (w.buffered) w.buffered.push(...mine);
       else w.listener(mine);
