@@ -1,5 +1,6 @@
 import type { KeyValue } from '@strand/wire';
 import { describe, expect, it } from 'vitest';
+import { msg } from '../raft/raft.js';
 import { type Message, MessageType, type Snapshot } from '../raft/types.js';
 import { SnapshotView } from '../store/snapshot-view.js';
 import { FollowerSnapshots } from './follower-snapshots.js';
@@ -35,16 +36,7 @@ function harness() {
 
 /** The core's request: a snapshot at its compaction point, whose data the rows hold. */
 const ask = (to: number, index: number): Message & { snapshot: Snapshot } => ({
-  type: MessageType.Snap,
-  from: 1,
-  to,
-  term: 2,
-  logTerm: 0,
-  index: 0,
-  entries: [],
-  commit: 0,
-  reject: false,
-  rejectHint: 0,
+  ...msg({ type: MessageType.Snap, from: 1, to, term: 2 }),
   snapshot: {
     metadata: { index, term: 2, confState: { voters: [1, 2, 3], learners: [] } },
     data: new Uint8Array(0),

@@ -90,7 +90,8 @@ const VOTE_TYPES: ReadonlySet<MessageType> = new Set([
   MessageType.PreVoteResp,
 ]);
 
-function msg(partial: Partial<Message> & Pick<Message, 'type' | 'to'>): Message {
+/** A message with every field its type does not set at 0 / empty (see Message). */
+export function msg(partial: Partial<Message> & Pick<Message, 'type' | 'to'>): Message {
   return {
     from: NONE,
     term: 0,

@@ -207,7 +207,7 @@ describe('KvStateMachine', () => {
       { t: 'put', key: b('y'), value: b('2') },
     );
     const c = await open();
-    await c.sm.restore(a.sm.snapshot(), a.sm.appliedIndex, 1);
+    await c.sm.restore(a.sm.snapshotView().serializeNow(), a.sm.appliedIndex, 1);
     expect(c.sm.range(b(''), prefixEnd(b('z')))).toEqual(a.sm.range(b(''), prefixEnd(b('z'))));
     expect(c.sm.listLeases()).toEqual(a.sm.listLeases());
     expect(c.sm.appliedIndex).toBe(a.sm.appliedIndex);
@@ -227,9 +227,11 @@ describe('KvStateMachine', () => {
     await apply(c.sm, { t: 'put', key: b('old'), value: b('1') });
     const all = () => c.sm.range(b(''), prefixEnd(b('z'))).count;
     let restored = false;
-    const restoring = c.sm.restore(a.sm.snapshot(), a.sm.appliedIndex, 1).then(() => {
-      restored = true;
-    });
+    const restoring = c.sm
+      .restore(a.sm.snapshotView().serializeNow(), a.sm.appliedIndex, 1)
+      .then(() => {
+        restored = true;
+      });
     const seen = new Set<number>();
     while (!restored) {
       seen.add(all());
@@ -259,7 +261,7 @@ describe('KvStateMachine', () => {
     const owners = (sm: KvStateMachine) => [3, 4, 5].map((id) => sm.leaseOwner(id));
     expect(owners(a.sm)).toEqual(['User:alice', '', undefined]);
     const c = await open();
-    await c.sm.restore(a.sm.snapshot(), a.sm.appliedIndex, 1);
+    await c.sm.restore(a.sm.snapshotView().serializeNow(), a.sm.appliedIndex, 1);
     expect(owners(c.sm)).toEqual(['User:alice', '', undefined]);
     await a.db.close();
     dbs.splice(dbs.indexOf(a.db), 1);
@@ -334,7 +336,7 @@ describe('KvStateMachine', () => {
     expect(a.sm.stats().rows).toBe(2);
     const history = await a.db.entries({ gte: b('v'), lt: prefixEnd(b('v')) });
     expect(history).toHaveLength(1);
-    const snap = a.sm.snapshot();
+    const snap = a.sm.snapshotView().serializeNow();
     await a.db.close();
     dbs.splice(dbs.indexOf(a.db), 1);
     const again = await open(a.dir);
@@ -406,7 +408,7 @@ describe('KvStateMachine', () => {
     expect([...(await activate(0, 2)).values()]).toMatchObject([{ version: 1 }]);
     expect(a.sm.format).toBe(1);
     expect(a.sm.revision).toBe(0); // no revision of its own: keys' revisions stay etcd's
-    const snap = a.sm.snapshot();
+    const snap = a.sm.snapshotView().serializeNow();
     await a.db.close();
     dbs.splice(dbs.indexOf(a.db), 1);
     expect((await open(a.dir)).sm.format).toBe(1);
@@ -425,7 +427,7 @@ describe('KvStateMachine', () => {
     await a.sm.applyEntries([
       { index: 1, term: 1, data: encodeKvCommand({ t: 'format', version: 1 }, 'f', 0) },
     ]);
-    const snap = a.sm.snapshot();
+    const snap = a.sm.snapshotView().serializeNow();
     await a.db.close();
     dbs.splice(dbs.indexOf(a.db), 1);
     const reopen = await KvDb.open(a.dir);

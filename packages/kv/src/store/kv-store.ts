@@ -313,11 +313,6 @@ export class KvStateMachine {
     });
   }
 
-  /** `snapshotView()` serialized at once (small stores, tests). */
-  snapshot(): Uint8Array {
-    return this.snapshotView().serializeNow();
-  }
-
   /**
    * Replaces the whole state with a snapshot taken at (index, term); history restarts there.
    * Read and written a slice of keys at a time; crash-safe all the same: the applied index
