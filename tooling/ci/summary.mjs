@@ -7,6 +7,8 @@ import { join, relative } from 'node:path';
 
 const roots = ['packages', 'apps', 'tooling'];
 const REPORT = /^\.vitest-report(\.[\w-]+)?\.json$/;
+/** How much of a failure's message the summary quotes. */
+const MESSAGE_LINES = 20;
 let reports = 0;
 /** pass name → { passed, failed } */
 const byPass = new Map();
@@ -47,23 +49,34 @@ function count(file, pass) {
   byPass.set(pass, sums);
 }
 
-/** "[pass] file > test: first line of the message", per failed test or file that did not load. */
+/**
+ * "[pass] file > test: the message", per failed test or file that did not load. The message's
+ * first lines come too: a process that did not start says why only in the output it quotes
+ * ("last output: ..."), and CI keeps only the end of its log.
+ */
 function failuresIn(report, pass) {
   const out = [];
   for (const file of report.testResults ?? []) {
     const where = file.name ? relative(process.cwd(), file.name) : '?';
     const failedTests = (file.assertionResults ?? []).filter((t) => t.status === 'failed');
     for (const t of failedTests)
-      out.push(`[${pass}] ${where} > ${t.fullName ?? t.title}: ${firstLine(t.failureMessages)}`);
+      out.push(`[${pass}] ${where} > ${t.fullName ?? t.title}: ${excerpt(t.failureMessages)}`);
     if (failedTests.length === 0 && file.status === 'failed')
-      out.push(`[${pass}] ${where}: ${firstLine([file.message])}`);
+      out.push(`[${pass}] ${where}: ${excerpt([file.message])}`);
   }
   return out;
 }
 
-function firstLine(messages) {
+/** The message up to its stack trace, at most MESSAGE_LINES lines of 300 characters. */
+function excerpt(messages) {
   const text = (messages ?? []).find((m) => typeof m === 'string' && m.length > 0) ?? '';
-  return text.split('\n')[0].slice(0, 300);
+  const lines = text.split('\n');
+  const stack = lines.findIndex((l, i) => i > 0 && /^\s+at /.test(l));
+  return lines
+    .slice(0, Math.min(stack === -1 ? lines.length : stack, MESSAGE_LINES))
+    .filter((l) => l.trim().length > 0)
+    .map((l) => l.slice(0, 300))
+    .join('\n      ');
 }
 
 let passed = 0;
