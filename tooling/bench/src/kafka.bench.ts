@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { type StrandCluster, startStrandCluster, strandTarget } from './peers/strand.js';
 import type { TopicTarget } from './peers/target.js';
-import { benchValue, envNumber, errorText, MiB, scratchDir } from './util.js';
+import { benchValue, cpuMsOf, envNumber, errorText, MiB, ownCpuMs, scratchDir } from './util.js';
 
 /**
  * The Kafka protocol against one Strand broker, next to the Strand SDK against the same broker
@@ -37,18 +37,6 @@ interface Phase {
   clientCpuMs: number;
   note?: string;
 }
-
-/** The CPU time (user + system) a process has used so far, from /proc. */
-function cpuMsOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  // utime and stime are fields 14 and 15 of stat; [0] here is field 3.
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
-
-const ownCpuMs = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
 
 /** Times `work`, with the broker's CPU and this process's (or the child's, when it says). */
 async function timed(

@@ -3,9 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { KvClient } from '@strand/client';
 import { coordinatorLayout, ProcessRegistry, tempDir } from '@strand/testkit';
 import { startEtcd } from './peers/etcd.js';
-import { type KvTarget, Skipped } from './peers/target.js';
+import { type KvRole, type KvTarget, Skipped } from './peers/target.js';
 import { percentile } from './rate.js';
-import { envNumber, errorText, ratio, table } from './util.js';
+import { cpuMsOf, envNumber, errorText, ownCpuMs, ratio, table } from './util.js';
 
 const MAIN = fileURLToPath(import.meta.resolve('@strand/coordinator/main'));
 const MEMBERS = 3;
@@ -16,6 +16,25 @@ interface WriteFigures {
   p50: number;
   p99: number;
   errors: number;
+  /** CPU µs per acknowledged write, by role (each server role's processes summed, the client). */
+  cpu: { role: string; usPerWrite: number }[];
+}
+
+/**
+ * CPU time used by each role while `work` runs. The figure that holds on a shared machine:
+ * wall throughput moves with everyone else's load, CPU per write hardly does.
+ */
+async function cpuDuring<T>(
+  roles: readonly KvRole[],
+  work: () => Promise<T>,
+): Promise<{ result: T; cpuMs: { role: string; ms: number }[] }> {
+  const serverMs = () => roles.map((r) => r.pids.reduce((sum, pid) => sum + cpuMsOf(pid), 0));
+  const [s0, c0] = [serverMs(), ownCpuMs()];
+  const result = await work();
+  const [s1, c1] = [serverMs(), ownCpuMs()];
+  const cpuMs = roles.map((r, i) => ({ role: r.role, ms: s1[i]! - s0[i]! }));
+  cpuMs.push({ role: 'client', ms: c1 - c0 });
+  return { result, cpuMs };
 }
 
 /** `concurrency` writers in flight over the target's channels, each a linearizable put of 100 B. */
@@ -23,7 +42,7 @@ async function writeLoad(
   target: KvTarget,
   concurrency: number,
   seconds: number,
-): Promise<WriteFigures> {
+): Promise<Omit<WriteFigures, 'cpu'> & { writes: number }> {
   const latencies: number[] = [];
   const deadline = performance.now() + seconds * 1000;
   let errors = 0;
@@ -45,6 +64,7 @@ async function writeLoad(
   const elapsed = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   return {
+    writes: latencies.length,
     rate: latencies.length / elapsed,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
@@ -52,10 +72,33 @@ async function writeLoad(
   };
 }
 
-/** Warms every channel up with one put, then runs the write load. */
-async function measure(target: KvTarget, concurrency: number, seconds: number) {
+/** Warms every channel up with one put, then runs the write load, CPU measured by role. */
+async function measure(
+  target: KvTarget,
+  concurrency: number,
+  seconds: number,
+): Promise<WriteFigures> {
   await Promise.all(target.channels.map((c, i) => c.put(`warmup/${i}`, 'x')));
-  return writeLoad(target, concurrency, seconds);
+  const roles = await target.serverRoles();
+  const { result, cpuMs } = await cpuDuring(roles, () => writeLoad(target, concurrency, seconds));
+  const { writes, ...figures } = result;
+  const perWrite = (ms: number) => (writes > 0 ? (ms * 1000) / writes : 0);
+  const cpu = cpuMs.map((c) => ({ role: c.role, usPerWrite: perWrite(c.ms) }));
+  cpu.push({ role: 'total', usPerWrite: perWrite(cpuMs.reduce((sum, c) => sum + c.ms, 0)) });
+  return { ...figures, cpu };
+}
+
+/** The leader and each follower, as the cluster says now. */
+async function coordinatorRoles(
+  client: KvClient,
+  pids: ReadonlyMap<number, number>,
+): Promise<KvRole[]> {
+  const { leaderId } = await client.members();
+  const followers = [...pids].filter(([id]) => id !== leaderId);
+  return [
+    { role: 'leader', pids: [pids.get(leaderId)!] },
+    ...followers.map(([id, pid]) => ({ role: `follower ${id}`, pids: [pid] })),
+  ];
 }
 
 /**
@@ -93,6 +136,8 @@ export default async function kvBench(): Promise<void> {
       name: 'Strand',
       describe: `${MEMBERS} coordinators, Raft log synced to RocksDB, KvClient x${channels}`,
       channels: clients,
+      serverRoles: () =>
+        coordinatorRoles(clients[0]!, new Map([...procs].map(([id, p]) => [id, p.pid]))),
       close: async () => {},
     };
     rows.push({ ...strand, figures: await measure(strand, concurrency, seconds) });
@@ -156,6 +201,16 @@ export default async function kvBench(): Promise<void> {
       ),
       1,
       5,
+    ),
+  );
+  console.log('\nCPU µs per write (user + system, over the write phase; robust to machine load)');
+  console.log(
+    table(
+      ['system', 'role', 'µs/write'],
+      rows.flatMap((r) =>
+        (r.figures?.cpu ?? []).map((c) => [r.name, c.role, c.usPerWrite.toFixed(1)]),
+      ),
+      2,
     ),
   );
   const [s, e] = [rows[0]?.figures, rows[1]?.figures];

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,4 +103,17 @@ export function table(
 export function ratio(a: number | undefined, b: number | undefined): string {
   if (a === undefined || b === undefined || b === 0) return '-';
   return `${(a / b).toFixed(2)}x`;
+}
+
+/** The CPU time (user + system) process `pid` has used so far, in ms, from /proc. */
+export function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime are fields 14 and 15 of stat; [0] here is field 3.
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/** The CPU time (user + system) this process has used so far, in ms. */
+export function ownCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }

@@ -65,6 +65,7 @@ export async function startEtcd(members: number, channels: number): Promise<KvTa
     channels: clients.map((c) => ({
       put: (key: string, value: string) => c.put(key).value(value).exec(),
     })),
+    serverRoles: async () => [{ role: 'members', pids: started.map((p) => p.pid) }],
     async close() {
       for (const c of clients) c.close();
       await stopAll();

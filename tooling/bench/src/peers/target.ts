@@ -39,7 +39,15 @@ export interface KvTarget {
   readonly describe: string;
   /** One writer per channel; a put resolves once the write is committed by a quorum. */
   readonly channels: ReadonlyArray<{ put(key: string, value: string): Promise<unknown> }>;
+  /** The server processes by role (say, leader and followers), for CPU per write. */
+  serverRoles(): Promise<KvRole[]>;
   close(): Promise<void>;
+}
+
+/** Server processes of one role in a KV target. */
+export interface KvRole {
+  readonly role: string;
+  readonly pids: readonly number[];
 }
 
 /** A system that could not run here, with the reason. */
