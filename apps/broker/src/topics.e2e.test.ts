@@ -165,6 +165,25 @@ describe('topics on 1 coordinator + 3 brokers, through the SDK', () => {
     });
   });
 
+  it('sends to an idle partition at once, and lingers only when told to (lingerWhenIdle)', async () => {
+    await admin.createTopic({ name: 'idle', partitions: 1 });
+    const timeSend = async (producer: Producer) => {
+      await producer.send({ topic: 'idle', value: 'warm' });
+      const t = performance.now();
+      await producer.send({ topic: 'idle', value: 'timed' });
+      const ms = performance.now() - t;
+      await producer.close();
+      return ms;
+    };
+    const lingerMs = 1500;
+    const eager = await timeSend(new Producer({ bootstrap: cluster.bootstrap, lingerMs }));
+    const kafka = await timeSend(
+      new Producer({ bootstrap: cluster.bootstrap, lingerMs, lingerWhenIdle: true }),
+    );
+    expect(eager).toBeLessThan(lingerMs - 500);
+    expect(kafka).toBeGreaterThanOrEqual(lingerMs - 50);
+  });
+
   it('seeks and re-reads the same records, as often as asked', async () => {
     const tp: TopicPartition = { topic: 'events', partition: 0 };
     const original = firstRead.filter((r) => r.partition === 0);

@@ -8,7 +8,14 @@ function setup(opts: Partial<AccumulatorOptions> = {}) {
   const topic = new TopicState('t');
   topic.resize(4);
   const acc = new Accumulator(
-    { lingerMs: 5, batchBytes: 16 * 1024, bufferBytes: 1 << 20, compression: 'none', ...opts },
+    {
+      lingerMs: 5,
+      batchBytes: 16 * 1024,
+      bufferBytes: 1 << 20,
+      compression: 'none',
+      lingerWhenIdle: true,
+      ...opts,
+    },
     makePartitioner('default'),
     () => sealed.push(1),
   );
@@ -64,6 +71,47 @@ describe('Accumulator', () => {
     vi.runOnlyPendingTimers();
     expect(zero.take().map((b) => b.count)).toEqual([2]);
     zero.acc.close();
+  });
+
+  it('lets a batch linger only while its partition is busy, unless lingerWhenIdle', () => {
+    vi.useFakeTimers();
+    const { acc, topic, take } = setup({ lingerMs: 60_000, lingerWhenIdle: false });
+    const [idle, busy] = [topic.queues[0]!, topic.queues[1]!];
+    busy.inFlight = 1;
+    acc.append(idle, 1, null, 'a', undefined);
+    acc.append(idle, 1, null, 'b', undefined);
+    acc.append(busy, 1, null, 'c', undefined);
+    expect(take()).toHaveLength(0);
+    vi.advanceTimersByTime(0); // the end of this turn
+    expect(take().map((b) => [b.partition, b.count])).toEqual([[0, 2]]);
+    vi.advanceTimersByTime(1000);
+    expect(take()).toHaveLength(0); // busy: lingers
+    acc.answered(busy); // still one in flight
+    vi.advanceTimersByTime(0);
+    expect(take()).toHaveLength(0);
+    busy.inFlight = 0;
+    acc.answered(busy);
+    vi.advanceTimersByTime(0);
+    expect(take().map((b) => [b.partition, b.count])).toEqual([[1, 1]]);
+    acc.close();
+
+    const kafka = setup({ lingerMs: 60_000, lingerWhenIdle: true });
+    kafka.acc.append(kafka.topic.queues[0]!, 1, null, 'a', undefined);
+    kafka.acc.answered(kafka.topic.queues[0]!);
+    vi.advanceTimersByTime(1000);
+    expect(kafka.take()).toHaveLength(0);
+    vi.advanceTimersByTime(60_000);
+    expect(kafka.take()).toHaveLength(1);
+    kafka.acc.close();
+  });
+
+  it('does not seal an idle partition early once close() ran', () => {
+    vi.useFakeTimers();
+    const { acc, topic, take } = setup({ lingerMs: 60_000, lingerWhenIdle: false });
+    acc.append(topic.queues[0]!, 1, null, 'a', undefined);
+    acc.close();
+    vi.advanceTimersByTime(0);
+    expect(take()).toHaveLength(0);
   });
 
   it('turns unwritable when the buffer fills and writable again when batches are done', async () => {

@@ -58,6 +58,13 @@ export interface AccumulatorOptions {
   batchBytes: number;
   bufferBytes: number;
   compression: Compression;
+  /**
+   * false (the default): a batch lingers only while its partition is busy (a batch of it in
+   * flight or waiting to go); on an idle partition it leaves at the end of this turn of the
+   * event loop, and one that lingered leaves as soon as its partition's answers are back.
+   * true: every batch lingers `lingerMs` (Kafka's linger.ms).
+   */
+  lingerWhenIdle: boolean;
 }
 
 /**
@@ -75,6 +82,9 @@ export class Accumulator {
   /** Cancels the armed linger timer; set while one is armed. */
   private lingerTimer: (() => void) | undefined;
   private writableWaiters: (() => void)[] = [];
+  /** Open batches of idle partitions, sealed at the end of this turn. */
+  private readonly sealSoon = new Set<PartitionQueue>();
+  private sealSoonImmediate: NodeJS.Immediate | undefined;
 
   constructor(
     private readonly opts: AccumulatorOptions,
@@ -131,7 +141,25 @@ export class Accumulator {
     this.incomplete.add(b);
     this.openQueues.add(q);
     if (!this.lingerTimer) this.armLinger(this.opts.lingerMs);
+    this.sealSoonIfIdle(q);
     return b;
+  }
+
+  /**
+   * The sender got the answers of `q`'s batches in flight (or their failure): if that left it
+   * idle, its open batch need not linger any longer.
+   */
+  answered(q: PartitionQueue): void {
+    if (q.open) this.sealSoonIfIdle(q);
+  }
+
+  private sealSoonIfIdle(q: PartitionQueue): void {
+    if (this.opts.lingerWhenIdle || q.inFlight > 0 || q.ready.length > 0) return;
+    this.sealSoon.add(q);
+    this.sealSoonImmediate ??= setImmediate(() => {
+      this.sealSoonImmediate = undefined;
+      for (const idle of [...this.sealSoon]) this.seal(idle);
+    });
   }
 
   /** Seals the open batch of `q` (encoding it once, for good) and queues it for sending. */
@@ -140,6 +168,7 @@ export class Accumulator {
     if (!b) return;
     q.open = undefined;
     this.openQueues.delete(q);
+    this.sealSoon.delete(q);
     const raw = b.builder!.seal();
     q.lastBytes = raw.length;
     b.builder = undefined;
@@ -204,5 +233,8 @@ export class Accumulator {
   close(): void {
     this.lingerTimer?.();
     this.lingerTimer = undefined;
+    if (this.sealSoonImmediate) clearImmediate(this.sealSoonImmediate);
+    this.sealSoonImmediate = undefined;
+    this.sealSoon.clear();
   }
 }

@@ -8,6 +8,7 @@ describe('options', () => {
     expect(p).toMatchObject({
       acks: -1,
       lingerMs: 5,
+      lingerWhenIdle: false,
       batchBytes: 256 * 1024,
       bufferBytes: 16 * 1024 * 1024,
       maxBlockMs: 60_000,

@@ -36,8 +36,17 @@ export interface ClientOptions {
 export interface ProducerOptions extends ClientOptions {
   /** Default -1 ('all'). */
   acks?: 0 | 1 | -1 | 'all';
-  /** Default 5. */
+  /**
+   * The longest a batch waits for more records, default 5. A batch waits only while its
+   * partition is busy (a batch of it is in flight or queued), unless `lingerWhenIdle`.
+   */
   lingerMs?: number;
+  /**
+   * true: every batch waits `lingerMs` for more records, as Kafka's linger.ms does. Default
+   * false: a record sent to an idle partition leaves at the end of this turn of the event
+   * loop, and a lingering batch leaves once its partition's answers are back.
+   */
+  lingerWhenIdle?: boolean;
   /** Per-partition batch, default 256 KiB. */
   batchBytes?: number;
   /** Total unsent + unacked bytes before back-pressure, default 16 MiB. */
@@ -132,6 +141,7 @@ const ProducerSchema = z.object({
     .transform((a) => (a === 'all' ? -1 : a)),
   idempotent: z.boolean().default(true),
   lingerMs: ms(60_000).default(5),
+  lingerWhenIdle: z.boolean().default(false),
   batchBytes: z
     .number()
     .int()

@@ -292,6 +292,7 @@ export class Sender {
         if (q.inFlight === 0) q.retrying = (q.ready[0]?.attempts ?? 0) > 0;
       }
     }
+    for (const { q } of sent) this.acc.answered(q);
     this.wake();
   }
 
@@ -300,6 +301,7 @@ export class Sender {
       q.inFlight--;
       this.retryOrFail(q, batches, err);
     }
+    for (const { q } of sent) this.acc.answered(q);
     this.wake();
   }
 
