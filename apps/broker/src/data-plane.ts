@@ -19,6 +19,7 @@ import {
 } from '@strand/wire';
 import type { BrokerMetrics } from './broker-metrics.js';
 import type { FetchLease } from './fetch-memory.js';
+import { nextStep } from './fetch-wait.js';
 import type { Hosted, Partitions } from './partitions.js';
 import type { Admission } from './replica/producer-state.js';
 import { endOfBatches, partitionName, wallMs } from './replica/replication-trace.js';
@@ -202,21 +203,24 @@ export class DataPlane {
     if (req.replica_id > 0)
       this.partitions.checkFollower(req.replica_id, req.replica_epoch, req.replica_token);
     const deadline = Date.now() + req.max_wait_ms;
+    let newsSince: number | undefined;
     for (;;) {
       const results = await this.readAll(req, lease);
       const bytes = results.reduce((n, r) => n + r.records.length, 0);
-      const failed = results.some((r) => r.error);
-      const left = deadline - Date.now();
-      if (failed || bytes >= Math.max(1, req.min_bytes) || left <= 0) return results;
-      if (this.watermarkNews(req, results)) return results;
+      const ready = bytes >= Math.max(1, req.min_bytes) || results.some((r) => r.error);
+      const now = Date.now();
+      if (newsSince === undefined && this.watermarkNews(req, results)) newsSince = now;
+      const step = nextStep({ now, deadline, ready, newsSince });
+      if (step.answer) return results;
       lease.unreserve(lease.bytes); // nothing is kept while waiting
-      await this.waitForData(req, left);
+      await this.waitForData(req, step.waitMs);
     }
   }
 
   /**
    * A follower learns the high watermark only from fetch answers, and consumers reading from
-   * it wait on what it learns: a watermark newer than the one it knows is worth answering for.
+   * it wait on what it learns: a watermark newer than the one it knows is worth answering for
+   * (after a short hold: `nextStep`).
    */
   private watermarkNews(req: FetchRequest, results: FetchPartitionResult[]): boolean {
     if (req.replica_id === 0) return false;
