@@ -24,7 +24,7 @@ function harness() {
       state.captures++;
       return {
         metadata: { index: state.applied, term: 2, confState: { voters: [1, 2, 3], learners: [] } },
-        view: new SnapshotView([kv], toJson, { revision: state.applied }),
+        view: new SnapshotView([kv], (r) => JSON.stringify(toJson(r)), { revision: state.applied }),
       };
     },
     send: (m) => sent.push(m),
@@ -147,7 +147,10 @@ describe('FollowerSnapshots', () => {
       capture: () =>
         none
           ? undefined
-          : { metadata: ask(2, 10).snapshot.metadata, view: new SnapshotView([], toJson, {}) },
+          : {
+              metadata: ask(2, 10).snapshot.metadata,
+              view: new SnapshotView([], (r) => JSON.stringify(toJson(r)), {}),
+            },
       send: (m) => sent.push(m),
       sending: () => false,
       now: () => state.now,

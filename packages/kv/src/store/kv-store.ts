@@ -3,6 +3,7 @@ import { type BatchOp, type KvDb, prefixEnd, u64 } from '../storage/db.js';
 import type { Compare, KvCommand, KvOp } from './command.js';
 import { decodeKvCommand, ENTRY_VERSION, UnsupportedFormatError } from './command-codec.js';
 import { KeyIndex } from './key-index.js';
+import { eventFromRecord, eventJson, type KvRecord, kvFromRecord, kvJson } from './row-json.js';
 import { UnversionedRows } from './rows.js';
 import { SnapshotReader } from './snapshot-reader.js';
 import { SnapshotView } from './snapshot-view.js';
@@ -56,14 +57,6 @@ const histRow = (rev: number, sub: number) => {
   b.writeUInt32BE(sub, 8);
   return Buffer.concat([HIST, b]);
 };
-
-function kvToJson(kv: KeyValue): unknown {
-  return { ...kv, key: kv.key.toString('base64'), value: kv.value.toString('base64') };
-}
-
-function kvFromJson(j: { key: string; value: string } & Omit<KeyValue, 'key' | 'value'>): KeyValue {
-  return { ...j, key: Buffer.from(j.key, 'base64'), value: Buffer.from(j.value, 'base64') };
-}
 
 /**
  * An entry's commands (none for a no-op). A damaged entry of a known format is applied as a
@@ -152,7 +145,7 @@ export class KvStateMachine {
     const meta = await this.db.get(META);
     if (meta) Object.assign(this, JSON.parse(meta.toString()) as Record<string, number>);
     for (const [, v] of await this.db.entries({ gte: KEY, lt: prefixEnd(KEY) })) {
-      const kv = kvFromJson(JSON.parse(v.toString()));
+      const kv = kvFromRecord(JSON.parse(v.toString()) as KvRecord);
       this.setKey(kv.key.toString('latin1'), kv);
     }
     for (const [k, v] of await this.db.entries({ gte: LEASE, lt: prefixEnd(LEASE) })) {
@@ -290,7 +283,7 @@ export class KvStateMachine {
         lt: histRow(upto + 1, 0),
       });
       const past = rows
-        .map(([, v]) => eventFromJson(JSON.parse(v.toString())))
+        .map(([, v]) => eventFromRecord(JSON.parse(v.toString())))
         .filter((ev) => inRange(ev.kv.key, key, end));
       if (past.length > 0) listener(past);
     }
@@ -304,7 +297,7 @@ export class KvStateMachine {
 
   /** The live state (keys, rows, leases, revisions) for a Raft snapshot, as of now. */
   snapshotView(): SnapshotView {
-    return new SnapshotView([...this.keys.values()], kvToJson, {
+    return new SnapshotView([...this.keys.values()], (kv) => kvJson(kv), {
       revision: this.revision,
       compactRevision: this.compactRevision,
       leases: [...this.leases].map(([id, l]) => ({ id, ttlMs: l.ttlMs, owner: l.owner })),
@@ -339,12 +332,12 @@ export class KvStateMachine {
     const names = new KeyIndex(keys);
     for await (const records of snap.keys()) {
       const ops: BatchOp[] = [];
-      for (const j of records as Parameters<typeof kvFromJson>[0][]) {
-        const kv = kvFromJson(j);
+      for (const j of records as KvRecord[]) {
+        const kv = kvFromRecord(j);
         const name = kv.key.toString('latin1');
         if (!keys.has(name)) names.add(name);
         keys.set(name, kv);
-        ops.push({ type: 'put', key: keyRow(kv.key), value: Buffer.from(JSON.stringify(j)) });
+        ops.push({ type: 'put', key: keyRow(kv.key), value: Buffer.from(kvJson(kv, j.key)) });
       }
       await this.db.batch(ops, false);
     }
@@ -473,12 +466,13 @@ export class KvStateMachine {
         if (prev?.lease) this.leases.get(prev.lease)?.keys.delete(name);
         if (kv.lease) this.leases.get(kv.lease)!.keys.add(name);
         this.setKey(name, kv);
-        m.ops.push({
-          type: 'put',
-          key: keyRow(op.key),
-          value: Buffer.from(JSON.stringify(kvToJson(kv))),
+        const key64 = op.key.toString('base64');
+        const text = kvJson(kv, key64);
+        m.ops.push({ type: 'put', key: keyRow(op.key), value: Buffer.from(text) });
+        this.record({ type: 'put', kv, ...(prev ? { prevKv: prev } : {}), revision: m.rev }, m, {
+          key64,
+          text,
         });
-        this.record({ type: 'put', kv, ...(prev ? { prevKv: prev } : {}), revision: m.rev }, m);
         return { t: 'put', revision: m.rev, ...(op.prevKv && prev ? { prevKv: prev } : {}) };
       }
       case 'del': {
@@ -512,11 +506,12 @@ export class KvStateMachine {
     this.record({ type: 'delete', kv: tomb, prevKv: prev, revision: m.rev }, m);
   }
 
-  private record(ev: WatchEvent, m: Mutation): void {
+  /** `built`: the event's key in base64 and its record's JSON, when the caller has them. */
+  private record(ev: WatchEvent, m: Mutation, built?: { key64: string; text: string }): void {
     m.ops.push({
       type: 'put',
       key: histRow(m.rev, m.events.length),
-      value: Buffer.from(JSON.stringify(eventToJson(ev))),
+      value: Buffer.from(built ? eventJson(ev, built.key64, built.text) : eventJson(ev)),
     });
     m.events.push(ev);
   }
@@ -586,27 +581,4 @@ export class KvStateMachine {
       else w.listener(mine);
     }
   }
-}
-
-function eventToJson(ev: WatchEvent): unknown {
-  return {
-    type: ev.type,
-    revision: ev.revision,
-    kv: kvToJson(ev.kv),
-    ...(ev.prevKv ? { prevKv: kvToJson(ev.prevKv) } : {}),
-  };
-}
-
-function eventFromJson(j: {
-  type: 'put' | 'delete';
-  revision: number;
-  kv: Parameters<typeof kvFromJson>[0];
-  prevKv?: Parameters<typeof kvFromJson>[0];
-}): WatchEvent {
-  return {
-    type: j.type,
-    revision: j.revision,
-    kv: kvFromJson(j.kv),
-    ...(j.prevKv ? { prevKv: kvFromJson(j.prevKv) } : {}),
-  };
 }

@@ -1,10 +1,11 @@
 import type { KeyValue } from '@strand/wire';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { kvJson } from './row-json.js';
 import { SnapshotFormatError, SnapshotReader } from './snapshot-reader.js';
 import { SnapshotView } from './snapshot-view.js';
 
-// The records as the store writes them: base64 strings and numbers.
+// The records as the store wrote them before they were built as text: base64 strings, numbers.
 const toJson = (kv: KeyValue) => ({
   ...kv,
   key: kv.key.toString('base64'),
@@ -47,7 +48,7 @@ describe('SnapshotReader', () => {
         fc.integer({ min: 0, max: 300 }),
         async (count, valueBytes) => {
           const keys = records(count, valueBytes);
-          const bytes = await new SnapshotView(keys, toJson, rest).serialize();
+          const bytes = await new SnapshotView(keys, kvJson, rest).serialize();
           const read = await readAll(bytes);
           expect(read.rest).toEqual(rest);
           expect(read.keys).toEqual(keys.map(toJson));
@@ -71,7 +72,7 @@ describe('SnapshotReader', () => {
   });
 
   it('yields to the event loop between chunks', async () => {
-    const bytes = await new SnapshotView(records(30_000, 100), toJson, rest).serialize();
+    const bytes = await new SnapshotView(records(30_000, 100), kvJson, rest).serialize();
     let turns = 0;
     const ticker = setInterval(() => turns++, 0);
     await readAll(bytes);

@@ -8,6 +8,7 @@ const toJson = (kv: KeyValue) => ({
   key: kv.key.toString('base64'),
   value: kv.value.toString('base64'),
 });
+const toText = (kv: KeyValue) => JSON.stringify(toJson(kv));
 
 const record = fc.record({
   key: fc.uint8Array({ maxLength: 8 }).map((a) => Buffer.from(a)),
@@ -34,7 +35,7 @@ describe('SnapshotView', () => {
         async (count, kv, rest) => {
           delete rest.keys;
           const keys = Array.from({ length: count }, (_, i) => ({ ...kv, version: i }));
-          const view = new SnapshotView(keys, toJson, rest);
+          const view = new SnapshotView(keys, toText, rest);
           const sliced = await view.serialize();
           expect(sliced.equals(view.serializeNow())).toBe(true);
           const parsed = JSON.parse(sliced.toString()) as { keys: unknown[] };
@@ -57,7 +58,7 @@ describe('SnapshotView', () => {
     });
     const view = new SnapshotView(
       Array.from({ length: 7 }, (_, i) => big(i)),
-      toJson,
+      toText,
       { revision: 3 },
     );
     let turns = 0;
@@ -79,7 +80,7 @@ describe('SnapshotView', () => {
         lease: 0,
       },
     ];
-    const view = new SnapshotView([...keys], toJson, { revision: 1 });
+    const view = new SnapshotView([...keys], toText, { revision: 1 });
     keys[0] = { ...keys[0]!, value: Buffer.from('2'), modRevision: 2, version: 2 };
     const parsed = JSON.parse((await view.serialize()).toString());
     expect(parsed).toEqual({
@@ -99,7 +100,7 @@ describe('SnapshotView', () => {
     };
     const view = new SnapshotView(
       Array.from({ length: 50_000 }, () => kv),
-      toJson,
+      toText,
       {},
     );
     let turns = 0;

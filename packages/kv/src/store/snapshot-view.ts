@@ -10,19 +10,21 @@ const BYTES_PER_SLICE = 1 << 20;
  * are never changed in place (a put replaces its key's record): the view holds the records
  * as they were, whatever is applied after it was taken.
  *
- * The bytes are one JSON object: `keys` (the records, as `keyToJson` gives them) and every
+ * The bytes are one JSON object: `keys` (the records, each the JSON text `keyJson` gives) and every
  * field of `rest` — what `restore` reads, whichever order the fields come in.
  */
 export class SnapshotView {
   constructor(
     private readonly keys: readonly KeyValue[],
-    private readonly keyToJson: (kv: KeyValue) => unknown,
+    private readonly keyJson: (kv: KeyValue) => string,
     private readonly rest: Record<string, unknown>,
   ) {}
 
   /** All at once: for small states and tests. */
   serializeNow(): Buffer {
-    return Buffer.from(JSON.stringify({ keys: this.keys.map(this.keyToJson), ...this.rest }));
+    const rest = JSON.stringify(this.rest);
+    const records = this.keys.map((kv) => this.keyJson(kv)).join(',');
+    return Buffer.from(`{"keys":[${records}]${rest === '{}' ? '}' : `,${rest.slice(1)}`}`);
   }
 
   /**
@@ -38,8 +40,14 @@ export class SnapshotView {
         parts.push(Buffer.from(','));
       }
       const end = this.sliceEnd(at);
-      const slice = JSON.stringify(this.keys.slice(at, end).map(this.keyToJson));
-      parts.push(Buffer.from(slice.slice(1, -1)));
+      parts.push(
+        Buffer.from(
+          this.keys
+            .slice(at, end)
+            .map((kv) => this.keyJson(kv))
+            .join(','),
+        ),
+      );
       at = end;
     }
     const rest = JSON.stringify(this.rest);
