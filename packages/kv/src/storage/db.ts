@@ -3,6 +3,8 @@ import type { DiskGuard } from '@strand/disk';
 import { ErrorCode, isNoSpaceError, StorageFullError, StrandError } from '@strand/wire';
 import type { RocksDB } from './rocksdb-api.js';
 
+type Cb = (err: Error | null | undefined) => void;
+
 export type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
 export interface Range {
@@ -130,7 +132,7 @@ export class KvDb {
     for (let attempt = 0; ; attempt++) {
       if (attempt > 1) await new Promise((r) => setTimeout(r, NO_SPACE_RETRY_MS));
       try {
-        return await this.track((db) => done<void>((cb) => db.batch(ops, { sync }, cb)));
+        return await this.track((db) => done<void>((cb) => writeBatch(db, ops, sync, cb)));
       } catch (err) {
         if (!this.space || !isNoSpaceError(err)) throw err;
         this.space.noticed(err);
@@ -182,6 +184,21 @@ export class KvDb {
     this.db = undefined;
     if (db) await done<void>((cb) => db.close(cb));
   }
+}
+
+/**
+ * Through the binding's chained batch: one native call per operation. Given an array, the
+ * binding looks up some ten properties of each operation by name from C++, which took about
+ * as long as writing the batch to RocksDB did (a state machine applying puts, a key and a
+ * history row each: 23 µs of CPU per put that way, 19.5 this way).
+ */
+function writeBatch(db: RocksDB, ops: readonly BatchOp[], sync: boolean, cb: Cb): void {
+  const batch = db.batch();
+  for (const op of ops) {
+    if (op.type === 'put') batch.put(op.key, op.value);
+    else batch.del(op.key);
+  }
+  batch.write({ sync }, cb);
 }
 
 async function readRange(db: RocksDB, range: Range): Promise<[Buffer, Buffer][]> {

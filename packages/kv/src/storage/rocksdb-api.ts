@@ -7,15 +7,18 @@ export interface RocksIterator {
   end(cb: Cb): void;
 }
 
+/** A batch built in native memory an operation at a time, written in one atomic write. */
+export interface RocksChainedBatch {
+  put(key: Buffer, value: Buffer): void;
+  del(key: Buffer): void;
+  write(options: { sync?: boolean }, cb: Cb): void;
+}
+
 export interface RocksDB {
   open(options: { createIfMissing?: boolean }, cb: Cb): void;
   close(cb: Cb): void;
   get(key: Buffer, options: { asBuffer?: boolean }, cb: Cb<Buffer>): void;
-  batch(
-    ops: ({ type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer })[],
-    options: { sync?: boolean },
-    cb: Cb,
-  ): void;
+  batch(): RocksChainedBatch;
   iterator(options: {
     gte?: Buffer;
     lt?: Buffer;
