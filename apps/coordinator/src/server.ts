@@ -82,7 +82,7 @@ export function createServer(
 ): grpc.Server {
   const { readable } = access;
   const header = () => {
-    const s = node.status();
+    const s = node.header();
     return {
       member_id: s.id,
       leader_id: s.leader,

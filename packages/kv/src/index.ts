@@ -49,6 +49,7 @@ export {
   type KvNodeEvents,
   type KvNodeOptions,
   type KvNodeStats,
+  type NodeHeader,
   type NodeStatus,
   type Transport,
 } from './node/kv-node.js';

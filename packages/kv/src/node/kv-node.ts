@@ -169,6 +169,8 @@ export interface NodeStatus {
   formatsRead: Map<number, number>;
 }
 
+export type NodeHeader = Pick<NodeStatus, 'id' | 'leader' | 'term' | 'revision' | 'applied'>;
+
 interface ConfWaiter {
   index: number;
   /** Whether the change is in effect once `index` is applied (else another entry won). */
@@ -352,6 +354,20 @@ export class KvNode {
             m.id === this.opts.id ? this.opts.maxFormat : (this.formatsHeard.get(m.id) ?? 0),
           ]),
       ),
+    };
+  }
+
+  /**
+   * What every KV answer carries: status() without the members and formats it gathers, which
+   * cost more than the rest of a put's answer.
+   */
+  header(): NodeHeader {
+    return {
+      id: this.opts.id,
+      leader: this.raft.leader,
+      term: this.raft.term,
+      revision: this.sm.revision,
+      applied: this.sm.appliedIndex,
     };
   }
 

@@ -1,0 +1,54 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Role } from '../raft/types.js';
+import { KvNode } from './kv-node.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+async function singleNode(): Promise<KvNode> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'strand-kv-node-'));
+  dirs.push(dataDir);
+  return KvNode.open({
+    id: 1,
+    peers: new Map([[1, '127.0.0.1:1']]),
+    dataDir,
+    transport: { send: () => {} },
+    tickMs: 5,
+  });
+}
+
+async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('KvNode', () => {
+  it('header() says what status() says of the member, leader, term, revision and applied index', async () => {
+    const node = await singleNode();
+    try {
+      await until(() => node.status().role === Role.Leader);
+      for (let i = 0; i < 3; i++)
+        await node.propose({ t: 'put', key: Buffer.from(`k${i}`), value: Buffer.from('v') });
+      const s = node.status();
+      expect(s.revision).toBe(3);
+      expect(node.header()).toEqual({
+        id: s.id,
+        leader: s.leader,
+        term: s.term,
+        revision: s.revision,
+        applied: s.applied,
+      });
+      expect(node.header()).toMatchObject({ id: 1, leader: 1, revision: 3 });
+    } finally {
+      await node.close();
+    }
+  });
+});
