@@ -12,7 +12,48 @@ const op = fc.oneof(
   fc.record({ t: fc.constant('range' as const), start: name, end: name }),
 );
 
+// Few names, many operations: names deleted and added again, across many merges.
+const fewNames = fc.string({ unit: fc.constantFrom('a', 'b', 'c', 'd'), maxLength: 6 });
+const busyOp = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ t: fc.constant('set' as const), name: fewNames }) },
+  { weight: 3, arbitrary: fc.record({ t: fc.constant('del' as const), name: fewNames }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ t: fc.constant('range' as const), start: fewNames, end: fewNames }),
+  },
+);
+
+type Op =
+  | { t: 'set'; name: string }
+  | { t: 'del'; name: string }
+  | { t: 'range'; start: string; end: string };
+
+function check(ops: Op[]): void {
+  const live = new Set<string>();
+  const index = new KeyIndex(live);
+  for (const o of ops) {
+    if (o.t === 'set') {
+      if (!live.has(o.name)) index.add(o.name);
+      live.add(o.name);
+    } else if (o.t === 'del') {
+      if (live.delete(o.name)) index.remove();
+    } else {
+      // Byte order: latin1 names compare by code unit, as Buffer.compare does.
+      const want = [...live]
+        .filter((n) => n >= o.start && n < o.end)
+        .sort((a, b) => Buffer.compare(Buffer.from(a, 'latin1'), Buffer.from(b, 'latin1')));
+      expect(index.range(o.start, o.end)).toEqual(want);
+    }
+  }
+}
+
 describe('KeyIndex', () => {
+  it('stays right through thousands of adds, deletes and ranges over a few names', () => {
+    fc.assert(fc.property(fc.array(busyOp, { minLength: 500, maxLength: 4000 }), check), {
+      numRuns: 40,
+    });
+  });
+
   it('answers every range as a filter and sort of the live names would, whatever came before', () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
