@@ -119,6 +119,8 @@ export class CoordinatorMetrics {
   private readonly snapshotsSent;
   private readonly snapshotBytesSent;
   private readonly rebalances;
+  private readonly commitCalls;
+  private readonly commits;
   private readonly logEnds: LogEnds;
 
   constructor(
@@ -146,6 +148,16 @@ export class CoordinatorMetrics {
       'Generations completed by consumer groups while this coordinator was the active one',
       ['group'],
     );
+    this.commitCalls = m.counter(
+      'group_commit_calls_total',
+      'Offset commit calls answered: single commits, or batches of them',
+      ['via'],
+    );
+    this.commits = m.counter(
+      'group_commits_total',
+      'Offset commits answered, by the kind of call that carried them',
+      ['via'],
+    );
     this.logEnds = new LogEnds(() => this.brokerAddresses());
     const dbSize = m.gauge(
       'kv_db_size_bytes',
@@ -170,6 +182,12 @@ export class CoordinatorMetrics {
 
   rebalanced(group: string): void {
     this.rebalances.inc({ group });
+  }
+
+  /** A commit call (one commit, or a batch of `commits`) reached the group service. */
+  commitCall(via: 'single' | 'batch', commits: number): void {
+    this.commitCalls.inc({ via });
+    this.commits.inc({ via }, commits);
   }
 
   close(): void {

@@ -15,6 +15,7 @@ import {
   addAuthService,
   authInterceptor,
   callPrincipal,
+  commitChecks,
   grpcRules,
   kvStreamChecks,
   NodeSecurity,
@@ -172,7 +173,11 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
     },
   });
   coordinatorMetrics.sample(node, controller, groups);
-  addGroupService(server, groups);
+  addGroupService(server, groups, {
+    authorize: (metadata, commit) =>
+      security.authorize(security.sessionOf(metadata), commitChecks(commit), 'an offset commit'),
+    counted: (via, commits) => coordinatorMetrics.commitCall(via, commits),
+  });
   const listeners: GatedListener[] = [];
   const gate = new ConnectionGate(config, (fields, msg) =>
     log.warn({ listener: 'client', ...fields }, msg),

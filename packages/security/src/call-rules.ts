@@ -13,7 +13,7 @@ export interface CallRule {
   filter?: (response: unknown, request: unknown, may: May) => unknown;
   /** Anyone may call it (the exchange that authenticates, discovery). */
   open?: true;
-  /** A stream of requests: its handler checks each one (NodeSecurity.authorize). */
+  /** A stream of requests, or a batch: its handler checks each one (NodeSecurity.authorize). */
   perMessage?: true;
 }
 

@@ -36,10 +36,16 @@ const onName = (kind: RequestKind) =>
   rule<{ name: string }>({ checks: (r) => [onResource(kind, 'topic', r.name)] });
 const onGroup = (kind: RequestKind) =>
   rule<{ group_id: string }>({ checks: (r) => [onResource(kind, 'group', r.group_id)] });
+const groupAndTopics = (kind: RequestKind, r: { group_id: string; offsets: Named[] }): Check[] => [
+  onResource(kind, 'group', r.group_id),
+  ...onTopics(kind, r.offsets),
+];
 const onGroupAndTopics = (kind: RequestKind) =>
-  rule<{ group_id: string; offsets: Named[] }>({
-    checks: (r) => [onResource(kind, 'group', r.group_id), ...onTopics(kind, r.offsets)],
-  });
+  rule<{ group_id: string; offsets: Named[] }>({ checks: (r) => groupAndTopics(kind, r) });
+
+/** What one offset commit needs (each commit of a batch call, checked by its handler). */
+export const commitChecks = (r: { group_id: string; offsets: Named[] }): Check[] =>
+  groupAndTopics('commitOffsets', r);
 
 const topicAuthorizationFailed = (name: string) =>
   toErrorFields(
@@ -210,7 +216,9 @@ export function grpcRules(ctx: RuleContext = NO_LEASES): CallRules {
       SyncGroup: onGroup('syncGroup'),
       Heartbeat: onGroup('heartbeat'),
       LeaveGroup: onGroup('leaveGroup'),
-      CommitOffsets: onGroupAndTopics('commitOffsets'),
+      CommitOffsets: rule({ checks: commitChecks }),
+      // Each commit is checked as its single call is, and refused alone.
+      CommitOffsetsBatch: CHECKED_PER_MESSAGE,
       ResetOffsets: onGroupAndTopics('resetOffsets'),
       // Offsets of topics one may not describe are left out.
       FetchOffsets: rule<{ group_id: string; partitions: Named[] }, { offsets: Named[] }>({
@@ -235,7 +243,8 @@ export function grpcRules(ctx: RuleContext = NO_LEASES): CallRules {
       ClassicSyncGroup: onGroup('syncGroup'),
       ClassicHeartbeat: onGroup('heartbeat'),
       ClassicLeaveGroup: onGroup('leaveGroup'),
-      ClassicCommitOffsets: onGroupAndTopics('commitOffsets'),
+      ClassicCommitOffsets: rule({ checks: commitChecks }),
+      ClassicCommitOffsetsBatch: CHECKED_PER_MESSAGE,
     },
     'strand.kv.v1.KV': {
       Range: rule<KeyRequest>({ checks: (r) => [read(r)] }),

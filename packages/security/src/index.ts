@@ -32,6 +32,7 @@ export {
 export { authInterceptor } from './interceptor.js';
 export { addAuthService } from './auth-service.js';
 export {
+  commitChecks,
   grpcRules,
   keysOf,
   kvStreamChecks,

@@ -18,13 +18,13 @@ import type { GroupCoordinator } from './coordinator.js';
 const SESSION_TIMEOUT = { min: 500, max: 1_800_000 };
 const MAX_PROTOCOL_BYTES = 1024 * 1024;
 
-const int32 = z
+export const int32 = z
   .number()
   .int()
   .min(-(2 ** 31))
   .max(2 ** 31 - 1);
-const memberId = z.string().max(300).default('');
-const instanceId = z
+export const memberId = z.string().max(300).default('');
+export const instanceId = z
   .string()
   .max(249)
   .regex(/^[A-Za-z0-9._-]*$/, "a group instance id may hold only letters, digits, '.', '_' and '-'")
@@ -77,27 +77,6 @@ const LeaveRequest = z.object({
     .min(1)
     .max(10_000),
 });
-const CommitRequest = z.object({
-  group_id: GroupIdSchema,
-  member_id: memberId,
-  group_instance_id: instanceId,
-  generation: int32,
-  offsets: z
-    .array(
-      z.object({
-        // Any name: one that is no topic's is answered per partition (UNKNOWN_TOPIC).
-        topic: z.string().max(255),
-        partition: z.number().int().min(0).max(1_000_000),
-        // Negative: Kafka keeps it, and clients read it back as no offset (KafkaJS's
-        // resetOffsets commits -2 and -1): here the committed offset goes, reading back as -1.
-        offset: z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER),
-        metadata: z.string().max(65_536).default(''),
-        commit_timestamp: z.number().int().min(0).default(0),
-      }),
-    )
-    .max(100_000),
-});
-
 const resultError = (e: StrandError | undefined) =>
   e ? { code: e.code, message: e.message } : { code: '', message: '' };
 
@@ -179,21 +158,6 @@ export function classicHandlers(groups: GroupCoordinator): Record<string, UnaryH
         r.members.map((m) => ({ memberId: m.member_id, instanceId: m.group_instance_id })),
       );
       return { members: results.map(resultError) };
-    }),
-    ClassicCommitOffsets: unaryHandler(async (raw) => {
-      const r = parseRequest(CommitRequest, raw);
-      const results = await groups.classicCommit(
-        r.group_id,
-        { memberId: r.member_id, instanceId: r.group_instance_id, generation: r.generation },
-        r.offsets.map((o) => ({
-          topic: o.topic,
-          partition: o.partition,
-          offset: o.offset,
-          metadata: o.metadata,
-          ...(o.commit_timestamp > 0 ? { commitTimestamp: o.commit_timestamp } : {}),
-        })),
-      );
-      return { offsets: results.map(resultError) };
     }),
   };
 }

@@ -11,6 +11,12 @@ import { z } from 'zod';
 import { ASSIGNORS, type AssignorName, type TopicPartition } from './assignors.js';
 import { ClassicGroup } from './classic-group.js';
 import { classicHandlers, classicMemberOut } from './classic-service.js';
+import {
+  type CommitAccess,
+  CommitRequest,
+  commitHandlers,
+  OPEN_COMMITS,
+} from './commit-service.js';
 import type { AnyGroup, GroupCoordinator, StoredOffset } from './coordinator.js';
 import type { Subscription } from './group.js';
 import { compilePattern, MAX_PATTERN_LENGTH } from './pattern.js';
@@ -61,18 +67,6 @@ const MemberRequest = z.object({
   generation: u32,
 });
 const LeaveRequest = MemberRequest.omit({ generation: true });
-const OffsetEntry = z.object({
-  topic: TopicNameSchema,
-  partition,
-  offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-  metadata: z.string().max(4096).default(''),
-});
-const CommitRequest = z.object({
-  group_id: GroupIdSchema,
-  member_id: z.string().max(300).default(''),
-  generation: u32.default(0),
-  offsets: z.array(OffsetEntry).max(100_000),
-});
 const TopicPartitionsSchema = z.object({
   topic: TopicNameSchema,
   partitions: z.array(partition).default([]),
@@ -125,7 +119,11 @@ const offsetOut = (o: StoredOffset) => ({
 });
 
 /** The group coordinator's gRPC face; every request is validated before it is used. */
-export function addGroupService(server: grpc.Server, groups: GroupCoordinator): void {
+export function addGroupService(
+  server: grpc.Server,
+  groups: GroupCoordinator,
+  commits: CommitAccess = OPEN_COMMITS,
+): void {
   server.addService(groupService('GroupCoordinator').service, {
     JoinGroup: unaryHandler(async (raw) => {
       const r = parseRequest(JoinRequest, raw);
@@ -166,11 +164,6 @@ export function addGroupService(server: grpc.Server, groups: GroupCoordinator): 
       await groups.leave(r.group_id, r.member_id);
       return {};
     }),
-    CommitOffsets: unaryHandler(async (raw) => {
-      const r = parseRequest(CommitRequest, raw);
-      await groups.commit(r.group_id, r.member_id, r.generation, r.offsets);
-      return {};
-    }),
     ResetOffsets: unaryHandler(async (raw) => {
       const r = parseRequest(CommitRequest, raw);
       await groups.resetOffsets(r.group_id, r.offsets);
@@ -195,5 +188,6 @@ export function addGroupService(server: grpc.Server, groups: GroupCoordinator): 
       return {};
     }),
     ...classicHandlers(groups),
+    ...commitHandlers(groups, commits),
   });
 }
