@@ -95,6 +95,12 @@ export {
   type UnaryCall,
   whenConnected,
 } from './rpc/clients.js';
+export {
+  type BatchMethod,
+  MAX_BATCH_BYTES,
+  MAX_BATCH_REQUESTS,
+  type Outcome,
+} from './rpc/coalesce.js';
 export { LeaderCaller, type LeaderCallerOptions } from './rpc/leader-caller.js';
 
 // Topics: names, per-topic configs (Kafka's names and defaults), the metadata records in the KV store
@@ -105,6 +111,8 @@ export { brokerInfo, partitionInfo, topicInfo } from './topic/info.js';
 // Consumer groups: group ids, their records and committed offsets in the KV store
 export * from './group/group-keys.js';
 export * from './group/offset-record.js';
+// Offset commits many to a call: how a client pool batches CommitOffsets and ClassicCommitOffsets
+export { CLASSIC_COMMIT_BATCH, COMMIT_OFFSETS_BATCH } from './group/commit-batch.js';
 // Kafka's "consumer" protocol: the subscriptions and assignments inside Kafka groups' opaque bytes
 export * from './group/consumer-protocol.js';
 // App config: flags over environment over a JSON file, checked by a schema

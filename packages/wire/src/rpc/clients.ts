@@ -1,5 +1,14 @@
 import * as grpc from '@grpc/grpc-js';
-import { UnavailableError } from '../errors/errors.js';
+import { ErrorCode, type StrandError, UnavailableError } from '../errors/errors.js';
+import {
+  type BatchMethod,
+  batchUnsupported,
+  gather,
+  identity,
+  noteBatchUnsupported,
+  settle,
+  type Waiting,
+} from './coalesce.js';
 import { type ChannelSecurity, channelCredentials, channelOptions } from './credentials.js';
 import { fromGrpcError } from './errors.js';
 
@@ -9,6 +18,12 @@ export type RpcClient = grpc.Client & Record<string, (...args: unknown[]) => unk
 export interface UnaryCall<T> {
   result: Promise<T>;
   cancel(): void;
+}
+
+/** A request waiting in a batch, with the pool that made it. */
+interface Gathered {
+  pool: ClientPool;
+  req: unknown;
 }
 
 /** Channel options every Strand client uses: reconnect quickly to a node that comes back. */
@@ -68,11 +83,15 @@ export function whenConnected(
 
 /**
  * One gRPC channel per address for one service, shared by every call sent there. Unary calls
- * get a deadline, and their errors come back as typed StrandErrors.
+ * get a deadline, and their errors come back as typed StrandErrors. A method given a batch
+ * form (batch()) is coalesced: see unary().
  */
 export class ClientPool {
   private readonly clients = new Map<string, RpcClient>();
+  private readonly batches = new Map<string, BatchMethod>();
   private isClosed = false;
+  /** What a batch's key says of this pool: calls may share a batch only if they agree on it. */
+  private readonly batchKey: string;
 
   constructor(
     private readonly service: grpc.ServiceClientConstructor,
@@ -80,7 +99,24 @@ export class ClientPool {
     readonly security: ChannelSecurity = {},
     /** How long a call waits for a connection to its address (see DEFAULT_CONNECT_TIMEOUT_MS). */
     private readonly connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS,
-  ) {}
+  ) {
+    this.batchKey = [
+      identity(service),
+      identity(security.tls),
+      identity(security.callCredentials),
+      JSON.stringify(options),
+      connectTimeoutMs,
+    ].join('/');
+  }
+
+  /**
+   * Lets calls of `method` go many to one call of `batch.method`: see unary(). Returns the
+   * pool, for chaining after the constructor.
+   */
+  batch(method: string, batch: BatchMethod): this {
+    this.batches.set(method, batch);
+    return this;
+  }
 
   get closed(): boolean {
     return this.isClosed;
@@ -125,8 +161,60 @@ export class ClientPool {
     };
   }
 
+  /**
+   * One call's answer. Calls of a method with a batch form, made in the same turn of the event
+   * loop to the same address with the same credentials and timeout (from this pool or any
+   * other of the process), go as one batch call, each answered on its own; a lone one goes as
+   * it is. An address that answers the batch UNIMPLEMENTED (an older server) gets single calls
+   * from then on.
+   */
   unary<T>(address: string, method: string, req: unknown, timeoutMs: number): Promise<T> {
-    return this.call<T>(address, method, req, timeoutMs).result;
+    const batch = this.batches.get(method);
+    if (!batch || batchUnsupported(address, batch.method))
+      return this.call<T>(address, method, req, timeoutMs).result;
+    const key = [batch.method, address, timeoutMs, this.batchKey].join('\u0000');
+    return gather<T>(key, { pool: this, req }, batch.bytes(req), (waiting) =>
+      this.sendBatch(address, method, batch, waiting, timeoutMs),
+    );
+  }
+
+  /** Sends what gathered: alone as a single call, else as a batch through an open pool. */
+  private sendBatch(
+    address: string,
+    method: string,
+    batch: BatchMethod,
+    waiting: Waiting[],
+    timeoutMs: number,
+  ): void {
+    const open = waiting.filter((w) => {
+      if (!(w.request as Gathered).pool.closed) return true;
+      w.reject(new UnavailableError('the client is closed'));
+      return false;
+    });
+    const single = (w: Waiting) => {
+      const { pool, req } = w.request as Gathered;
+      pool.call(address, method, req, timeoutMs).result.then(w.resolve, w.reject);
+    };
+    const first = open[0];
+    if (!first) return;
+    if (open.length === 1) {
+      single(first);
+      return;
+    }
+    const requests = open.map((w) => (w.request as Gathered).req);
+    (first.request as Gathered).pool
+      .call(address, batch.method, batch.request(requests), timeoutMs)
+      .result.then(
+        (res) => settle(open, batch.outcomes(res)),
+        (err: StrandError) => {
+          if (err.code !== ErrorCode.Unimplemented) throw err;
+          noteBatchUnsupported(address, batch.method);
+          for (const w of open) single(w);
+        },
+      )
+      .catch((err: unknown) => {
+        for (const w of open) w.reject(fromGrpcError(err));
+      });
   }
 
   /** Drops the channel to an address (e.g. after the node left the cluster). */
