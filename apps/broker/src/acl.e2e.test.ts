@@ -233,6 +233,16 @@ describe('ACLs on gRPC', () => {
       await failure(() => consumer.commit([{ topic: 'payments', partition: 0, offset: 1 }])),
       ErrorCode.TopicAuthorizationFailed,
     );
+    // Two commits at once travel in one batch call, each authorized alone: one lands, one not.
+    const [landed, refused] = await Promise.all([
+      failure(() => consumer.commit([{ topic: 'orders.a', partition: 0, offset: 2 }])),
+      failure(() => consumer.commit([{ topic: 'payments', partition: 1, offset: 2 }])),
+    ]);
+    expect(landed).toBeUndefined();
+    expectDenied(refused, ErrorCode.TopicAuthorizationFailed);
+    expect(
+      (await consumer.committed([{ topic: 'orders.a', partition: 0 }])).get('orders.a\u00000'),
+    ).toBe(2);
     await consumer.close();
   });
 

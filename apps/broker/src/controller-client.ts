@@ -2,6 +2,7 @@ import type { KvClient } from '@strand/client';
 import {
   brokerService,
   type ChannelSecurity,
+  CLASSIC_COMMIT_BATCH,
   ClientPool,
   groupService,
   LeaderCaller,
@@ -64,12 +65,16 @@ export class ControllerClient extends LeaderCaller {
  * Calls the group coordinator (on the same Raft leader) for Kafka clients' group requests.
  * Only an unavailable coordinator is tried again: a rebalance in progress or a timed-out
  * JoinGroup is the Kafka client's to handle (trying a first join again would add a member).
+ * OffsetCommits of many Kafka clients that arrive at once go to the coordinator as one call.
  */
 export class GroupCoordinatorClient extends LeaderCaller {
   constructor(coordinators: CoordinatorSet, security: ChannelSecurity = {}) {
     super({
       ...leaderOptions(
-        new ClientPool(groupService('GroupCoordinator'), {}, security),
+        new ClientPool(groupService('GroupCoordinator'), {}, security).batch(
+          'ClassicCommitOffsets',
+          CLASSIC_COMMIT_BATCH,
+        ),
         coordinators,
       ),
       retryOn: (e) => e instanceof UnavailableError,

@@ -1,6 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import {
   ClientPool,
+  COMMIT_OFFSETS_BATCH,
   groupService,
   LeaderCaller,
   type StrandError,
@@ -33,7 +34,11 @@ export class GroupClient extends LeaderCaller {
     service: grpc.ServiceClientConstructor = groupService('GroupCoordinator'),
   ) {
     super({
-      pool: new ClientPool(service, {}, ctx.pool.security),
+      // Commits made at once by the consumers of a process go to the coordinator as one call.
+      pool: new ClientPool(service, {}, ctx.pool.security).batch(
+        'CommitOffsets',
+        COMMIT_OFFSETS_BATCH,
+      ),
       addresses: () => this.coordinators,
       discover: () => this.discover(),
       retryOn: (e) => e instanceof UnavailableError || e.code === 'TIMEOUT',
