@@ -4,7 +4,17 @@ import { Admin, Producer, type ProducerOptions, type TopicDescription } from '@s
 import { freePort, type NodeProcess, ProcessRegistry } from '@strand/testkit';
 import { pacedLatency, percentile } from './rate.js';
 import { breakdown, parseTrace, type TraceLine } from './replication-trace.js';
-import { benchValue, envNumber, errorText, MiB, resolveMain, scratchDir, table } from './util.js';
+import {
+  benchValue,
+  cpuMsOf,
+  envNumber,
+  errorText,
+  MiB,
+  ownCpuMs,
+  resolveMain,
+  scratchDir,
+  table,
+} from './util.js';
 
 /**
  * Replication on this machine: 1 coordinator and 3 brokers as real processes on loopback, one
@@ -84,6 +94,7 @@ class Cluster {
   readonly registry = new ProcessRegistry();
   readonly brokers = new Map<number, Broker>();
   coordinator = '';
+  private coordinatorProc: NodeProcess | undefined;
 
   constructor(
     private readonly coordinatorMain: string,
@@ -110,7 +121,7 @@ class Cluster {
 
   async start(ids: number[]): Promise<void> {
     this.coordinator = `127.0.0.1:${await freePort()}`;
-    await this.registry.start(this.coordinatorMain, {
+    this.coordinatorProc = await this.registry.start(this.coordinatorMain, {
       name: 'coordinator',
       args: [
         '--id',
@@ -153,6 +164,14 @@ class Cluster {
       readyLine: /broker \d+ listening on/,
       readyTimeoutMs: 60_000,
     });
+  }
+
+  /** CPU ms used so far: by every broker together, by the coordinator, by this process. */
+  cpuMs(): { brokers: number; coordinator: number; client: number } {
+    let brokers = 0;
+    for (const b of this.brokers.values()) if (b.proc.running) brokers += cpuMsOf(b.proc.pid);
+    const c = this.coordinatorProc;
+    return { brokers, coordinator: c?.running ? cpuMsOf(c.pid) : 0, client: ownCpuMs() };
   }
 
   async kill9(id: number): Promise<void> {
@@ -426,11 +445,15 @@ export default async function replicationBench(): Promise<void> {
         ['send', sendTopic],
       ] as const) {
         try {
+          const cpu0 = cluster.cpuMs();
           const r = await produceRun(popts, t, value, records, api, maxMs);
+          const cpu1 = cluster.cpuMs();
           runs.push(r);
           const rate = (r.records / r.ms) * 1000;
+          const mb = (r.records * RECORD_BYTES) / MB;
+          const perMb = (k: keyof typeof cpu0) => ((cpu1[k] - cpu0[k]) / mb).toFixed(1);
           console.log(
-            `  ${api}(): ${r.records.toLocaleString('en-US')} records in ${r.ms.toFixed(0)} ms = ${fmtRate(rate)} rec/s, ${((r.records * RECORD_BYTES) / MB / (r.ms / 1000)).toFixed(1)} MB/s${r.failed > 0 ? `, ${r.failed} failed (${errorText(r.firstError)})` : ''}`,
+            `  ${api}(): ${r.records.toLocaleString('en-US')} records in ${r.ms.toFixed(0)} ms = ${fmtRate(rate)} rec/s, ${(mb / (r.ms / 1000)).toFixed(1)} MB/s${r.failed > 0 ? `, ${r.failed} failed (${errorText(r.firstError)})` : ''}; CPU ms per MB: brokers ${perMb('brokers')}, coordinator ${perMb('coordinator')}, client ${perMb('client')}`,
           );
           if (r.failed > 0) {
             failures += 1;
