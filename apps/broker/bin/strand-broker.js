@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --initial-old-space-size=128
 // The `strand-broker` command. This file is in the repository (not built), so installing links it
 // even before the first build; it runs the compiled program.
 const main = new URL('../dist/main.js', import.meta.url);

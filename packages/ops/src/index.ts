@@ -45,3 +45,6 @@ export {
 // Flags and config keys both apps take: --admin-listen, --log-level, --log-format,
 // --metrics-token-file
 export { OPS_FLAGS, type OpsConfig, OpsConfigSchema } from './config.js';
+
+// The Node flags a server runs with (its bin scripts' #! line; spawners pass them)
+export { SERVER_NODE_FLAGS } from './node-flags.js';

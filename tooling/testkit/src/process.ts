@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatRecord, parseRecord } from '@strand/ops';
+import { formatRecord, parseRecord, SERVER_NODE_FLAGS } from '@strand/ops';
 
 /**
  * Ports for tests come from below the kernel's ephemeral range (32768+ on Linux). A port from
@@ -182,10 +182,11 @@ export class ProcessRegistry {
   private readonly procs = new Set<NodeProcess>();
 
   spawnNode(script: string, opts: SpawnOptions = {}): NodeProcess {
-    // STRAND_NODE_FLAGS: flags for every node process started here, e.g. to profile a
-    // benchmark's brokers with "--cpu-prof --cpu-prof-dir=/tmp/prof".
+    // Servers run with their own flags, as their bin scripts do. STRAND_NODE_FLAGS: more
+    // flags for every node process started here, e.g. to profile a benchmark's brokers with
+    // "--cpu-prof --cpu-prof-dir=/tmp/prof".
     const nodeFlags = (process.env.STRAND_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-    const argv = [...nodeFlags, script, ...(opts.args ?? [])];
+    const argv = [...SERVER_NODE_FLAGS, ...nodeFlags, script, ...(opts.args ?? [])];
     const [command, args] = opts.netns
       ? ['ip', ['netns', 'exec', opts.netns, process.execPath, ...argv]]
       : [process.execPath, argv];

@@ -13,6 +13,7 @@ import {
 import { createServer } from 'node:net';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SERVER_NODE_FLAGS } from '@strand/ops';
 import { ErrorCode, StrandError } from '@strand/wire';
 import { flag } from '../cli/flags.js';
 import { command } from '../cli/spec.js';
@@ -142,7 +143,7 @@ class Child {
     terminal: (line: string) => void,
   ) {
     // Its own process group: Ctrl-C reaches `strand dev` only, which stops the children in order.
-    this.proc = spawn(process.execPath, [script, ...args], {
+    this.proc = spawn(process.execPath, [...SERVER_NODE_FLAGS, script, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
