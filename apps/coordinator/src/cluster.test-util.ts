@@ -57,7 +57,8 @@ export async function startCluster(
   const clients: KvClient[] = [];
   const argsFor = (id: number) => [
     ...layout.args(id, (to) => mesh.addressFor(id, to)),
-    ...['--data', join(dir.path, `n${id}`), '--tick-ms', '50'],
+    // Quick elections (500–1000 ms): these tests kill and cut off leaders often.
+    ...['--data', join(dir.path, `n${id}`), '--tick-ms', '50', '--election-ticks', '10'],
     ...(typeof extraArgs === 'function' ? extraArgs(id) : extraArgs),
   ];
   const start = async (id: number) => {
