@@ -647,8 +647,11 @@ export class Controller {
   }
 
   private requireLeader(): void {
+    // header(), not status(): it runs for every call; status() lists the members too.
+    const h = this.node.header();
+    if (h.leader === h.id) return;
     const s = this.node.status();
-    if (s.role !== Role.Leader) throw new NotLeaderError(s.leader || undefined, s.leaderAddress);
+    throw new NotLeaderError(s.leader || undefined, s.leaderAddress);
   }
 
   /** Leader, and its state machine holds everything committed before now. */

@@ -470,11 +470,16 @@ export class GroupCoordinator {
 
   /** Leads, and what is held in memory belongs to this term (a new term starts afresh). */
   private requireLeader(): void {
-    const s = this.node.status();
-    if (s.role !== Role.Leader) throw new NotLeaderError(s.leader || undefined, s.leaderAddress);
-    if (s.term !== this.term) {
-      this.reset(new NotLeaderError(s.leader || undefined, s.leaderAddress));
-      this.term = s.term;
+    // header(), not status(): this runs several times for every group call, and status()
+    // lists the members and their formats, which only a refusal needs (for the redirect).
+    const h = this.node.header();
+    if (h.leader !== h.id) {
+      const s = this.node.status();
+      throw new NotLeaderError(s.leader || undefined, s.leaderAddress);
+    }
+    if (h.term !== this.term) {
+      this.reset(new NotLeaderError(h.id, this.node.status().leaderAddress));
+      this.term = h.term;
     }
   }
 

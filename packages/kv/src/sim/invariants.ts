@@ -30,6 +30,12 @@ export class SafetyChecker {
 
   observe(nodes: RaftNode[]): void {
     for (const n of nodes) {
+      // The coordinator asks `leader === id` for "this node leads" on every call (cheaper
+      // than its status): true exactly when the role is leader.
+      if ((n.leader === n.id) !== (n.role === Role.Leader))
+        throw new InvariantViolation(
+          `leader field: node ${n.id} is ${n.role} and names ${n.leader} as leader`,
+        );
       if (n.role === Role.Leader) this.checkLeader(n);
       else this.leaderLogs.delete(n.id);
       this.recordCommitted(n);
