@@ -13,17 +13,30 @@ export interface ScaleRow {
   errors: number;
   /** The errors by code (or class name, for one without a code), as ` (CODE n, ...)`. */
   errorKinds: string;
+  /** The first message of each kind, a line each. */
+  errorMessages: string;
 }
 
-/** Counts errors by their code, so a row says why commits failed, not only how many. */
+/** How much of an error's message a tally keeps. */
+const MESSAGE_CHARS = 200;
+
+/**
+ * Counts errors by their code, so a row says why commits failed, not only how many, and keeps
+ * the first message of each kind (an INTERNAL error says nothing without it).
+ */
 export class ErrorTally {
   readonly kinds = new Map<string, number>();
+  readonly firstMessages = new Map<string, string>();
   count = 0;
 
   add(err: unknown): void {
     const code = (err as { code?: unknown }).code;
     const kind = typeof code === 'string' ? code : (err as Error).constructor?.name || 'unknown';
     this.kinds.set(kind, (this.kinds.get(kind) ?? 0) + 1);
+    if (!this.firstMessages.has(kind)) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.firstMessages.set(kind, message.slice(0, MESSAGE_CHARS));
+    }
     this.count += 1;
   }
 
@@ -32,6 +45,14 @@ export class ErrorTally {
     if (this.count === 0) return '';
     const list = [...this.kinds].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`);
     return ` (${list.join(', ')})`;
+  }
+
+  /** One line per kind, most frequent first: `  CODE: first message`. */
+  messages(): string {
+    return [...this.kinds]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k]) => `\n  ${k}: ${this.firstMessages.get(k) ?? ''}`)
+      .join('');
   }
 }
 
@@ -149,6 +170,7 @@ export async function scaleRow(
       p99: pct(99),
       errors: errors.count,
       errorKinds: errors.toString(),
+      errorMessages: errors.messages(),
     };
   } finally {
     stop = true;
@@ -159,5 +181,5 @@ export async function scaleRow(
 
 export function formatScaleRow(r: ScaleRow): string {
   const cell = `${r.groups} group(s) x ${r.members} member(s)`.padEnd(26);
-  return `${cell} rebalance ${r.rebalanceMs.toFixed(0).padStart(5)} ms | commits ${r.commitsPerSec.toFixed(0).padStart(6)}/s = ${r.offsetsPerSec.toFixed(0).padStart(7)} offsets/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, errors ${r.errors}${r.errorKinds}`;
+  return `${cell} rebalance ${r.rebalanceMs.toFixed(0).padStart(5)} ms | commits ${r.commitsPerSec.toFixed(0).padStart(6)}/s = ${r.offsetsPerSec.toFixed(0).padStart(7)} offsets/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, errors ${r.errors}${r.errorKinds}${r.errorMessages}`;
 }

@@ -85,7 +85,7 @@ export default async function groupsBench(): Promise<void> {
       `offset commits (${groups} groups concurrently, ${perCommit} partitions each, 3 coordinators, synced): ${(commits / elapsed).toFixed(0)} commits/s = ${((commits * perCommit) / elapsed).toFixed(0)} offsets/s`,
     );
     console.log(
-      `commit latency p50 ${pct(50).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms, errors ${errors.count}${errors}`,
+      `commit latency p50 ${pct(50).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms, errors ${errors.count}${errors}${errors.messages()}`,
     );
     await Promise.all(committers.map((c) => c.close()));
 
