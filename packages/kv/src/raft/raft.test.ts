@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { prng } from '../sim/prng.js';
 import { TestNet } from './net.test-util.js';
 import { decodeConfChange, encodeConfChange } from './raft.js';
-import { ConfChangeType, EntryType, MessageType } from './types.js';
+import { ConfChangeType, EntryType, MessageType, Role } from './types.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -222,5 +222,53 @@ describe('Raft extensions', () => {
     expect(net.delivered - before).toBeLessThan(30);
     expect(net.node(3).log.lastIndex()).toBe(net.node(1).log.lastIndex());
     expect(MessageType.App).toBe(5);
+  });
+});
+
+describe('takeHeartbeats', () => {
+  it("gives a leader's queued heartbeats, and only them, ahead of the Ready that would carry them", () => {
+    const net = new TestNet([1, 2, 3]);
+    net.elect(1);
+    const leader = net.node(1);
+    leader.propose(text('x')); // an entry and its appends wait in the Ready too
+    leader.tick();
+    const beats = leader.takeHeartbeats();
+    expect(beats.map((m) => [m.type, m.to, m.term])).toEqual([
+      [MessageType.Heartbeat, 2, leader.term],
+      [MessageType.Heartbeat, 3, leader.term],
+    ]);
+    const rd = leader.ready();
+    expect(rd.messages.some((m) => m.type === MessageType.Heartbeat)).toBe(false);
+    expect(rd.messages.some((m) => m.type === MessageType.App)).toBe(true);
+    expect(leader.takeHeartbeats()).toEqual([]);
+  });
+
+  it('gives none on a follower, nor on a new leader before the Ready with its term is acknowledged', () => {
+    const net = new TestNet([1, 2, 3]);
+    const n1 = net.node(1);
+    n1.campaign();
+    // Node 1's Readies are taken but never acknowledged: its new term is not durable.
+    let rd = n1.ready();
+    for (let round = 0; round < 4 && n1.role !== Role.Leader; round++) {
+      for (const m of rd.messages) net.node(m.to).step(m);
+      for (const id of [2, 3]) {
+        const other = net.node(id);
+        while (other.hasReady()) {
+          const ord = other.ready();
+          for (const m of ord.messages) if (m.to === 1) n1.step(m);
+          other.advance(ord);
+        }
+      }
+      rd = n1.ready();
+    }
+    expect(n1.role).toBe(Role.Leader);
+    n1.tick();
+    expect(n1.takeHeartbeats()).toEqual([]);
+    net.node(2).tick();
+    expect(net.node(2).takeHeartbeats()).toEqual([]);
+    // Once a Ready carrying the term is acknowledged they come: those still queued too.
+    n1.advance(rd);
+    n1.tick();
+    expect(n1.takeHeartbeats().map((m) => m.to)).toEqual([2, 3, 2, 3]);
   });
 });

@@ -364,6 +364,23 @@ export class RaftNode {
     return rd;
   }
 
+  /**
+   * The heartbeats this leader has queued, taken out of the next Ready, for a driver to send
+   * at once while the Ready before it is still being written and applied: heartbeats keep the
+   * followers from starting an election, so they should not wait behind an fsync and an
+   * apply. A heartbeat needs nothing of the Ready: its term has been durable since the Ready
+   * that made this node leader was acknowledged (none are taken before then), and the commit
+   * index it carries is already held by a quorum. Other messages stay in the Ready.
+   */
+  takeHeartbeats(): Message[] {
+    if (this.role !== Role.Leader || this.prevHard.term !== this.term) return [];
+    const beats: Message[] = [];
+    const rest: Message[] = [];
+    for (const m of this.msgs) (m.type === MessageType.Heartbeat ? beats : rest).push(m);
+    if (beats.length > 0) this.msgs = rest;
+    return beats;
+  }
+
   /** The driver persisted and applied `rd`. */
   advance(rd: Ready): void {
     if (rd.hardState) this.prevHard = rd.hardState;
