@@ -10,7 +10,9 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-async function singleNode(): Promise<KvNode> {
+async function singleNode(
+  timing: { tickMs: number; electionTicks?: number } = { tickMs: 5 },
+): Promise<KvNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'strand-kv-node-'));
   dirs.push(dataDir);
   return KvNode.open({
@@ -18,7 +20,7 @@ async function singleNode(): Promise<KvNode> {
     peers: new Map([[1, '127.0.0.1:1']]),
     dataDir,
     transport: { send: () => {} },
-    tickMs: 5,
+    ...timing,
   });
 }
 
@@ -47,6 +49,17 @@ describe('KvNode', () => {
         applied: s.applied,
       });
       expect(node.header()).toMatchObject({ id: 1, leader: 1, revision: 3 });
+    } finally {
+      await node.close();
+    }
+  });
+
+  it('a single node just started leads after one tick, not after an election timeout of 40 ticks or more', async () => {
+    // 40 ticks of 100 ms: untouched, the first election would come after 4-8 s.
+    const node = await singleNode({ tickMs: 100, electionTicks: 40 });
+    try {
+      await until(() => node.status().role === Role.Leader, 2_000);
+      expect(node.status().term).toBe(1);
     } finally {
       await node.close();
     }

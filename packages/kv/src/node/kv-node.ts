@@ -239,6 +239,9 @@ export class KvNode {
     this.raft = raft;
     directory.refresh(raft.confState(), sm);
     this.lastSnapshotIndex = raft.log.snapshotIndex;
+    // A node just started waits the shortest election timeout, not up to twice the (long,
+    // stall-proof) one: a fresh cluster, or a single-node one, has a leader within a timeout.
+    raft.fastForwardElection();
     this.ticker = setInterval(() => {
       this.raft.tick();
       // While a Ready is being written and applied, the next one waits for it: a leader's

@@ -2,7 +2,7 @@ import { NotLeaderError } from '@strand/wire';
 import { describe, expect, it } from 'vitest';
 import { prng } from '../sim/prng.js';
 import { TestNet } from './net.test-util.js';
-import { decodeConfChange, encodeConfChange } from './raft.js';
+import { decodeConfChange, encodeConfChange, RaftNode } from './raft.js';
 import { ConfChangeType, EntryType, MessageType, Role } from './types.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -270,5 +270,64 @@ describe('takeHeartbeats', () => {
     n1.advance(rd);
     n1.tick();
     expect(n1.takeHeartbeats().map((m) => m.to)).toEqual([2, 3, 2, 3]);
+  });
+});
+
+describe('fastForwardElection', () => {
+  /** Ticks until the node asks for (pre-)votes or leads; how many it took. */
+  const ticksToCampaign = (node: RaftNode, max: number): number => {
+    for (let t = 1; t <= max; t++) {
+      node.tick();
+      let asked = false;
+      if (node.hasReady()) {
+        const rd = node.ready();
+        asked = rd.messages.some((m) => m.type === MessageType.PreVote);
+        node.advance(rd);
+      }
+      if (asked || node.role === Role.Leader) return t;
+    }
+    return Number.POSITIVE_INFINITY;
+  };
+  const started = (id: number, voters: number[], seed: number) =>
+    new RaftNode({ id, voters, electionTick: 10, heartbeatTick: 1, random: prng(seed) });
+
+  it('a started voter campaigns within 1 to electionTick ticks, still at random; untouched it waits at least electionTick', () => {
+    const fast = new Set<number>();
+    for (let seed = 1; seed <= 40; seed++) {
+      const plain = started(1, [1, 2, 3], seed);
+      expect(ticksToCampaign(plain, 40)).toBeGreaterThanOrEqual(10);
+      const node = started(1, [1, 2, 3], seed);
+      node.fastForwardElection();
+      const t = ticksToCampaign(node, 40);
+      expect(t).toBeGreaterThanOrEqual(1);
+      expect(t).toBeLessThanOrEqual(10);
+      fast.add(t);
+    }
+    expect(fast.size).toBeGreaterThan(3);
+  });
+
+  it('a sole voter leads at the next tick', () => {
+    const node = started(1, [1], 5);
+    node.fastForwardElection();
+    node.tick();
+    expect(node.role).toBe(Role.Leader);
+  });
+
+  it('changes nothing on a follower that has a leader, nor on a learner', () => {
+    const net = new TestNet([1, 2, 3]);
+    net.elect(1);
+    const follower = net.node(2);
+    follower.fastForwardElection();
+    expect(ticksToCampaign(follower, 9)).toBe(Number.POSITIVE_INFINITY);
+    const learner = new RaftNode({
+      id: 4,
+      voters: [1, 2, 3],
+      learners: [4],
+      electionTick: 10,
+      heartbeatTick: 1,
+      random: prng(1),
+    });
+    learner.fastForwardElection();
+    expect(ticksToCampaign(learner, 40)).toBe(Number.POSITIVE_INFINITY);
   });
 });

@@ -185,6 +185,21 @@ export class RaftNode {
     else this.tickElection();
   }
 
+  /**
+   * Brings a node that knows no leader (typically one just started) to the shortest election
+   * timeout, so it campaigns within 1 to electionTick ticks rather than electionTick to
+   * 2 × electionTick: a fresh cluster gets a leader sooner, and the timeout stays randomized,
+   * so candidates still rarely split the vote. A sole voter has no vote to split and campaigns
+   * at the next tick. Liveness only: a node that has a leader, or already waited longer, is
+   * left as it is, and a premature PreVote is refused by peers that hear from a leader.
+   */
+  fastForwardElection(): void {
+    if (this.role === Role.Leader || this.leader !== NONE || !this.isVoter()) return;
+    const target =
+      this.voters.size === 1 ? this.randomizedElectionTimeout - 1 : this.cfg.electionTick - 1;
+    this.electionElapsed = Math.max(this.electionElapsed, target);
+  }
+
   /** Handles a message from a peer; stale or malformed ones are dropped, never thrown. */
   step(m: Message): void {
     if (m.term > this.term) {
