@@ -11,7 +11,6 @@ import {
   kvService,
   NotLeaderError,
   SnapshotFileReader,
-  type StrandError,
   TimeoutError,
   type TlsOptions,
   UnavailableError,
@@ -20,6 +19,9 @@ import {
 import type { TokenSource } from '../auth/token-source.js';
 import { clientSecurity, type SecurityOptions } from '../security.js';
 import { KvStream, type StreamedKind } from './kv-stream.js';
+
+/** See KvClientOptions.retryForMs. */
+const DEFAULT_RETRY_FOR_MS = 15_000;
 
 /** The same as the topic SDK's Bytes. */
 export type Bytes = Buffer | Uint8Array | string;
@@ -107,7 +109,14 @@ export interface KvClientOptions {
    * another.
    */
   connectTimeoutMs?: number;
-  /** Attempts for requests that are safe to repeat. */
+  /**
+   * How long a request that is safe to repeat (or was refused unapplied: no leader, not the
+   * leader, unreachable) is tried again, default 15_000: several times what electing a new
+   * leader takes (1.2–2.4 s by default), so a coordinator's death or a cluster's first
+   * election is waited out rather than reported.
+   */
+  retryForMs?: number;
+  /** At most this many tries after the first, within retryForMs (default: as many as fit). */
   retries?: number;
   /** TLS (and mutual TLS): the cluster's CA, and a certificate of this client's own. */
   tls?: TlsOptions | ClientTls;
@@ -181,6 +190,7 @@ export class KvClient {
   private readonly timeoutMs: number;
   private readonly connectTimeoutMs: number;
   private readonly retries: number;
+  private readonly retryForMs: number;
   private readonly security: ChannelSecurity;
   private readonly tokens: TokenSource | undefined;
   private addresses: string[];
@@ -199,7 +209,8 @@ export class KvClient {
       this.timeoutMs,
       opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     );
-    this.retries = opts.retries ?? 5;
+    this.retries = opts.retries ?? Number.POSITIVE_INFINITY;
+    this.retryForMs = opts.retryForMs ?? DEFAULT_RETRY_FOR_MS;
     const security = clientSecurity(opts, () => this.addresses);
     this.security = security.channels;
     this.tokens = security.tokens;
@@ -493,6 +504,7 @@ export class KvClient {
    * temporary file and keep it only when the loop ends.
    */
   async *snapshot(): AsyncGenerator<Buffer> {
+    const giveUpAt = Date.now() + this.retryForMs;
     for (let attempt = 0; ; attempt++) {
       const info = await this.members();
       const address = this.leader ?? info.members.find((m) => m.isLeader)?.address;
@@ -514,7 +526,7 @@ export class KvClient {
       } catch (err) {
         const e = fromGrpcError(err);
         // Only before the first piece may another node be asked: after, the caller has bytes.
-        if (received > 0 || !e.retriable || attempt >= this.retries) throw e;
+        if (received > 0 || !e.retriable || !this.mayRetry(attempt, giveUpAt)) throw e;
         this.leader = e instanceof NotLeaderError ? e.leaderAddress : undefined;
         await sleep(Math.min(500, 50 * 2 ** attempt));
       }
@@ -624,33 +636,39 @@ export class KvClient {
     req: unknown,
     opts: { anyNode?: boolean; idempotent?: boolean } = {},
   ): Promise<unknown> {
-    let last: StrandError | undefined;
-    for (let attempt = 0; attempt <= this.retries; attempt++) {
+    const giveUpAt = Date.now() + this.retryForMs;
+    for (let attempt = 0; ; attempt++) {
       const address =
         (!opts.anyNode && this.leader) || this.addresses[attempt % this.addresses.length]!;
       try {
         return await this.unary(service, method, address, req);
       } catch (err) {
         const e = fromGrpcError(err);
-        last = e;
+        const retry = this.mayRetry(attempt, giveUpAt);
         if (e instanceof NotLeaderError) {
+          if (!retry) throw e;
           this.leader = e.leaderAddress;
           if (e.leaderAddress && !this.addresses.includes(e.leaderAddress)) await this.rediscover();
           if (!e.leaderAddress) await sleep(Math.min(500, 50 * 2 ** attempt));
           continue;
         }
         if (e instanceof UnavailableError) {
+          if (!retry) throw e;
           this.leader = undefined;
           await sleep(Math.min(500, 50 * 2 ** attempt));
           continue;
         }
-        if (e instanceof TimeoutError && opts.idempotent) {
+        if (e instanceof TimeoutError && opts.idempotent && retry) {
           this.leader = undefined;
           continue;
         }
         throw e;
       }
     }
-    throw last ?? new UnavailableError('no coordinator answered');
+  }
+
+  /** Whether another try may follow try `attempt` (from 0). */
+  private mayRetry(attempt: number, giveUpAt: number): boolean {
+    return attempt < this.retries && Date.now() < giveUpAt;
   }
 }
