@@ -308,7 +308,7 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 
-  await meta.start();
+  await meta.startWhenReachable();
   await member.start();
   meta.onChange(() => void partitions.sync());
   await partitions.sync();

@@ -9,6 +9,7 @@ import {
   PartitionRecords,
   parseMetaKey,
   type RecordKind,
+  type StrandError,
   type TopicRecord,
   TopicRecords,
 } from '@strand/wire';
@@ -52,6 +53,24 @@ export class MetadataCache {
     this.live = true;
     this.advance(revision);
     void this.follow(revision + 1);
+  }
+
+  /**
+   * start(), tried again for as long as the coordinators cannot answer (not started yet, or
+   * still electing a leader): a broker started before them, or with them, waits for them.
+   * A refusal (unauthenticated, unauthorised) is no reason to wait and fails at once.
+   */
+  async startWhenReachable(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.start();
+        return;
+      } catch (err) {
+        if (!(err as StrandError).retriable || this.abort.signal.aborted) throw err;
+        this.log.warn({ err, attempt }, 'waiting for the coordinators: none could answer yet');
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
   }
 
   stop(): void {
