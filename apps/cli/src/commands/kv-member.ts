@@ -10,6 +10,7 @@ async function withKv<T>(ctx: Context, f: (kv: KvClient) => Promise<T>): Promise
   const client = new KvClient({
     bootstrap: ctx.bootstrap,
     timeoutMs: ctx.timeoutMs,
+    retryForMs: ctx.timeoutMs,
     ...connectionSecurity(ctx),
   });
   try {

@@ -62,6 +62,7 @@ const save = command({
     const client = new KvClient({
       bootstrap: ctx.bootstrap,
       timeoutMs: ctx.timeoutMs,
+      retryForMs: ctx.timeoutMs,
       ...connectionSecurity(ctx),
     });
     const partial = `${file}.${randomBytes(4).toString('hex')}.part`;

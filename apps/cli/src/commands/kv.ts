@@ -35,6 +35,7 @@ async function withKv(ctx: Context, f: (kv: KvClient) => Promise<void>): Promise
   const client = new KvClient({
     bootstrap: ctx.bootstrap,
     timeoutMs: ctx.timeoutMs,
+    retryForMs: ctx.timeoutMs,
     ...connectionSecurity(ctx),
   });
   try {
