@@ -47,6 +47,7 @@ export interface SpawnOptions {
   cwd?: string;
   /** Resolve `ready` once a stdout/stderr line matches. */
   readyLine?: RegExp;
+  /** Default READY_TIMEOUT_MS. */
   readyTimeoutMs?: number;
   name?: string;
   /** Run in this network namespace (`ip netns exec NS node ...`: the pid is node's own). */
@@ -177,6 +178,13 @@ export class NodeProcess {
   }
 }
 
+/**
+ * How long a started server may take to say it is ready. A second unloaded (most of it module
+ * loading), but CI runs a dozen clusters on two cores at once, and there coordinators and
+ * brokers were seen printing nothing within 15 s.
+ */
+export const READY_TIMEOUT_MS = 45_000;
+
 /** Every process a test started, so that all of them end, by pid, when the test does. */
 export class ProcessRegistry {
   private readonly procs = new Set<NodeProcess>();
@@ -202,7 +210,7 @@ export class ProcessRegistry {
 
   async start(script: string, opts: SpawnOptions & { readyLine: RegExp }): Promise<NodeProcess> {
     const proc = this.spawnNode(script, opts);
-    proc.readyLine = await proc.waitFor(opts.readyLine, opts.readyTimeoutMs);
+    proc.readyLine = await proc.waitFor(opts.readyLine, opts.readyTimeoutMs ?? READY_TIMEOUT_MS);
     return proc;
   }
 
