@@ -62,7 +62,11 @@ async function appliedUpTo(address: string, id: number, index: number): Promise<
       const own = new KvClient({ bootstrap: [address], timeoutMs: 5000, retries: 0 });
       try {
         const m = await own.members();
-        return m.answeredBy === id && m.appliedIndex >= index ? true : undefined;
+        if (m.answeredBy === id && m.appliedIndex >= index) return true;
+        // What it says last goes into the failure: a CI run once saw 120 s pass without it.
+        throw new Error(
+          `answered by ${m.answeredBy}: applied ${m.appliedIndex}, commit ${m.commitIndex}, leader ${m.leaderId}, term ${m.term}`,
+        );
       } finally {
         own.close();
       }
