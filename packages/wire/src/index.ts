@@ -101,6 +101,7 @@ export {
   MAX_BATCH_REQUESTS,
   type Outcome,
 } from './rpc/coalesce.js';
+export { type BreakError, type Matched, MatchedStream } from './rpc/matched-stream.js';
 export { LeaderCaller, type LeaderCallerOptions } from './rpc/leader-caller.js';
 
 // Topics: names, per-topic configs (Kafka's names and defaults), the metadata records in the KV store
