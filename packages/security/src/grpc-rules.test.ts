@@ -2,7 +2,7 @@ import { Authorizer, Guard, parseAclBinding } from '@strand/auth';
 import { AuthorizationFailedError, ErrorCode, protoDefinition } from '@strand/wire';
 import { describe, expect, it } from 'vitest';
 import { ruleOf } from './call-rules.js';
-import { grpcRules, keysOf, kvStreamChecks, txnChecks } from './grpc-rules.js';
+import { fetchChecks, grpcRules, keysOf, kvStreamChecks, txnChecks } from './grpc-rules.js';
 import { peerHost } from './node-security.js';
 
 const b = (s: string) => Buffer.from(s);
@@ -82,6 +82,36 @@ describe('the gRPC rule table', () => {
       { kind: 'fetch', type: 'topic', name: 't' },
       { kind: 'fetch', type: 'topic', name: 'u' },
     ]);
+  });
+
+  it("a FetchStream's messages are each checked by its handler, as a Fetch is", () => {
+    const stream = ruleOf(grpcRules(), '/strand.broker.v1.Broker/FetchStream')!;
+    expect(stream.perMessage).toBe(true);
+    expect(stream.checks).toBeUndefined();
+    const fetch = ruleOf(grpcRules(), '/strand.broker.v1.Broker/Fetch')!;
+    for (const r of [
+      { replica_id: 3, partitions: [{ topic: 't' }] },
+      { replica_id: 0, partitions: [{ topic: 't' }, { topic: 'u' }] },
+    ])
+      expect(fetchChecks(r)).toEqual(fetch.checks!(r));
+    const g = guard([
+      {
+        resourceType: 'topic',
+        name: 't',
+        principal: 'User:alice',
+        operation: 'read',
+        permission: 'allow',
+      },
+    ]);
+    expect(() =>
+      g.requireAll(alice, fetchChecks({ replica_id: 0, partitions: [{ topic: 't' }] })),
+    ).not.toThrow();
+    expect(() =>
+      g.requireAll(alice, fetchChecks({ replica_id: 0, partitions: [{ topic: 'u' }] })),
+    ).toThrow(/topic "u"/);
+    expect(() =>
+      g.requireAll(alice, fetchChecks({ replica_id: 2, partitions: [{ topic: 't' }] })),
+    ).toThrow(AuthorizationFailedError);
   });
 
   it('Metadata hides topics one may not describe from a listing, and refuses them by name', () => {

@@ -31,6 +31,13 @@ const onTopics = (kind: RequestKind, entries: readonly Named[]): Check[] =>
 export const produceChecks = (r: { partitions: Named[] }): Check[] =>
   onTopics('produce', r.partitions);
 
+/**
+ * What one fetch needs (each message of a FetchStream, checked by its handler): a broker's
+ * follower fetch is cluster-action; anyone else's is read on the topics.
+ */
+export const fetchChecks = (r: { replica_id: number; partitions: Named[] }): Check[] =>
+  r.replica_id > 0 ? [onCluster('followerFetch')] : onTopics('fetch', r.partitions);
+
 const cluster = (kind: RequestKind): CallRule => rule({ checks: () => [onCluster(kind)] });
 const onName = (kind: RequestKind) =>
   rule<{ name: string }>({ checks: (r) => [onResource(kind, 'topic', r.name)] });
@@ -180,11 +187,8 @@ export function grpcRules(ctx: RuleContext = NO_LEASES): CallRules {
     'strand.broker.v1.Broker': {
       Produce: rule({ checks: produceChecks }),
       ProduceStream: CHECKED_PER_MESSAGE,
-      // A broker's follower fetch is cluster-action; anyone else's is read on the topics.
-      Fetch: rule<{ replica_id: number; partitions: Named[] }>({
-        checks: (r) =>
-          r.replica_id > 0 ? [onCluster('followerFetch')] : onTopics('fetch', r.partitions),
-      }),
+      Fetch: rule({ checks: fetchChecks }),
+      FetchStream: CHECKED_PER_MESSAGE,
       ListOffsets: rule<{ partitions: Named[] }>({
         checks: (r) => onTopics('listOffsets', r.partitions),
       }),

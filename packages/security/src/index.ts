@@ -36,6 +36,7 @@ export {
   grpcRules,
   keysOf,
   kvStreamChecks,
+  fetchChecks,
   produceChecks,
   type RuleContext,
   txnChecks,
