@@ -152,6 +152,45 @@ describe('bad input straight through gRPC: a typed error, the broker stays up, t
     });
   });
 
+  it('FetchStream: answers matched by id in any order, a malformed request alone refused, leases freed', async () => {
+    type Answer = {
+      id: number;
+      partitions: { error: Err | null; records: Buffer }[];
+      error: Err | null;
+    };
+    const stream = (client.FetchStream as () => grpc.ClientDuplexStream<unknown, Answer>)();
+    const answers: Answer[] = [];
+    stream.on('data', (a: Answer) => answers.push(a));
+    const ended = new Promise<grpc.StatusObject>((resolve) => stream.on('status', resolve));
+    stream.on('error', () => undefined);
+    // Partition 1 is empty: this one long-polls for its whole max wait, answered last.
+    stream.write({
+      id: 1,
+      max_wait_ms: 1500,
+      min_bytes: 1,
+      partitions: [{ topic: 'bad', partition: 1, offset: 0 }],
+    });
+    stream.write({ id: 3, partitions: [{ topic: 'bad', partition: 0, offset: 0 }] });
+    stream.write({ id: 2, partitions: [] });
+    stream.write({ id: 4, partitions: [{ topic: 'x'.repeat(300), partition: 0, offset: 0 }] });
+    stream.end();
+    expect((await ended).code).toBe(grpc.status.OK);
+    expect(answers.map((a) => a.id).sort()).toEqual([1, 2, 3, 4]);
+    expect(answers.at(-1)?.id).toBe(1);
+    const byId = new Map(answers.map((a) => [a.id, a]));
+    for (const id of [2, 4]) {
+      expect(byId.get(id)?.error?.code).toBe('INVALID_REQUEST');
+      expect(byId.get(id)?.partitions).toEqual([]);
+    }
+    expect(byId.get(3)?.error).toBeNull();
+    expect(byId.get(3)?.partitions[0]?.error).toBeNull();
+    expect(decodeBatches(byId.get(3)!.partitions[0]!.records)[0]?.records.length).toBe(3);
+    expect(byId.get(1)?.error).toBeNull();
+    expect(byId.get(1)?.partitions[0]?.records.length).toBe(0);
+    const stats = await call<{ fetch_bytes_in_flight: number }>('Stats', {});
+    expect(stats.fetch_bytes_in_flight).toBe(0);
+  });
+
   it('after all of it, the broker is up and the log holds exactly the good records', async () => {
     expect(cluster.brokers.get(1)!.proc.running).toBe(true);
     expect((await produce('bad', 0, good())).base_offset).toBe(3);

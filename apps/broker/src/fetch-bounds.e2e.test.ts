@@ -211,6 +211,48 @@ describe('fetch bounds', () => {
     }
     expect(left).toBe(0);
   });
+  it('FetchStream: answers a client does not read hold their memory until cancelled, then none', async () => {
+    const stats = connect();
+    const session = http2.connect(`http://${address}`);
+    session.on('error', () => undefined);
+    const frames = Array.from({ length: 10 }, (_, i) => {
+      const body = brokerService('Broker').service.FetchStream!.requestSerialize({
+        id: i + 1,
+        max_bytes: U32_MAX,
+        partitions: [{ topic: 'wide', partition: 0, offset: i, max_bytes: U32_MAX }],
+      });
+      const frame = Buffer.alloc(5 + body.length);
+      frame.writeUInt32BE(body.length, 1);
+      body.copy(frame, 5);
+      return frame;
+    });
+    const s = session.request({
+      ':method': 'POST',
+      ':path': '/strand.broker.v1.Broker/FetchStream',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
+    s.pause(); // never read: the answers back up behind the flow-control window
+    s.on('error', () => undefined);
+    s.write(Buffer.concat(frames));
+    const inFlight = async () => (await call<Stats>(stats, 'Stats', {})).fetch_bytes_in_flight;
+    let held = 0;
+    for (let previous = -1; held === 0 || held !== previous; ) {
+      await new Promise((r) => setTimeout(r, 300));
+      previous = held;
+      held = await inFlight();
+    }
+    expect(held).toBeGreaterThan(0);
+    expect(held).toBeLessThanOrEqual(FETCH_MEMORY / 4);
+    s.destroy();
+    session.destroy();
+    let left = held;
+    for (const until = Date.now() + 10_000; Date.now() < until && left > 0; ) {
+      await new Promise((r) => setTimeout(r, 50));
+      left = await inFlight();
+    }
+    expect(left).toBe(0);
+  });
 });
 
 const I32_MAX = 2 ** 31 - 1;

@@ -17,6 +17,7 @@ import {
 import {
   addAuthService,
   authInterceptor,
+  fetchChecks,
   grpcRules,
   NodeSecurity,
   produceChecks,
@@ -176,6 +177,8 @@ async function main(useLogger: (log: Logger) => void): Promise<void> {
     metrics: brokerMetrics,
     authorizeProduce: (metadata, request) =>
       security.authorize(security.sessionOf(metadata), produceChecks(request), 'a produce'),
+    authorizeFetch: (metadata, request) =>
+      security.authorize(security.sessionOf(metadata), fetchChecks(request), 'a fetch'),
   });
   addAuthService(server, security);
   const kafka = serveKafka({

@@ -13,6 +13,7 @@ import type { BrokerMetrics } from './broker-metrics.js';
 import type { ControllerClient } from './controller-client.js';
 import type { DataPlane } from './data-plane.js';
 import { FETCH_LEASE, type FetchMemory } from './fetch-memory.js';
+import { serveFetchStream } from './fetch-stream.js';
 import type { MetadataCache } from './metadata.js';
 import {
   EpochEndRequest,
@@ -35,6 +36,8 @@ export interface BrokerServiceDeps {
   metrics: BrokerMetrics;
   /** Throws unless the caller may make this produce (each message of a ProduceStream). */
   authorizeProduce: (metadata: grpc.Metadata, request: ProduceRequest) => void;
+  /** Throws unless the caller may make this fetch (each message of a FetchStream). */
+  authorizeFetch: (metadata: grpc.Metadata, request: FetchRequest) => void;
 }
 
 export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): void {
@@ -94,6 +97,7 @@ export function addBrokerService(server: grpc.Server, deps: BrokerServiceDeps): 
           },
         );
     },
+    FetchStream: (call: grpc.ServerDuplexStream<unknown, unknown>) => serveFetchStream(deps, call),
     ListOffsets: unary('ListOffsets', async (raw) => {
       const req = parseRequest(ListOffsetsRequest, raw);
       const partitions = await Promise.all(
