@@ -42,6 +42,7 @@ import {
   takeProducerSnapshot,
 } from './replica/producer-snapshot.js';
 import { type ProducerStateTable, recoverProducers } from './replica/producer-state.js';
+import { ReplicaFetcher } from './replica/replica-fetcher.js';
 import { partitionName, type ReplicationTrace } from './replica/replication-trace.js';
 
 /** A partition replica this broker hosts, as leader or follower. */
@@ -187,6 +188,7 @@ export class Partitions {
       brokerEpoch: opts.brokerEpoch,
       brokerToken: opts.brokerToken,
       peers: opts.peers,
+      fetcher: new ReplicaFetcher(opts.peers),
       addressOf: (id) => this.meta.brokers.get(id)?.address,
       wake: (h) => this.notifyAppend(h),
       log: opts.log,
@@ -372,6 +374,7 @@ export class Partitions {
       h.closed = true;
       this.notifyAppend(h);
     }
+    this.follower.fetcher.close();
     await forEachLimit(this.hosted.values(), PARALLEL, (h) =>
       h.lock
         .run(() => this.essential(() => saveProducerSnapshot(h.dir, h.log, h.producers)))

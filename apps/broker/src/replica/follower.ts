@@ -3,6 +3,7 @@ import { ErrorCode, type ErrorFields, fromErrorFields, splitBatches } from '@str
 import type { Hosted } from '../partitions.js';
 import type { PeerClients } from './peer-clients.js';
 import { recoverProducers } from './producer-state.js';
+import type { ReplicaFetcher } from './replica-fetcher.js';
 import { partitionName, type ReplicationTrace, wallMs } from './replication-trace.js';
 
 export interface FollowerContext {
@@ -10,21 +11,14 @@ export interface FollowerContext {
   brokerEpoch: () => number;
   brokerToken: Buffer;
   peers: PeerClients;
+  /** Fetches from leaders, on one stream per leader. */
+  fetcher: ReplicaFetcher;
   /** The leader's address, or undefined when unknown. */
   addressOf: (brokerId: number) => string | undefined;
   /** Wakes consumers long-polling this replica (its log or high watermark moved). */
   wake: (h: Hosted) => void;
   log: Logger;
   trace: ReplicationTrace | undefined;
-}
-
-interface FetchAnswer {
-  partitions: {
-    high_watermark: number;
-    log_start_offset: number;
-    records: Buffer;
-    error: ErrorFields | null;
-  }[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -54,9 +48,8 @@ export async function follow(
         await truncateToLeader(ctx, h, address, epoch, following);
         truncated = true;
       }
-      const res = await ctx.peers.unary<FetchAnswer>(
+      const res = await ctx.fetcher.fetch(
         address,
-        'Fetch',
         {
           replica_id: ctx.brokerId,
           replica_epoch: ctx.brokerEpoch(),
