@@ -1,8 +1,16 @@
 import { readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
 import { type AclBindingInput, Admin, Consumer, KvClient, Producer } from '@strand/client';
 import type { PkiFiles } from '@strand/security';
 import { ProcessRegistry, tempDir } from '@strand/testkit';
-import { AuthorizationFailedError, ErrorCode } from '@strand/wire';
+import {
+  AuthorizationFailedError,
+  brokerService,
+  ClientTls,
+  channelCredentials,
+  channelOptions,
+  ErrorCode,
+} from '@strand/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type SecuredCluster,
@@ -22,7 +30,13 @@ let tls: SecuredCluster['adminTls'];
 const PASSWORD = 'a long enough password';
 
 beforeAll(async () => {
-  ({ cluster, files, adminTls: tls } = await startSecuredCluster(registry, 2, dir.path));
+  ({
+    cluster,
+    files,
+    adminTls: tls,
+  } = await startSecuredCluster(registry, 2, dir.path, {
+    clients: ['streamer'],
+  }));
   admin = new Admin({ bootstrap: cluster.bootstrap, tls: adminTls() });
   for (const user of ['reader', 'writer', 'kvuser']) await admin.createUser(user, PASSWORD);
   for (const name of ['orders.a', 'orders.secret', 'payments'])
@@ -182,6 +196,70 @@ describe('ACLs on gRPC', () => {
     expect(seen).toEqual(['in orders.a']);
     await check.close();
     expect((await admin.describeTopic('orders.a')).partitions.length).toBe(2);
+  });
+
+  it('FetchStream: each message is authorized on its own — refused alone, the others answered', async () => {
+    type Answer = { id: number; error: { code: string } | null; partitions: unknown[] };
+    await admin.createAcls([
+      allow('User:streamer', { resourceType: 'topic', name: 'orders.a', operation: 'read' }),
+    ]);
+    // The leader of orders.a-0: another broker would answer NOT_LEADER at once, not long-poll.
+    const leader = (await admin.describeTopic('orders.a')).partitions[0]!.leader;
+    const address = cluster.brokers.get(leader)!.address;
+    const security = {
+      tls: new ClientTls({
+        ca: read(files.ca),
+        cert: read(files.cert('streamer')),
+        key: read(files.key('streamer')),
+      }),
+    };
+    const Ctor = brokerService('Broker');
+    const client = new Ctor(
+      address,
+      channelCredentials(security),
+      channelOptions(security, address),
+    ) as grpc.Client & Record<string, () => grpc.ClientDuplexStream<unknown, Answer>>;
+    const round = async () => {
+      const stream = client.FetchStream!();
+      const answers = new Map<number, Answer>();
+      stream.on('data', (a: Answer) => answers.set(a.id, a));
+      const status = new Promise<grpc.StatusObject>((r) => stream.on('status', r));
+      stream.on('error', () => undefined);
+      const at = (topic: string) => [{ topic, partition: 0, offset: 0 }];
+      stream.write({ id: 1, partitions: at('orders.a') });
+      stream.write({ id: 2, partitions: at('payments') });
+      // A follower's fetch needs cluster-action: this principal is no broker.
+      stream.write({ id: 3, replica_id: 2, partitions: at('orders.a') });
+      stream.end();
+      return { code: (await status).code, answers };
+    };
+    const { code, answers } = await until('the ACL to reach the broker', async () => {
+      const r = await round();
+      return r.answers.get(1)?.error === null ? r : undefined;
+    });
+    expect(code).toBe(grpc.status.OK);
+    expect(answers.get(1)?.partitions).toHaveLength(1);
+    expect(answers.get(2)?.error?.code).toBe(ErrorCode.TopicAuthorizationFailed);
+    expect(answers.get(2)?.partitions).toEqual([]);
+    expect(answers.get(3)?.error?.code).toBe(ErrorCode.ClusterAuthorizationFailed);
+
+    // A long poll under way when the ACL goes answers refused, not with what it read.
+    const stream = client.FetchStream!();
+    const answer = new Promise<Answer>((r) => stream.on('data', r));
+    stream.on('error', () => undefined);
+    stream.write({
+      id: 7,
+      max_wait_ms: 2500,
+      min_bytes: 1,
+      partitions: [{ topic: 'orders.a', partition: 0, offset: 1 }],
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    await admin.deleteAcls({ principal: 'User:streamer', name: 'orders.a' });
+    const late = await answer;
+    stream.end();
+    client.close();
+    expect(late.id).toBe(7);
+    expect(late.error?.code).toBe(ErrorCode.TopicAuthorizationFailed);
   });
 
   it('a deny beats an allow', async () => {

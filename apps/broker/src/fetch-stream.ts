@@ -53,7 +53,10 @@ export function serveFetchStream(
     try {
       const req = parseRequest(FetchRequest, raw);
       deps.authorizeFetch(call.metadata, req);
-      return { id, partitions: await deps.data.fetch(req, lease) };
+      const partitions = await deps.data.fetch(req, lease);
+      // Again: ACLs revoked during a long poll must not let its records out.
+      deps.authorizeFetch(call.metadata, req);
+      return { id, partitions };
     } catch (err) {
       lease.release();
       const error = toErrorFields(err);
