@@ -61,6 +61,27 @@ const fetchAll = (
   });
 
 const recordBytes = (a: FetchAnswer) => a.partitions.reduce((n, p) => n + p.records.length, 0);
+/** The fetch bytes in flight once they stop changing (and are more than none). */
+async function settledInFlight(read: () => Promise<number>): Promise<number> {
+  let held = 0;
+  for (let previous = -1; held === 0 || held !== previous; ) {
+    await new Promise((r) => setTimeout(r, 300));
+    previous = held;
+    held = await read();
+  }
+  return held;
+}
+
+/** The fetch bytes in flight once they reach none, or what is left after 10 s. */
+async function drainedInFlight(read: () => Promise<number>, from: number): Promise<number> {
+  let left = from;
+  for (const until = Date.now() + 10_000; Date.now() < until && left > 0; ) {
+    await new Promise((r) => setTimeout(r, 50));
+    left = await read();
+  }
+  return left;
+}
+
 const rssMiB = (pid: number) =>
   Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
@@ -190,12 +211,7 @@ describe('fetch bounds', () => {
     });
     const stalled = async () => (await call<Stats>(stats, 'Stats', {})).fetch_bytes_in_flight;
     // Settled: the first answer is read and stuck, the other nine waited for room in vain.
-    let held = 0;
-    for (let previous = -1; held === 0 || held !== previous; ) {
-      await new Promise((r) => setTimeout(r, 300));
-      previous = held;
-      held = await stalled();
-    }
+    const held = await settledInFlight(stalled);
     expect(held).toBeGreaterThan(0);
     expect(held).toBeLessThanOrEqual(FETCH_MEMORY / 4);
     // Another connection is not starved meanwhile.
@@ -204,12 +220,7 @@ describe('fetch bounds', () => {
     expect(await stalled()).toBe(held);
     for (const s of streams) s.destroy();
     session.destroy();
-    let left = held;
-    for (const until = Date.now() + 10_000; Date.now() < until && left > 0; ) {
-      await new Promise((r) => setTimeout(r, 50));
-      left = await stalled();
-    }
-    expect(left).toBe(0);
+    expect(await drainedInFlight(stalled, held)).toBe(0);
   });
   it('FetchStream: answers a client does not read hold their memory until cancelled, then none', async () => {
     const stats = connect();
@@ -236,22 +247,12 @@ describe('fetch bounds', () => {
     s.on('error', () => undefined);
     s.write(Buffer.concat(frames));
     const inFlight = async () => (await call<Stats>(stats, 'Stats', {})).fetch_bytes_in_flight;
-    let held = 0;
-    for (let previous = -1; held === 0 || held !== previous; ) {
-      await new Promise((r) => setTimeout(r, 300));
-      previous = held;
-      held = await inFlight();
-    }
+    const held = await settledInFlight(inFlight);
     expect(held).toBeGreaterThan(0);
     expect(held).toBeLessThanOrEqual(FETCH_MEMORY / 4);
     s.destroy();
     session.destroy();
-    let left = held;
-    for (const until = Date.now() + 10_000; Date.now() < until && left > 0; ) {
-      await new Promise((r) => setTimeout(r, 50));
-      left = await inFlight();
-    }
-    expect(left).toBe(0);
+    expect(await drainedInFlight(inFlight, held)).toBe(0);
   });
 });
 
@@ -299,12 +300,7 @@ describe('fetch bounds over the Kafka protocol', () => {
     for (let i = 0; i < 40; i++)
       void stuck.request(Fetch, 11, kafkaFetch('wide', i % 12, 2000)).catch(() => undefined);
     const held = async () => (await call<Stats>(stats, 'Stats', {})).fetch_bytes_in_flight;
-    let h = 0;
-    for (let previous = -1; h === 0 || h !== previous; ) {
-      await new Promise((r) => setTimeout(r, 300));
-      previous = h;
-      h = await held();
-    }
+    const h = await settledInFlight(held);
     expect(h).toBeGreaterThan(0);
     expect(h).toBeLessThanOrEqual(FETCH_MEMORY / 4);
     const other = await RawKafkaClient.connect(address);
@@ -315,11 +311,6 @@ describe('fetch bounds over the Kafka protocol', () => {
       other.close();
     }
     stuck.close();
-    let left = h;
-    for (const until = Date.now() + 10_000; Date.now() < until && left > 0; ) {
-      await new Promise((r) => setTimeout(r, 50));
-      left = await held();
-    }
-    expect(left).toBe(0);
+    expect(await drainedInFlight(held, h)).toBe(0);
   });
 });
