@@ -61,6 +61,23 @@ const fetchAll = (
   });
 
 const recordBytes = (a: FetchAnswer) => a.partitions.reduce((n, p) => n + p.records.length, 0);
+/** A gRPC message as it goes on the wire: uncompressed, its length, its bytes. */
+function grpcFrame(body: Buffer): Buffer {
+  const frame = Buffer.alloc(5 + body.length);
+  frame.writeUInt32BE(body.length, 1);
+  body.copy(frame, 5);
+  return frame;
+}
+
+/** A raw HTTP/2 call of a Broker method, for a client that behaves as no gRPC library would. */
+const grpcRequest = (session: http2.ClientHttp2Session, method: string) =>
+  session.request({
+    ':method': 'POST',
+    ':path': `/strand.broker.v1.Broker/${method}`,
+    'content-type': 'application/grpc',
+    te: 'trailers',
+  });
+
 /** The fetch bytes in flight once they stop changing (and are more than none). */
 async function settledInFlight(read: () => Promise<number>): Promise<number> {
   let held = 0;
@@ -194,16 +211,9 @@ describe('fetch bounds', () => {
       max_bytes: U32_MAX,
       partitions: [{ topic: 'wide', partition: 0, offset: 0, max_bytes: U32_MAX }],
     });
-    const frame = Buffer.alloc(5 + body.length);
-    frame.writeUInt32BE(body.length, 1);
-    body.copy(frame, 5);
+    const frame = grpcFrame(body);
     const streams = Array.from({ length: 10 }, () => {
-      const s = session.request({
-        ':method': 'POST',
-        ':path': '/strand.broker.v1.Broker/Fetch',
-        'content-type': 'application/grpc',
-        te: 'trailers',
-      });
+      const s = grpcRequest(session, 'Fetch');
       s.pause(); // never read: the broker cannot send past the flow-control window
       s.on('error', () => undefined);
       s.end(frame);
@@ -232,17 +242,9 @@ describe('fetch bounds', () => {
         max_bytes: U32_MAX,
         partitions: [{ topic: 'wide', partition: 0, offset: i, max_bytes: U32_MAX }],
       });
-      const frame = Buffer.alloc(5 + body.length);
-      frame.writeUInt32BE(body.length, 1);
-      body.copy(frame, 5);
-      return frame;
+      return grpcFrame(body);
     });
-    const s = session.request({
-      ':method': 'POST',
-      ':path': '/strand.broker.v1.Broker/FetchStream',
-      'content-type': 'application/grpc',
-      te: 'trailers',
-    });
+    const s = grpcRequest(session, 'FetchStream');
     s.pause(); // never read: the answers back up behind the flow-control window
     s.on('error', () => undefined);
     s.write(Buffer.concat(frames));
