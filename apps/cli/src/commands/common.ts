@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Admin, type SaslOptions } from '@strand/client';
+import { Admin, KvClient, type SaslOptions } from '@strand/client';
 import type { Context } from '../cli/spec.js';
 import { UsageError } from '../cli/usage.js';
 
@@ -85,4 +85,17 @@ export async function withAdmin(ctx: Context, f: (admin: Admin) => Promise<void>
   } finally {
     await admin.close();
   }
+}
+
+/**
+ * A KV client for one command: it gives up after --timeout-ms in all, retries included (as
+ * etcdctl's --command-timeout), not after the SDK's longer default.
+ */
+export function kvClient(ctx: Context): KvClient {
+  return new KvClient({
+    bootstrap: ctx.bootstrap,
+    timeoutMs: ctx.timeoutMs,
+    retryForMs: ctx.timeoutMs,
+    ...connectionSecurity(ctx),
+  });
 }

@@ -1,18 +1,13 @@
-import { KvClient, type Member } from '@strand/client';
+import type { KvClient, Member } from '@strand/client';
 import { HostPortSchema } from '@strand/wire';
 import { flag } from '../cli/flags.js';
 import { table } from '../cli/output.js';
 import { type Command, type Context, command } from '../cli/spec.js';
 import { UsageError } from '../cli/usage.js';
-import { connectionSecurity } from './common.js';
+import { kvClient } from './common.js';
 
 async function withKv<T>(ctx: Context, f: (kv: KvClient) => Promise<T>): Promise<T> {
-  const client = new KvClient({
-    bootstrap: ctx.bootstrap,
-    timeoutMs: ctx.timeoutMs,
-    retryForMs: ctx.timeoutMs,
-    ...connectionSecurity(ctx),
-  });
+  const client = kvClient(ctx);
   try {
     return await f(client);
   } finally {

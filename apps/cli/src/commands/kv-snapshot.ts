@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
-import { KvClient } from '@strand/client';
 import { readBackup, restoreBackup } from '@strand/coordinator';
 import { HostPortSchema, type SnapshotFileHeader } from '@strand/wire';
 import { z } from 'zod';
 import { flag } from '../cli/flags.js';
 import { type Command, command, type FlagSpec } from '../cli/spec.js';
 import { UsageError } from '../cli/usage.js';
-import { bytes, connectionSecurity } from './common.js';
+import { bytes, kvClient } from './common.js';
 
 const FILE = { name: 'FILE', help: 'the backup file' };
 
@@ -59,12 +58,7 @@ const save = command({
   examples: [{ command: 'strand kv snapshot save backup.snap' }],
   run: async (ctx) => {
     const file = ctx.args[0]!;
-    const client = new KvClient({
-      bootstrap: ctx.bootstrap,
-      timeoutMs: ctx.timeoutMs,
-      retryForMs: ctx.timeoutMs,
-      ...connectionSecurity(ctx),
-    });
+    const client = kvClient(ctx);
     const partial = `${file}.${randomBytes(4).toString('hex')}.part`;
     const out = await fsp.open(partial, 'wx');
     try {

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { type KeyValue, KvClient, type TxnResult } from '@strand/client';
+import type { KeyValue, KvClient, TxnResult } from '@strand/client';
 import { ErrorCode, StrandError } from '@strand/wire';
 import { durationText, flag } from '../cli/flags.js';
 import { show, table } from '../cli/output.js';
 import { type Command, type Context, command } from '../cli/spec.js';
 import { UsageError } from '../cli/usage.js';
-import { connectionSecurity } from './common.js';
+import { kvClient } from './common.js';
 import { member } from './kv-member.js';
 import { snapshot } from './kv-snapshot.js';
 import { parseTxn } from './kv-txn.js';
@@ -32,12 +32,7 @@ const kvTable = (kvs: KeyValue[]) =>
   );
 
 async function withKv(ctx: Context, f: (kv: KvClient) => Promise<void>): Promise<number> {
-  const client = new KvClient({
-    bootstrap: ctx.bootstrap,
-    timeoutMs: ctx.timeoutMs,
-    retryForMs: ctx.timeoutMs,
-    ...connectionSecurity(ctx),
-  });
+  const client = kvClient(ctx);
   try {
     await f(client);
     return 0;
