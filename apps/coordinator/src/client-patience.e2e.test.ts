@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { KvClient } from '@strand/client';
-import { coordinatorLayout, ProcessRegistry, tempDir } from '@strand/testkit';
+import { coordinatorLayout, eventually, ProcessRegistry, tempDir } from '@strand/testkit';
 import { TimeoutError } from '@strand/wire';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MAIN } from './cluster.test-util.js';
@@ -30,13 +30,11 @@ async function startAll(n: number, name: string) {
 }
 
 // The member asked may be between leaders on a loaded machine (leaderId 0): ask until one is named.
-async function knownLeader(client: KvClient, ids: readonly number[]) {
-  for (;;) {
+const knownLeader = (client: KvClient, ids: readonly number[]) =>
+  eventually('a named leader', async () => {
     const members = await client.members();
-    if (ids.includes(members.leaderId)) return members;
-    await sleep(100);
-  }
-}
+    return ids.includes(members.leaderId) ? members : undefined;
+  });
 
 /**
  * A put on the stream to the leader as it died may have been applied or not: the client says
