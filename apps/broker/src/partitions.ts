@@ -28,6 +28,7 @@ import {
   UnknownPartitionError,
   UnknownTopicError,
 } from '@strand/wire';
+import { ArrivalOrder } from './arrival-order.js';
 import type { ControllerClient } from './controller-client.js';
 import type { MetadataCache } from './metadata.js';
 import { type Essential, LeaderEpochCache } from './replica/epoch-cache.js';
@@ -123,6 +124,8 @@ const PARALLEL = 16;
  */
 export class Partitions {
   private readonly hosted = new Map<string, Hosted>();
+  /** Leader lookups before appends, kept in arrival order per partition (see leaderWhenOpen). */
+  private readonly lookups = new ArrivalOrder<string>();
   private syncing: Promise<void> = Promise.resolve();
   private pendingSync = false;
   private readonly timers: NodeJS.Timeout[];
@@ -241,11 +244,21 @@ export class Partitions {
    * Like leader(), but when the metadata names this broker leader of a partition it has not
    * taken up yet (the metadata just changed), waits for that to finish first.
    */
-  async leaderWhenOpen(topic: string, partition: number): Promise<Hosted> {
-    const h = this.hosted.get(key(topic, partition));
-    if (h?.role === 'leader' && !h.closed) return h;
-    if (this.meta.partition(topic, partition)?.leader === this.opts.brokerId) await this.sync();
-    return this.leader(topic, partition);
+  leaderWhenOpen(topic: string, partition: number): Promise<Hosted> {
+    const k = key(topic, partition);
+    // In arrival order: a request that finds the partition open must not be appended before
+    // one that came earlier and is still waiting for the sync that opened it.
+    return this.lookups.run(
+      k,
+      () => {
+        const h = this.hosted.get(k);
+        return h?.role === 'leader' && !h.closed ? h : undefined;
+      },
+      async () => {
+        if (this.meta.partition(topic, partition)?.leader === this.opts.brokerId) await this.sync();
+        return this.leader(topic, partition);
+      },
+    );
   }
 
   get hostedCount(): number {
