@@ -18,10 +18,8 @@ export class ArrivalOrder<K> {
       const value = now();
       if (value !== undefined) return value;
     }
-    const turn = (ahead ?? Promise.resolve()).then(
-      () => now() ?? wait(),
-      () => now() ?? wait(),
-    );
+    // A caller ahead that failed holds up nobody: its error is its own.
+    const turn = (ahead ?? Promise.resolve()).catch(() => undefined).then(() => now() ?? wait());
     this.tails.set(key, turn);
     try {
       return await turn;
