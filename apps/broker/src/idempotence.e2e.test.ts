@@ -9,6 +9,7 @@ import { startTopicCluster, type TopicCluster } from './cluster.test-util.js';
 
 const registry = new ProcessRegistry();
 let cluster: TopicCluster;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let client: grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 
 interface Answer {
@@ -132,8 +133,6 @@ describe('an idempotent producer after a batch failed for good', () => {
 });
 
 describe('acks=all producers while their leader is stopped (SIGTERM) and restarted at once', () => {
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
   it('every acknowledged record is at the offset it was acknowledged with, once', async () => {
     const c = await startTopicCluster(registry, 3, {
       // The stopped leader is back within its session: it leads on, at the same epoch. It
@@ -226,4 +225,63 @@ describe('acks=all producers while their leader is stopped (SIGTERM) and restart
       c.cleanup();
     }
   }, 120_000);
+});
+
+describe('an idempotent producer whose batches the leader wrote but could not acknowledge', () => {
+  it('never writes them again at a new epoch when an earlier batch fails for good', async () => {
+    const c = await startTopicCluster(registry, 2, {
+      // The paused follower stays in the ISR: the leader's high watermark stalls, so it has
+      // the batches and answers TIMEOUT for them.
+      brokerArgs: ['--replica-lag-time-max-ms', '60000'],
+    });
+    const admin = new Admin({ bootstrap: c.bootstrap, requestTimeoutMs: 5000 });
+    const producer = new Producer({
+      bootstrap: c.bootstrap,
+      acks: 'all',
+      lingerMs: 0,
+      requestTimeoutMs: 1000,
+      retryBackoffMs: 100,
+      deliveryTimeoutMs: 3000,
+    });
+    try {
+      await admin.createTopic({
+        name: 'unresolved',
+        partitions: 1,
+        replicationFactor: 2,
+        configs: { 'min.insync.replicas': '2' },
+      });
+      expect((await producer.send({ topic: 'unresolved', partition: 0, value: 'a' })).offset).toBe(
+        0,
+      );
+      const leader = (await admin.describeTopic('unresolved')).partitions[0]!.leader;
+      const follower = leader === 1 ? 2 : 1;
+      c.brokers.get(follower)!.proc.pause();
+      // b1 and b2 leave in two requests: both written by the leader, neither acknowledged.
+      const b1 = producer.send({ topic: 'unresolved', partition: 0, value: 'b1' });
+      await sleep(300);
+      const b2 = producer.send({ topic: 'unresolved', partition: 0, value: 'b2' });
+      // b1's delivery timeout ends its retries: the producer moves the partition to a new
+      // epoch. Before the fix b2 was renumbered there and written a second time.
+      await expect(b1).rejects.toMatchObject({ code: 'TIMEOUT' });
+      await expect(b2).rejects.toMatchObject({ code: 'TIMEOUT' });
+      c.brokers.get(follower)!.proc.resume();
+      expect((await producer.send({ topic: 'unresolved', partition: 0, value: 'c' })).offset).toBe(
+        3,
+      );
+      const consumer = new Consumer({ bootstrap: c.bootstrap, maxWaitMs: 200 });
+      consumer.assign([{ topic: 'unresolved', partition: 0, offset: 0 }]);
+      const seen: string[] = [];
+      const deadline = Date.now() + 10_000;
+      while (!seen.includes('c') && Date.now() < deadline)
+        for (const r of await consumer.poll(500)) seen.push(r.value!.toString());
+      await consumer.close();
+      expect(seen).toEqual(['a', 'b1', 'b2', 'c']);
+    } finally {
+      await producer.close();
+      await admin.close();
+      for (const b of c.brokers.values()) await b.proc.terminate();
+      for (const co of c.coordinators.values()) await co.proc.terminate();
+      c.cleanup();
+    }
+  }, 60_000);
 });

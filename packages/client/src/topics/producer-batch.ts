@@ -15,6 +15,14 @@ export class ProducerBatch {
   attempts = 0;
   /** The producer epoch its bytes carry, once stamped (a retry at that epoch resends them). */
   stampedEpoch: number | undefined;
+  /**
+   * Set when an attempt at `stampedEpoch` ended without an answer that says it was not written
+   * (no answer, a timeout, the ISR shrinking after the append): the log may hold it. Such a
+   * batch is resent only with the bytes it had, which the leader recognises; renumbered at a
+   * new epoch it would be written a second time. Cleared by OUT_OF_ORDER_SEQUENCE from the
+   * leader: the leader's log does not have it.
+   */
+  maybeWritten: Error | undefined;
   done = false;
   /** Each record's timestamp, in append order. */
   readonly timestamps: number[] = [];

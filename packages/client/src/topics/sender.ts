@@ -237,6 +237,7 @@ export class Sender {
       q.sequenceGap = false;
       q.epochBump++;
       q.nextSequence = 0;
+      this.failMaybeWritten(q);
     }
     let bytes = 0;
     while (q.ready.length > 0) {
@@ -258,6 +259,21 @@ export class Sender {
       if (q.retrying) break;
     }
     return out;
+  }
+
+  /**
+   * Before a partition's batches are renumbered at a new epoch: those the log may already
+   * hold fail with the error that left them unresolved (as Kafka's producer does), rather
+   * than be written twice. Their sequences are behind the new epoch: no gap to get past.
+   */
+  private failMaybeWritten(q: PartitionQueue): void {
+    const unresolved = q.ready.filter((b) => b.stampedEpoch !== undefined && b.maybeWritten);
+    if (unresolved.length === 0) return;
+    for (const b of unresolved) q.ready.splice(q.ready.indexOf(b), 1);
+    for (const b of unresolved) {
+      b.reject(b.maybeWritten!);
+      this.acc.release(b);
+    }
   }
 
   private answered(sent: Sent[], res: RawProduceResponse | undefined): void {
@@ -310,6 +326,8 @@ export class Sender {
     const now = Date.now();
     let retried = 0;
     for (const b of batches) {
+      if (err.code === ErrorCode.OutOfOrderSequence) b.maybeWritten = undefined;
+      else if (!NOT_WRITTEN.has(err.code)) b.maybeWritten = err;
       if (
         !retriable ||
         this.closed ||
@@ -362,6 +380,18 @@ export class Sender {
     this.streams.clear();
   }
 }
+
+/**
+ * Errors a leader answers before it appends anything: the attempt was not written. Any other
+ * failure (no answer, a timeout, NOT_ENOUGH_REPLICAS after the append) may have been.
+ */
+const NOT_WRITTEN: ReadonlySet<string> = new Set<string>([
+  ErrorCode.NotLeader,
+  ErrorCode.UnknownTopic,
+  ErrorCode.UnknownPartition,
+  ErrorCode.FencedLeaderEpoch,
+  ErrorCode.OutOfOrderSequence,
+]);
 
 function findResult(
   results: RawProducePartitionResult[],
