@@ -3,14 +3,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KvClient } from '@strand/client';
 import {
+  adminUrlOf,
   coordinatorLayout,
   freePort,
   learnerArgs,
   type NodeProcess,
   ProcessRegistry,
+  scrapeMetrics,
 } from '@strand/testkit';
 import { percentile } from './rate.js';
-import { errorText, MiB, scratchDir, table } from './util.js';
+import { errorText, MiB, scratchDir, table, threadCpuMsOf } from './util.js';
 
 const MAIN = fileURLToPath(import.meta.resolve('@strand/coordinator/main'));
 const VALUE = Buffer.alloc(100, 0x76);
@@ -32,7 +34,18 @@ interface Row {
   snapshotMs?: number;
   catchUpMs?: number;
   leaderRssMiB?: number;
+  /** Where the leader's CPU went during the puts, in µs per put. */
+  leaderCpu?: CpuPerPut;
   note?: string;
+}
+
+interface CpuPerPut {
+  /** The main thread: JavaScript, and the GC pauses in it (gcMajor, gcMinor: part of js). */
+  js: number;
+  gcMajor: number;
+  gcMinor: number;
+  helpers: number;
+  rocksdb: number;
 }
 
 const keyOf = (i: number) => `ks/${String(i).padStart(8, '0')}`;
@@ -73,7 +86,7 @@ async function load(kvs: KvClient[], n: number): Promise<{ rate: number; retried
 async function overwrite(
   kvs: KvClient[],
   n: number,
-): Promise<{ rate: number; p99: number; errors: number }> {
+): Promise<{ rate: number; p99: number; errors: number; puts: number }> {
   const latencies: number[] = [];
   let errors = 0;
   const deadline = performance.now() + WRITE_SECONDS * 1000;
@@ -96,7 +109,41 @@ async function overwrite(
     rate: latencies.length / ((performance.now() - started) / 1000),
     p99: percentile(latencies, 99),
     errors,
+    puts: latencies.length + errors,
   };
+}
+
+/** The leader's thread CPU and GC time so far (ms), to subtract one reading from another. */
+async function leaderCpu(proc: NodeProcess): Promise<CpuPerPut> {
+  const gc = await scrapeMetrics(adminUrlOf(proc));
+  const threads = threadCpuMsOf(proc.pid);
+  const gcMs = (kind: string) => gc.sum('nodejs_gc_duration_seconds_sum', { kind }) * 1000;
+  return {
+    js: threads.js,
+    gcMajor: gcMs('major') + gcMs('incremental'),
+    gcMinor: gcMs('minor'),
+    helpers: threads.helpers,
+    rocksdb: threads.rocksdb,
+  };
+}
+
+/** Runs `work` (returning how many puts it made) and says what the leader's CPU did per put. */
+async function cpuPerPut<T extends { puts: number }>(
+  proc: NodeProcess,
+  work: () => Promise<T>,
+): Promise<T & { cpu: CpuPerPut }> {
+  const before = await leaderCpu(proc);
+  const result = await work();
+  const after = await leaderCpu(proc);
+  const per = (k: keyof CpuPerPut) => ((after[k] - before[k]) * 1000) / Math.max(1, result.puts);
+  const cpu = {
+    js: per('js'),
+    gcMajor: per('gcMajor'),
+    gcMinor: per('gcMinor'),
+    helpers: per('helpers'),
+    rocksdb: per('rocksdb'),
+  };
+  return { ...result, cpu };
 }
 
 /** A linearizable scan of the whole prefix in pages of PAGE keys; keys per second. */
@@ -169,7 +216,13 @@ async function keyspaceCase(n: number): Promise<Row> {
           id,
           await registry.start(MAIN, {
             name: `coordinator-${id}`,
-            args: [...layout.args(id), '--data', join(dir.path, `c${id}`)],
+            args: [
+              ...layout.args(id),
+              '--data',
+              join(dir.path, `c${id}`),
+              '--admin-listen',
+              '127.0.0.1:0',
+            ],
             readyLine: /listening on/,
             readyTimeoutMs: 60_000,
           }),
@@ -183,9 +236,11 @@ async function keyspaceCase(n: number): Promise<Row> {
     const loaded = await load(kvs, n);
     row.loadRate = loaded.rate;
     if (loaded.retried > 0) row.note = `${loaded.retried} load txn(s) retried after a timeout`;
-    const written = await overwrite(kvs, n);
+    const leaderId = (await kv.members()).leaderId;
+    const written = await cpuPerPut(procs.get(leaderId)!, () => overwrite(kvs, n));
     row.writeRate = written.rate;
     row.writeP99 = written.p99;
+    row.leaderCpu = written.cpu;
     if (written.errors > 0)
       row.note = [row.note, `${written.errors} put(s) failed`].filter(Boolean).join('; ');
     row.scanRate = await scan(kv, n);
@@ -257,6 +312,21 @@ export default async function keyspaceBench(): Promise<void> {
       ]),
       1,
       9,
+    ),
+  );
+  console.log(
+    "\nThe leader during those puts, CPU µs per put: its JavaScript thread (and of that, GC pauses: major with incremental marking, minor), Node's helper threads (concurrent GC, libuv pool with RocksDB writes), RocksDB background threads (flush, compaction)",
+  );
+  console.log(
+    table(
+      ['keys', 'JS thread', 'GC major', 'GC minor', 'helpers', 'RocksDB background'],
+      rows.map((r) => [
+        String(r.keys),
+        ...(['js', 'gcMajor', 'gcMinor', 'helpers', 'rocksdb'] as const).map((k) =>
+          fmt(r.leaderCpu?.[k], 1),
+        ),
+      ]),
+      1,
     ),
   );
 }

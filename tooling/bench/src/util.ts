@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -110,6 +110,38 @@ export function cpuMsOf(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   // utime and stime are fields 14 and 15 of stat; [0] here is field 3.
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/**
+ * The CPU time (user + system, ms) process `pid`'s threads have used so far, summed by what
+ * they are: `js` the main thread (JavaScript and the GC work V8 does on it), `rocksdb` RocksDB's
+ * own background threads (flushes, compactions), `helpers` the rest of Node's threads (V8's
+ * concurrent GC and compiler helpers, and libuv's pool, where RocksDB reads and batch writes
+ * run), `other` threads of native modules.
+ */
+export function threadCpuMsOf(pid: number): Record<'js' | 'rocksdb' | 'helpers' | 'other', number> {
+  const out = { js: 0, rocksdb: 0, helpers: 0, other: 0 };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // The thread ended between the listing and the read.
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+    const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+    const group =
+      tid === String(pid)
+        ? 'js'
+        : name.startsWith('rocksdb')
+          ? 'rocksdb'
+          : name === 'node' || name.startsWith('V8') || name.startsWith('libuv')
+            ? 'helpers'
+            : 'other';
+    out[group] += ms;
+  }
+  return out;
 }
 
 /** The CPU time (user + system) this process has used so far, in ms. */
