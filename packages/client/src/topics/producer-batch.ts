@@ -19,8 +19,9 @@ export class ProducerBatch {
    * Set when an attempt at `stampedEpoch` ended without an answer that says it was not written
    * (no answer, a timeout, the ISR shrinking after the append): the log may hold it. Such a
    * batch is resent only with the bytes it had, which the leader recognises; renumbered at a
-   * new epoch it would be written a second time. Cleared by OUT_OF_ORDER_SEQUENCE from the
-   * leader: the leader's log does not have it.
+   * new epoch it would be written a second time. Never cleared: OUT_OF_ORDER_SEQUENCE does not
+   * say the log lacks it (a leader also answers that to retried batches it has, sent together
+   * with new ones or with batches not written next to them).
    */
   maybeWritten: Error | undefined;
   done = false;

@@ -326,8 +326,7 @@ export class Sender {
     const now = Date.now();
     let retried = 0;
     for (const b of batches) {
-      if (err.code === ErrorCode.OutOfOrderSequence) b.maybeWritten = undefined;
-      else if (!NOT_WRITTEN.has(err.code)) b.maybeWritten = err;
+      if (!NOT_WRITTEN.has(err.code)) b.maybeWritten = err;
       if (
         !retriable ||
         this.closed ||
