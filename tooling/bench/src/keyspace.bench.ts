@@ -39,14 +39,13 @@ interface Row {
   note?: string;
 }
 
-interface CpuPerPut {
-  /** The main thread: JavaScript, and the GC pauses in it (gcMajor, gcMinor: part of js). */
-  js: number;
-  gcMajor: number;
-  gcMinor: number;
-  helpers: number;
-  rocksdb: number;
-}
+/**
+ * Where the leader's CPU goes: `js` its main thread (JavaScript, and the GC pauses in it:
+ * `gcMajor`, `gcMinor` are part of `js`), `helpers` Node's other threads, `rocksdb` RocksDB's
+ * background threads.
+ */
+const CPU_PARTS = ['js', 'gcMajor', 'gcMinor', 'helpers', 'rocksdb'] as const;
+type CpuPerPut = Record<(typeof CPU_PARTS)[number], number>;
 
 const keyOf = (i: number) => `ks/${String(i).padStart(8, '0')}`;
 const rssMiB = (pid: number) =>
@@ -136,13 +135,7 @@ async function cpuPerPut<T extends { puts: number }>(
   const result = await work();
   const after = await leaderCpu(proc);
   const per = (k: keyof CpuPerPut) => ((after[k] - before[k]) * 1000) / Math.max(1, result.puts);
-  const cpu = {
-    js: per('js'),
-    gcMajor: per('gcMajor'),
-    gcMinor: per('gcMinor'),
-    helpers: per('helpers'),
-    rocksdb: per('rocksdb'),
-  };
+  const cpu = Object.fromEntries(CPU_PARTS.map((k) => [k, per(k)])) as CpuPerPut;
   return { ...result, cpu };
 }
 
@@ -320,12 +313,7 @@ export default async function keyspaceBench(): Promise<void> {
   console.log(
     table(
       ['keys', 'JS thread', 'GC major', 'GC minor', 'helpers', 'RocksDB background'],
-      rows.map((r) => [
-        String(r.keys),
-        ...(['js', 'gcMajor', 'gcMinor', 'helpers', 'rocksdb'] as const).map((k) =>
-          fmt(r.leaderCpu?.[k], 1),
-        ),
-      ]),
+      rows.map((r) => [String(r.keys), ...CPU_PARTS.map((k) => fmt(r.leaderCpu?.[k], 1))]),
       1,
     ),
   );

@@ -107,7 +107,12 @@ export function ratio(a: number | undefined, b: number | undefined): string {
 
 /** The CPU time (user + system) process `pid` has used so far, in ms, from /proc. */
 export function cpuMsOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return statCpuMs(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+}
+
+/** utime + stime of a /proc stat line, in ms (the name in parentheses may hold ') '). */
+function statCpuMs(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
   // utime and stime are fields 14 and 15 of stat; [0] here is field 3.
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
@@ -129,8 +134,6 @@ export function threadCpuMsOf(pid: number): Record<'js' | 'rocksdb' | 'helpers' 
       continue; // The thread ended between the listing and the read.
     }
     const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-    const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
     const group =
       tid === String(pid)
         ? 'js'
@@ -139,7 +142,7 @@ export function threadCpuMsOf(pid: number): Record<'js' | 'rocksdb' | 'helpers' 
           : name === 'node' || name.startsWith('V8') || name.startsWith('libuv')
             ? 'helpers'
             : 'other';
-    out[group] += ms;
+    out[group] += statCpuMs(stat);
   }
   return out;
 }

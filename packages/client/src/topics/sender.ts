@@ -268,9 +268,8 @@ export class Sender {
    */
   private failMaybeWritten(q: PartitionQueue): void {
     const unresolved = q.ready.filter((b) => b.stampedEpoch !== undefined && b.maybeWritten);
-    if (unresolved.length === 0) return;
-    for (const b of unresolved) q.ready.splice(q.ready.indexOf(b), 1);
     for (const b of unresolved) {
+      q.ready.splice(q.ready.indexOf(b), 1);
       b.reject(b.maybeWritten!);
       this.acc.release(b);
     }
