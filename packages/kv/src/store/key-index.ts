@@ -41,12 +41,30 @@ export class KeyIndex {
 
   /** The live names in [start, end), in order. */
   range(start: string, end: string): string[] {
+    return this.page(start, end, 0).names;
+  }
+
+  /**
+   * The first `limit` live names in [start, end) in order (all of them for 0 or less), and how many
+   * live names the range holds. Without deleted names pending, the count is two binary searches
+   * per list and the walk stops at `limit`: a paged scan of a million keys cost a walk over the
+   * rest of the keyspace per page (a hundred pages: fifty million names).
+   */
+  page(start: string, end: string, limit: number): { names: string[]; count: number } {
     this.settle();
-    const out: string[] = [];
     const [a, b] = [this.sorted, this.recent];
     let i = lowerBound(a, start);
     let j = lowerBound(b, start);
+    // No deletes since the last merge: the two lists are disjoint and every name is live.
+    const exact =
+      this.dead === 0
+        ? Math.max(0, lowerBound(a, end) - i) + Math.max(0, lowerBound(b, end) - j)
+        : undefined;
+    const max = limit > 0 ? limit : Number.POSITIVE_INFINITY;
+    const names: string[] = [];
+    let count = 0;
     for (;;) {
+      if (exact !== undefined && names.length >= max) return { names, count: exact };
       const x = a[i];
       const y = b[j];
       let name: string;
@@ -60,9 +78,11 @@ export class KeyIndex {
         j += 1;
       } else break;
       if (name >= end) break;
-      if (this.live.has(name)) out.push(name);
+      if (!this.live.has(name)) continue;
+      count += 1;
+      if (names.length < max) names.push(name);
     }
-    return out;
+    return { names, count };
   }
 
   private settle(): void {

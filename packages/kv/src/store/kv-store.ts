@@ -209,17 +209,13 @@ export class KvStateMachine {
     end?: Buffer,
     limit = 0,
   ): { kvs: KeyValue[]; count: number; more: boolean; revision: number } {
-    let kvs: KeyValue[];
     if (end === undefined) {
       const kv = this.keys.get(key.toString('latin1'));
-      kvs = kv ? [kv] : [];
-    } else {
-      kvs = this.index
-        .range(key.toString('latin1'), end.toString('latin1'))
-        .map((name) => this.keys.get(name)!);
+      const kvs = kv ? [kv] : [];
+      return { kvs, count: kvs.length, more: false, revision: this.revision };
     }
-    const count = kvs.length;
-    if (limit > 0 && kvs.length > limit) kvs = kvs.slice(0, limit);
+    const { names, count } = this.index.page(key.toString('latin1'), end.toString('latin1'), limit);
+    const kvs = names.map((name) => this.keys.get(name)!);
     return { kvs, count, more: kvs.length < count, revision: this.revision };
   }
 
