@@ -15,7 +15,7 @@ export interface RocksChainedBatch {
 }
 
 export interface RocksDB {
-  open(options: { createIfMissing?: boolean }, cb: Cb): void;
+  open(options: { createIfMissing?: boolean; writeBufferSize?: number }, cb: Cb): void;
   close(cb: Cb): void;
   get(key: Buffer, options: { asBuffer?: boolean }, cb: Cb<Buffer>): void;
   batch(): RocksChainedBatch;
